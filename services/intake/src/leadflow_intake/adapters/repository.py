@@ -1,0 +1,161 @@
+"""SQL for the intake schema: leads, identity keys, touches and the quarantine."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+from leadflow_shared.contracts.lead import LeadProfile, Touch
+
+Conn = asyncpg.Connection
+
+
+async def touch_seen(conn: Conn, source_system: str, source_id: str) -> UUID | None:
+    """The lead a source's own id already reached, if that delivery was seen before."""
+    lead_id: UUID | None = await conn.fetchval(
+        "SELECT lead_id FROM touches WHERE source_system = $1 AND source_id = $2", source_system, source_id
+    )
+    return lead_id
+
+
+async def leads_by_keys(conn: Conn, keys: list[tuple[str, str]]) -> list[UUID]:
+    """Lead ids that own any of the identity keys, oldest first, merged leads resolved to survivors."""
+    if not keys:
+        return []
+    rows = await conn.fetch(
+        """
+        SELECT DISTINCT coalesce(l.merged_into, l.id) AS id, min(l.created_at) AS created
+        FROM identity_keys k JOIN leads l ON l.id = k.lead_id
+        WHERE (k.kind, k.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+        GROUP BY 1 ORDER BY created
+        """,
+        [k for k, _ in keys],
+        [v for _, v in keys],
+    )
+    return [row["id"] for row in rows]
+
+
+async def load_profile(conn: Conn, lead_id: UUID, *, lock: bool = False) -> LeadProfile | None:
+    """A lead's stored profile."""
+    query = "SELECT profile FROM leads WHERE id = $1" + (" FOR UPDATE" if lock else "")
+    raw = await conn.fetchval(query, lead_id)
+    return LeadProfile.model_validate(raw) if raw is not None else None
+
+
+async def insert_lead(conn: Conn, lead_id: UUID, profile: LeadProfile) -> None:
+    """Store a new lead."""
+    await conn.execute(
+        "INSERT INTO leads (id, email, phone, profile) VALUES ($1, $2, $3, $4)",
+        lead_id,
+        profile.email,
+        profile.phone,
+        profile.model_dump(mode="json"),
+    )
+
+
+async def update_lead(conn: Conn, lead_id: UUID, profile: LeadProfile) -> None:
+    """Replace a lead's profile."""
+    await conn.execute(
+        "UPDATE leads SET email = $2, phone = $3, profile = $4, updated_at = now() WHERE id = $1",
+        lead_id,
+        profile.email,
+        profile.phone,
+        profile.model_dump(mode="json"),
+    )
+
+
+async def claim_keys(conn: Conn, lead_id: UUID, keys: list[tuple[str, str]]) -> bool:
+    """Give the lead its identity keys; answer False when another lead holds one of them already."""
+    if not keys:
+        return True
+    rows = await conn.fetch(
+        """
+        INSERT INTO identity_keys (kind, value, lead_id)
+        SELECT kind, value, $3 FROM unnest($1::text[], $2::text[]) AS k(kind, value)
+        ON CONFLICT (kind, value) DO UPDATE SET lead_id = identity_keys.lead_id
+        RETURNING lead_id
+        """,
+        [k for k, _ in keys],
+        [v for _, v in keys],
+        lead_id,
+    )
+    return all(row["lead_id"] == lead_id for row in rows)
+
+
+async def add_touch(conn: Conn, lead_id: UUID, touch: Touch) -> bool:
+    """Remember one touch; answer False when the same source id was recorded before."""
+    status = await conn.execute(
+        """
+        INSERT INTO touches (lead_id, channel, source_system, source_id, campaign, occurred_at)
+        VALUES ($1, $2, $3, $4, $5, $6)
+        ON CONFLICT (source_system, source_id) WHERE source_id IS NOT NULL DO NOTHING
+        """,
+        lead_id,
+        touch.channel.value,
+        touch.source_system,
+        touch.source_id,
+        touch.campaign.model_dump(mode="json", exclude_none=True),
+        touch.occurred_at,
+    )
+    return bool(status.endswith(" 1"))
+
+
+async def quarantine(
+    conn: Conn,
+    rejection_id: UUID,
+    source_system: str,
+    reason: str,
+    problems: list[dict[str, str]],
+    payload: Any,
+) -> None:
+    """Keep what could not become a lead, with its reason."""
+    await conn.execute(
+        "INSERT INTO rejections (id, source_system, reason, problems, payload) VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT (id) DO NOTHING",
+        rejection_id,
+        source_system,
+        reason,
+        problems,
+        payload,
+    )
+
+
+async def lead_with_touches(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:
+    """A lead's profile and every touch, for the API."""
+    lead = await conn.fetchrow(
+        "SELECT id, profile, merged_into, created_at, updated_at FROM leads WHERE id = $1", lead_id
+    )
+    if lead is None:
+        return None
+    touches = await conn.fetch(
+        "SELECT channel, source_system, source_id, campaign, occurred_at FROM touches"
+        " WHERE lead_id = $1 ORDER BY occurred_at, id",
+        lead_id,
+    )
+    return {
+        "id": lead["id"],
+        "profile": lead["profile"],
+        "merged_into": lead["merged_into"],
+        "created_at": lead["created_at"],
+        "updated_at": lead["updated_at"],
+        "touches": [dict(t) for t in touches],
+    }
+
+
+async def list_rejections(
+    conn: Conn, after: tuple[datetime, UUID] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Quarantined submissions, oldest first, after a keyset cursor."""
+    rows = await conn.fetch(
+        """
+        SELECT id, source_system, reason, problems, payload, received_at FROM rejections
+        WHERE $1::timestamptz IS NULL OR (received_at, id) > ($1, $2)
+        ORDER BY received_at, id LIMIT $3
+        """,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [dict(r) for r in rows]

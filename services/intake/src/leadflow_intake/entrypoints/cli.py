@@ -1,0 +1,15 @@
+"""`leadflow-intake serve | migrate`."""
+
+from __future__ import annotations
+
+from leadflow_shared.cli import make_cli
+
+from leadflow_intake.bootstrap import MIGRATIONS, definition
+from leadflow_intake.settings import IntakeSettings
+
+app = make_cli("intake", IntakeSettings, definition, MIGRATIONS)
+
+
+def main() -> None:
+    """Run the command line."""
+    app()

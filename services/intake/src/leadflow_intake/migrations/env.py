@@ -1,0 +1,5 @@
+"""Alembic environment of the intake schema."""
+
+from leadflow_shared.migrations import run_env
+
+run_env()

@@ -1,0 +1,1 @@
+"""intake: use_cases."""

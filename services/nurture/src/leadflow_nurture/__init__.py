@@ -1,0 +1,1 @@
+"""leadflow nurture service."""

@@ -1,0 +1,1 @@
+"""leadflow opportunity service."""

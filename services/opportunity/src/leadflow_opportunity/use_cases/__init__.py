@@ -1,0 +1,1 @@
+"""opportunity: use_cases."""

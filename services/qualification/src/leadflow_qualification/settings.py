@@ -1,0 +1,19 @@
+"""Qualification settings (env prefix QUALIFICATION_)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from leadflow_shared.settings import ServiceSettings
+
+
+class QualificationSettings(ServiceSettings):
+    """Everything qualification reads from its environment."""
+
+    model_config = SettingsConfigDict(env_prefix="QUALIFICATION_", extra="ignore", frozen=True)
+    service_name: ClassVar[str] = "qualification"
+
+    http_port: int = Field(default=8002, ge=1, le=65535)

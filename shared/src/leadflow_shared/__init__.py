@@ -1,0 +1,1 @@
+"""What every leadflow service shares."""

@@ -1,0 +1,217 @@
+"""Kafka consumers with at-least-once delivery made exactly-once in effect by the inbox.
+
+Delivery semantics: auto-commit is off. A partition batch is handled in one database transaction
+that also records every event id in the inbox (repeats are skipped) and writes every dead letter
+to the outbox. Offsets are committed only after that transaction commits. A message that cannot be
+parsed or handled goes to `<topic>.dlq` with the reason; a transient failure (database or network)
+rolls the batch back and retries it from the last committed offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.structs import OffsetAndMetadata
+
+from leadflow_shared import inbox, metrics
+from leadflow_shared.contracts.envelope import Envelope, MalformedEvent, decode, decode_data
+from leadflow_shared.contracts.events import EventData
+from leadflow_shared.contracts.topics import dlq
+from leadflow_shared.db import TRANSIENT_DB_ERRORS
+from leadflow_shared.outbox import Outbox, OutboxRelay
+from leadflow_shared.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+Handler = Callable[[UnitOfWork, Envelope, Any], Awaitable[None]]
+
+
+class Reject(Exception):
+    """A handler refuses a message for good: it goes to the dead-letter topic with this reason."""
+
+
+class Retry(Exception):
+    """A handler met a passing condition (a concurrent writer, say): roll the batch back and retry it."""
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer group on some topics, with one handler per event type it cares about."""
+
+    name: str
+    topics: tuple[str, ...]
+    handlers: Mapping[str, Handler]
+
+
+class EventConsumer:
+    """Runs one subscription: poll, handle partition batches in transactions, commit, repeat."""
+
+    def __init__(
+        self,
+        subscription: Subscription,
+        *,
+        service: str,
+        pool: asyncpg.Pool,
+        bootstrap_servers: str,
+        topic_prefix: str = "",
+        relay: OutboxRelay | None = None,
+        max_records: int = 500,
+        concurrency: int = 4,
+    ) -> None:
+        self.sub = subscription
+        self.service = service
+        self.pool = pool
+        self.relay = relay
+        self.topic_prefix = topic_prefix
+        self.max_records = max_records
+        self.concurrency = concurrency
+        self.group_id = f"{topic_prefix}{service}.{subscription.name}"
+        self.consumer = AIOKafkaConsumer(
+            *(topic_prefix + t for t in subscription.topics),
+            bootstrap_servers=bootstrap_servers,
+            group_id=self.group_id,
+            client_id=f"{service}-{subscription.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=max_records,
+            isolation_level="read_committed",
+        )
+        self._stopping = asyncio.Event()
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._task: asyncio.Task[None] | None = None
+        self.running = False
+
+    async def start(self) -> None:
+        """Join the group and start consuming in the background."""
+        await self.consumer.start()
+        self._task = asyncio.create_task(self._run(), name=f"{self.group_id}-consumer")
+        self.running = True
+
+    async def stop(self) -> None:
+        """Finish the batch in hand, commit it, and leave the group."""
+        self._stopping.set()
+        if self._task:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.consumer.stop()
+        self.running = False
+
+    async def _run(self) -> None:
+        backoff = 0.5
+        while not self._stopping.is_set():
+            try:
+                batches = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
+            except KafkaError as exc:
+                log.warning("poll failed", consumer=self.group_id, error=repr(exc))
+                await asyncio.sleep(backoff)
+                continue
+            if not batches:
+                continue
+            results = await asyncio.gather(
+                *(self._guarded(tp, msgs) for tp, msgs in batches.items()), return_exceptions=True
+            )
+            failed = [r for r in results if isinstance(r, BaseException)]
+            if failed:
+                log.warning("batch failed; will retry", consumer=self.group_id, error=repr(failed[0]))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
+            else:
+                backoff = 0.5
+
+    async def _guarded(self, tp: TopicPartition, msgs: list[ConsumerRecord[bytes, bytes]]) -> None:
+        async with self._semaphore:
+            await self._handle_partition(tp, msgs)
+
+    async def _handle_partition(self, tp: TopicPartition, msgs: list[ConsumerRecord[bytes, bytes]]) -> None:
+        started = time.perf_counter()
+        try:
+            written = await self._process(tp, msgs)
+        except BaseException:
+            metrics.CONSUMER_RETRIES.labels(self.service, self.sub.name).inc()
+            self.consumer.seek(tp, msgs[0].offset)
+            raise
+        if written and self.relay:
+            self.relay.wake()
+        try:
+            await self.consumer.commit({tp: OffsetAndMetadata(msgs[-1].offset + 1, "")})
+        except (CommitFailedError, KafkaError) as exc:
+            # A rebalance moved the partition; its next owner sees these again and the inbox skips them.
+            log.info("offset commit failed after processing", consumer=self.group_id, error=repr(exc))
+        metrics.BATCH_SECONDS.labels(self.service, self.sub.name).observe(time.perf_counter() - started)
+
+    async def _process(self, tp: TopicPartition, msgs: list[ConsumerRecord[bytes, bytes]]) -> int:
+        dead: list[tuple[ConsumerRecord[bytes, bytes], str]] = []
+        wanted: list[tuple[ConsumerRecord[bytes, bytes], Envelope, EventData, Handler]] = []
+        for msg in msgs:
+            try:
+                envelope = decode(msg.value)
+            except MalformedEvent as exc:
+                dead.append((msg, str(exc)))
+                continue
+            handler = self.sub.handlers.get(envelope.type)
+            if handler is None:
+                metrics.EVENTS_IGNORED.labels(self.service, self.sub.name).inc()
+                continue
+            try:
+                data = decode_data(envelope)
+            except MalformedEvent as exc:
+                dead.append((msg, str(exc)))
+                continue
+            wanted.append((msg, envelope, data, handler))
+
+        async with self.pool.acquire() as conn, conn.transaction():
+            outbox = Outbox(conn, self.service, self.topic_prefix)
+            uow = UnitOfWork(conn, outbox)
+            fresh = await inbox.claim(conn, self.group_id, [env.id for _, env, _, _ in wanted])
+            for msg, envelope, data, handler in wanted:
+                if envelope.id not in fresh:
+                    metrics.EVENTS_SKIPPED.labels(self.service, self.sub.name).inc()
+                    continue
+                structlog.contextvars.bind_contextvars(correlation_id=envelope.correlationid)
+                try:
+                    async with conn.transaction():
+                        await handler(uow, envelope, data)
+                except (*TRANSIENT_DB_ERRORS, Retry):
+                    raise
+                except Exception as exc:
+                    log.warning(
+                        "handler failed; dead-lettering",
+                        consumer=self.group_id,
+                        type=envelope.type,
+                        event_id=str(envelope.id),
+                        error=repr(exc),
+                    )
+                    dead.append((msg, f"{type(exc).__name__}: {exc}"))
+                    continue
+                metrics.EVENTS_CONSUMED.labels(self.service, self.sub.name, envelope.type).inc()
+            for msg, reason in dead:
+                metrics.DEAD_LETTERS.labels(self.service, self.sub.name, msg.topic).inc()
+                log.warning("message dead-lettered", topic=msg.topic, offset=msg.offset, reason=reason)
+            await outbox.put_many(
+                (dlq(msg.topic), msg.key, msg.value or b"", dead_letter_headers(msg, reason, self.group_id))
+                for msg, reason in dead
+            )
+            structlog.contextvars.unbind_contextvars("correlation_id")
+            return outbox.written
+
+
+def dead_letter_headers(
+    msg: ConsumerRecord[bytes, bytes], reason: str, consumer: str
+) -> list[tuple[str, str]]:
+    """Headers that say where a dead letter came from and why it was refused."""
+    return [
+        ("dlq.reason", reason[:2000]),
+        ("dlq.consumer", consumer),
+        ("dlq.topic", msg.topic),
+        ("dlq.partition", str(msg.partition)),
+        ("dlq.offset", str(msg.offset)),
+    ]

@@ -1,0 +1,1 @@
+"""Event contracts: the CloudEvents envelope, the canonical lead and one model per event type."""

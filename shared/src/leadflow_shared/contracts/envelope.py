@@ -1,0 +1,102 @@
+"""The CloudEvents 1.0 envelope (structured JSON mode) every event travels in."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, Literal
+from uuid import UUID, uuid4
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from leadflow_shared.contracts.events import EVENT_TYPES, EventData
+
+
+class UnknownEventType(ValueError):
+    """The envelope names a type no model is registered for."""
+
+
+class MalformedEvent(ValueError):
+    """The bytes are not a valid CloudEvent of a known type."""
+
+
+class Envelope(BaseModel):
+    """A CloudEvent: context attributes, the correlation and causation extensions, and the data."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    specversion: Literal["1.0"] = "1.0"
+    id: UUID = Field(default_factory=uuid4)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    subject: str | None = None
+    datacontenttype: Literal["application/json"] = "application/json"
+    correlationid: str = Field(min_length=1)
+    causationid: str | None = None
+    data: dict[str, Any]
+
+    def parsed(self) -> EventData:
+        """Validate the data against the model of the envelope's type."""
+        model = EVENT_TYPES.get(self.type)
+        if model is None:
+            raise UnknownEventType(f"unknown event type {self.type!r}")
+        return model.model_validate(self.data)
+
+    def key(self) -> bytes | None:
+        """The Kafka key: the lead id (subject), so one lead's events stay in order."""
+        return self.subject.encode() if self.subject else None
+
+
+def new_event(
+    data: EventData,
+    *,
+    source: str,
+    correlation_id: str | None = None,
+    causation: Envelope | None = None,
+    subject: str | None = None,
+) -> Envelope:
+    """Wrap event data in a new envelope; the correlation id follows the causing event's."""
+    event_id = uuid4()
+    if correlation_id is None:
+        correlation_id = causation.correlationid if causation else str(event_id)
+    return Envelope(
+        id=event_id,
+        source=source,
+        type=data.event_type,
+        subject=subject if subject is not None else data.subject(),
+        correlationid=correlation_id,
+        causationid=str(causation.id) if causation else None,
+        data=data.model_dump(mode="json"),
+    )
+
+
+def encode(envelope: Envelope) -> bytes:
+    """Serialise an envelope as CloudEvents structured-mode JSON."""
+    return orjson.dumps(envelope.model_dump(mode="json", exclude_none=True))
+
+
+def decode(raw: bytes | None) -> Envelope:
+    """Parse and validate CloudEvents JSON; raise MalformedEvent naming the problem."""
+    if not raw:
+        raise MalformedEvent("empty message")
+    try:
+        return Envelope.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
+        )
+        raise MalformedEvent(f"not a valid CloudEvent: {problems}") from exc
+
+
+def decode_data(envelope: Envelope) -> EventData:
+    """Validate the data of an envelope, raising MalformedEvent naming the problem."""
+    try:
+        return envelope.parsed()
+    except UnknownEventType as exc:
+        raise MalformedEvent(str(exc)) from exc
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'data'}: {err['msg']}" for err in exc.errors()
+        )
+        raise MalformedEvent(f"invalid {envelope.type} data: {problems}") from exc

@@ -1,0 +1,381 @@
+"""One immutable model per event type; the registry maps a CloudEvents type to its model and topic."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, ClassVar
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadflow_shared.contracts import topics
+from leadflow_shared.contracts.lead import (
+    ActivityType,
+    Campaign,
+    Channel,
+    ContactChannel,
+    LeadProfile,
+    LeadSubmission,
+    Touch,
+    TriggerKind,
+)
+
+
+class EventData(BaseModel):
+    """The data of one event type; subclasses name their type and topic."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    event_type: ClassVar[str]
+    topic: ClassVar[str]
+
+    def subject(self) -> str | None:
+        """The lead id the event is about, used as subject and Kafka key."""
+        lead_id = getattr(self, "lead_id", None)
+        return str(lead_id) if lead_id is not None else None
+
+
+# upstream: leads.submitted, leads.activity
+
+
+class LeadSubmitted(EventData):
+    """An upstream system submitted a lead in the canonical format."""
+
+    event_type: ClassVar[str] = "lead.submitted"
+    topic: ClassVar[str] = topics.LEADS_SUBMITTED
+
+    submission: LeadSubmission
+
+    def subject(self) -> str | None:
+        return self.submission.source_id
+
+
+class RawLeadSubmitted(EventData):
+    """A vendor's payload exactly as it sent it, with the source named."""
+
+    event_type: ClassVar[str] = "lead.submitted.raw"
+    topic: ClassVar[str] = topics.LEADS_SUBMITTED
+
+    source: str
+    payload: dict[str, Any]
+    received_id: UUID | None = None
+
+    def subject(self) -> str | None:
+        return str(self.received_id) if self.received_id else None
+
+
+class ActivityRecorded(EventData):
+    """An upstream system saw a lead engage, or a trigger event happen."""
+
+    event_type: ClassVar[str] = "activity.recorded"
+    topic: ClassVar[str] = topics.LEADS_ACTIVITY
+
+    activity_id: str
+    lead_id: UUID | None = None
+    email: str | None = None
+    activity_type: ActivityType
+    occurred_at: datetime
+    trigger: TriggerKind | None = None
+    source_system: str = "api"
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+# intake.events
+
+
+class LeadCaptured(EventData):
+    """A new person entered the pipeline."""
+
+    event_type: ClassVar[str] = "lead.captured"
+    topic: ClassVar[str] = topics.INTAKE_EVENTS
+
+    lead_id: UUID
+    profile: LeadProfile
+    touch: Touch
+
+
+class LeadUpdated(EventData):
+    """A known person was seen again; the profile may have new fields."""
+
+    event_type: ClassVar[str] = "lead.updated"
+    topic: ClassVar[str] = topics.INTAKE_EVENTS
+
+    lead_id: UUID
+    profile: LeadProfile
+    touch: Touch
+
+
+class LeadMerged(EventData):
+    """Two leads turned out to be one person; the merged one folds into the survivor."""
+
+    event_type: ClassVar[str] = "lead.merged"
+    topic: ClassVar[str] = topics.INTAKE_EVENTS
+
+    lead_id: UUID = Field(description="the survivor")
+    merged_id: UUID
+    profile: LeadProfile
+
+
+class LeadEngaged(EventData):
+    """A lead engaged (email, page, webinar, demo, ...) or a trigger event happened."""
+
+    event_type: ClassVar[str] = "lead.engaged"
+    topic: ClassVar[str] = topics.INTAKE_EVENTS
+
+    lead_id: UUID
+    activity_id: str
+    activity_type: ActivityType
+    occurred_at: datetime
+    trigger: TriggerKind | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class LeadConsentChanged(EventData):
+    """A lead opted in or out of a contact channel."""
+
+    event_type: ClassVar[str] = "lead.consent_changed"
+    topic: ClassVar[str] = topics.INTAKE_EVENTS
+
+    lead_id: UUID
+    channel: ContactChannel
+    opted_in: bool
+    reason: str
+
+
+# qualification.events
+
+
+class LeadStatusChanged(EventData):
+    """A lead's status changed, by a rule or by a person."""
+
+    event_type: ClassVar[str] = "lead.status_changed"
+    topic: ClassVar[str] = topics.QUALIFICATION_EVENTS
+
+    lead_id: UUID
+    from_status: str | None
+    to_status: str
+    category: str
+    reason: str
+    actor: str
+
+
+class LeadAssigned(EventData):
+    """A lead got an owner."""
+
+    event_type: ClassVar[str] = "lead.assigned"
+    topic: ClassVar[str] = topics.QUALIFICATION_EVENTS
+
+    lead_id: UUID
+    owner: str
+    team: str | None = None
+
+
+class LeadQualified(EventData):
+    """A lead is ready to convert, with what opportunity needs to judge it."""
+
+    event_type: ClassVar[str] = "lead.qualified"
+    topic: ClassVar[str] = topics.QUALIFICATION_EVENTS
+
+    lead_id: UUID
+    profile: LeadProfile
+    fit_score: float
+    engagement_score: float
+    budget_amount: Decimal | None = None
+    budget_confirmed: bool = False
+    authority: bool = False
+    need: bool = False
+    timeline_days: int | None = None
+    channel: Channel | None = None
+    source_system: str | None = None
+    campaign: Campaign = Campaign()
+    owner: str | None = None
+    criteria_version: int
+    manual: bool = False
+
+
+class DisqualificationReason(StrEnum):
+    """Why a lead is not worth pursuing now."""
+
+    NO_NEED = "no_need"
+    NO_AUTHORITY = "no_authority"
+    NO_BUDGET = "no_budget"
+    NOT_ICP = "not_icp"
+    UNRESPONSIVE = "unresponsive"
+    INVALID = "invalid"
+
+
+class LeadDisqualified(EventData):
+    """A lead is not qualified now; nurturable says whether nurture should take it."""
+
+    event_type: ClassVar[str] = "lead.disqualified"
+    topic: ClassVar[str] = topics.QUALIFICATION_EVENTS
+
+    lead_id: UUID
+    reason: DisqualificationReason
+    nurturable: bool
+    profile: LeadProfile
+    fit_score: float
+    engagement_score: float
+    criteria_version: int | None = None
+    manual: bool = False
+
+
+# opportunity.events
+
+
+class LeadConverted(EventData):
+    """A qualified lead became a contact of an account."""
+
+    event_type: ClassVar[str] = "lead.converted"
+    topic: ClassVar[str] = topics.OPPORTUNITY_EVENTS
+
+    lead_id: UUID
+    account_id: UUID
+    contact_id: UUID
+
+
+class OpportunityOpened(EventData):
+    """The opportunity criteria held: a deal is in the pipeline."""
+
+    event_type: ClassVar[str] = "opportunity.opened"
+    topic: ClassVar[str] = topics.OPPORTUNITY_EVENTS
+
+    opportunity_id: UUID
+    lead_id: UUID
+    account_id: UUID
+    contact_id: UUID
+    name: str
+    amount: Decimal
+    close_date: date
+    stage: str
+    source_system: str | None = None
+    campaign: Campaign = Campaign()
+
+
+class OpportunityStageChanged(EventData):
+    """An opportunity moved to another stage."""
+
+    event_type: ClassVar[str] = "opportunity.stage_changed"
+    topic: ClassVar[str] = topics.OPPORTUNITY_EVENTS
+
+    opportunity_id: UUID
+    lead_id: UUID
+    from_stage: str
+    to_stage: str
+    probability: float
+    forecast_category: str
+    amount: Decimal
+
+
+class OpportunityWon(EventData):
+    """An opportunity closed won."""
+
+    event_type: ClassVar[str] = "opportunity.won"
+    topic: ClassVar[str] = topics.OPPORTUNITY_EVENTS
+
+    opportunity_id: UUID
+    lead_id: UUID
+    contact_id: UUID
+    amount: Decimal
+
+
+class OpportunityLost(EventData):
+    """An opportunity closed lost; nurture takes the contact's lead to win-back."""
+
+    event_type: ClassVar[str] = "opportunity.lost"
+    topic: ClassVar[str] = topics.OPPORTUNITY_EVENTS
+
+    opportunity_id: UUID
+    lead_id: UUID
+    contact_id: UUID
+    amount: Decimal
+    lost_reason: str
+
+
+# nurture.events
+
+
+class NurtureEnrolled(EventData):
+    """A lead was put on a nurture track."""
+
+    event_type: ClassVar[str] = "nurture.enrolled"
+    topic: ClassVar[str] = topics.NURTURE_EVENTS
+
+    lead_id: UUID
+    track: str
+    track_version: int
+    enrollment_id: UUID
+
+
+class NurtureTouchSent(EventData):
+    """One step of a track reached the lead."""
+
+    event_type: ClassVar[str] = "nurture.touch_sent"
+    topic: ClassVar[str] = topics.NURTURE_EVENTS
+
+    lead_id: UUID
+    enrollment_id: UUID
+    step: int
+    channel: str
+    content_ref: str | None = None
+
+
+class LeadRequalificationRequested(EventData):
+    """A nurtured lead engaged enough, or a trigger arrived: qualification should judge it again."""
+
+    event_type: ClassVar[str] = "lead.requalification_requested"
+    topic: ClassVar[str] = topics.NURTURE_EVENTS
+
+    lead_id: UUID
+    reason: str
+    trigger: TriggerKind | None = None
+    enrollment_id: UUID | None = None
+
+
+class ExhaustedNext(StrEnum):
+    """What follows a track that ended without engagement."""
+
+    ARCHIVE = "archive"
+    MOVE = "move"
+
+
+class NurtureExhausted(EventData):
+    """A track ended without enough engagement."""
+
+    event_type: ClassVar[str] = "nurture.exhausted"
+    topic: ClassVar[str] = topics.NURTURE_EVENTS
+
+    lead_id: UUID
+    track: str
+    enrollment_id: UUID
+    next: ExhaustedNext
+    next_track: str | None = None
+
+
+EVENT_MODELS: tuple[type[EventData], ...] = (
+    LeadSubmitted,
+    RawLeadSubmitted,
+    ActivityRecorded,
+    LeadCaptured,
+    LeadUpdated,
+    LeadMerged,
+    LeadEngaged,
+    LeadConsentChanged,
+    LeadStatusChanged,
+    LeadAssigned,
+    LeadQualified,
+    LeadDisqualified,
+    LeadConverted,
+    OpportunityOpened,
+    OpportunityStageChanged,
+    OpportunityWon,
+    OpportunityLost,
+    NurtureEnrolled,
+    NurtureTouchSent,
+    LeadRequalificationRequested,
+    NurtureExhausted,
+)
+
+EVENT_TYPES: dict[str, type[EventData]] = {model.event_type: model for model in EVENT_MODELS}

@@ -1,0 +1,28 @@
+"""Prometheus metrics every service exposes on /metrics."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Histogram
+
+EVENTS_CONSUMED = Counter(
+    "leadflow_events_consumed_total", "Events handled by a consumer", ["service", "consumer", "type"]
+)
+EVENTS_SKIPPED = Counter(
+    "leadflow_events_duplicate_total",
+    "Events skipped because the inbox had seen them",
+    ["service", "consumer"],
+)
+EVENTS_IGNORED = Counter(
+    "leadflow_events_ignored_total", "Events of a type the consumer does not handle", ["service", "consumer"]
+)
+DEAD_LETTERS = Counter(
+    "leadflow_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "consumer", "topic"]
+)
+EVENTS_PUBLISHED = Counter("leadflow_events_published_total", "Outbox rows published to Kafka", ["service"])
+RELAY_FAILURES = Counter("leadflow_outbox_relay_failures_total", "Failed outbox relay rounds", ["service"])
+CONSUMER_RETRIES = Counter(
+    "leadflow_consumer_retries_total", "Batches retried after a transient failure", ["service", "consumer"]
+)
+BATCH_SECONDS = Histogram(
+    "leadflow_consumer_batch_seconds", "Time to handle one partition batch", ["service", "consumer"]
+)

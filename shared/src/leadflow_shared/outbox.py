@@ -1,0 +1,187 @@
+"""Transactional outbox: events are rows written with the state change; a relay publishes them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Iterable, Sequence
+
+import asyncpg
+import structlog
+from aiokafka import AIOKafkaProducer
+
+from leadflow_shared import metrics
+from leadflow_shared.contracts.envelope import Envelope, encode, new_event
+from leadflow_shared.contracts.events import EventData
+
+log = structlog.get_logger(__name__)
+
+OUTBOX_DDL = """
+CREATE TABLE IF NOT EXISTS outbox (
+    id bigserial PRIMARY KEY,
+    topic text NOT NULL,
+    key bytea,
+    payload bytea NOT NULL,
+    headers jsonb NOT NULL DEFAULT '[]'::jsonb,
+    created_at timestamptz NOT NULL DEFAULT now(),
+    published_at timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_unpublished ON outbox (id) WHERE published_at IS NULL;
+CREATE INDEX IF NOT EXISTS outbox_published_at ON outbox (published_at) WHERE published_at IS NOT NULL;
+"""
+
+Header = tuple[str, str]
+
+
+class Outbox:
+    """Writes events into the outbox table of the current transaction."""
+
+    def __init__(self, conn: asyncpg.Connection, source: str, topic_prefix: str = "") -> None:
+        self.conn = conn
+        self.source = source
+        self.topic_prefix = topic_prefix
+        self.written = 0
+
+    async def emit(
+        self,
+        data: EventData,
+        *,
+        causation: Envelope | None = None,
+        correlation_id: str | None = None,
+    ) -> Envelope:
+        """Wrap the data in an envelope and store it for the relay; return the envelope."""
+        envelope = new_envelope(data, self.source, causation, correlation_id)
+        await self.put_many([(self.topic_prefix + data.topic, envelope.key(), encode(envelope), [])])
+        return envelope
+
+    async def emit_many(self, items: Sequence[tuple[EventData, Envelope | None]]) -> list[Envelope]:
+        """Store several events at once, each with its causing envelope."""
+        envelopes = [new_envelope(data, self.source, cause, None) for data, cause in items]
+        await self.put_many(
+            [
+                (self.topic_prefix + data.topic, env.key(), encode(env), [])
+                for (data, _), env in zip(items, envelopes, strict=True)
+            ]
+        )
+        return envelopes
+
+    async def put_many(self, rows: Iterable[tuple[str, bytes | None, bytes, list[Header]]]) -> None:
+        """Store raw messages (topic, key, value, headers), dead letters among them."""
+        records = list(rows)
+        if not records:
+            return
+        await self.conn.executemany(
+            "INSERT INTO outbox (topic, key, payload, headers) VALUES ($1, $2, $3, $4)",
+            records,
+        )
+        self.written += len(records)
+
+
+def new_envelope(
+    data: EventData, source: str, causation: Envelope | None, correlation_id: str | None
+) -> Envelope:
+    """Wrap event data, following the causing event's correlation id."""
+    return new_event(data, source=source, causation=causation, correlation_id=correlation_id)
+
+
+class OutboxRelay:
+    """Publishes unsent outbox rows in id order with an idempotent producer, then marks them sent."""
+
+    # One relay at a time per schema keeps the id order that per-lead ordering relies on.
+    LOCK_KEY = 7_471_001
+
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        producer: AIOKafkaProducer,
+        service: str,
+        batch_size: int = 1000,
+        poll_interval_s: float = 0.5,
+        retention_s: int = 3600,
+    ) -> None:
+        self.pool = pool
+        self.producer = producer
+        self.service = service
+        self.batch_size = batch_size
+        self.poll_interval_s = poll_interval_s
+        self.retention_s = retention_s
+        self._wake = asyncio.Event()
+        self._stopping = False
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Tell the relay that new rows were committed."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Run the relay loop in the background."""
+        self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox-relay")
+
+    async def stop(self) -> None:
+        """Publish what is pending one last time, then stop."""
+        self._stopping = True
+        self._wake.set()
+        if self._task:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        rounds = 0
+        while True:
+            try:
+                sent = await self.publish_pending()
+                rounds += 1
+                if rounds % 200 == 0 and self.retention_s:
+                    await self._purge()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("outbox relay round failed; retrying", error=repr(exc))
+                metrics.RELAY_FAILURES.labels(self.service).inc()
+                sent = 0
+                await asyncio.sleep(1.0)
+            if self._stopping:
+                if sent == 0:
+                    return
+                continue
+            if sent >= self.batch_size:
+                continue
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of unsent rows; answer how many were sent."""
+        async with self.pool.acquire() as conn, conn.transaction():
+            locked = await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", self.LOCK_KEY)
+            if not locked:
+                return 0
+            rows = await conn.fetch(
+                "SELECT id, topic, key, payload, headers FROM outbox"
+                " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+                self.batch_size,
+            )
+            if not rows:
+                return 0
+            futures = []
+            for row in rows:
+                headers = [(k, v.encode()) for k, v in row["headers"]]
+                futures.append(
+                    await self.producer.send(
+                        row["topic"], value=row["payload"], key=row["key"], headers=headers or None
+                    )
+                )
+            await asyncio.gather(*futures)
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [row["id"] for row in rows],
+            )
+        metrics.EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
+        return len(rows)
+
+    async def _purge(self) -> None:
+        async with self.pool.acquire() as conn:
+            await conn.execute(
+                "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+                float(self.retention_s),
+            )

@@ -1,0 +1,188 @@
+"""The composition root every service builds on: pool, producer, outbox relay, consumers, HTTP app."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import asyncpg
+import structlog
+import uvicorn
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, FastAPI, Request
+
+from leadflow_shared.consumer import EventConsumer, Subscription
+from leadflow_shared.db import create_pool
+from leadflow_shared.http import create_app
+from leadflow_shared.logging import configure_logging
+from leadflow_shared.outbox import OutboxRelay
+from leadflow_shared.settings import ServiceSettings
+from leadflow_shared.uow import UnitOfWorkFactory
+
+log = structlog.get_logger(__name__)
+
+BackgroundTask = Callable[["Runtime"], Awaitable[None]]
+
+
+@dataclass
+class ServiceDefinition:
+    """What makes one service: its settings, subscriptions, routes and background loops."""
+
+    title: str
+    description: str
+    settings: ServiceSettings
+    subscriptions: Sequence[Subscription] = ()
+    routers: Sequence[APIRouter] = ()
+    background: Sequence[BackgroundTask] = ()
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Runtime:
+    """The live parts of a running service, reachable from routes as request.app.state.runtime."""
+
+    definition: ServiceDefinition
+    pool: asyncpg.Pool
+    producer: AIOKafkaProducer
+    relay: OutboxRelay
+    uow: UnitOfWorkFactory
+    consumers: list[EventConsumer]
+    stopping: asyncio.Event
+
+    @property
+    def settings(self) -> ServiceSettings:
+        """The service's settings."""
+        return self.definition.settings
+
+
+def runtime_of(request: Request) -> Runtime:
+    """The runtime behind a request."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+def build_app(definition: ServiceDefinition) -> FastAPI:
+    """Assemble the FastAPI app whose lifespan starts and stops every part in order."""
+    settings = definition.settings
+    name = settings.service_name
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = await create_pool(
+            settings.database_url, settings.schema, settings.db_pool_min, settings.db_pool_max
+        )
+        producer = AIOKafkaProducer(
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            client_id=f"{name}-producer",
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=5,
+            max_batch_size=262_144,
+        )
+        await producer.start()
+        relay = OutboxRelay(
+            pool,
+            producer,
+            name,
+            batch_size=settings.relay_batch_size,
+            poll_interval_s=settings.relay_poll_interval_s,
+            retention_s=settings.outbox_retention_s,
+        )
+        relay.start()
+        consumers = [
+            EventConsumer(
+                sub,
+                service=name,
+                pool=pool,
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                topic_prefix=settings.topic_prefix,
+                relay=relay,
+                max_records=settings.consumer_max_records,
+                concurrency=settings.consumer_concurrency,
+            )
+            for sub in definition.subscriptions
+        ]
+        for consumer in consumers:
+            await consumer.start()
+        runtime = Runtime(
+            definition=definition,
+            pool=pool,
+            producer=producer,
+            relay=relay,
+            uow=UnitOfWorkFactory(pool, name, settings.topic_prefix, relay),
+            consumers=consumers,
+            stopping=asyncio.Event(),
+        )
+        app.state.runtime = runtime
+        tasks = [
+            asyncio.create_task(job(runtime), name=f"{name}-{job.__name__}") for job in definition.background
+        ]
+        log.info("service started", port=settings.http_port, consumers=[c.group_id for c in consumers])
+        try:
+            yield
+        finally:
+            log.info("service stopping")
+            runtime.stopping.set()
+            for consumer in consumers:
+                await consumer.stop()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await relay.stop()
+            await producer.stop()
+            await pool.close()
+            log.info("service stopped")
+
+    async def ready_check() -> dict[str, bool]:
+        runtime: Runtime | None = getattr(app.state, "runtime", None)
+        if runtime is None:
+            return {"database": False, "kafka": False, "consumers": False}
+        checks = {"database": False, "kafka": False, "consumers": all(c.running for c in runtime.consumers)}
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                checks["database"] = await runtime.pool.fetchval("SELECT 1") == 1
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                checks["kafka"] = bool(await runtime.producer.client.fetch_all_metadata())
+        return checks
+
+    app = create_app(
+        title=definition.title,
+        description=definition.description,
+        api_tokens=settings.api_tokens,
+        ready_check=ready_check,
+        lifespan=lifespan,
+    )
+    for router in definition.routers:
+        app.include_router(router)
+    return app
+
+
+def serve(definition: ServiceDefinition) -> None:
+    """Run the service until SIGTERM or SIGINT, then shut down gracefully."""
+    settings = definition.settings
+    configure_logging(settings.service_name, settings.log_level)
+    app = build_app(definition)
+    config = uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        loop="uvloop",
+        http="httptools" if _has("httptools") else "h11",
+        lifespan="on",
+        log_config=None,
+        access_log=False,
+        timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
+    )
+    uvicorn.Server(config).run()
+
+
+def _has(module: str) -> bool:
+    try:
+        __import__(module)
+    except ImportError:
+        return False
+    return True

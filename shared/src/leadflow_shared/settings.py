@@ -1,0 +1,110 @@
+"""Typed settings: one class per service with its own env prefix; common values fall back to shared names."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from enum import StrEnum
+from typing import Any, ClassVar, Self
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Scope(StrEnum):
+    """What a bearer token may do; each scope includes the ones below it."""
+
+    READ = "read"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+SCOPE_RANK = {Scope.READ: 0, Scope.WRITE: 1, Scope.ADMIN: 2}
+
+# Values every service shares; a prefixed variable (INTAKE_KAFKA_BOOTSTRAP_SERVERS) wins over these.
+COMMON_ENV = {
+    "kafka_bootstrap_servers": "KAFKA_BOOTSTRAP_SERVERS",
+    "topic_prefix": "LEADFLOW_TOPIC_PREFIX",
+    "topic_partitions": "LEADFLOW_TOPIC_PARTITIONS",
+    "api_tokens": "LEADFLOW_API_TOKENS",
+    "log_level": "LEADFLOW_LOG_LEVEL",
+}
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service has; subclasses set the env prefix and add their own."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    service_name: ClassVar[str]
+
+    database_url: str = Field(
+        description="postgresql://role:password@host:port/db for the service's own role"
+    )
+    kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    topic_prefix: str = ""
+    topic_partitions: int = Field(default=6, ge=1, le=1000)
+    http_host: str = "127.0.0.1"
+    http_port: int = Field(default=8000, ge=1, le=65535)
+    api_tokens: dict[str, list[Scope]] = Field(default_factory=dict)
+    log_level: str = "INFO"
+    db_pool_min: int = Field(default=2, ge=1)
+    db_pool_max: int = Field(default=10, ge=1)
+    consumer_max_records: int = Field(default=500, ge=1, le=10_000)
+    consumer_concurrency: int = Field(default=4, ge=1, le=64)
+    relay_batch_size: int = Field(default=1000, ge=1, le=50_000)
+    relay_poll_interval_s: float = Field(default=0.5, gt=0)
+    outbox_retention_s: int = Field(default=3600, ge=0)
+    shutdown_timeout_s: float = Field(default=20.0, gt=0)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: str) -> str:
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a postgresql:// URL")
+        return value
+
+    @field_validator("api_tokens")
+    @classmethod
+    def _tokens_are_long(cls, value: dict[str, list[Scope]]) -> dict[str, list[Scope]]:
+        short = [t[:4] + "…" for t in value if len(t) < 16]
+        if short:
+            raise ValueError(f"tokens must be at least 16 characters long: {', '.join(short)}")
+        return value
+
+    @property
+    def schema(self) -> str:
+        """The Postgres schema the service owns, named after it."""
+        return self.service_name
+
+    def topic(self, base: str) -> str:
+        """The topic name under the configured prefix."""
+        return self.topic_prefix + base
+
+    @classmethod
+    def load(cls) -> Self:
+        """Read the environment, falling back to the shared names for common values."""
+        prefix = (cls.model_config.get("env_prefix") or "").upper()
+        fallbacks: dict[str, Any] = {}
+        for field, name in COMMON_ENV.items():
+            if (prefix + field.upper()) in os.environ or name not in os.environ:
+                continue
+            value = os.environ[name]
+            # Complex values arrive as JSON, as pydantic-settings expects of prefixed variables too.
+            fallbacks[field] = json.loads(value) if value.lstrip().startswith(("{", "[")) else value
+        return cls(**fallbacks)
+
+    @classmethod
+    def load_or_exit(cls) -> Self:
+        """Load the settings or exit with a message naming every missing or invalid value."""
+        try:
+            return cls.load()
+        except ValidationError as exc:
+            prefix = (cls.model_config.get("env_prefix") or "").upper()
+            lines = [f"{cls.service_name}: invalid configuration"]
+            for err in exc.errors():
+                field = ".".join(str(p) for p in err["loc"])
+                lines.append(f"  {prefix}{field.upper()}: {err['msg']}")
+            print("\n".join(lines), file=sys.stderr)
+            raise SystemExit(2) from None

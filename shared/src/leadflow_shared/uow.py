@@ -1,0 +1,39 @@
+"""One unit of work: the state change, the inbox record and the outbox events commit together."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import asyncpg
+
+from leadflow_shared.outbox import Outbox, OutboxRelay
+
+
+@dataclass
+class UnitOfWork:
+    """A connection inside an open transaction, and the outbox of that transaction."""
+
+    conn: asyncpg.Connection
+    outbox: Outbox
+
+
+@dataclass(frozen=True)
+class UnitOfWorkFactory:
+    """Opens units of work on the service's pool and wakes the relay after each commit."""
+
+    pool: asyncpg.Pool
+    source: str
+    topic_prefix: str
+    relay: OutboxRelay | None = None
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[UnitOfWork]:
+        """Begin a transaction that commits when the block ends without error, else rolls back."""
+        async with self.pool.acquire() as conn:
+            outbox = Outbox(conn, self.source, self.topic_prefix)
+            async with conn.transaction():
+                yield UnitOfWork(conn, outbox)
+        if outbox.written and self.relay:
+            self.relay.wake()
