@@ -1,0 +1,91 @@
+"""A touch rendered as an email: subject, plain-text body and one-click List-Unsubscribe headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.headerregistry import Address
+from email.message import EmailMessage
+from string import Template
+
+from leadflow_nurture.domain.tracks import Step
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class UnknownContent(LookupError):
+    """A step names content the library does not hold."""
+
+    def __init__(self, content_ref: str) -> None:
+        self.content_ref = content_ref
+        super().__init__(f"no content {content_ref!r} in the content library")
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who the touch goes to."""
+
+    email: str
+    first_name: str | None = None
+    last_name: str | None = None
+    company: str | None = None
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who the touch comes from, and where unsubscribing goes (https one-click, and optionally mailto)."""
+
+    email: str
+    display_name: str
+    unsubscribe_url: str
+    unsubscribe_mailto: str | None = None
+
+
+def render_touch(
+    step: Step, recipient: Recipient, sender: Sender, library: Mapping[str, str]
+) -> EmailMessage:
+    """The email of one step for one lead; the library maps content refs to $placeholder templates.
+
+    Placeholders: $first_name (or "there"), $last_name, $full_name, $company, $unsubscribe_url.
+    """
+    template = library.get(step.content_ref)
+    if template is None:
+        raise UnknownContent(step.content_ref)
+    values = _values(recipient, sender)
+    first_name = _clean(recipient.first_name or "")
+    greeting = f"Hi {first_name}," if first_name else "Hello,"
+    body = Template(template).safe_substitute(values).strip()
+    footer = f"You receive this because you showed interest in {sender.display_name}.\n"
+    footer += f"Unsubscribe: {sender.unsubscribe_url}"
+
+    message = EmailMessage()
+    message["From"] = Address(display_name=_clean(sender.display_name), addr_spec=sender.email)
+    message["To"] = Address(display_name=values["full_name"], addr_spec=recipient.email)
+    message["Subject"] = _clean(Template(step.subject).safe_substitute(values))
+    links = [f"<{sender.unsubscribe_url}>"]
+    if sender.unsubscribe_mailto:
+        links.insert(0, f"<mailto:{sender.unsubscribe_mailto}>")
+    message["List-Unsubscribe"] = ", ".join(links)
+    if sender.unsubscribe_url.startswith("https://"):
+        # RFC 8058: mailbox providers offer one-click unsubscribe only with this header.
+        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    message.set_content(f"{greeting}\n\n{body}\n\n-- \n{footer}\n")
+    return message
+
+
+def _values(recipient: Recipient, sender: Sender) -> dict[str, str]:
+    first = _clean(recipient.first_name or "")
+    last = _clean(recipient.last_name or "")
+    return {
+        "first_name": first or "there",
+        "last_name": last,
+        "full_name": " ".join(part for part in (first, last) if part),
+        "company": _clean(recipient.company or ""),
+        "unsubscribe_url": sender.unsubscribe_url,
+    }
+
+
+def _clean(text: str) -> str:
+    # Names come from web forms: a stray newline must never become a header of its own.
+    return _CONTROL.sub(" ", text).strip()
