@@ -1,0 +1,131 @@
+import pytest
+
+from leadflow_intake.domain.dedup import (
+    IdentityKey,
+    IdentityKind,
+    MatchOutcome,
+    MatchThresholds,
+    identity_keys,
+    match,
+    merge_profiles,
+)
+from leadflow_shared.contracts.lead import Channel, Consent, LeadProfile, QualifyingAnswers, Touch
+
+DANA = LeadProfile(
+    first_name="Dana",
+    last_name="Kovacs",
+    company="Acme GmbH",
+    email="dana@acme.example",
+    company_domain="acme.example",
+)
+
+
+def person(first, last, company, email=None, domain=None, phone=None):
+    return LeadProfile(
+        first_name=first, last_name=last, company=company, email=email, company_domain=domain, phone=phone
+    )
+
+
+def test_identity_keys_are_email_phone_and_the_source_id():
+    from datetime import UTC, datetime
+
+    touch = Touch(
+        channel=Channel.PAID_ADS,
+        source_system="meta",
+        source_id="123",
+        occurred_at=datetime(2025, 3, 4, tzinfo=UTC),
+    )
+    keys = identity_keys(DANA.model_copy(update={"phone": "+14155550123"}), touch)
+    assert keys == {
+        IdentityKey(IdentityKind.EMAIL, "dana@acme.example"),
+        IdentityKey(IdentityKind.PHONE, "+14155550123"),
+        IdentityKey(IdentityKind.SOURCE, "meta:123"),
+    }
+
+
+def test_the_same_email_merges_whatever_the_names_say():
+    decision = match(person("D.", "K.", None, email="dana@acme.example"), [("lead-1", DANA)])
+    assert (decision.outcome, decision.candidate, decision.score) == (MatchOutcome.MERGE, "lead-1", 100.0)
+
+
+def test_the_same_person_at_the_same_company_spelled_differently_merges():
+    newcomer = person("Dana", "Kovács", "ACME", email="dana.kovacs@gmail.com")
+    decision = match(newcomer, [("lead-1", DANA)])
+    assert decision.outcome is MatchOutcome.MERGE
+    assert decision.candidate == "lead-1"
+
+
+def test_a_close_spelling_at_the_same_company_goes_to_review():
+    decision = match(
+        person("Jon", "Smith", "Kovacs Logistik GmbH"),
+        [("lead-7", person("John", "Smyth", "Kovacs Logistik"))],
+    )
+    assert decision.outcome is MatchOutcome.REVIEW
+    assert decision.candidate == "lead-7"
+
+
+@pytest.mark.parametrize(
+    ("newcomer", "existing"),
+    [
+        (person("Dana", "Kovacs", "Initech"), DANA),
+        (person("Peter", "Gibbons", "Acme GmbH"), DANA),
+        (person("Jon", "Smith", "Initech"), person("John", "Smyth", "Globex")),
+        (person("Dana", "Kovacs", None), DANA),
+        (person("Dana", "Kovacs", "Acme GmbH", email="dana.k@acme.example", domain="acme.example"), DANA),
+        (person("Maria", "Schmidt", "Schmidt & Partner"), person("Mario", "Schmitt", "Schmitz AG")),
+    ],
+)
+def test_near_misses_do_not_merge(newcomer, existing):
+    assert match(newcomer, [("lead-1", existing)]).outcome is not MatchOutcome.MERGE
+
+
+def test_with_no_candidates_the_lead_is_new():
+    decision = match(DANA, [])
+    assert (decision.outcome, decision.candidate) == (MatchOutcome.NEW, None)
+
+
+def test_a_shared_switchboard_phone_with_a_different_name_only_goes_to_review():
+    a = person("Dana", "Kovacs", "Acme", phone="+4930123456")
+    b = person("Peter", "Gibbons", "Acme", phone="+4930123456")
+    assert match(a, [("lead-2", b)]).outcome is MatchOutcome.REVIEW
+
+
+def test_thresholds_are_configurable():
+    newcomer = person("Jon", "Smith", "Kovacs Logistik")
+    existing = person("John", "Smith", "Kovacs Logistik")
+    assert (
+        match(newcomer, [("x", existing)], MatchThresholds(merge=99, review=90)).outcome
+        is MatchOutcome.REVIEW
+    )
+    assert (
+        match(newcomer, [("x", existing)], MatchThresholds(merge=90, review=80)).outcome is MatchOutcome.MERGE
+    )
+
+
+def test_thresholds_must_be_ordered():
+    with pytest.raises(ValueError, match="review <= merge"):
+        MatchThresholds(merge=70, review=90)
+
+
+def test_merging_fills_the_survivors_gaps_without_overwriting():
+    survivor = DANA.model_copy(update={"consent": Consent(email=True), "custom_fields": {"badge_id": "HM-1"}})
+    other = LeadProfile(
+        first_name="Danielle",
+        email="dana.kovacs@gmail.com",
+        phone="+14155550123",
+        job_title="Head of Ops",
+        seniority="director",
+        consent=Consent(email=False, phone=True),
+        answers=QualifyingAnswers(budget="50k"),
+        custom_fields={"badge_id": "HM-2", "webinar": "Q2"},
+        is_test=True,
+    )
+    merged = merge_profiles(survivor, other)
+    assert merged.first_name == "Dana"
+    assert merged.email == "dana@acme.example"
+    assert merged.phone == "+14155550123"
+    assert merged.seniority == "director"
+    assert merged.consent == Consent(email=True, phone=True)
+    assert merged.answers.budget == "50k"
+    assert merged.custom_fields == {"badge_id": "HM-1", "webinar": "Q2"}
+    assert merged.is_test is False
