@@ -1,0 +1,315 @@
+"""Test harness: an isolated database and topic prefix per run, and the services as real processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
+
+from leadflow_devstack.env import load_env, role_passwords
+from leadflow_devstack.paths import repo_root
+from leadflow_devstack.postgres import _with_database, provision_database_async
+from leadflow_devstack.topics import create_topics_async
+from leadflow_shared.contracts.topics import all_topics
+
+T = TypeVar("T")
+
+SERVICES = ("intake", "qualification", "opportunity", "nurture")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def base_env() -> dict[str, str]:
+    """The stack's environment: the variables already set win over `.leadflow/env`."""
+    env = {}
+    try:
+        env.update(load_env())
+    except FileNotFoundError:
+        pass
+    for key in ("KAFKA_BOOTSTRAP_SERVERS", "LEADFLOW_ADMIN_DATABASE_URL"):
+        if key in os.environ:
+            env[key] = os.environ[key]
+    missing = [k for k in ("KAFKA_BOOTSTRAP_SERVERS", "LEADFLOW_ADMIN_DATABASE_URL") if k not in env]
+    if missing:
+        raise RuntimeError(f"no test stack: {', '.join(missing)} unset; run `make infra` first")
+    return env
+
+
+@dataclass
+class TestStack:
+    """One isolated system: its own database, topic prefix and tokens, on the shared Kafka and Postgres."""
+
+    __test__ = False
+
+    name: str
+    bootstrap: str
+    admin_dsn: str
+    passwords: dict[str, str]
+    tokens: dict[str, str]
+    partitions: int = 3
+    logs: Path = field(default_factory=lambda: repo_root() / ".leadflow" / "logs" / "tests")
+
+    @property
+    def database(self) -> str:
+        """The run's database."""
+        return f"leadflow_{self.name}"
+
+    @property
+    def topic_prefix(self) -> str:
+        """The run's topic prefix."""
+        return f"{self.name}."
+
+    def dsn(self, service: str) -> str:
+        """The connection URL of a service's own role in the run's database."""
+        return (
+            f"postgresql://{service}:{self.passwords[service]}@{_host_part(self.admin_dsn)}/{self.database}"
+        )
+
+    def admin_database_dsn(self) -> str:
+        """The admin connection URL of the run's database."""
+        return _with_database(self.admin_dsn, self.database)
+
+    def service_env(self, service: str, port: int, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """The environment a service process of this run gets."""
+        prefix = service.upper()
+        api_tokens = (
+            f'{{"{self.tokens["admin"]}": ["admin"], "{self.tokens["write"]}": ["write"],'
+            f' "{self.tokens["read"]}": ["read"]}}'
+        )
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": os.environ.get("HOME", "/root"),
+            "KAFKA_BOOTSTRAP_SERVERS": self.bootstrap,
+            "LEADFLOW_TOPIC_PREFIX": self.topic_prefix,
+            "LEADFLOW_API_TOKENS": api_tokens,
+            f"{prefix}_DATABASE_URL": self.dsn(service),
+            f"{prefix}_HTTP_HOST": "127.0.0.1",
+            f"{prefix}_HTTP_PORT": str(port),
+            f"{prefix}_RELAY_POLL_INTERVAL_S": "0.2",
+        }
+        env.update(extra or {})
+        return env
+
+    async def create(self) -> None:
+        """Provision the database and schemas, migrate every service, create the topics."""
+        await provision_database_async(self.admin_dsn, self.database, self.passwords)
+        for service in SERVICES:
+            migrate(service, self.service_env(service, 1))
+        await create_topics_async(self.bootstrap, all_topics(self.topic_prefix), self.partitions)
+
+    async def destroy(self) -> None:
+        """Drop the run's database and topics."""
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap)
+        await admin.start()
+        try:
+            await admin.delete_topics(all_topics(self.topic_prefix))
+        except Exception:  # noqa: BLE001 - cleaning up is best effort
+            pass
+        finally:
+            await admin.close()
+        conn = await asyncpg.connect(self.admin_dsn)
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{self.database}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+
+def _host_part(dsn: str) -> str:
+    rest = dsn.split("://", 1)[1]
+    return rest.split("@", 1)[1].split("/", 1)[0]
+
+
+def new_test_stack(label: str = "t") -> TestStack:
+    """A new isolated system on the local (or given) Kafka and Postgres."""
+    env = base_env()
+    passwords = role_passwords(env) if all(f"{s.upper()}_DATABASE_URL" in env for s in SERVICES) else {}
+    passwords = {s: passwords.get(s) or secrets.token_urlsafe(18) for s in SERVICES}
+    return TestStack(
+        name=f"{label}{secrets.token_hex(4)}",
+        bootstrap=env["KAFKA_BOOTSTRAP_SERVERS"],
+        admin_dsn=env["LEADFLOW_ADMIN_DATABASE_URL"],
+        passwords=passwords,
+        tokens={scope: secrets.token_urlsafe(24) for scope in ("admin", "write", "read")},
+    )
+
+
+def bin_path(command: str) -> str:
+    """A console script of the virtualenv running the tests."""
+    return str(Path(sys.executable).parent / command)
+
+
+def migrate(service: str, env: Mapping[str, str]) -> None:
+    """Run a service's migrations as its CLI would."""
+    result = subprocess.run(
+        [bin_path(f"leadflow-{service}"), "migrate"],
+        env=dict(env),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{service} migrate failed:\n{result.stdout}\n{result.stderr}")
+
+
+class ServiceProcess:
+    """One service running as its own OS process, as in production."""
+
+    def __init__(self, stack: TestStack, service: str, extra_env: Mapping[str, str] | None = None) -> None:
+        self.stack = stack
+        self.service = service
+        self.port = free_port()
+        self.extra_env = dict(extra_env or {})
+        self.process: subprocess.Popen[bytes] | None = None
+        stack.logs.mkdir(parents=True, exist_ok=True)
+        self.log_file = stack.logs / f"{stack.name}-{service}.log"
+
+    @property
+    def url(self) -> str:
+        """The service's base URL."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, wait: bool = True) -> ServiceProcess:
+        """Start the process and, by default, wait until it is ready."""
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(
+                [bin_path(f"leadflow-{self.service}"), "serve"],
+                env=self.stack.service_env(self.service, self.port, self.extra_env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        if wait:
+            self.wait_ready()
+        return self
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until /health/ready answers 200, or fail with the log's tail."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process is not None and self.process.poll() is not None:
+                break
+            try:
+                if httpx.get(self.url + "/health/ready", timeout=1.0).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise RuntimeError(f"{self.service} not ready; log tail:\n{self.log_tail()}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        """The last lines of the process's log."""
+        try:
+            return "\n".join(self.log_file.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+    def stop(self, timeout: float = 30.0) -> int | None:
+        """SIGTERM, then wait for a graceful exit (SIGKILL after the timeout)."""
+        if self.process is None or self.process.poll() is not None:
+            return self.process.returncode if self.process else None
+        self.process.send_signal(signal.SIGTERM)
+        try:
+            return self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self) -> None:
+        """SIGKILL: the process gets no chance to clean up."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+async def wait_until(
+    check: Callable[[], Awaitable[T | None]], timeout: float = 60.0, every: float = 0.2
+) -> T:
+    """Poll an async check until it answers something truthy; fail after the timeout."""
+    deadline = time.monotonic() + timeout
+    last: T | None = None
+    while time.monotonic() < deadline:
+        last = await check()
+        if last:
+            return last
+        await asyncio.sleep(every)
+    raise AssertionError(f"condition not met within {timeout}s (last answer: {last!r})")
+
+
+async def produce(stack: TestStack, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+    """Publish raw messages (key, value) to a topic of the run, as an upstream system would."""
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, enable_idempotence=True, linger_ms=5)
+    await producer.start()
+    try:
+        futures = [await producer.send(stack.topic_prefix + topic, value=v, key=k) for k, v in messages]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def read_topic(
+    stack: TestStack, topic: str, timeout: float = 3.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Every message currently on a topic of the run, from the beginning."""
+    consumer = AIOKafkaConsumer(
+        stack.topic_prefix + topic,
+        bootstrap_servers=stack.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
+    )
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=300)
+            for msgs in batch.values():
+                records.extend(msgs)
+    finally:
+        await consumer.stop()
+    return records
+
+
+class Db:
+    """A service's own view of the run's database, to check what it stored."""
+
+    def __init__(self, stack: TestStack, service: str) -> None:
+        self.dsn = stack.dsn(service)
+        self.schema = service
+
+    async def fetchval(self, query: str, *args: object) -> Any:
+        """One value."""
+        conn = await asyncpg.connect(self.dsn, server_settings={"search_path": self.schema})
+        try:
+            return await conn.fetchval(query, *args)
+        finally:
+            await conn.close()
+
+    async def fetch(self, query: str, *args: object) -> list[asyncpg.Record]:
+        """Rows."""
+        conn = await asyncpg.connect(self.dsn, server_settings={"search_path": self.schema})
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()

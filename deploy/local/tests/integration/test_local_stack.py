@@ -1,0 +1,127 @@
+"""The running local stack (`leadflow-stack infra`): roles fenced into their schemas, idempotent topics."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+
+import asyncpg
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+
+from leadflow_devstack.env import load_env, role_passwords
+from leadflow_devstack.postgres import provision_database
+from leadflow_devstack.topics import create_topics, list_topics
+
+pytestmark = pytest.mark.skipif(
+    "LEADFLOW_ADMIN_DATABASE_URL" not in os.environ,
+    reason="needs the local stack: `make test`, or `leadflow-stack infra` and its `env --export`",
+)
+
+
+@pytest.fixture
+def env() -> dict[str, str]:
+    return {**load_env(), **os.environ}
+
+
+async def test_each_service_role_sees_and_writes_only_its_own_schema(env):
+    conn = await asyncpg.connect(env["INTAKE_DATABASE_URL"])
+    try:
+        assert await conn.fetchval("SHOW search_path") == "intake"
+        await conn.execute("CREATE TABLE IF NOT EXISTS devstack_probe (lead_id text PRIMARY KEY)")
+        await conn.execute("DROP TABLE devstack_probe")
+        visible = await conn.fetch(
+            "SELECT nspname FROM pg_namespace WHERE has_schema_privilege(nspname, 'USAGE')"
+            " AND nspname NOT LIKE 'pg\\_%' AND nspname <> 'information_schema'"
+        )
+        assert [r["nspname"] for r in visible] == ["intake"]
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE qualification.stolen_leads (lead_id text)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE public.stray_leads (lead_id text)")
+    finally:
+        await conn.close()
+
+
+async def test_every_service_role_can_log_in_to_the_leadflow_database(env):
+    for name in ("INTAKE", "QUALIFICATION", "OPPORTUNITY", "NURTURE"):
+        conn = await asyncpg.connect(env[f"{name}_DATABASE_URL"])
+        try:
+            assert await conn.fetchval("SELECT current_schema()") == name.lower()
+        finally:
+            await conn.close()
+
+
+def test_provisioning_a_database_twice_changes_nothing_and_fences_it_off(env):
+    dbname = f"devstack_probe_{secrets.token_hex(4)}"
+    admin = env["LEADFLOW_ADMIN_DATABASE_URL"]
+    try:
+        provision_database(admin, dbname, role_passwords(env))
+        provision_database(admin, dbname, role_passwords(env))
+        owners = asyncio.run(_schema_owners(env["NURTURE_DATABASE_URL"].rsplit("/", 1)[0] + "/" + dbname))
+        assert owners == {
+            "intake": "intake",
+            "nurture": "nurture",
+            "opportunity": "opportunity",
+            "qualification": "qualification",
+        }
+    finally:
+        asyncio.run(_drop_database(admin, dbname))
+
+
+async def _schema_owners(dsn: str) -> dict[str, str]:
+    conn = await asyncpg.connect(dsn)
+    try:
+        rows = await conn.fetch(
+            "SELECT n.nspname, r.rolname FROM pg_namespace n JOIN pg_roles r ON r.oid = n.nspowner"
+            " WHERE n.nspname IN ('intake', 'qualification', 'opportunity', 'nurture')"
+        )
+        return {r["nspname"]: r["rolname"] for r in rows}
+    finally:
+        await conn.close()
+
+
+async def _drop_database(admin_dsn: str, dbname: str) -> None:
+    conn = await asyncpg.connect(admin_dsn)
+    try:
+        await conn.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+    finally:
+        await conn.close()
+
+
+def test_the_system_topics_exist_with_their_dead_letter_topics(env):
+    names = set(list_topics(env["KAFKA_BOOTSTRAP_SERVERS"]))
+
+    assert {"leads.submitted", "intake.events", "nurture.events", "qualification.events.dlq"} <= names
+
+
+def test_creating_topics_twice_creates_them_once_with_six_partitions(env):
+    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    prefix = f"devstack-probe-{secrets.token_hex(3)}."
+    wanted = [prefix + "leads.submitted", prefix + "leads.submitted.dlq"]
+    try:
+        assert sorted(create_topics(bootstrap, wanted)) == sorted(wanted)
+        assert create_topics(bootstrap, wanted) == []
+        assert asyncio.run(_partition_counts(bootstrap, wanted)) == {name: 6 for name in wanted}
+    finally:
+        asyncio.run(_delete_topics(bootstrap, wanted))
+
+
+async def _partition_counts(bootstrap: str, names: list[str]) -> dict[str, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        described = await admin.describe_topics(names)
+        return {t["topic"]: len(t["partitions"]) for t in described}
+    finally:
+        await admin.close()
+
+
+async def _delete_topics(bootstrap: str, names: list[str]) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()

@@ -1,0 +1,26 @@
+"""docker-compose.yml kept in step with the topic catalogue and the Docker init script."""
+
+from __future__ import annotations
+
+import re
+
+from leadflow_devstack.cli import DOCKER_PASSWORDS
+from leadflow_devstack.paths import repo_root
+from leadflow_shared.contracts.topics import all_topics
+
+
+def _compose() -> str:
+    return (repo_root() / "docker-compose.yml").read_text()
+
+
+def test_the_one_shot_topic_service_creates_every_topic_of_the_catalogue():
+    listed = re.findall(r"^ {10}([a-z][a-z.]*[a-z]) \\$", _compose(), flags=re.MULTILINE)
+
+    assert sorted(listed) == sorted(all_topics(""))
+
+
+def test_each_service_connects_with_the_password_the_init_script_gives_its_role():
+    compose = _compose()
+
+    for role, password in DOCKER_PASSWORDS.items():
+        assert f"postgresql://{role}:{password}@postgres:5432/leadflow" in compose
