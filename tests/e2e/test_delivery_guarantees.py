@@ -9,7 +9,15 @@ from collections.abc import AsyncIterator
 import pytest
 import pytest_asyncio
 
-from leadflow_devstack.testing import Db, ServiceProcess, TestStack, new_test_stack, produce, read_topic, wait_until
+from leadflow_devstack.testing import (
+    Db,
+    ServiceProcess,
+    TestStack,
+    new_test_stack,
+    produce,
+    read_topic,
+    wait_until,
+)
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import decode, encode, new_event
 from leadflow_shared.contracts.events import LeadCaptured, LeadStatusChanged, LeadSubmitted
@@ -36,20 +44,22 @@ async def test_the_same_event_delivered_twice_is_processed_once(
     await produce(test_stack, topics.INTAKE_EVENTS, [(envelope.key(), raw)])
 
     qualification = Db(test_stack, "qualification")
-    await wait_until(lambda: qualification.fetchval("SELECT count(*) FROM leads WHERE id = $1", event.lead_id))
+    await wait_until(
+        lambda: qualification.fetchval("SELECT count(*) FROM leads WHERE id = $1", event.lead_id)
+    )
     nurture = Db(test_stack, "nurture")
     await wait_until(lambda: nurture.fetchval("SELECT count(*) FROM leads WHERE id = $1", event.lead_id))
     await asyncio.sleep(2)  # give any duplicate the time it would need to show up
 
-    history = await qualification.fetchval("SELECT count(*) FROM status_history WHERE lead_id = $1", event.lead_id)
+    history = await qualification.fetchval(
+        "SELECT count(*) FROM status_history WHERE lead_id = $1", event.lead_id
+    )
     emitted = await qualification.fetchval(
         "SELECT count(*) FROM outbox WHERE key = $1", str(event.lead_id).encode()
     )
     assert history == 1
     assert emitted == 1
-    assert await qualification.fetchval(
-        "SELECT count(*) FROM inbox WHERE event_id = $1", envelope.id
-    ) == 1
+    assert await qualification.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", envelope.id) == 1
 
 
 @pytest.mark.parametrize(
@@ -69,7 +79,9 @@ async def test_a_malformed_message_ends_in_the_dead_letter_topic_and_the_next_go
         email = f"ada.{lead_id.hex[:8]}@analytical-engines.example"
         good = new_event(
             LeadSubmitted(
-                submission=LeadSubmission(first_name="Ada", last_name="Lovelace", email=email, source_system="api")
+                submission=LeadSubmission(
+                    first_name="Ada", last_name="Lovelace", email=email, source_system="api"
+                )
             ),
             source="upstream",
         )
@@ -79,19 +91,24 @@ async def test_a_malformed_message_ends_in_the_dead_letter_topic_and_the_next_go
     else:
         good = new_event(
             LeadStatusChanged(
-                lead_id=lead_id, from_status=None, to_status="open", category="open", reason="test", actor="rule:test"
+                lead_id=lead_id,
+                from_status=None,
+                to_status="open",
+                category="open",
+                reason="test",
+                actor="rule:test",
             ),
             source="qualification",
         )
     await produce(test_stack, topic, [(poison_key, b"{not json at all"), (good.key(), encode(good))])
 
     async def dead_letters() -> list[str] | None:
-        records = await read_topic(test_stack, topics.dlq(topic), timeout=1.0)
+        records = await read_topic(test_stack, topics.dlq(topic), within=1.0)
         mine = [r for r in records if r.key == poison_key]
         found = {dict(r.headers)["dlq.consumer"].decode().split(".")[-2] for r in mine}
         return [dict(r.headers)["dlq.reason"].decode() for r in mine] if found >= consumers else None
 
-    reasons = await wait_until(dead_letters, timeout=30)
+    reasons = await wait_until(dead_letters, within=30)
     assert all("not a valid CloudEvent" in reason for reason in reasons)
 
     if topic == topics.LEADS_SUBMITTED:
@@ -111,8 +128,13 @@ async def kill_stack() -> AsyncIterator[TestStack]:
     await stack.destroy()
 
 
-async def test_a_service_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(kill_stack: TestStack) -> None:
-    processes = {name: ServiceProcess(kill_stack, name) for name in ("intake", "qualification", "opportunity", "nurture")}
+async def test_a_service_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
+    kill_stack: TestStack,
+) -> None:
+    processes = {
+        name: ServiceProcess(kill_stack, name)
+        for name in ("intake", "qualification", "opportunity", "nurture")
+    }
     for process in processes.values():
         process.start(wait=False)
     for process in processes.values():
@@ -135,21 +157,19 @@ async def test_a_service_killed_mid_stream_and_restarted_loses_and_duplicates_no
         intake, qualification = Db(kill_stack, "intake"), Db(kill_stack, "qualification")
 
         await produce(kill_stack, topics.LEADS_SUBMITTED, messages[:400])
-        await wait_until(lambda: _at_least(qualification, "SELECT count(*) FROM leads", 50), timeout=60)
+        await wait_until(lambda: _at_least(qualification, "SELECT count(*) FROM leads", 50), within=60)
         processes["qualification"].kill()
         processes["intake"].kill()
         await produce(kill_stack, topics.LEADS_SUBMITTED, messages[400:])
         processes["intake"].start()
-        await wait_until(lambda: _at_least(intake, "SELECT count(*) FROM leads", 600), timeout=60)
+        await wait_until(lambda: _at_least(intake, "SELECT count(*) FROM leads", 600), within=60)
         processes["intake"].kill()
         processes["intake"].start()
         processes["qualification"].start()
 
         for service in ("intake", "qualification", "opportunity", "nurture"):
             db = Db(kill_stack, service)
-            await wait_until(
-                lambda db=db: _at_least(db, "SELECT count(*) FROM leads", total), timeout=120
-            )
+            await wait_until(lambda db=db: _at_least(db, "SELECT count(*) FROM leads", total), within=120)
         await asyncio.sleep(2)
         assert await intake.fetchval("SELECT count(*) FROM leads") == total
         assert await intake.fetchval("SELECT count(*) FROM touches") == total
@@ -157,7 +177,7 @@ async def test_a_service_killed_mid_stream_and_restarted_loses_and_duplicates_no
         assert await qualification.fetchval("SELECT count(*) FROM status_history") == total
         for service in ("opportunity", "nurture"):
             assert await Db(kill_stack, service).fetchval("SELECT count(*) FROM leads") == total
-        published = await read_topic(kill_stack, topics.INTAKE_EVENTS, timeout=3.0)
+        published = await read_topic(kill_stack, topics.INTAKE_EVENTS, within=3.0)
         captured_ids = [decode(r.value).subject for r in published if b"lead.captured" in (r.value or b"")]
         # At-least-once publishing may repeat an event after a kill; the lead ids are still unique.
         assert len(set(captured_ids)) == total

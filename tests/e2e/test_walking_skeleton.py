@@ -53,12 +53,17 @@ async def test_leads_submitted_over_http_and_kafka_reach_every_service(
     await produce(
         test_stack,
         LEADS_SUBMITTED,
-        [(None, encode(new_event(LeadSubmitted(submission=lead), source="test-upstream"))) for lead in over_kafka],
+        [
+            (None, encode(new_event(LeadSubmitted(submission=lead), source="test-upstream")))
+            for lead in over_kafka
+        ],
     )
 
     for lead in over_http + over_kafka:
         assert lead.email is not None
-        lead_id = await wait_until(lambda e=lead.email: lead_id_by_email(running_services["intake"], token, e))
+        lead_id = await wait_until(
+            lambda e=lead.email: lead_id_by_email(running_services["intake"], token, e)
+        )
         for name in ("qualification", "opportunity", "nurture"):
             service = running_services[name]
 

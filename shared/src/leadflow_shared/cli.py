@@ -30,7 +30,7 @@ def make_cli(
     def migrate_command(revision: str = "head") -> None:
         """Migrate the service's own schema."""
         settings = settings_cls.load_or_exit()
-        migrations.upgrade(migrations_dir, settings.database_url, settings.schema, revision)
-        typer.echo(f"{name}: schema {settings.schema} migrated to {revision}")
+        migrations.upgrade(migrations_dir, settings.database_url, settings.db_schema, revision)
+        typer.echo(f"{name}: schema {settings.db_schema} migrated to {revision}")
 
     return app

@@ -43,6 +43,9 @@ class Retry(Exception):
     """A handler met a passing condition (a concurrent writer, say): roll the batch back and retry it."""
 
 
+RETRYABLE: tuple[type[BaseException], ...] = (*TRANSIENT_DB_ERRORS, Retry)
+
+
 @dataclass(frozen=True)
 class Subscription:
     """A consumer group on some topics, with one handler per event type it cares about."""
@@ -180,7 +183,7 @@ class EventConsumer:
                 try:
                     async with conn.transaction():
                         await handler(uow, envelope, data)
-                except (*TRANSIENT_DB_ERRORS, Retry):
+                except RETRYABLE:
                     raise
                 except Exception as exc:
                     log.warning(

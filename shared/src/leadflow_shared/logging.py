@@ -15,7 +15,7 @@ def _dumps(obj: object, default: object = None) -> str:
 
 def configure_logging(service: str, level: str = "INFO") -> None:
     """Send JSON lines to stdout, standard-library logs included."""
-    shared = [
+    shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,7 +24,7 @@ from leadflow_shared.uow import UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
 
-BackgroundTask = Callable[["Runtime"], Awaitable[None]]
+BackgroundTask = Callable[["Runtime"], Coroutine[Any, Any, None]]
 
 
 @dataclass
@@ -72,7 +72,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = await create_pool(
-            settings.database_url, settings.schema, settings.db_pool_min, settings.db_pool_max
+            settings.database_url, settings.db_schema, settings.db_pool_min, settings.db_pool_max
         )
         producer = AIOKafkaProducer(
             bootstrap_servers=settings.kafka_bootstrap_servers,

@@ -74,7 +74,7 @@ class ServiceSettings(BaseSettings):
         return value
 
     @property
-    def schema(self) -> str:
+    def db_schema(self) -> str:
         """The Postgres schema the service owns, named after it."""
         return self.service_name
 

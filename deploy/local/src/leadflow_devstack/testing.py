@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -42,10 +43,8 @@ def free_port() -> int:
 def base_env() -> dict[str, str]:
     """The stack's environment: the variables already set win over `.leadflow/env`."""
     env = {}
-    try:
+    with contextlib.suppress(FileNotFoundError):
         env.update(load_env())
-    except FileNotFoundError:
-        pass
     for key in ("KAFKA_BOOTSTRAP_SERVERS", "LEADFLOW_ADMIN_DATABASE_URL"):
         if key in os.environ:
             env[key] = os.environ[key]
@@ -123,7 +122,7 @@ class TestStack:
         await admin.start()
         try:
             await admin.delete_topics(all_topics(self.topic_prefix))
-        except Exception:  # noqa: BLE001 - cleaning up is best effort
+        except Exception:
             pass
         finally:
             await admin.close()
@@ -242,18 +241,16 @@ class ServiceProcess:
             self.process.wait(10)
 
 
-async def wait_until(
-    check: Callable[[], Awaitable[T | None]], timeout: float = 60.0, every: float = 0.2
-) -> T:
+async def wait_until(check: Callable[[], Awaitable[T | None]], within: float = 60.0, every: float = 0.2) -> T:
     """Poll an async check until it answers something truthy; fail after the timeout."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     last: T | None = None
     while time.monotonic() < deadline:
         last = await check()
         if last:
             return last
         await asyncio.sleep(every)
-    raise AssertionError(f"condition not met within {timeout}s (last answer: {last!r})")
+    raise AssertionError(f"condition not met within {within}s (last answer: {last!r})")
 
 
 async def produce(stack: TestStack, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
@@ -267,9 +264,7 @@ async def produce(stack: TestStack, topic: str, messages: list[tuple[bytes | Non
         await producer.stop()
 
 
-async def read_topic(
-    stack: TestStack, topic: str, timeout: float = 3.0
-) -> list[ConsumerRecord[bytes, bytes]]:
+async def read_topic(stack: TestStack, topic: str, within: float = 3.0) -> list[ConsumerRecord[bytes, bytes]]:
     """Every message currently on a topic of the run, from the beginning."""
     consumer = AIOKafkaConsumer(
         stack.topic_prefix + topic,
@@ -281,7 +276,7 @@ async def read_topic(
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             batch = await consumer.getmany(timeout_ms=300)
             for msgs in batch.values():

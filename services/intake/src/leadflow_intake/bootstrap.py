@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from leadflow_shared.runtime import ServiceDefinition
-from leadflow_shared.settings import ServiceSettings
-
 from leadflow_intake.entrypoints import consumers, http
 from leadflow_intake.settings import IntakeSettings
+from leadflow_shared.runtime import ServiceDefinition
+from leadflow_shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 

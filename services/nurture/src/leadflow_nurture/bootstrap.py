@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from leadflow_nurture.entrypoints import consumers, http
 from leadflow_shared.runtime import ServiceDefinition
 from leadflow_shared.settings import ServiceSettings
-
-from leadflow_nurture.entrypoints import consumers, http
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -16,7 +15,9 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
     """Wire nurture's subscriptions and routes."""
     return ServiceDefinition(
         title="leadflow nurture",
-        description="Puts every unqualified lead on a nurture path and brings it back when its situation changes.",
+        description=(
+            "Puts every unqualified lead on a nurture path and brings it back when its situation changes."
+        ),
         settings=settings,
         subscriptions=consumers.subscriptions(),
         routers=[http.router],

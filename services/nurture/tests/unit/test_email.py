@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+
 from leadflow_nurture.domain.email import Recipient, Sender, UnknownContent, render_touch
 from leadflow_nurture.domain.tracks import Step
 

@@ -4,6 +4,7 @@ from datetime import timedelta
 from uuid import UUID
 
 import pytest
+
 from leadflow_nurture.domain.engagement import check_exhaustion, record_engagement
 from leadflow_nurture.domain.enrollment import Enrollment, start_enrollment, unsubscribe
 from leadflow_nurture.domain.kpis import TrackKpis, track_kpis

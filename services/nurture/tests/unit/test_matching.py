@@ -4,6 +4,7 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
+
 from leadflow_nurture.domain.matching import LeadContext, choose_track, should_archive
 from leadflow_nurture.domain.tracks import DEFAULT_TRACKS, EntrySource, Track
 from leadflow_shared.contracts.events import (

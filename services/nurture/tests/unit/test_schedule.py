@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from leadflow_nurture.domain.enrollment import TouchOutcome, with_consent
 from leadflow_nurture.domain.schedule import due_times, next_touch, take_due_touch
 from leadflow_shared.contracts.lead import ContactChannel

@@ -3,6 +3,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from pydantic import ValidationError
+
 from leadflow_nurture.domain.tracks import (
     DEFAULT_TRACKS,
     Delay,
@@ -15,7 +17,6 @@ from leadflow_nurture.domain.tracks import (
 )
 from leadflow_shared.contracts.events import DisqualificationReason, ExhaustedNext
 from leadflow_shared.contracts.lead import ActivityType
-from pydantic import ValidationError
 
 from .builders import step, track_data
 

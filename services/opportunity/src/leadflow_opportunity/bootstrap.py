@@ -15,7 +15,9 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
     """Wire opportunity's subscriptions and routes."""
     return ServiceDefinition(
         title="leadflow opportunity",
-        description="Converts qualified leads into accounts, contacts and opportunities and carries them to won or lost.",
+        description=(
+            "Converts qualified leads into accounts, contacts and opportunities; carries them to won or lost."
+        ),
         settings=settings,
         subscriptions=consumers.subscriptions(),
         routers=[http.router],

@@ -5,6 +5,8 @@ from decimal import Decimal
 from uuid import UUID
 
 import pytest
+from pydantic import ValidationError
+
 from leadflow_opportunity.domain.criteria import (
     DEFAULT_OPPORTUNITY_CRITERIA,
     AmountBasis,
@@ -22,7 +24,6 @@ from leadflow_opportunity.domain.criteria import (
 )
 from leadflow_shared.contracts.events import LeadQualified
 from leadflow_shared.contracts.lead import LeadProfile
-from pydantic import ValidationError
 
 TODAY = date(2026, 11, 27)
 WILE = UUID("00000000-0000-0000-0000-0000000c0e01")

@@ -3,6 +3,7 @@
 from uuid import UUID, uuid4
 
 import pytest
+
 from leadflow_opportunity.domain.matching import (
     AccountCandidate,
     ContactCandidate,

@@ -6,6 +6,8 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from pydantic import ValidationError
+
 from leadflow_opportunity.domain.stages import (
     DEFAULT_LOST_REASONS,
     DEFAULT_STAGES,
@@ -19,7 +21,6 @@ from leadflow_opportunity.domain.stages import (
     move,
     open_opportunity,
 )
-from pydantic import ValidationError
 
 OPENED = datetime(2026, 9, 1, 9, 30, tzinfo=UTC)
 NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
+
 from leadflow_shared.contracts.lead import LeadProfile, Touch
 
-Conn = asyncpg.Connection
+Conn: TypeAlias = asyncpg.Connection
 
 
 async def touch_seen(conn: Conn, source_system: str, source_id: str) -> UUID | None:

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadflow_intake.use_cases.capture import capture
 from leadflow_shared.consumer import Subscription
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import LeadSubmitted
 from leadflow_shared.uow import UnitOfWork
-
-from leadflow_intake.use_cases.capture import capture
 
 
 async def on_lead_submitted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:

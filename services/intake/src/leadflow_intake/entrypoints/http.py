@@ -6,12 +6,12 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Request, status
-from leadflow_shared.contracts.lead import LeadSubmission
-from leadflow_shared.http import ReadAccess, WriteAccess
-from leadflow_shared.runtime import runtime_of
 
 from leadflow_intake.adapters import repository as repo
 from leadflow_intake.use_cases.submit import accept_submission
+from leadflow_shared.contracts.lead import LeadSubmission
+from leadflow_shared.http import ReadAccess, WriteAccess
+from leadflow_shared.runtime import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 

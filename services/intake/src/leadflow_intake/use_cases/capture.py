@@ -7,14 +7,13 @@ from datetime import UTC, datetime
 from typing import Literal
 from uuid import UUID, uuid4, uuid5
 
+from leadflow_intake.adapters import repository as repo
+from leadflow_intake.domain.normalise import Normalised, Rejected, normalise
 from leadflow_shared.consumer import Retry
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import LeadCaptured, LeadUpdated
 from leadflow_shared.contracts.lead import LeadProfile, LeadSubmission
 from leadflow_shared.uow import UnitOfWork
-
-from leadflow_intake.adapters import repository as repo
-from leadflow_intake.domain.normalise import Normalised, Rejected, normalise
 
 QUARANTINE_NAMESPACE = UUID("6f1d3c1e-9d0a-4b44-8a55-3a0e5f4c9b10")
 

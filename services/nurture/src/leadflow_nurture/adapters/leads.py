@@ -6,6 +6,7 @@ from typing import Any
 from uuid import UUID
 
 import asyncpg
+
 from leadflow_shared.contracts.lead import LeadProfile
 
 

@@ -5,11 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from leadflow_shared.contracts.events import ExhaustedNext
-from leadflow_shared.contracts.lead import ActivityType, TriggerKind
-
 from leadflow_nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from leadflow_nurture.domain.tracks import Track
+from leadflow_shared.contracts.events import ExhaustedNext
+from leadflow_shared.contracts.lead import ActivityType, TriggerKind
 
 
 @dataclass(frozen=True)

@@ -6,11 +6,11 @@ from datetime import datetime
 from enum import StrEnum
 from uuid import UUID
 
-from leadflow_shared.contracts.events import ExhaustedNext
-from leadflow_shared.contracts.lead import ContactChannel
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from leadflow_nurture.domain.tracks import StepChannel, Track
+from leadflow_shared.contracts.events import ExhaustedNext
+from leadflow_shared.contracts.lead import ContactChannel
 
 
 class EnrollmentStatus(StrEnum):

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from leadflow_shared.contracts.events import ExhaustedNext
-
 from leadflow_nurture.domain.enrollment import Enrollment, EnrollmentStatus, TouchOutcome
+from leadflow_shared.contracts.events import ExhaustedNext
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from pydantic import BaseModel, ConfigDict
+
+from leadflow_nurture.domain.tracks import EntryConditions, EntrySource, Track, TrackSet
 from leadflow_shared.contracts.events import (
     DisqualificationReason,
     LeadDisqualified,
@@ -12,9 +15,6 @@ from leadflow_shared.contracts.events import (
     OpportunityLost,
 )
 from leadflow_shared.contracts.lead import LeadProfile
-from pydantic import BaseModel, ConfigDict
-
-from leadflow_nurture.domain.tracks import EntryConditions, EntrySource, Track, TrackSet
 
 ARCHIVED_REASONS: frozenset[DisqualificationReason] = frozenset(
     {DisqualificationReason.NOT_ICP, DisqualificationReason.INVALID}

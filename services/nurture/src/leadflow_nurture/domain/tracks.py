@@ -8,9 +8,10 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
 from leadflow_shared.contracts.events import DisqualificationReason, ExhaustedNext
 from leadflow_shared.contracts.lead import ActivityType, ContactChannel, TriggerKind
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 
 class _Frozen(BaseModel):

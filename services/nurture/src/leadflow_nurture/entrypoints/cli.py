@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from leadflow_shared.cli import make_cli
-
 from leadflow_nurture.bootstrap import MIGRATIONS, definition
 from leadflow_nurture.settings import NurtureSettings
+from leadflow_shared.cli import make_cli
 
 app = make_cli("nurture", NurtureSettings, definition, MIGRATIONS)
 

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from leadflow_nurture.adapters import leads
 from leadflow_shared.consumer import Subscription
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import LeadCaptured, LeadStatusChanged, LeadUpdated
 from leadflow_shared.uow import UnitOfWork
-
-from leadflow_nurture.adapters import leads
 
 
 async def on_status_changed(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:

@@ -6,10 +6,10 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, HTTPException, Request, status
-from leadflow_shared.http import ReadAccess
-from leadflow_shared.runtime import runtime_of
 
 from leadflow_nurture.adapters import leads
+from leadflow_shared.http import ReadAccess
+from leadflow_shared.runtime import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["leads"])
 

@@ -8,11 +8,11 @@ from decimal import Decimal
 from enum import StrEnum
 from itertools import pairwise
 
-from leadflow_shared.contracts.events import LeadQualified
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from leadflow_opportunity.domain.config import ConfigModel
 from leadflow_opportunity.domain.periods import end_of_quarter
+from leadflow_shared.contracts.events import LeadQualified
 
 MAX_FIT_SCORE = 100.0
 

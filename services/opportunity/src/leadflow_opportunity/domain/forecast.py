@@ -10,10 +10,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from uuid import UUID
 
-from leadflow_shared.contracts.lead import Campaign
-
 from leadflow_opportunity.domain.periods import Period, period_label
 from leadflow_opportunity.domain.stages import ForecastCategory, OpportunityState, StageSet
+from leadflow_shared.contracts.lead import Campaign
 
 CENT = Decimal("0.01")
 RATE = Decimal("0.0001")

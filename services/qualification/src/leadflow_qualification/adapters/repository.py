@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 from uuid import UUID
 
 import asyncpg
 
 from leadflow_shared.contracts.lead import LeadProfile, Touch
 
-Conn = asyncpg.Connection
+Conn: TypeAlias = asyncpg.Connection
 
 
 async def insert_lead(
@@ -31,7 +31,9 @@ async def insert_lead(
 async def update_profile(conn: Conn, lead_id: UUID, profile: LeadProfile) -> None:
     """Keep the lead's profile current."""
     await conn.execute(
-        "UPDATE leads SET profile = $2, updated_at = now() WHERE id = $1", lead_id, profile.model_dump(mode="json")
+        "UPDATE leads SET profile = $2, updated_at = now() WHERE id = $1",
+        lead_id,
+        profile.model_dump(mode="json"),
     )
 
 

@@ -19,7 +19,12 @@ async def lead_captured(uow: UnitOfWork, event: LeadCaptured, envelope: Envelope
     await repo.add_history(uow.conn, event.lead_id, None, OPEN, OPEN, reason, "rule:capture")
     await uow.outbox.emit(
         LeadStatusChanged(
-            lead_id=event.lead_id, from_status=None, to_status=OPEN, category=OPEN, reason=reason, actor="rule:capture"
+            lead_id=event.lead_id,
+            from_status=None,
+            to_status=OPEN,
+            category=OPEN,
+            reason=reason,
+            actor="rule:capture",
         ),
         causation=envelope,
     )

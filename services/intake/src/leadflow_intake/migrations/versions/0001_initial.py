@@ -47,7 +47,8 @@ def upgrade() -> None:
             received_at timestamptz NOT NULL DEFAULT now()
         );
         CREATE INDEX touches_lead ON touches (lead_id);
-        CREATE UNIQUE INDEX touches_source_id ON touches (source_system, source_id) WHERE source_id IS NOT NULL;
+        CREATE UNIQUE INDEX touches_source_id ON touches (source_system, source_id)
+            WHERE source_id IS NOT NULL;
         CREATE TABLE rejections (
             id uuid PRIMARY KEY,
             source_system text NOT NULL,

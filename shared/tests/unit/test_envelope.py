@@ -1,0 +1,94 @@
+"""The CloudEvents envelope: what goes on the wire and what comes back."""
+
+from __future__ import annotations
+
+import uuid
+
+import orjson
+import pytest
+
+from leadflow_shared.contracts.envelope import MalformedEvent, decode, decode_data, encode, new_event
+from leadflow_shared.contracts.events import EVENT_MODELS, EVENT_TYPES, LeadCaptured, LeadStatusChanged
+from leadflow_shared.contracts.lead import Channel, LeadProfile, Touch
+from leadflow_shared.contracts.topics import all_topics, dlq
+
+
+def ada_captured() -> LeadCaptured:
+    return LeadCaptured(
+        lead_id=uuid.UUID("0b5e3a4e-0000-4000-8000-000000000001"),
+        profile=LeadProfile(first_name="Ada", last_name="Lovelace", email="ada@analytical-engines.example"),
+        touch=Touch(channel=Channel.WEB_FORM, source_system="website", occurred_at="2026-11-20T09:30:00Z"),
+    )
+
+
+def test_a_new_event_is_a_cloudevent_whose_subject_and_key_are_the_lead_id() -> None:
+    envelope = new_event(ada_captured(), source="intake")
+    wire = orjson.loads(encode(envelope))
+    assert wire["specversion"] == "1.0"
+    assert wire["type"] == "lead.captured"
+    assert wire["source"] == "intake"
+    assert wire["subject"] == "0b5e3a4e-0000-4000-8000-000000000001"
+    assert envelope.key() == b"0b5e3a4e-0000-4000-8000-000000000001"
+    assert wire["data"]["profile"]["email"] == "ada@analytical-engines.example"
+
+
+def test_an_event_caused_by_another_carries_its_correlation_id_and_names_its_cause() -> None:
+    cause = new_event(ada_captured(), source="intake", correlation_id="submission-42")
+    effect = new_event(
+        LeadStatusChanged(
+            lead_id=uuid.uuid4(), from_status=None, to_status="open", category="open", reason="new", actor="rule"
+        ),
+        source="qualification",
+        causation=cause,
+    )
+    assert effect.correlationid == "submission-42"
+    assert effect.causationid == str(cause.id)
+
+
+def test_a_first_event_is_its_own_correlation() -> None:
+    envelope = new_event(ada_captured(), source="intake")
+    assert envelope.correlationid == str(envelope.id)
+    assert envelope.causationid is None
+
+
+def test_encoding_then_decoding_gives_the_same_event_data_back() -> None:
+    original = ada_captured()
+    assert decode_data(decode(encode(new_event(original, source="intake")))) == original
+
+
+@pytest.mark.parametrize(
+    ("raw", "names"),
+    [
+        (b"", "empty"),
+        (b"{not json", "not a valid CloudEvent"),
+        (b'{"specversion": "1.0", "type": "lead.captured", "data": {}}', "source"),
+        (b'{"specversion": "0.3", "id": "x", "source": "s", "type": "t", "correlationid": "c", "data": {}}', "id"),
+    ],
+)
+def test_bytes_that_are_not_a_valid_cloudevent_are_refused_naming_the_problem(raw: bytes, names: str) -> None:
+    with pytest.raises(MalformedEvent, match=names):
+        decode(raw)
+
+
+def test_data_that_does_not_fit_its_type_is_refused_naming_the_field() -> None:
+    envelope = new_event(ada_captured(), source="intake").model_copy(update={"data": {"lead_id": "nope"}})
+    with pytest.raises(MalformedEvent, match=r"lead\.captured data: lead_id"):
+        decode_data(envelope)
+
+
+def test_an_unknown_event_type_is_refused() -> None:
+    envelope = new_event(ada_captured(), source="intake").model_copy(update={"type": "lead.teleported"})
+    with pytest.raises(MalformedEvent, match="unknown event type 'lead.teleported'"):
+        decode_data(envelope)
+
+
+def test_every_event_type_is_registered_once_and_lives_on_a_known_topic() -> None:
+    assert len(EVENT_TYPES) == len(EVENT_MODELS)
+    for model in EVENT_MODELS:
+        assert model.topic in all_topics()
+        assert dlq(model.topic) in all_topics()
+
+
+def test_topics_take_the_configured_prefix() -> None:
+    assert "t1.intake.events" in all_topics("t1.")
+    assert "t1.intake.events.dlq" in all_topics("t1.")
