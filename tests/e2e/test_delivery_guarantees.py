@@ -188,3 +188,58 @@ async def test_a_service_killed_mid_stream_and_restarted_loses_and_duplicates_no
 
 async def _at_least(db: Db, query: str, n: int) -> bool:
     return int(await db.fetchval(query)) >= n
+
+
+async def test_a_service_stopped_with_sigterm_finishes_its_work_exits_cleanly_and_loses_nothing(
+    kill_stack: TestStack,
+) -> None:
+    intake_process = ServiceProcess(kill_stack, "intake").start()
+    qualification_process = ServiceProcess(kill_stack, "qualification").start()
+    try:
+        run = uuid.uuid4().hex[:6]
+        messages = []
+        for n in range(300):
+            lead = LeadSubmission(
+                first_name="Dorothy",
+                last_name=f"Vaughan {n}",
+                email=f"dorothy.{run}.{n}@langley.example",
+                source_system="webform",
+                source_id=f"term-{run}-{n}",
+            )
+            envelope = new_event(LeadSubmitted(submission=lead), source="upstream")
+            messages.append((envelope.key(), encode(envelope)))
+        pattern = f"dorothy.{run}.%"
+        intake = Db(kill_stack, "intake")
+        qualification = Db(kill_stack, "qualification")
+        await produce(kill_stack, topics.LEADS_SUBMITTED, messages)
+        await wait_until(
+            lambda: _at_least_args(intake, "SELECT count(*) FROM leads WHERE email LIKE $1", pattern, 30)
+        )
+        assert intake_process.stop() == 0
+        assert await intake.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+        intake_process.start()
+        await wait_until(
+            lambda: _at_least_args(intake, "SELECT count(*) FROM leads WHERE email LIKE $1", pattern, 300),
+            within=60,
+        )
+        await wait_until(
+            lambda: _at_least_args(
+                qualification, "SELECT count(*) FROM leads WHERE profile->>'email' LIKE $1", pattern, 300
+            ),
+            within=60,
+        )
+        assert qualification_process.stop() == 0
+        assert await intake.fetchval("SELECT count(*) FROM leads WHERE email LIKE $1", pattern) == 300
+        assert (
+            await qualification.fetchval(
+                "SELECT count(*) FROM leads WHERE profile->>'email' LIKE $1", pattern
+            )
+            == 300
+        )
+    finally:
+        intake_process.stop()
+        qualification_process.stop()
+
+
+async def _at_least_args(db: Db, query: str, arg: object, n: int) -> bool:
+    return int(await db.fetchval(query, arg)) >= n

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Any
 
 import asyncpg
@@ -177,7 +179,20 @@ def serve(definition: ServiceDefinition) -> None:
         access_log=False,
         timeout_graceful_shutdown=int(settings.shutdown_timeout_s),
     )
-    uvicorn.Server(config).run()
+    server = GracefulServer(config)
+    server.run()
+    if not server.started:
+        raise SystemExit(3)
+
+
+class GracefulServer(uvicorn.Server):
+    """uvicorn that exits 0 after a graceful shutdown on SIGTERM, as process supervisors expect."""
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """Shut down gracefully; a second SIGINT forces the exit."""
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True
+        self.should_exit = True
 
 
 def _has(module: str) -> bool:

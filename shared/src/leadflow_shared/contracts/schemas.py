@@ -59,7 +59,9 @@ def _kinds(schema: Schema, root: Schema) -> set[str]:
     return {f"{kind}:{fmt}" if fmt else str(kind)}
 
 
-def incompatibilities(old: Schema, new: Schema, path: str = "", roots: tuple[Schema, Schema] | None = None) -> list[str]:
+def incompatibilities(
+    old: Schema, new: Schema, path: str = "", roots: tuple[Schema, Schema] | None = None
+) -> list[str]:
     """Every way in which data valid under the old schema's contract breaks under the new one."""
     old_root, new_root = roots or (old, new)
     old, new = _resolve(old, old_root), _resolve(new, new_root)
@@ -81,7 +83,9 @@ def incompatibilities(old: Schema, new: Schema, path: str = "", roots: tuple[Sch
             if name not in new_props:
                 problems.append(f"{where}.{name}: field removed")
             else:
-                problems += incompatibilities(old_props[name], new_props[name], f"{where}.{name}", (old_root, new_root))
+                problems += incompatibilities(
+                    old_props[name], new_props[name], f"{where}.{name}", (old_root, new_root)
+                )
         for name in sorted(new_required - old_required):
             problems.append(f"{where}.{name}: field is required now")
     return problems
@@ -119,7 +123,9 @@ def check(directory: Path = SCHEMA_DIR) -> list[str]:
     problems = [f"{event_type}: event type removed" for event_type in committed if event_type not in current]
     for event_type, schema in current.items():
         if event_type not in committed:
-            problems.append(f"{event_type}: no committed schema (run: python -m leadflow_shared.contracts.schemas export)")
+            problems.append(
+                f"{event_type}: no committed schema (run: python -m leadflow_shared.contracts.schemas export)"
+            )
             continue
         problems += [f"{event_type}: {p}" for p in incompatibilities(committed[event_type], schema)]
     return problems
@@ -152,7 +158,10 @@ def asyncapi() -> Schema:
             "address": topic,
             "messages": {t: {"$ref": f"#/components/messages/{t}"} for t in types},
         }
-        channels[dlq(topic)] = {"address": dlq(topic), "description": f"What consumers of {topic} could not handle."}
+        channels[dlq(topic)] = {
+            "address": dlq(topic),
+            "description": f"What consumers of {topic} could not handle.",
+        }
         operations[f"publish-{topic}"] = {"action": "send", "channel": {"$ref": f"#/channels/{topic}"}}
     return {
         "asyncapi": "3.0.0",
