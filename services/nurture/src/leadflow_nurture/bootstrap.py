@@ -2,23 +2,56 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
+from leadflow_nurture.adapters.smtp import SmtpSender
+from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.email import Sender
 from leadflow_nurture.entrypoints import consumers, http
-from leadflow_shared.runtime import ServiceDefinition
+from leadflow_nurture.settings import NurtureSettings
+from leadflow_nurture.use_cases.scheduler import SchedulerConfig, run_scheduler
+from leadflow_shared.runtime import BackgroundTask, Runtime, ServiceDefinition
 from leadflow_shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def definition(settings: ServiceSettings) -> ServiceDefinition:
-    """Wire nurture's subscriptions and routes."""
+    """Wire nurture's subscriptions, routes and touch scheduler."""
+    assert isinstance(settings, NurtureSettings)
+    store = TrackStore()
+    config = SchedulerConfig(
+        sender=Sender(
+            email=settings.sender_email,
+            display_name=settings.sender_name,
+            unsubscribe_url=settings.unsubscribe_url,
+            unsubscribe_mailto=settings.unsubscribe_mailto,
+        ),
+        batch_size=settings.scheduler_batch_size,
+        retry_delay=timedelta(seconds=settings.scheduler_retry_delay_s),
+    )
+
+    async def touch_scheduler(runtime: Runtime) -> None:
+        """Send due touches and exhaust quiet enrollments until the service stops."""
+        await run_scheduler(
+            runtime.uow,
+            store,
+            SmtpSender(settings),
+            config,
+            settings.scheduler_poll_interval_s,
+            runtime.stopping,
+        )
+
+    background: list[BackgroundTask] = [touch_scheduler] if settings.scheduler_enabled else []
     return ServiceDefinition(
         title="leadflow nurture",
         description=(
             "Puts every unqualified lead on a nurture path and brings it back when its situation changes."
         ),
         settings=settings,
-        subscriptions=consumers.subscriptions(),
+        subscriptions=consumers.subscriptions(store),
         routers=[http.router],
+        background=background,
+        state={"tracks": store},
     )

@@ -158,3 +158,9 @@ def test_the_default_tracks_cover_each_nurturable_reason_and_lost_opportunities(
     assert win_back.entry.sources == {EntrySource.OPPORTUNITY_LOST}
     assert win_back.steps[0].delay.as_timedelta() == timedelta(days=30)
     assert DEFAULT_TRACKS["re-engage"].on_exhaustion.action is ExhaustedNext.ARCHIVE
+
+
+def test_a_delay_can_be_written_in_seconds_or_minutes_for_fast_test_tracks() -> None:
+    assert Delay.model_validate("5s").as_timedelta() == timedelta(seconds=5)
+    assert Delay.model_validate("15m").as_timedelta() == timedelta(minutes=15)
+    assert Delay.model_validate({"minutes": 1, "seconds": 30}).as_timedelta() == timedelta(seconds=90)

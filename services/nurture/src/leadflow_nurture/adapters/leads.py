@@ -35,3 +35,13 @@ async def lead_view(conn: asyncpg.Connection, lead_id: UUID) -> dict[str, Any] |
     """What this service knows of a lead."""
     row = await conn.fetchrow("SELECT * FROM leads WHERE id = $1", lead_id)
     return dict(row) if row else None
+
+
+async def fill_profile(conn: asyncpg.Connection, lead_id: UUID, profile: LeadProfile) -> None:
+    """Keep a profile carried by another service's event only where intake's is not known yet."""
+    await conn.execute(
+        "INSERT INTO leads (id, profile) VALUES ($1, $2)"
+        " ON CONFLICT (id) DO UPDATE SET profile = COALESCE(leads.profile, EXCLUDED.profile)",
+        lead_id,
+        profile.model_dump(mode="json"),
+    )

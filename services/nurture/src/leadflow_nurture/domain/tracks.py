@@ -42,14 +42,18 @@ class EntrySource(StrEnum):
     OPPORTUNITY_LOST = "opportunity_lost"
 
 
-_DURATION_TEXT = re.compile(r"^\s*(-?\d+)\s*(h|hours?|d|days?|w|weeks?)\s*$", re.IGNORECASE)
+_DURATION_TEXT = re.compile(
+    r"^\s*(-?\d+)\s*(s|secs?|seconds?|m|mins?|minutes?|h|hours?|d|days?|w|weeks?)\s*$", re.IGNORECASE
+)
 
 
 class Delay(_Frozen):
-    """A waiting time in days and hours; also written as text such as "30d", "48h" or "2w"."""
+    """A waiting time; also written as text such as "30d", "48h", "2w", "15m" or "5s"."""
 
     days: int = 0
     hours: int = 0
+    minutes: int = 0
+    seconds: int = 0
 
     @model_validator(mode="before")
     @classmethod
@@ -60,19 +64,26 @@ class Delay(_Frozen):
         if found is None:
             raise ValueError(f"cannot read {value!r} as a delay; write e.g. '30d', '48h' or '2w'")
         amount, unit = int(found.group(1)), found.group(2).lower()
+        if unit.startswith("s"):
+            return {"seconds": amount}
+        if unit.startswith("m"):
+            return {"minutes": amount}
         if unit.startswith("h"):
             return {"hours": amount}
         return {"days": amount * 7 if unit.startswith("w") else amount}
 
     @model_validator(mode="after")
     def _not_negative(self) -> Delay:
-        if self.days < 0 or self.hours < 0:
-            raise ValueError(f"must not be negative (got {self.days} days, {self.hours} hours)")
+        if min(self.days, self.hours, self.minutes, self.seconds) < 0:
+            raise ValueError(
+                f"must not be negative (got {self.days} days, {self.hours} hours,"
+                f" {self.minutes} minutes, {self.seconds} seconds)"
+            )
         return self
 
     def as_timedelta(self) -> timedelta:
         """The delay as a timedelta."""
-        return timedelta(days=self.days, hours=self.hours)
+        return timedelta(days=self.days, hours=self.hours, minutes=self.minutes, seconds=self.seconds)
 
 
 class Step(_Frozen):

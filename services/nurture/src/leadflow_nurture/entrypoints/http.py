@@ -2,23 +2,168 @@
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 
-from leadflow_nurture.adapters import leads
-from leadflow_shared.http import ReadAccess
+from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.enrollment import EnrollmentStatus
+from leadflow_nurture.domain.kpis import TrackKpis
+from leadflow_nurture.domain.tracks import InvalidTrackSet, parse_track_set
+from leadflow_nurture.use_cases import lifecycle
+from leadflow_shared.http import AdminAccess, ReadAccess, WriteAccess
 from leadflow_shared.runtime import runtime_of
 
-router = APIRouter(prefix="/v1", tags=["leads"])
+router = APIRouter(prefix="/v1", tags=["nurture"])
+
+_ENROLLMENT_COLUMNS = (
+    "id, lead_id, track, track_version, source, status, started_at, engagement_points, last_engaged_at,"
+    " touches_sent, touches_skipped, last_touch_at, ended_at, end_reason, exhausted_next, next_track"
+)
+
+
+def _store(request: Request) -> TrackStore:
+    store: TrackStore = runtime_of(request).definition.state["tracks"]
+    return store
+
+
+@router.get("/tracks")
+async def get_tracks(request: Request, _: AdminAccess) -> dict[str, Any]:
+    """The tracks in force, in matching order, each with its version."""
+    async with runtime_of(request).pool.acquire() as conn:
+        tracks = await _store(request).current(conn)
+    return {"tracks": [track.model_dump(mode="json") for track in tracks.tracks]}
+
+
+@router.put("/tracks")
+async def put_tracks(request: Request, _: AdminAccess, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
+    """Replace the tracks; changed tracks get a new version, running enrollments keep theirs."""
+    try:
+        tracks = parse_track_set(body if isinstance(body, dict | list) else {"tracks": body})
+    except InvalidTrackSet as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error
+    async with runtime_of(request).uow() as uow:
+        stored = await _store(request).replace(uow.conn, tracks)
+    return {"tracks": [track.model_dump(mode="json") for track in stored.tracks]}
 
 
 @router.get("/leads/{lead_id}")
 async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
-    """What nurture knows of a lead."""
+    """What nurture knows of a lead: status, enrollments, touches sent and due, engagement, archive."""
     async with runtime_of(request).pool.acquire() as conn:
-        lead = await leads.lead_view(conn, lead_id)
-    if lead is None:
+        lead = await conn.fetchrow("SELECT * FROM leads WHERE id = $1", lead_id)
+        enrollments = await conn.fetch(
+            f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments WHERE lead_id = $1 ORDER BY seq", lead_id
+        )
+        touches = await conn.fetch(
+            "SELECT enrollment_id, step, channel, content_ref, due_at, status, attempts, done_at"
+            " FROM touches WHERE lead_id = $1 ORDER BY id",
+            lead_id,
+        )
+        archive = await conn.fetchrow("SELECT * FROM archives WHERE lead_id = $1", lead_id)
+        consent = await conn.fetch(
+            "SELECT channel, opted_in, reason, changed_at FROM consent WHERE lead_id = $1", lead_id
+        )
+    if lead is None and not enrollments and archive is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
-    return lead
+    view: dict[str, Any] = dict(lead) if lead else {"id": lead_id, "status": None, "profile": None}
+    view["enrollments"] = [dict(row) for row in enrollments]
+    view["touches_sent"] = [dict(t) for t in touches if t["status"] == "sent"]
+    view["touches_due"] = [dict(t) for t in touches if t["status"] == "due"]
+    view["touches_skipped"] = [dict(t) for t in touches if t["status"] not in ("sent", "due")]
+    active = next((e for e in enrollments if e["status"] == EnrollmentStatus.ACTIVE.value), None)
+    view["engagement"] = {
+        "points": active["engagement_points"] if active else 0,
+        "total_points": sum(e["engagement_points"] for e in enrollments),
+        "last_engaged_at": max(
+            (e["last_engaged_at"] for e in enrollments if e["last_engaged_at"]), default=None
+        ),
+    }
+    view["archive"] = dict(archive) if archive else None
+    view["consent"] = [dict(row) for row in consent]
+    return view
+
+
+@router.post("/leads/{lead_id}/archive/reverse")
+async def reverse_archive(lead_id: UUID, request: Request, _: WriteAccess) -> dict[str, Any]:
+    """Reverse an archive: qualification gets lead.requalification_requested ("archive reversed")."""
+    async with runtime_of(request).uow() as uow:
+        reversed_archive = await lifecycle.reverse_archive(uow, lead_id)
+    if reversed_archive is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"lead {lead_id} has no archive to reverse")
+    return reversed_archive
+
+
+@router.get("/enrollments")
+async def list_enrollments(
+    request: Request,
+    _: ReadAccess,
+    track: str | None = None,
+    state: EnrollmentStatus | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    """Enrollments, oldest first, filtered by track and state; keyset pages via next_cursor."""
+    after = _decode_cursor(cursor)
+    async with runtime_of(request).pool.acquire() as conn:
+        rows = await conn.fetch(
+            f"SELECT seq, {_ENROLLMENT_COLUMNS} FROM enrollments"
+            " WHERE ($1::text IS NULL OR track = $1) AND ($2::text IS NULL OR status = $2) AND seq > $3"
+            " ORDER BY seq LIMIT $4",
+            track,
+            state.value if state else None,
+            after,
+            limit,
+        )
+    items = [{k: v for k, v in row.items() if k != "seq"} for row in rows]
+    next_cursor = _encode_cursor(rows[-1]["seq"]) if len(rows) == limit else None
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/kpis/tracks")
+async def track_kpis(request: Request, _: ReadAccess) -> dict[str, Any]:
+    """Per track: enrolled, active, touches sent, engagement and requalified rates, exhausted, archived."""
+    async with runtime_of(request).pool.acquire() as conn:
+        rows = await conn.fetch(
+            "SELECT track, count(*) AS enrolled,"
+            " count(*) FILTER (WHERE status = 'active') AS active,"
+            " coalesce(sum(touches_sent), 0) AS touches_sent,"
+            " coalesce(sum(touches_skipped), 0) AS touches_skipped,"
+            " count(last_engaged_at) AS engaged,"
+            " count(*) FILTER (WHERE status = 'requalified') AS requalified,"
+            " count(*) FILTER (WHERE status = 'exhausted') AS exhausted,"
+            " count(*) FILTER (WHERE exhausted_next = 'archive') AS archived,"
+            " count(*) FILTER (WHERE exhausted_next = 'move') AS moved,"
+            " count(*) FILTER (WHERE status = 'unsubscribed') AS unsubscribed,"
+            " count(*) FILTER (WHERE status = 'converted') AS converted"
+            " FROM enrollments GROUP BY track ORDER BY track"
+        )
+    tracks = []
+    for row in rows:
+        kpis = TrackKpis(**dict(row))
+        tracks.append(
+            {
+                **dict(row),
+                "engagement_rate": kpis.engagement_rate,
+                "requalified_rate": kpis.requalified_rate,
+                "exhausted_rate": kpis.exhausted_rate,
+            }
+        )
+    return {"tracks": tracks}
+
+
+def _encode_cursor(seq: int) -> str:
+    return base64.urlsafe_b64encode(str(seq).encode()).decode()
+
+
+def _decode_cursor(cursor: str | None) -> int:
+    if not cursor:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
+    except (ValueError, UnicodeDecodeError) as error:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, f"cursor {cursor!r} is not valid"
+        ) from error

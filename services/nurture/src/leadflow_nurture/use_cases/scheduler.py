@@ -1,0 +1,293 @@
+"""The touch scheduler: claims due touches with FOR UPDATE SKIP LOCKED, sends them, records them.
+
+Delivery order and the crash window: a round claims due touches by row lock inside one
+transaction, sends them over SMTP, then in the same transaction marks them sent, emits
+nurture.touch_sent and schedules the next step, and commits. A crash or a lost database
+connection before the commit rolls everything back, so the touches are due again and another
+round (this replica after a restart, or a second replica) sends them: nothing is lost. The price
+is at-least-once delivery: a crash in the short window after the SMTP server accepted a message
+and before the commit sends that message again. Each message carries a Message-ID derived from
+the touch id, so a receiving system can drop such a duplicate. We chose this over marking a
+touch sent before sending, which would silently lose touches on a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from email.message import EmailMessage
+from string import Template
+from typing import Any
+
+import asyncpg
+import structlog
+
+from leadflow_nurture.adapters.content import template_for
+from leadflow_nurture.adapters.smtp import MailSender
+from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.email import Recipient, Sender, render_touch
+from leadflow_nurture.domain.engagement import check_exhaustion
+from leadflow_nurture.domain.enrollment import TouchOutcome, TouchRecord
+from leadflow_nurture.domain.matching import LeadContext
+from leadflow_nurture.domain.tracks import EntrySource
+from leadflow_nurture.use_cases import lifecycle
+from leadflow_shared.contracts.envelope import Envelope
+from leadflow_shared.contracts.events import EventData, ExhaustedNext, NurtureExhausted, NurtureTouchSent
+from leadflow_shared.contracts.lead import LeadProfile
+from leadflow_shared.uow import UnitOfWorkFactory
+
+log = structlog.get_logger(__name__)
+
+SKIPPED_NO_ADDRESS = "skipped_no_address"
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    """What a scheduler round needs besides the database."""
+
+    sender: Sender
+    batch_size: int = 100
+    retry_delay: timedelta = timedelta(seconds=60)
+
+
+def _claim_sql() -> str:
+    return (
+        "SELECT t.id, t.enrollment_id, t.lead_id, t.step, t.channel, t.content_ref,"
+        " e.track, e.track_version, e.status AS enrollment_status, l.profile, c.opted_in"
+        " FROM touches t JOIN enrollments e ON e.id = t.enrollment_id"
+        " LEFT JOIN leads l ON l.id = t.lead_id"
+        " LEFT JOIN consent c ON c.lead_id = t.lead_id AND c.channel = 'email'"
+        " WHERE t.status = 'due' AND t.due_at <= now()"
+        " ORDER BY t.due_at LIMIT $1 FOR UPDATE OF t SKIP LOCKED"
+    )
+
+
+async def send_due_touches(
+    uows: UnitOfWorkFactory, store: TrackStore, mail: MailSender, config: SchedulerConfig
+) -> int:
+    """One round: claim, send, record; answers how many touches were settled (sent or skipped)."""
+    async with uows() as uow:
+        conn = uow.conn
+        rows = await conn.fetch(_claim_sql(), config.batch_size)
+        if not rows:
+            return 0
+        outcomes: dict[int, str] = {}
+        to_send: list[tuple[asyncpg.Record, EmailMessage]] = []
+        for row in rows:
+            if row["enrollment_status"] != "active":
+                outcomes[row["id"]] = "cancelled"
+                continue
+            track = await store.version(conn, row["track"], row["track_version"])
+            step = track.steps[row["step"] - 1]
+            profile = LeadProfile.model_validate(row["profile"]) if row["profile"] else None
+            if row["opted_in"] is False or (profile is not None and profile.consent.email is False):
+                outcomes[row["id"]] = TouchOutcome.SKIPPED_NO_CONSENT.value
+            elif profile is None or not profile.email:
+                outcomes[row["id"]] = SKIPPED_NO_ADDRESS
+            else:
+                to_send.append((row, _message(row, step, profile, config.sender)))
+        results = await mail.send([message for _, message in to_send])
+        failures: list[tuple[int, str]] = []
+        for (row, _), error in zip(to_send, results, strict=True):
+            if error is None:
+                outcomes[row["id"]] = TouchOutcome.SENT.value
+            else:
+                failures.append((row["id"], repr(error)[:500]))
+        if failures:
+            log.warning("touches not sent; retrying later", count=len(failures), error=failures[0][1])
+            await conn.executemany(
+                "UPDATE touches SET attempts = attempts + 1, last_error = $2,"
+                " due_at = now() + $3::interval WHERE id = $1",
+                [(touch_id, error, config.retry_delay) for touch_id, error in failures],
+            )
+        await _settle(uow.conn, store, [r for r in rows if r["id"] in outcomes], outcomes, uow.outbox)
+        return len(outcomes)
+
+
+async def _settle(
+    conn: asyncpg.Connection,
+    store: TrackStore,
+    rows: Sequence[asyncpg.Record],
+    outcomes: dict[int, str],
+    outbox: Any,
+) -> None:
+    await conn.executemany(
+        "UPDATE touches SET status = $2, done_at = now(), attempts = attempts + 1 WHERE id = $1",
+        [(row["id"], outcomes[row["id"]]) for row in rows],
+    )
+    next_touches: list[tuple[Any, ...]] = []
+    enrollment_updates: list[tuple[Any, ...]] = []
+    events: list[tuple[EventData, Envelope | None]] = []
+    for row in rows:
+        outcome = outcomes[row["id"]]
+        if outcome == "cancelled":
+            continue
+        track = await store.version(conn, row["track"], row["track_version"])
+        sent = outcome == TouchOutcome.SENT.value
+        exhaust_after: timedelta | None = None
+        if row["step"] < len(track.steps):
+            following = track.steps[row["step"]]
+            next_touches.append(
+                (
+                    row["enrollment_id"],
+                    row["lead_id"],
+                    row["step"] + 1,
+                    following.channel.value,
+                    following.content_ref,
+                    following.delay.as_timedelta(),
+                )
+            )
+        else:
+            exhaust_after = track.exit.grace.as_timedelta()
+        enrollment_updates.append((row["enrollment_id"], int(sent), int(not sent), exhaust_after))
+        if sent:
+            events.append(
+                (
+                    NurtureTouchSent(
+                        lead_id=row["lead_id"],
+                        enrollment_id=row["enrollment_id"],
+                        step=row["step"],
+                        channel=row["channel"],
+                        content_ref=row["content_ref"],
+                    ),
+                    None,
+                )
+            )
+    if enrollment_updates:
+        await conn.executemany(
+            "UPDATE enrollments SET touches_sent = touches_sent + $2, touches_skipped = touches_skipped + $3,"
+            " last_touch_at = now(), exhaust_at = now() + $4::interval WHERE id = $1",
+            enrollment_updates,
+        )
+    if next_touches:
+        # The next delay counts from when this touch actually went out, as the domain's next_touch does.
+        await conn.executemany(
+            "INSERT INTO touches (enrollment_id, lead_id, step, channel, content_ref, due_at)"
+            " VALUES ($1, $2, $3, $4, $5, now() + $6::interval) ON CONFLICT (enrollment_id, step) DO NOTHING",
+            next_touches,
+        )
+    if events:
+        await outbox.emit_many(events)
+
+
+def _message(row: asyncpg.Record, step: Any, profile: LeadProfile, sender: Sender) -> EmailMessage:
+    lead_sender = Sender(
+        email=sender.email,
+        display_name=sender.display_name,
+        unsubscribe_url=Template(sender.unsubscribe_url).safe_substitute(lead_id=str(row["lead_id"])),
+        unsubscribe_mailto=sender.unsubscribe_mailto,
+    )
+    recipient = Recipient(
+        email=profile.email or "",
+        first_name=profile.first_name,
+        last_name=profile.last_name,
+        company=profile.company,
+    )
+    message = render_touch(step, recipient, lead_sender, template_for(step.content_ref))
+    domain = sender.email.rpartition("@")[2] or "leadflow.local"
+    message["Message-ID"] = f"<touch-{row['id']}@{domain}>"
+    message["X-Leadflow-Touch"] = f"{row['enrollment_id']}/{row['step']}"
+    message["X-Leadflow-Channel"] = row["channel"]
+    return message
+
+
+async def exhaust_quiet_enrollments(uows: UnitOfWorkFactory, store: TrackStore, batch_size: int) -> int:
+    """End enrollments whose last step passed its grace quietly: emit nurture.exhausted, archive or move."""
+    async with uows() as uow:
+        conn = uow.conn
+        rows = await conn.fetch(
+            "SELECT * FROM enrollments WHERE status = 'active' AND exhaust_at <= now()"
+            " ORDER BY exhaust_at LIMIT $1 FOR UPDATE SKIP LOCKED",
+            batch_size,
+        )
+        if not rows:
+            return 0
+        history: dict[Any, list[TouchRecord]] = {}
+        for touch in await conn.fetch(
+            "SELECT enrollment_id, step, channel, content_ref, status, done_at FROM touches"
+            " WHERE enrollment_id = ANY($1::uuid[]) AND status <> 'due' AND status <> 'cancelled'"
+            " ORDER BY enrollment_id, step",
+            [row["id"] for row in rows],
+        ):
+            outcome = TouchOutcome.SENT if touch["status"] == "sent" else TouchOutcome.SKIPPED_NO_CONSENT
+            history.setdefault(touch["enrollment_id"], []).append(
+                TouchRecord(
+                    step=touch["step"],
+                    channel=touch["channel"],
+                    content_ref=touch["content_ref"],
+                    outcome=outcome,
+                    at=touch["done_at"],
+                )
+            )
+        settled = 0
+        moment = lifecycle.now()
+        for row in rows:
+            track = await store.version(conn, row["track"], row["track_version"])
+            enrollment = lifecycle.enrollment_from_row(row).model_copy(
+                update={"touches": tuple(history.get(row["id"], []))}
+            )
+            result = check_exhaustion(enrollment, track, moment)
+            if result is None:
+                quiet = max(
+                    filter(None, (enrollment.last_touch_at, enrollment.last_engaged_at)), default=moment
+                )
+                await conn.execute(
+                    "UPDATE enrollments SET exhaust_at = $2 WHERE id = $1",
+                    row["id"],
+                    quiet + track.exit.grace.as_timedelta(),
+                )
+                continue
+            ended, exhaustion = result
+            await conn.execute(
+                "UPDATE enrollments SET status = 'exhausted', ended_at = $2, end_reason = $3,"
+                " exhausted_next = $4, next_track = $5, exhaust_at = NULL WHERE id = $1",
+                row["id"],
+                ended.ended_at,
+                ended.end_reason,
+                exhaustion.next.value,
+                exhaustion.next_track,
+            )
+            exhausted = await uow.outbox.emit(
+                NurtureExhausted(
+                    lead_id=row["lead_id"],
+                    track=row["track"],
+                    enrollment_id=row["id"],
+                    next=exhaustion.next,
+                    next_track=exhaustion.next_track,
+                )
+            )
+            target = (await store.current(conn)).get(exhaustion.next_track) if exhaustion.next_track else None
+            if exhaustion.next is ExhaustedNext.MOVE and target is not None:
+                context = LeadContext(source=EntrySource(row["source"]))
+                await lifecycle.enroll(uow, store, row["lead_id"], context, exhausted, track=target)
+            else:
+                await lifecycle.archive(conn, row["lead_id"], "exhausted", ended.end_reason or "exhausted")
+            settled += 1
+        return settled
+
+
+async def run_scheduler(
+    uows: UnitOfWorkFactory,
+    store: TrackStore,
+    mail: MailSender,
+    config: SchedulerConfig,
+    poll_interval_s: float,
+    stopping: asyncio.Event,
+) -> None:
+    """Loop until stopping: send due touches and exhaust quiet enrollments; never dies on an error."""
+    while not stopping.is_set():
+        busy = False
+        try:
+            busy = await send_due_touches(uows, store, mail, config) >= config.batch_size
+            await exhaust_quiet_enrollments(uows, store, config.batch_size)
+        except asyncio.CancelledError:
+            raise
+        except Exception as error:
+            log.warning("scheduler round failed; retrying", error=repr(error))
+        if busy:
+            continue
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stopping.wait(), poll_interval_s)

@@ -1,0 +1,251 @@
+"""The touch scheduler on real Postgres and a real SMTP server: nothing lost, nothing sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from email.message import EmailMessage
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from leadflow_nurture.adapters.smtp import SmtpSender
+from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.email import Sender
+from leadflow_nurture.domain.matching import LeadContext
+from leadflow_nurture.domain.tracks import EntrySource, parse_track_set
+from leadflow_nurture.settings import NurtureSettings
+from leadflow_nurture.use_cases import lifecycle
+from leadflow_nurture.use_cases.scheduler import SchedulerConfig, exhaust_quiet_enrollments, send_due_touches
+from leadflow_shared.contracts.events import DisqualificationReason, LeadConsentChanged, LeadEngaged
+from leadflow_shared.contracts.lead import ActivityType, ContactChannel, LeadProfile, TriggerKind
+from leadflow_shared.uow import UnitOfWorkFactory
+
+from .conftest import SmtpServer
+
+pytestmark = pytest.mark.service
+
+SENDER = Sender(
+    email="hello@orbital-bakery.example",
+    display_name="Orbital Bakery",
+    unsubscribe_url="https://orbital-bakery.example/unsubscribe?lead=$lead_id",
+)
+
+
+def fast_tracks(grace: str = "1s") -> dict[str, Any]:
+    """A budget drip whose three emails follow each other at once."""
+    return {
+        "tracks": [
+            {
+                "name": "budget-drip",
+                "entry": {"sources": ["disqualified"], "reasons": ["no_budget"]},
+                "steps": [
+                    {
+                        "channel": "drip_email",
+                        "delay": "0s",
+                        "content_ref": "drip/business-case",
+                        "subject": "A business case for $company",
+                    },
+                    {
+                        "channel": "webinar_invitation",
+                        "delay": "0s",
+                        "content_ref": "webinar/roi-for-leaders",
+                        "subject": "Live: the ROI case",
+                    },
+                    {
+                        "channel": "newsletter_subscription",
+                        "delay": "0s",
+                        "content_ref": "newsletter/welcome",
+                        "subject": "Welcome, $first_name",
+                    },
+                ],
+                "exit": {"engagement_threshold": 10, "grace": grace},
+                "on_exhaustion": {"action": "archive"},
+            }
+        ]
+    }
+
+
+def settings_for(smtp: SmtpServer) -> NurtureSettings:
+    return NurtureSettings(database_url="postgresql://unused@localhost/x", smtp_port=smtp.port)
+
+
+async def enroll_bakers(uows: UnitOfWorkFactory, store: TrackStore, count: int) -> list[UUID]:
+    """Bakers from Lisbon with no budget this year, each enrolled on the drip."""
+    async with uows() as uow:
+        await store.replace(uow.conn, parse_track_set(fast_tracks()))
+    ids = []
+    for n in range(count):
+        lead_id = uuid.uuid4()
+        profile = LeadProfile(
+            first_name="Inês",
+            last_name=f"Baker{n}",
+            email=f"ines.{n}@pastel-de-nata.example",
+            company="Pastel de Nata Lda",
+        )
+        async with uows() as uow:
+            await uow.conn.execute(
+                "INSERT INTO leads (id, status, profile) VALUES ($1, 'unqualified', $2)",
+                lead_id,
+                profile.model_dump(mode="json"),
+            )
+            context = LeadContext(source=EntrySource.DISQUALIFIED, reason=DisqualificationReason.NO_BUDGET)
+            assert await lifecycle.enroll(uow, store, lead_id, context, None) is not None
+        ids.append(lead_id)
+    return ids
+
+
+async def drain(uows: UnitOfWorkFactory, store: TrackStore, sender: Any, batch: int = 25) -> None:
+    config = SchedulerConfig(sender=SENDER, batch_size=batch)
+    for _ in range(50):
+        if await send_due_touches(uows, store, sender, config) == 0:
+            return
+
+
+async def outbox_types(uows: UnitOfWorkFactory) -> list[str]:
+    rows = await uows.pool.fetch("SELECT payload FROM outbox ORDER BY id")
+    return [json.loads(row["payload"])["type"] for row in rows]
+
+
+async def test_an_enrolled_baker_gets_every_step_by_real_smtp_with_an_unsubscribe_link(
+    uows: UnitOfWorkFactory, smtp_server: SmtpServer
+) -> None:
+    store = TrackStore()
+    [lead_id] = await enroll_bakers(uows, store, 1)
+    await drain(uows, store, SmtpSender(settings_for(smtp_server)))
+
+    received = smtp_server.inbox.to("ines.0@pastel-de-nata.example")
+    assert [m["Subject"] for m in received] == [
+        "A business case for Pastel de Nata Lda",
+        "Live: the ROI case",
+        "Welcome, Inês",
+    ]
+    assert f"lead={lead_id}" in received[0]["List-Unsubscribe"]
+    assert received[0]["Message-ID"].startswith("<touch-")
+    types = await outbox_types(uows)
+    assert types.count("nurture.enrolled") == 1
+    assert types.count("nurture.touch_sent") == 3
+    enrollment = await uows.pool.fetchrow("SELECT * FROM enrollments WHERE lead_id = $1", lead_id)
+    assert enrollment["touches_sent"] == 3
+    assert enrollment["exhaust_at"] is not None
+
+
+async def test_two_concurrent_workers_send_every_touch_exactly_once(
+    uows: UnitOfWorkFactory, smtp_server: SmtpServer
+) -> None:
+    store_a, store_b = TrackStore(), TrackStore()
+    await enroll_bakers(uows, store_a, 30)
+    mail = SmtpSender(settings_for(smtp_server))
+    await asyncio.gather(drain(uows, store_a, mail, batch=7), drain(uows, store_b, mail, batch=7))
+    await drain(uows, store_a, mail)
+
+    touch_ids = [m["X-Leadflow-Touch"] for m in smtp_server.inbox.messages]
+    assert len(touch_ids) == 90
+    assert len(set(touch_ids)) == 90
+    assert await uows.pool.fetchval("SELECT count(*) FROM touches WHERE status = 'sent'") == 90
+    assert (await outbox_types(uows)).count("nurture.touch_sent") == 90
+
+
+class CrashingMail:
+    """A worker process that dies in the middle of sending its batch."""
+
+    async def send(self, messages: Sequence[EmailMessage]) -> list[Exception | None]:
+        raise RuntimeError("kill -9 while talking to the SMTP server")
+
+
+async def test_a_worker_that_dies_mid_batch_loses_no_touch_and_the_restarted_one_sends_each_once(
+    uows: UnitOfWorkFactory, smtp_server: SmtpServer
+) -> None:
+    store = TrackStore()
+    await enroll_bakers(uows, store, 5)
+    with pytest.raises(RuntimeError):
+        await send_due_touches(uows, store, CrashingMail(), SchedulerConfig(sender=SENDER))
+    assert await uows.pool.fetchval("SELECT count(*) FROM touches WHERE status = 'due'") == 5
+    assert "nurture.touch_sent" not in await outbox_types(uows)
+
+    await drain(uows, TrackStore(), SmtpSender(settings_for(smtp_server)))
+    touch_ids = [m["X-Leadflow-Touch"] for m in smtp_server.inbox.messages]
+    assert len(touch_ids) == len(set(touch_ids)) == 15
+
+
+async def test_an_unreachable_smtp_server_keeps_the_touch_due_for_a_later_retry(
+    uows: UnitOfWorkFactory, smtp_server: SmtpServer
+) -> None:
+    store = TrackStore()
+    [lead_id] = await enroll_bakers(uows, store, 1)
+    down = NurtureSettings(database_url="postgresql://unused@localhost/x", smtp_port=1, smtp_timeout_s=2)
+    config = SchedulerConfig(sender=SENDER, retry_delay=timedelta(0))
+    assert await send_due_touches(uows, store, SmtpSender(down), config) == 0
+    touch = await uows.pool.fetchrow("SELECT * FROM touches WHERE lead_id = $1", lead_id)
+    assert (touch["status"], touch["attempts"]) == ("due", 1)
+    assert "Connect" in touch["last_error"] or "connect" in touch["last_error"]
+    await drain(uows, store, SmtpSender(settings_for(smtp_server)))
+    assert len(smtp_server.inbox.messages) == 3
+
+
+async def test_an_opted_out_baker_gets_nothing_more_and_the_opt_out_is_recorded(
+    uows: UnitOfWorkFactory, smtp_server: SmtpServer
+) -> None:
+    store = TrackStore()
+    [lead_id] = await enroll_bakers(uows, store, 1)
+    async with uows() as uow:
+        await lifecycle.change_consent(
+            uow,
+            LeadConsentChanged(
+                lead_id=lead_id, channel=ContactChannel.EMAIL, opted_in=False, reason="clicked unsubscribe"
+            ),
+        )
+    await drain(uows, store, SmtpSender(settings_for(smtp_server)))
+    assert smtp_server.inbox.messages == []
+    enrollment = await uows.pool.fetchrow("SELECT * FROM enrollments WHERE lead_id = $1", lead_id)
+    assert enrollment["status"] == "unsubscribed"
+    assert "clicked unsubscribe" in enrollment["end_reason"]
+    assert await uows.pool.fetchval("SELECT status FROM touches WHERE lead_id = $1", lead_id) == "cancelled"
+
+
+async def test_a_funding_round_sends_the_baker_back_to_qualification(uows: UnitOfWorkFactory) -> None:
+    store = TrackStore()
+    [lead_id] = await enroll_bakers(uows, store, 1)
+    async with uows() as uow:
+        opened = LeadEngaged(
+            lead_id=lead_id,
+            activity_id="a1",
+            activity_type=ActivityType.PRICING_PAGE_VISITED,
+            occurred_at=lifecycle.now(),
+        )
+        await lifecycle.engage(uow, store, opened, None)  # type: ignore[arg-type]
+    async with uows() as uow:
+        funded = LeadEngaged(
+            lead_id=lead_id,
+            activity_id="a2",
+            activity_type=ActivityType.TRIGGER,
+            occurred_at=lifecycle.now(),
+            trigger=TriggerKind.FUNDING_ROUND,
+        )
+        await lifecycle.engage(uow, store, funded, None)  # type: ignore[arg-type]
+    enrollment = await uows.pool.fetchrow("SELECT * FROM enrollments WHERE lead_id = $1", lead_id)
+    assert (enrollment["status"], enrollment["engagement_points"]) == ("requalified", 5)
+    rows = await uows.pool.fetch("SELECT payload FROM outbox ORDER BY id")
+    requests = [json.loads(r["payload"]) for r in rows]
+    requests = [r for r in requests if r["type"] == "lead.requalification_requested"]
+    assert requests[0]["data"]["trigger"] == "funding_round"
+    assert await uows.pool.fetchval("SELECT count(*) FROM touches WHERE status = 'due'") == 0
+
+
+async def test_a_quiet_baker_is_exhausted_and_archived_after_the_grace_period(
+    uows: UnitOfWorkFactory, smtp_server: SmtpServer
+) -> None:
+    store = TrackStore()
+    [lead_id] = await enroll_bakers(uows, store, 1)
+    await drain(uows, store, SmtpSender(settings_for(smtp_server)))
+    await asyncio.sleep(1.2)
+    assert await exhaust_quiet_enrollments(uows, store, 10) == 1
+    assert (
+        await uows.pool.fetchval("SELECT status FROM enrollments WHERE lead_id = $1", lead_id) == "exhausted"
+    )
+    assert await uows.pool.fetchval("SELECT reason FROM archives WHERE lead_id = $1", lead_id) == "exhausted"
+    assert "nurture.exhausted" in await outbox_types(uows)
