@@ -83,6 +83,8 @@ def generate_env(token: str | None = None, passwords: Mapping[str, str] | None =
     for service in SERVICES:
         env[f"{service.prefix}_HTTP_HOST"] = "127.0.0.1"
         env[f"{service.prefix}_HTTP_PORT"] = str(service.port)
+    env["NURTURE_SMTP_HOST"] = "127.0.0.1"
+    env["NURTURE_SMTP_PORT"] = "1025"
     env["LEADFLOW_API_TOKENS"] = json.dumps({token: ["read", "write", "admin"]}, separators=(",", ":"))
     return env
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
 
 import pytest
 import pytest_asyncio
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 
-from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, new_test_stack
+from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, free_port, new_test_stack
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -19,10 +24,44 @@ async def test_stack() -> AsyncIterator[TestStack]:
     await stack.destroy()
 
 
+class Inbox:
+    """What a local SMTP server received."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:
+        """aiosmtpd's hook: keep the message."""
+        raw = envelope.content if isinstance(envelope.content, bytes) else str(envelope.content).encode()
+        message = message_from_bytes(raw, policy=default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 OK"
+
+
 @pytest.fixture(scope="session")
-def running_services(test_stack: TestStack) -> Iterator[dict[str, ServiceProcess]]:
-    """The four services as separate processes on the session's stack."""
-    processes = {name: ServiceProcess(test_stack, name) for name in SERVICES}
+def smtp_sink() -> Iterator[tuple[int, Inbox]]:
+    """A real SMTP server on a free local port, and what it received."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        yield port, inbox
+    finally:
+        controller.stop()
+
+
+@pytest.fixture(scope="session")
+def running_services(
+    test_stack: TestStack, smtp_sink: tuple[int, Inbox]
+) -> Iterator[dict[str, ServiceProcess]]:
+    """The four services as separate processes on the session's stack (nurture mails the local sink)."""
+    nurture_env = {"NURTURE_SMTP_HOST": "127.0.0.1", "NURTURE_SMTP_PORT": str(smtp_sink[0])}
+    processes = {
+        name: ServiceProcess(test_stack, name, nurture_env if name == "nurture" else None)
+        for name in SERVICES
+    }
     try:
         for process in processes.values():
             process.start(wait=False)

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from leadflow_devstack import kafka, postgres, procs, services, topics
+from leadflow_devstack import kafka, mail, postgres, procs, services, topics
 from leadflow_devstack.env import (
     ADMIN_ROLE,
     DATABASE,
@@ -56,6 +56,8 @@ def infra(paths: StackPaths, say: Say) -> dict[str, str]:
 def up(paths: StackPaths, say: Say) -> dict[str, str]:
     """Infra, then each service migrated, started and ready, in order."""
     env = infra(paths, say)
+    if mail.start(paths):
+        say(f"smtp sink: listening on {mail.SMTP_HOST}:{mail.SMTP_PORT}, mail kept in {mail.maildir(paths)}")
     for service in SERVICES:
         started = time.monotonic()
         if services.running_pid(paths, service) is not None and services.is_ready(service):
@@ -73,6 +75,8 @@ def down(paths: StackPaths, say: Say, *, postgres_too: bool = False) -> None:
     for service in reversed(SERVICES):
         if services.stop(paths, service):
             say(f"{service.name}: stopped")
+    if mail.stop(paths):
+        say("smtp sink: stopped")
     if kafka.stop(paths):
         say("kafka: stopped")
     if postgres_too:
@@ -114,6 +118,16 @@ def status(paths: StackPaths) -> list[ComponentStatus]:
             "/var/log/postgresql/",
         ),
     ]
+    rows.append(
+        ComponentStatus(
+            "smtp sink",
+            procs.running_pid(paths.pid("smtp")),
+            f"{mail.SMTP_HOST}:{mail.SMTP_PORT}",
+            procs.port_open(mail.SMTP_HOST, mail.SMTP_PORT),
+            None,
+            str(paths.log("smtp")),
+        )
+    )
     for service in SERVICES:
         answering = procs.port_open("127.0.0.1", service.port)
         rows.append(
