@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from leadflow_opportunity.adapters import leads
-from leadflow_shared.http import ReadAccess
+from leadflow_opportunity.adapters import config_store, leads
+from leadflow_opportunity.adapters import repository as repo
+from leadflow_opportunity.adapters.config_store import ConfigKind
+from leadflow_opportunity.domain.criteria import SalesSignals
+from leadflow_opportunity.domain.forecast import Dimension, forecast, kpis_by, overall_kpis, pipeline
+from leadflow_opportunity.domain.periods import Period
+from leadflow_opportunity.domain.stages import InvalidMove, StageConflict, UnknownStage
+from leadflow_opportunity.use_cases import configuration, conversion, stages
+from leadflow_shared.http import AdminAccess, ReadAccess, WriteAccess
 from leadflow_shared.runtime import runtime_of
 
-router = APIRouter(prefix="/v1", tags=["leads"])
+router = APIRouter(prefix="/v1", tags=["opportunity"])
+
+MAX_PAGE = 500
+
+
+def _problem(error: ValidationError) -> HTTPException:
+    parts = []
+    for err in error.errors():
+        field = ".".join(str(p) for p in err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{field}: {message}" if field else message)
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"invalid: {'; '.join(parts)}")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
 
 
 @router.get("/leads/{lead_id}")
@@ -22,3 +48,226 @@ async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, 
     if lead is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
     return lead
+
+
+# configuration
+
+
+async def _current(request: Request, kind: ConfigKind) -> dict[str, Any]:
+    async with runtime_of(request).pool.acquire() as conn:
+        config = await config_store.current(conn)
+    model = {
+        ConfigKind.CRITERIA: config.criteria,
+        ConfigKind.STAGES: config.stages,
+        ConfigKind.LOST_REASONS: config.lost_reasons,
+    }[kind]
+    return model.model_dump(mode="json")
+
+
+async def _replace(request: Request, kind: ConfigKind, body: dict[str, Any]) -> dict[str, Any]:
+    try:
+        async with runtime_of(request).uow() as uow:
+            model = await configuration.replace(uow, kind, body)
+    except ValidationError as error:
+        raise _problem(error) from error
+    return model.model_dump(mode="json")
+
+
+@router.get("/opportunity-criteria")
+async def get_criteria(request: Request, _: ReadAccess) -> dict[str, Any]:
+    """The current opportunity criteria."""
+    return await _current(request, ConfigKind.CRITERIA)
+
+
+@router.put("/opportunity-criteria")
+async def put_criteria(
+    request: Request, _: AdminAccess, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """Store a new version of the opportunity criteria (the version is assigned)."""
+    return await _replace(request, ConfigKind.CRITERIA, body)
+
+
+@router.get("/stages")
+async def get_stages(request: Request, _: ReadAccess) -> dict[str, Any]:
+    """The current stage set."""
+    return await _current(request, ConfigKind.STAGES)
+
+
+@router.put("/stages")
+async def put_stages(
+    request: Request, _: AdminAccess, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """Store a new version of the stages."""
+    return await _replace(request, ConfigKind.STAGES, body)
+
+
+@router.get("/lost-reasons")
+async def get_lost_reasons(request: Request, _: ReadAccess) -> dict[str, Any]:
+    """The current lost reasons."""
+    return await _current(request, ConfigKind.LOST_REASONS)
+
+
+@router.put("/lost-reasons")
+async def put_lost_reasons(
+    request: Request, _: AdminAccess, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """Store a new version of the lost reasons."""
+    return await _replace(request, ConfigKind.LOST_REASONS, body)
+
+
+# contacts and accounts
+
+
+@router.get("/accounts/{account_id}")
+async def get_account(account_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+    """An account with its contacts and opportunities."""
+    async with runtime_of(request).pool.acquire() as conn:
+        account = await repo.account_view(conn, account_id)
+    if account is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no account {account_id}")
+    return account
+
+
+@router.get("/contacts/{contact_id}")
+async def get_contact(contact_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+    """A contact with its signals, last criteria check, leads and opportunities."""
+    async with runtime_of(request).pool.acquire() as conn:
+        contact = await repo.contact_view(conn, contact_id)
+    if contact is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id}")
+    return contact
+
+
+@router.post("/contacts/{contact_id}/signals")
+async def post_signals(
+    contact_id: UUID, request: Request, _: WriteAccess, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """Record what sales learned; opens an opportunity when the criteria now hold."""
+    try:
+        report = SalesSignals.model_validate(body)
+    except ValidationError as error:
+        raise _problem(error) from error
+    try:
+        async with runtime_of(request).uow() as uow:
+            outcome = await conversion.record_sales_signals(uow, contact_id, report, _now())
+    except conversion.ContactNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    return {
+        "contact_id": outcome.contact_id,
+        "account_id": outcome.account_id,
+        "opportunity_id": outcome.opportunity_id,
+        "criteria": conversion.criteria_check_json(outcome.criteria),
+    }
+
+
+# opportunities
+
+
+class StageMoveRequest(BaseModel):
+    """A move to a stage, optionally updating amount, close date and probability."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    stage: str = Field(min_length=1)
+    lost_reason: str | None = None
+    amount: Decimal | None = None
+    close_date: date | None = None
+    probability: float | None = None
+    actor: str = "api"
+
+
+@router.post("/opportunities/{opportunity_id}/stage")
+async def post_stage(
+    opportunity_id: UUID, move: StageMoveRequest, request: Request, _: WriteAccess
+) -> dict[str, Any]:
+    """Move an opportunity (409 when closed, 422 for an unknown stage or bad details)."""
+    try:
+        async with runtime_of(request).uow() as uow:
+            moved = await stages.move_opportunity(
+                uow,
+                opportunity_id,
+                stage=move.stage,
+                actor=move.actor,
+                now=_now(),
+                lost_reason=move.lost_reason,
+                amount=move.amount,
+                close_date=move.close_date,
+                probability=move.probability,
+            )
+    except stages.OpportunityNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+    except StageConflict as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
+    except (UnknownStage, InvalidMove) as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error
+    return {**moved.state.model_dump(mode="json"), "changed": list(moved.changed)}
+
+
+@router.get("/opportunities")
+async def list_opportunities(
+    request: Request,
+    _: ReadAccess,
+    stage: str | None = None,
+    owner: str | None = None,
+    closing_before: date | None = None,
+    cursor: str | None = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
+) -> dict[str, Any]:
+    """Opportunities by close date, filtered, one page at a time (pass next_cursor as cursor)."""
+    try:
+        after = repo.decode_cursor(cursor) if cursor else None
+    except repo.BadCursor as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error
+    async with runtime_of(request).pool.acquire() as conn:
+        items, next_cursor = await repo.list_opportunities(
+            conn, stage=stage, owner=owner, closing_before=closing_before, after=after, limit=limit
+        )
+    return {"items": items, "next_cursor": next_cursor}
+
+
+@router.get("/opportunities/{opportunity_id}")
+async def get_opportunity(opportunity_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+    """An opportunity with its stage history."""
+    async with runtime_of(request).pool.acquire() as conn:
+        opportunity = await repo.opportunity_view(conn, opportunity_id)
+    if opportunity is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no opportunity {opportunity_id}")
+    return opportunity
+
+
+@router.get("/pipeline")
+async def get_pipeline(request: Request, _: ReadAccess) -> dict[str, Any]:
+    """Open opportunities per stage: count, amount and probability-weighted amount."""
+    async with runtime_of(request).pool.acquire() as conn:
+        config = await config_store.current(conn)
+        states = await repo.opportunity_states(conn, open_only=True)
+    rows = pipeline(states, config.stages)
+    return {
+        "stage_set_version": config.stages.version,
+        "stages": [{"stage": row.stage, **asdict(row.totals)} for row in rows],
+    }
+
+
+@router.get("/forecast")
+async def get_forecast(request: Request, _: ReadAccess, period: Period = Period.MONTH) -> dict[str, Any]:
+    """Opportunities per close period and forecast category."""
+    async with runtime_of(request).pool.acquire() as conn:
+        states = await repo.opportunity_states(conn, open_only=False)
+    cells = forecast(states, period)
+    return {
+        "period": period.value,
+        "cells": [{"period": c.period, "category": c.category.value, **asdict(c.totals)} for c in cells],
+    }
+
+
+@router.get("/kpis")
+async def get_kpis(request: Request, _: ReadAccess, by: Dimension = Dimension.SOURCE) -> dict[str, Any]:
+    """Lead-to-opportunity rate, win rate, average deal size and median sales cycle per source or campaign."""
+    async with runtime_of(request).pool.acquire() as conn:
+        states = await repo.opportunity_states(conn, open_only=False)
+        converted = await repo.converted_leads(conn)
+    return {
+        "by": by.value,
+        "groups": [asdict(k) for k in kpis_by(by, states, converted)],
+        "overall": asdict(overall_kpis(states, converted)),
+    }

@@ -1,0 +1,409 @@
+"""Accounts, contacts, converted leads, opportunities and stage history in Postgres."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from leadflow_opportunity.domain.forecast import ConvertedLead
+from leadflow_opportunity.domain.matching import AccountCandidate, AccountKeys
+from leadflow_opportunity.domain.stages import ForecastCategory, OpportunityState, StageMove
+
+CONTACT_COLUMNS = (
+    "c.id, c.account_id, c.email_key, c.lead_id, c.first_name, c.last_name, c.email, c.phone, c.job_title,"
+    " c.owner, c.source_system, c.campaign, c.campaign_key, c.signals, c.criteria_check, c.created_at,"
+    " c.updated_at, a.name AS account_name"
+)
+
+
+async def account_candidates(conn: asyncpg.Connection, keys: AccountKeys) -> list[AccountCandidate]:
+    """Accounts sharing the lead's domain or name key, oldest first."""
+    rows = await conn.fetch(
+        "SELECT id, name, domain FROM accounts WHERE domain = $1 OR name_key = $2 ORDER BY created_at, id",
+        keys.domain,
+        keys.name_key,
+    )
+    return [AccountCandidate(row["id"], row["name"], row["domain"]) for row in rows]
+
+
+async def insert_account(conn: asyncpg.Connection, account_id: UUID, keys: AccountKeys) -> bool:
+    """Create an account; False when a concurrent writer took its domain or name key first."""
+    inserted = await conn.fetchval(
+        "INSERT INTO accounts (id, name, domain, name_key) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT DO NOTHING RETURNING true",
+        account_id,
+        keys.display_name,
+        keys.domain,
+        keys.name_key,
+    )
+    return bool(inserted)
+
+
+async def account_name(conn: asyncpg.Connection, account_id: UUID) -> str:
+    """The account's display name."""
+    name: str = await conn.fetchval("SELECT name FROM accounts WHERE id = $1", account_id)
+    return name
+
+
+async def contact_of_lead_or_email(
+    conn: asyncpg.Connection, lead_id: UUID, email_key: str | None
+) -> dict[str, Any] | None:
+    """The contact this lead was converted into before, else the contact with its email; locked."""
+    row = await conn.fetchrow(
+        f"SELECT {CONTACT_COLUMNS} FROM contacts c JOIN accounts a ON a.id = c.account_id"
+        " WHERE c.id = coalesce((SELECT contact_id FROM converted_leads WHERE lead_id = $1),"
+        " (SELECT id FROM contacts WHERE email_key = $2)) FOR UPDATE OF c",
+        lead_id,
+        email_key,
+    )
+    return dict(row) if row else None
+
+
+async def insert_contact(
+    conn: asyncpg.Connection,
+    contact_id: UUID,
+    account_id: UUID,
+    email_key: str | None,
+    lead_id: UUID,
+) -> dict[str, Any]:
+    """Create the contact, or when a concurrent writer created one with the same email, take that one."""
+    row = await conn.fetchrow(
+        "WITH c AS (INSERT INTO contacts (id, account_id, email_key, lead_id) VALUES ($1, $2, $3, $4)"
+        " ON CONFLICT (email_key) WHERE email_key IS NOT NULL DO UPDATE SET updated_at = now()"
+        " RETURNING *)"
+        f" SELECT {CONTACT_COLUMNS} FROM c JOIN accounts a ON a.id = c.account_id",
+        contact_id,
+        account_id,
+        email_key,
+        lead_id,
+    )
+    assert row is not None
+    return dict(row)
+
+
+async def contact_for_update(conn: asyncpg.Connection, contact_id: UUID) -> dict[str, Any] | None:
+    """One contact, locked for this transaction."""
+    row = await conn.fetchrow(
+        f"SELECT {CONTACT_COLUMNS} FROM contacts c JOIN accounts a ON a.id = c.account_id"
+        " WHERE c.id = $1 FOR UPDATE OF c",
+        contact_id,
+    )
+    return dict(row) if row else None
+
+
+@dataclass(frozen=True)
+class ContactUpdate:
+    """What a conversion or a sales report writes onto a contact."""
+
+    lead_id: UUID
+    signals: dict[str, Any]
+    criteria_check: dict[str, Any]
+    first_name: str | None = None
+    last_name: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    job_title: str | None = None
+    owner: str | None = None
+    source_system: str | None = None
+    campaign: dict[str, Any] | None = None
+    campaign_key: str | None = None
+
+
+async def update_contact(conn: asyncpg.Connection, contact_id: UUID, update: ContactUpdate) -> None:
+    """Lay newer details over the contact; the first source and campaign stay (first-touch attribution)."""
+    await conn.execute(
+        "UPDATE contacts SET lead_id = $2, signals = $3, criteria_check = $4,"
+        " first_name = coalesce($5, first_name), last_name = coalesce($6, last_name),"
+        " email = coalesce($7, email), phone = coalesce($8, phone), job_title = coalesce($9, job_title),"
+        " owner = coalesce($10, owner), source_system = coalesce(source_system, $11),"
+        " campaign = CASE WHEN campaign = '{}'::jsonb THEN coalesce($12, campaign) ELSE campaign END,"
+        " campaign_key = coalesce(campaign_key, $13), updated_at = now() WHERE id = $1",
+        contact_id,
+        update.lead_id,
+        update.signals,
+        update.criteria_check,
+        update.first_name,
+        update.last_name,
+        update.email,
+        update.phone,
+        update.job_title,
+        update.owner,
+        update.source_system,
+        update.campaign,
+        update.campaign_key,
+    )
+
+
+async def link_lead(
+    conn: asyncpg.Connection,
+    lead_id: UUID,
+    account_id: UUID,
+    contact_id: UUID,
+    source_system: str | None,
+    campaign_key: str | None,
+) -> None:
+    """Remember which contact a lead became (once)."""
+    await conn.execute(
+        "INSERT INTO converted_leads (lead_id, account_id, contact_id, source_system, campaign_key)"
+        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT (lead_id) DO NOTHING",
+        lead_id,
+        account_id,
+        contact_id,
+        source_system,
+        campaign_key,
+    )
+
+
+@dataclass(frozen=True)
+class NewOpportunity:
+    """What is stored with a new opportunity beyond its domain state."""
+
+    state: OpportunityState
+    amount_basis: str
+    owner: str | None
+    campaign: dict[str, Any]
+    criteria_version: int
+    stage_set_version: int
+
+
+async def insert_opportunity(conn: asyncpg.Connection, new: NewOpportunity) -> bool:
+    """Open an opportunity and its first history row; False when the contact already has an open one."""
+    s = new.state
+    inserted = await conn.fetchval(
+        "WITH o AS (INSERT INTO opportunities (id, lead_id, account_id, contact_id, name, stage, probability,"
+        " forecast_category, amount, amount_basis, close_date, owner, source_system, campaign, campaign_key,"
+        " criteria_version, stage_set_version, opened_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+        " ON CONFLICT DO NOTHING RETURNING id)"
+        " INSERT INTO stage_history (opportunity_id, from_stage, to_stage, probability, forecast_category,"
+        " amount, close_date, changed, actor, at)"
+        " SELECT o.id, NULL, $6, $7, $8, $9, $11, ARRAY['opened'], 'opportunity-criteria', $18 FROM o"
+        " RETURNING true",
+        s.opportunity_id,
+        s.lead_id,
+        s.account_id,
+        s.contact_id,
+        s.name,
+        s.stage,
+        s.probability,
+        s.forecast_category.value,
+        s.amount,
+        new.amount_basis,
+        s.close_date,
+        new.owner,
+        s.source_system,
+        new.campaign,
+        s.campaign,
+        new.criteria_version,
+        new.stage_set_version,
+        s.opened_at,
+    )
+    return bool(inserted)
+
+
+OPPORTUNITY_COLUMNS = (
+    "id, lead_id, account_id, contact_id, name, stage, probability, forecast_category, amount, amount_basis,"
+    " close_date, owner, source_system, campaign, campaign_key, criteria_version, stage_set_version,"
+    " is_closed, is_won, lost_reason, opened_at, closed_at, updated_at"
+)
+STATE_COLUMNS = (
+    "id, lead_id, account_id, contact_id, name, stage, probability, forecast_category, amount, close_date,"
+    " opened_at, closed_at, is_closed, is_won, lost_reason, source_system, campaign_key"
+)
+
+
+def state_of(row: asyncpg.Record | dict[str, Any]) -> OpportunityState:
+    """The domain state of an opportunity row."""
+    return OpportunityState(
+        opportunity_id=row["id"],
+        lead_id=row["lead_id"],
+        account_id=row["account_id"],
+        contact_id=row["contact_id"],
+        name=row["name"],
+        stage=row["stage"],
+        probability=row["probability"],
+        forecast_category=ForecastCategory(row["forecast_category"]),
+        amount=row["amount"],
+        close_date=row["close_date"],
+        opened_at=row["opened_at"],
+        closed_at=row["closed_at"],
+        is_closed=row["is_closed"],
+        is_won=row["is_won"],
+        lost_reason=row["lost_reason"],
+        source_system=row["source_system"],
+        campaign=row["campaign_key"],
+    )
+
+
+async def opportunity_for_update(conn: asyncpg.Connection, opportunity_id: UUID) -> OpportunityState | None:
+    """One opportunity's state, locked for this transaction."""
+    row = await conn.fetchrow(
+        f"SELECT {STATE_COLUMNS} FROM opportunities WHERE id = $1 FOR UPDATE", opportunity_id
+    )
+    return state_of(row) if row else None
+
+
+async def record_move(conn: asyncpg.Connection, moved: StageMove, actor: str) -> None:
+    """Write the moved state and its history row."""
+    s = moved.state
+    await conn.execute(
+        "WITH u AS (UPDATE opportunities SET stage = $2, probability = $3, forecast_category = $4,"
+        " amount = $5, close_date = $6, is_closed = $7, is_won = $8, closed_at = $9, lost_reason = $10,"
+        " updated_at = now()"
+        " WHERE id = $1 RETURNING id)"
+        " INSERT INTO stage_history (opportunity_id, from_stage, to_stage, probability, forecast_category,"
+        " amount, close_date, lost_reason, changed, actor, at)"
+        " SELECT u.id, $11, $2, $3, $4, $5, $6, $10, $12, $13, $14 FROM u",
+        s.opportunity_id,
+        s.stage,
+        s.probability,
+        s.forecast_category.value,
+        s.amount,
+        s.close_date,
+        s.is_closed,
+        s.is_won,
+        s.closed_at,
+        s.lost_reason,
+        moved.from_stage,
+        list(moved.changed),
+        actor,
+        moved.at,
+    )
+
+
+# queries
+
+
+async def account_view(conn: asyncpg.Connection, account_id: UUID) -> dict[str, Any] | None:
+    """An account with its contacts and opportunities."""
+    account = await conn.fetchrow(
+        "SELECT id, name, domain, name_key, created_at FROM accounts WHERE id = $1", account_id
+    )
+    if account is None:
+        return None
+    contacts = await conn.fetch(
+        f"SELECT {CONTACT_COLUMNS} FROM contacts c JOIN accounts a ON a.id = c.account_id"
+        " WHERE c.account_id = $1 ORDER BY c.created_at, c.id",
+        account_id,
+    )
+    opportunities = await conn.fetch(
+        f"SELECT {OPPORTUNITY_COLUMNS} FROM opportunities WHERE account_id = $1 ORDER BY opened_at, id",
+        account_id,
+    )
+    return {
+        **dict(account),
+        "contacts": [dict(row) for row in contacts],
+        "opportunities": [dict(row) for row in opportunities],
+    }
+
+
+async def contact_view(conn: asyncpg.Connection, contact_id: UUID) -> dict[str, Any] | None:
+    """A contact with its signals, last criteria check, converted leads and opportunities."""
+    contact = await conn.fetchrow(
+        f"SELECT {CONTACT_COLUMNS} FROM contacts c JOIN accounts a ON a.id = c.account_id WHERE c.id = $1",
+        contact_id,
+    )
+    if contact is None:
+        return None
+    leads = await conn.fetch(
+        "SELECT lead_id, converted_at FROM converted_leads WHERE contact_id = $1 ORDER BY converted_at",
+        contact_id,
+    )
+    opportunities = await conn.fetch(
+        f"SELECT {OPPORTUNITY_COLUMNS} FROM opportunities WHERE contact_id = $1 ORDER BY opened_at, id",
+        contact_id,
+    )
+    return {
+        **dict(contact),
+        "leads": [dict(row) for row in leads],
+        "opportunities": [dict(row) for row in opportunities],
+    }
+
+
+async def opportunity_view(conn: asyncpg.Connection, opportunity_id: UUID) -> dict[str, Any] | None:
+    """An opportunity with its stage history, oldest first."""
+    row = await conn.fetchrow(
+        f"SELECT {OPPORTUNITY_COLUMNS} FROM opportunities WHERE id = $1", opportunity_id
+    )
+    if row is None:
+        return None
+    history = await conn.fetch(
+        "SELECT from_stage, to_stage, probability, forecast_category, amount, close_date, lost_reason,"
+        " changed, actor, at FROM stage_history WHERE opportunity_id = $1 ORDER BY id",
+        opportunity_id,
+    )
+    return {**dict(row), "history": [dict(h) for h in history]}
+
+
+class BadCursor(ValueError):
+    """A pagination cursor this service did not hand out."""
+
+
+def encode_cursor(close_date: date, opportunity_id: UUID) -> str:
+    """An opaque cursor after one opportunity in (close date, id) order."""
+    return base64.urlsafe_b64encode(f"{close_date.isoformat()}|{opportunity_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[date, UUID]:
+    """The (close date, id) a cursor points after."""
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        day, ident = text.split("|", 1)
+        return date.fromisoformat(day), UUID(ident)
+    except (ValueError, UnicodeDecodeError, binascii.Error) as error:
+        raise BadCursor(f"cursor {cursor!r} is not one this service handed out") from error
+
+
+async def list_opportunities(
+    conn: asyncpg.Connection,
+    *,
+    stage: str | None,
+    owner: str | None,
+    closing_before: date | None,
+    after: tuple[date, UUID] | None,
+    limit: int,
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of opportunities by close date, and the cursor of the next page."""
+    where: list[str] = []
+    args: list[Any] = []
+    if stage is not None:
+        args.append(stage)
+        where.append(f"stage = ${len(args)}")
+    if owner is not None:
+        args.append(owner)
+        where.append(f"owner = ${len(args)}")
+    if closing_before is not None:
+        args.append(closing_before)
+        where.append(f"close_date < ${len(args)}")
+    if after is not None:
+        args.extend(after)
+        where.append(f"(close_date, id) > (${len(args) - 1}, ${len(args)})")
+    args.append(limit + 1)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = await conn.fetch(
+        f"SELECT {OPPORTUNITY_COLUMNS} FROM opportunities {clause}"
+        f" ORDER BY close_date, id LIMIT ${len(args)}",
+        *args,
+    )
+    items = [dict(row) for row in rows[:limit]]
+    cursor = encode_cursor(items[-1]["close_date"], items[-1]["id"]) if len(rows) > limit else None
+    return items, cursor
+
+
+async def opportunity_states(conn: asyncpg.Connection, *, open_only: bool) -> list[OpportunityState]:
+    """Every opportunity (or every open one) as the forecast sees it."""
+    where = "WHERE NOT is_closed" if open_only else ""
+    rows = await conn.fetch(f"SELECT {STATE_COLUMNS} FROM opportunities {where}")
+    return [state_of(row) for row in rows]
+
+
+async def converted_leads(conn: asyncpg.Connection) -> list[ConvertedLead]:
+    """Every converted lead with its attribution."""
+    rows = await conn.fetch("SELECT lead_id, source_system, campaign_key FROM converted_leads")
+    return [ConvertedLead(row["lead_id"], row["source_system"], row["campaign_key"]) for row in rows]

@@ -1,0 +1,94 @@
+"""Moving opportunities between stages, with history and events."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from uuid import UUID
+
+from leadflow_opportunity.adapters import config_store
+from leadflow_opportunity.adapters import repository as repo
+from leadflow_opportunity.domain.stages import OpportunityState, StageMove, move
+from leadflow_shared.contracts.events import (
+    EventData,
+    OpportunityLost,
+    OpportunityStageChanged,
+    OpportunityWon,
+)
+from leadflow_shared.uow import UnitOfWork
+
+
+class OpportunityNotFound(LookupError):
+    """No opportunity has that id."""
+
+
+def events_of(moved: StageMove) -> list[EventData]:
+    """The events a move announces: stage_changed on a new stage, then won or lost when it closes."""
+    s: OpportunityState = moved.state
+    if not moved.stage_changed:
+        return []
+    events: list[EventData] = [
+        OpportunityStageChanged(
+            opportunity_id=s.opportunity_id,
+            lead_id=s.lead_id,
+            from_stage=moved.from_stage,
+            to_stage=moved.to_stage,
+            probability=s.probability,
+            forecast_category=s.forecast_category.value,
+            amount=s.amount,
+        )
+    ]
+    if moved.won:
+        events.append(
+            OpportunityWon(
+                opportunity_id=s.opportunity_id, lead_id=s.lead_id, contact_id=s.contact_id, amount=s.amount
+            )
+        )
+    if moved.lost:
+        events.append(
+            OpportunityLost(
+                opportunity_id=s.opportunity_id,
+                lead_id=s.lead_id,
+                contact_id=s.contact_id,
+                amount=s.amount,
+                lost_reason=s.lost_reason or "",
+            )
+        )
+    return events
+
+
+async def move_opportunity(
+    uow: UnitOfWork,
+    opportunity_id: UUID,
+    *,
+    stage: str,
+    actor: str,
+    now: datetime,
+    lost_reason: str | None = None,
+    amount: Decimal | None = None,
+    close_date: date | None = None,
+    probability: float | None = None,
+) -> StageMove:
+    """Apply the stage rules; store the new state and its history row and emit its events in one unit."""
+    state = await repo.opportunity_for_update(uow.conn, opportunity_id)
+    if state is None:
+        raise OpportunityNotFound(f"no opportunity {opportunity_id}")
+    config = await config_store.current(uow.conn)
+    moved = move(
+        state,
+        stage,
+        config.stages,
+        config.lost_reasons,
+        lost_reason=lost_reason,
+        amount=amount,
+        close_date=close_date,
+        probability=probability,
+        at=now,
+    )
+    if moved.is_noop:
+        return moved
+    await repo.record_move(uow.conn, moved, actor)
+    events = events_of(moved)
+    if events:
+        await uow.outbox.emit_many([(e, None) for e in events])
+    return moved
