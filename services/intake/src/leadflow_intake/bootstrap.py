@@ -2,23 +2,67 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
-from leadflow_intake.entrypoints import consumers, http
+import structlog
+
+from leadflow_intake.adapters.vendors import VendorClient
+from leadflow_intake.domain.dedup import MatchThresholds
+from leadflow_intake.entrypoints import consumers, http, webhooks
 from leadflow_intake.settings import IntakeSettings
-from leadflow_shared.runtime import ServiceDefinition
+from leadflow_intake.use_cases.capture import DedupPolicy
+from leadflow_intake.use_cases.imports import claim_next, process_import
+from leadflow_shared.runtime import Runtime, ServiceDefinition
 from leadflow_shared.settings import ServiceSettings
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = structlog.get_logger(__name__)
+
+
+def dedup_policy(settings: IntakeSettings) -> DedupPolicy:
+    """The fuzzy-match thresholds from settings."""
+    return DedupPolicy(
+        MatchThresholds(merge=settings.dedup_merge_threshold, review=settings.dedup_review_threshold),
+        settings.dedup_max_candidates,
+    )
+
+
+def import_worker(settings: IntakeSettings) -> object:
+    """The background loop that runs pending CSV imports."""
+
+    async def run_imports(runtime: Runtime) -> None:
+        while not runtime.stopping.is_set():
+            try:
+                import_id = await claim_next(runtime.uow)
+                if import_id is not None:
+                    await process_import(runtime.uow, import_id, settings.import_chunk_rows)
+                    continue
+            except Exception:
+                # The lease expires and the import resumes from its last committed chunk.
+                log.exception("import round failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(runtime.stopping.wait(), settings.import_poll_interval_s)
+
+    return run_imports
 
 
 def definition(settings: ServiceSettings) -> ServiceDefinition:
-    """Wire intake's subscriptions and routes."""
+    """Wire intake's subscriptions, routes and background jobs."""
     assert isinstance(settings, IntakeSettings)
+    vendors = VendorClient(settings)
+
+    async def close_vendors(runtime: Runtime) -> None:
+        await runtime.stopping.wait()
+        await vendors.close()
+
     return ServiceDefinition(
         title="leadflow intake",
         description="Captures every lead from every source, normalises it, merges duplicates.",
         settings=settings,
-        subscriptions=consumers.subscriptions(),
-        routers=[http.router],
+        subscriptions=consumers.subscriptions(vendors, dedup_policy(settings)),
+        routers=[http.router, webhooks.router],
+        background=[import_worker(settings), close_vendors],  # type: ignore[list-item]
+        state={"vendors": vendors},
     )

@@ -2,19 +2,56 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from leadflow_shared.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
-    """Everything intake reads from its environment."""
+    """Everything intake reads from its environment; an empty secret disables its source."""
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", frozen=True)
     service_name: ClassVar[str] = "intake"
 
     http_port: int = Field(default=8001, ge=1, le=65535)
     default_region: str = Field(default="US", description="phone region when a lead names no country")
+
+    webhook_max_bytes: int = Field(default=1_048_576, ge=1024, description="largest webhook body accepted")
+    import_max_bytes: int = Field(default=64 * 1_048_576, ge=1024, description="largest CSV upload accepted")
+    import_chunk_rows: int = Field(default=500, ge=1, le=10_000)
+    import_poll_interval_s: float = Field(default=0.5, gt=0)
+    public_base_url: str = Field(
+        default="", description="the URL vendors call (scheme://host), used for HubSpot's signed URI"
+    )
+
+    google_ads_key: str = ""
+    meta_app_secret: str = ""
+    meta_verify_token: str = ""
+    meta_access_token: str = ""
+    meta_graph_url: str = "https://graph.facebook.com/v21.0"
+    linkedin_client_secret: str = ""
+    linkedin_access_token: str = ""
+    linkedin_api_url: str = "https://api.linkedin.com/rest"
+    linkedin_version: str = "202510"
+    linkedin_require_signature: bool = False
+    mailchimp_secret: str = ""
+    activecampaign_secret: str = ""
+    salesforce_web_to_lead_secret: str = ""
+    hubspot_client_secret: str = ""
+    hubspot_access_token: str = ""
+    hubspot_api_url: str = "https://api.hubapi.com"
+    zoom_secret_token: str = ""
+    fetch_timeout_s: float = Field(default=10.0, gt=0)
+
+    dedup_merge_threshold: float = Field(default=95.0, ge=0, le=100)
+    dedup_review_threshold: float = Field(default=80.0, ge=0, le=100)
+    dedup_max_candidates: int = Field(default=50, ge=1, le=1000)
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Self:
+        if self.dedup_review_threshold > self.dedup_merge_threshold:
+            raise ValueError("dedup_review_threshold must not exceed dedup_merge_threshold")
+        return self

@@ -8,6 +8,7 @@ from uuid import UUID
 
 import asyncpg
 
+from leadflow_intake.domain.dedup import company_name
 from leadflow_shared.contracts.lead import LeadProfile, Touch
 
 Conn: TypeAlias = asyncpg.Connection
@@ -48,22 +49,28 @@ async def load_profile(conn: Conn, lead_id: UUID, *, lock: bool = False) -> Lead
 async def insert_lead(conn: Conn, lead_id: UUID, profile: LeadProfile) -> None:
     """Store a new lead."""
     await conn.execute(
-        "INSERT INTO leads (id, email, phone, profile) VALUES ($1, $2, $3, $4)",
+        "INSERT INTO leads (id, email, phone, profile, company_domain, company_key)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
         lead_id,
         profile.email,
         profile.phone,
         profile.model_dump(mode="json"),
+        profile.company_domain,
+        company_name(profile) or None,
     )
 
 
 async def update_lead(conn: Conn, lead_id: UUID, profile: LeadProfile) -> None:
     """Replace a lead's profile."""
     await conn.execute(
-        "UPDATE leads SET email = $2, phone = $3, profile = $4, updated_at = now() WHERE id = $1",
+        "UPDATE leads SET email = $2, phone = $3, profile = $4, company_domain = $5, company_key = $6,"
+        " updated_at = now() WHERE id = $1",
         lead_id,
         profile.email,
         profile.phone,
         profile.model_dump(mode="json"),
+        profile.company_domain,
+        company_name(profile) or None,
     )
 
 
@@ -155,6 +162,108 @@ async def list_rejections(
         WHERE $1::timestamptz IS NULL OR (received_at, id) > ($1, $2)
         ORDER BY received_at, id LIMIT $3
         """,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def fuzzy_candidates(conn: Conn, profile: LeadProfile, limit: int) -> list[tuple[UUID, LeadProfile]]:
+    """Live leads at the same company domain or with the same folded company name: the fuzzy candidates."""
+    key = company_name(profile) or None
+    if profile.company_domain is None and key is None:
+        return []
+    rows = await conn.fetch(
+        """
+        (SELECT id, profile FROM leads WHERE company_domain = $1 AND merged_into IS NULL LIMIT $3)
+        UNION
+        (SELECT id, profile FROM leads WHERE company_key = $2 AND merged_into IS NULL LIMIT $3)
+        """,
+        profile.company_domain,
+        key,
+        limit,
+    )
+    return [(r["id"], LeadProfile.model_validate(r["profile"])) for r in rows]
+
+
+async def record_duplicate(
+    conn: Conn, duplicate_id: UUID, lead_id: UUID, candidate_id: UUID, score: float, reason: str
+) -> None:
+    """List a possible duplicate pair for a person to merge or dismiss."""
+    await conn.execute(
+        "INSERT INTO duplicates (id, lead_id, candidate_id, score, reason) VALUES ($1, $2, $3, $4, $5)"
+        " ON CONFLICT DO NOTHING",
+        duplicate_id,
+        lead_id,
+        candidate_id,
+        score,
+        reason,
+    )
+
+
+async def resolve_lead(conn: Conn, lead_id: UUID | None, email: str | None) -> UUID | None:
+    """The live lead behind a lead id (following merges) or an email address."""
+    if lead_id is not None:
+        found: UUID | None = await conn.fetchval(
+            "SELECT coalesce(merged_into, id) FROM leads WHERE id = $1", lead_id
+        )
+        return found
+    if email:
+        found = await conn.fetchval(
+            "SELECT coalesce(l.merged_into, l.id) FROM identity_keys k JOIN leads l ON l.id = k.lead_id"
+            " WHERE k.kind = 'email' AND k.value = $1",
+            email.strip().lower(),
+        )
+        return found
+    return None
+
+
+async def list_leads(
+    conn: Conn,
+    *,
+    email: str | None,
+    source: str | None,
+    since: datetime | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Live leads oldest first after a keyset cursor, filtered by email, source system and creation time."""
+    rows = await conn.fetch(
+        """
+        SELECT l.id, l.profile, l.created_at, l.updated_at FROM leads l
+        WHERE l.merged_into IS NULL
+          AND ($1::text IS NULL OR l.id = (
+                SELECT k.lead_id FROM identity_keys k WHERE k.kind = 'email' AND k.value = lower($1)))
+          AND ($2::text IS NULL OR EXISTS (
+                SELECT 1 FROM touches t WHERE t.lead_id = l.id AND t.source_system = $2))
+          AND ($3::timestamptz IS NULL OR l.created_at >= $3)
+          AND ($4::timestamptz IS NULL OR (l.created_at, l.id) > ($4, $5))
+        ORDER BY l.created_at, l.id LIMIT $6
+        """,
+        email,
+        source,
+        since,
+        after[0] if after else None,
+        after[1] if after else None,
+        limit,
+    )
+    return [dict(r) for r in rows]
+
+
+async def list_duplicates(
+    conn: Conn, status: str, after: tuple[datetime, UUID] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Duplicate pairs in a status with both profiles, oldest first, after a keyset cursor."""
+    rows = await conn.fetch(
+        """
+        SELECT d.id, d.lead_id, d.candidate_id, d.score, d.reason, d.status, d.created_at, d.decided_at,
+               a.profile AS lead_profile, b.profile AS candidate_profile
+        FROM duplicates d JOIN leads a ON a.id = d.lead_id JOIN leads b ON b.id = d.candidate_id
+        WHERE d.status = $1 AND ($2::timestamptz IS NULL OR (d.created_at, d.id) > ($2, $3))
+        ORDER BY d.created_at, d.id LIMIT $4
+        """,
+        status,
         after[0] if after else None,
         after[1] if after else None,
         limit,

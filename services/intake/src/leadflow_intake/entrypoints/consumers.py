@@ -1,29 +1,57 @@
-"""Kafka entrypoints of intake: translate messages and call the use cases."""
+"""Kafka entrypoints of intake: submissions (canonical and raw) and upstream activity."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from leadflow_intake.use_cases.capture import capture
-from leadflow_shared.consumer import Subscription
+from leadflow_intake.adapters.vendors import VendorClient
+from leadflow_intake.use_cases.capture import DedupPolicy, capture
+from leadflow_intake.use_cases.engagement import record_activity
+from leadflow_intake.use_cases.ingest import ingest_raw
+from leadflow_shared.consumer import Handler, Subscription
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
-from leadflow_shared.contracts.events import LeadSubmitted
+from leadflow_shared.contracts.events import ActivityRecorded, LeadSubmitted, RawLeadSubmitted
 from leadflow_shared.uow import UnitOfWork
 
 
-async def on_lead_submitted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
-    """A canonical submission arrived on leads.submitted."""
-    assert isinstance(data, LeadSubmitted)
-    await capture(uow, data.submission, causation=envelope)
+def handlers(vendors: VendorClient, policy: DedupPolicy) -> dict[str, Handler]:
+    """The handler of each event type intake consumes, bound to its ports."""
+
+    async def on_lead_submitted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+        """A canonical submission arrived on leads.submitted."""
+        assert isinstance(data, LeadSubmitted)
+        await capture(uow, data.submission, causation=envelope, policy=policy)
+
+    async def on_raw_submitted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+        """A vendor payload arrived (from a webhook or an upstream producer)."""
+        assert isinstance(data, RawLeadSubmitted)
+        await ingest_raw(uow, data, causation=envelope, vendors=vendors, policy=policy)
+
+    async def on_activity(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+        """An engagement or trigger event arrived on leads.activity."""
+        assert isinstance(data, ActivityRecorded)
+        await record_activity(uow, data, causation=envelope)
+
+    return {
+        LeadSubmitted.event_type: on_lead_submitted,
+        RawLeadSubmitted.event_type: on_raw_submitted,
+        ActivityRecorded.event_type: on_activity,
+    }
 
 
-def subscriptions() -> list[Subscription]:
+def subscriptions(vendors: VendorClient, policy: DedupPolicy) -> list[Subscription]:
     """What intake consumes."""
+    table = handlers(vendors, policy)
     return [
         Subscription(
             name="submissions",
             topics=(topics.LEADS_SUBMITTED,),
-            handlers={LeadSubmitted.event_type: on_lead_submitted},
+            handlers={k: table[k] for k in (LeadSubmitted.event_type, RawLeadSubmitted.event_type)},
+        ),
+        Subscription(
+            name="activity",
+            topics=(topics.LEADS_ACTIVITY,),
+            handlers={ActivityRecorded.event_type: table[ActivityRecorded.event_type]},
         ),
     ]

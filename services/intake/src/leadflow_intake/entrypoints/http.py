@@ -1,19 +1,51 @@
-"""HTTP entrypoints of intake."""
+"""HTTP entrypoints of intake: submissions, activities, queries, duplicates, imports, KPIs."""
 
 from __future__ import annotations
 
-from typing import Any
-from uuid import UUID
+import base64
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any, Literal
+from uuid import UUID, uuid4
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
+from pydantic import BaseModel, Field
 
 from leadflow_intake.adapters import repository as repo
+from leadflow_intake.domain.activity import ActivityRejected, read_activity
+from leadflow_intake.settings import IntakeSettings
+from leadflow_intake.use_cases.imports import create_import, import_status
+from leadflow_intake.use_cases.merge import decide_duplicate
 from leadflow_intake.use_cases.submit import accept_submission
-from leadflow_shared.contracts.lead import LeadSubmission
+from leadflow_shared.contracts.events import ActivityRecorded
+from leadflow_shared.contracts.lead import Campaign, Channel, LeadSubmission
 from leadflow_shared.http import ReadAccess, WriteAccess
 from leadflow_shared.runtime import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["leads"])
+PageSize = Annotated[int, Query(ge=1, le=500)]
+
+
+def encode_cursor(moment: datetime, row_id: UUID) -> str:
+    """An opaque keyset cursor for (time, id)."""
+    return base64.urlsafe_b64encode(f"{moment.isoformat()}|{row_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+    """The (time, id) of a cursor, or a 422 naming the parameter."""
+    if not cursor:
+        return None
+    try:
+        moment, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        return datetime.fromisoformat(moment), UUID(row_id)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, "cursor: not a cursor this API gave"
+        ) from exc
+
+
+def _page(items: list[dict[str, Any]], limit: int, time_key: str) -> dict[str, Any]:
+    last = items[-1] if len(items) == limit else None
+    return {"items": items, "next_cursor": encode_cursor(last[time_key], last["id"]) if last else None}
 
 
 @router.post("/leads", status_code=status.HTTP_202_ACCEPTED)
@@ -27,7 +59,7 @@ async def submit_lead(submission: LeadSubmission, request: Request, _: WriteAcce
 
 @router.get("/leads/{lead_id}")
 async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
-    """A lead's profile and every touch."""
+    """A lead's profile and every touch (a merged lead names its survivor in merged_into)."""
     async with runtime_of(request).pool.acquire() as conn:
         lead = await repo.lead_with_touches(conn, lead_id)
     if lead is None:
@@ -36,11 +68,230 @@ async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, 
 
 
 @router.get("/leads")
-async def find_leads(request: Request, _: ReadAccess, email: str | None = None) -> dict[str, Any]:
-    """Leads by email."""
+async def find_leads(
+    request: Request,
+    _: ReadAccess,
+    email: str | None = None,
+    source: str | None = Query(default=None, description="a source system, e.g. google_ads, csv"),
+    since: datetime | None = Query(default=None, description="created at or after this time"),
+    cursor: str | None = None,
+    limit: PageSize = 100,
+) -> dict[str, Any]:
+    """Live leads, oldest first, by email, source system and creation time; keyset paginated."""
+    after = decode_cursor(cursor)
+    async with runtime_of(request).pool.acquire() as conn:
+        items = await repo.list_leads(
+            conn,
+            email=email,
+            source=source.replace("-", "_") if source else None,
+            since=since,
+            after=after,
+            limit=limit,
+        )
+    return _page(items, limit, "created_at")
+
+
+@router.get("/rejections")
+async def list_rejections(
+    request: Request, _: ReadAccess, cursor: str | None = None, limit: PageSize = 100
+) -> dict[str, Any]:
+    """Everything kept in quarantine, with its reason, oldest first."""
+    async with runtime_of(request).pool.acquire() as conn:
+        items = await repo.list_rejections(conn, decode_cursor(cursor), limit)
+    return _page(items, limit, "received_at")
+
+
+class ActivityIn(BaseModel):
+    """An engagement or trigger event, named the way the sending system names it."""
+
+    activity_id: str = Field(default_factory=lambda: str(uuid4()), min_length=1, max_length=200)
+    lead_id: UUID | None = None
+    email: str | None = None
+    activity_type: str = Field(default="", description="e.g. email_opened, page_view, demo_request, trigger")
+    occurred_at: datetime
+    trigger: str | None = Field(default=None, description="budget_approved, funding_round, new_role, ...")
+    source_system: str = Field(default="api", min_length=1, max_length=100)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+@router.post("/activities", status_code=status.HTTP_202_ACCEPTED)
+async def record_activity(activity: ActivityIn, request: Request, _: WriteAccess) -> dict[str, Any]:
+    """Accept an activity; it is resolved to a lead through leads.activity and emitted as lead.engaged."""
+    if activity.lead_id is None and not activity.email:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "lead_id or email: one of them is required")
+    read = read_activity(
+        activity.activity_type,
+        occurred_at=activity.occurred_at,
+        now=datetime.now(UTC),
+        trigger=activity.trigger,
+        details=activity.details,
+    )
+    if isinstance(read, ActivityRejected):
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, "; ".join(f"{p.field}: {p.message}" for p in read.problems)
+        )
+    async with runtime_of(request).uow() as uow:
+        envelope = await uow.outbox.emit(
+            ActivityRecorded(
+                activity_id=activity.activity_id,
+                lead_id=activity.lead_id,
+                email=activity.email,
+                activity_type=read.activity_type,
+                occurred_at=read.occurred_at,
+                trigger=read.trigger,
+                source_system=activity.source_system,
+                details=dict(read.details),
+            ),
+            correlation_id=request.state.correlation_id,
+        )
+    return {"status": "accepted", "activity_id": activity.activity_id, "event_id": str(envelope.id)}
+
+
+@router.get("/duplicates")
+async def list_duplicates(
+    request: Request,
+    _: ReadAccess,
+    status_: Literal["open", "merged", "dismissed"] = Query(default="open", alias="status"),
+    cursor: str | None = None,
+    limit: PageSize = 100,
+) -> dict[str, Any]:
+    """Possible duplicate pairs (score between the review and merge thresholds) for a person to decide."""
+    async with runtime_of(request).pool.acquire() as conn:
+        items = await repo.list_duplicates(conn, status_, decode_cursor(cursor), limit)
+    return _page(items, limit, "created_at")
+
+
+class MergeIn(BaseModel):
+    """Which lead of the pair survives; by default the older one."""
+
+    survivor: UUID | None = None
+
+
+async def _decide(
+    request: Request, duplicate_id: UUID, action: Literal["merge", "dismiss"], survivor: UUID | None
+) -> dict[str, Any]:
+    async with runtime_of(request).uow() as uow:
+        decision = await decide_duplicate(
+            uow, duplicate_id, action, survivor=survivor, correlation_id=request.state.correlation_id
+        )
+    if decision.outcome == "not_found":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, decision.message)
+    if decision.outcome == "conflict":
+        raise HTTPException(status.HTTP_409_CONFLICT, decision.message)
+    return {
+        "id": duplicate_id,
+        "status": decision.outcome,
+        "survivor": decision.survivor,
+        "merged": decision.merged,
+    }
+
+
+@router.post("/duplicates/{duplicate_id}/merge")
+async def merge_duplicate(
+    duplicate_id: UUID, request: Request, _: WriteAccess, body: MergeIn | None = None
+) -> dict[str, Any]:
+    """Merge a listed pair: the loser folds into the survivor, which keeps every touch; emits lead.merged."""
+    return await _decide(request, duplicate_id, "merge", body.survivor if body else None)
+
+
+@router.post("/duplicates/{duplicate_id}/dismiss")
+async def dismiss_duplicate(duplicate_id: UUID, request: Request, _: WriteAccess) -> dict[str, Any]:
+    """Mark a listed pair as two different people."""
+    return await _decide(request, duplicate_id, "dismiss", None)
+
+
+@router.post("/imports", status_code=status.HTTP_202_ACCEPTED)
+async def upload_import(
+    request: Request,
+    _: WriteAccess,
+    file: Annotated[UploadFile, File(description="the CSV file")],
+    channel: Annotated[Channel, Form()] = Channel.TRADE_SHOW,
+    campaign_name: Annotated[str | None, Form()] = None,
+    campaign_id: Annotated[str | None, Form()] = None,
+) -> dict[str, Any]:
+    """Store a CSV upload; a background job submits its rows. Follow it at GET /v1/imports/{id}."""
+    settings = runtime_of(request).settings
+    assert isinstance(settings, IntakeSettings)
+    content = await file.read(settings.import_max_bytes + 1)
+    if len(content) > settings.import_max_bytes:
+        raise HTTPException(
+            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"file over the {settings.import_max_bytes}-byte limit"
+        )
+    if not content.strip():
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "file: the upload is empty")
+    if b"\x00" in content[:4096]:
+        raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "file: not a text CSV (binary content)")
+    async with runtime_of(request).uow() as uow:
+        import_id = await create_import(
+            uow,
+            file.filename or "upload.csv",
+            content,
+            channel,
+            Campaign(campaign_name=campaign_name, campaign_id=campaign_id),
+        )
+    return {"id": import_id, "status": "pending"}
+
+
+@router.get("/imports/{import_id}")
+async def get_import(
+    import_id: UUID,
+    request: Request,
+    _: ReadAccess,
+    errors_after: Annotated[int, Query(ge=0)] = 0,
+    errors_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """An import's status, progress (0..1), counts and per-row errors."""
+    async with runtime_of(request).pool.acquire() as conn:
+        found = await import_status(conn, import_id, errors_after, errors_limit)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no import {import_id}")
+    return found
+
+
+@router.get("/kpis/sources")
+async def source_kpis(
+    request: Request,
+    _: ReadAccess,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> dict[str, Any]:
+    """Touches and leads by day, source, channel and campaign; duplicate and rejection rates."""
+    end = until or datetime.now(UTC)
+    start = since or end - timedelta(days=30)
     async with runtime_of(request).pool.acquire() as conn:
         rows = await conn.fetch(
-            "SELECT id, profile, created_at FROM leads WHERE email = lower($1) AND merged_into IS NULL",
-            email,
+            """
+            SELECT date_trunc('day', received_at) AS day, source_system AS source, channel,
+                   coalesce(campaign->>'utm_campaign', campaign->>'campaign_name',
+                            campaign->>'campaign_id') AS campaign,
+                   count(*) AS touches, count(DISTINCT lead_id) AS leads
+            FROM touches WHERE received_at >= $1 AND received_at < $2
+            GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+            """,
+            start,
+            end,
         )
-    return {"items": [dict(r) for r in rows]}
+        totals = await conn.fetchrow(
+            """
+            SELECT (SELECT count(*) FROM touches WHERE received_at >= $1 AND received_at < $2) AS touches,
+                   (SELECT count(*) FROM leads WHERE created_at >= $1 AND created_at < $2) AS new_leads,
+                   (SELECT count(*) FROM leads WHERE created_at >= $1 AND created_at < $2
+                        AND merged_into IS NOT NULL) AS merged_leads,
+                   (SELECT count(*) FROM rejections
+                        WHERE received_at >= $1 AND received_at < $2) AS rejections
+            """,
+            start,
+            end,
+        )
+    touches, new_leads, rejections = totals["touches"], totals["new_leads"], totals["rejections"]
+    seen_again = touches - new_leads + totals["merged_leads"]
+    return {
+        "since": start,
+        "until": end,
+        "by_day": [dict(r) for r in rows],
+        "totals": {
+            **dict(totals),
+            "duplicate_rate": round(seen_again / touches, 4) if touches else 0.0,
+            "rejection_rate": round(rejections / (touches + rejections), 4) if touches + rejections else 0.0,
+        },
+    }

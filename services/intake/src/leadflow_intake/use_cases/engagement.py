@@ -1,0 +1,114 @@
+"""Activities become lead.engaged; consent changes become lead.consent_changed. Neither is a lead."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from uuid import UUID
+
+from leadflow_intake.adapters import repository as repo
+from leadflow_intake.domain.activity import ActivityRejected, read_activity
+from leadflow_intake.domain.sources import ConsentChange
+from leadflow_intake.use_cases.quarantine import quarantine
+from leadflow_shared.contracts.envelope import Envelope
+from leadflow_shared.contracts.events import ActivityRecorded, LeadConsentChanged, LeadEngaged
+from leadflow_shared.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of an activity or a consent change."""
+
+    outcome: Literal["recorded", "repeated", "rejected"]
+    lead_id: UUID | None = None
+    reason: str | None = None
+
+
+async def record_activity(
+    uow: UnitOfWork, activity: ActivityRecorded, *, causation: Envelope | None
+) -> Outcome:
+    """Resolve the activity to a live lead and emit lead.engaged once per (source system, activity id)."""
+    read = read_activity(
+        activity.activity_type.value,
+        occurred_at=activity.occurred_at,
+        now=datetime.now(UTC),
+        trigger=activity.trigger.value if activity.trigger else None,
+        details=activity.details,
+    )
+    payload = activity.model_dump(mode="json")
+    if isinstance(read, ActivityRejected):
+        reason = "; ".join(f"{p.field}: {p.message}" for p in read.problems)
+        await quarantine(uow, activity.source_system, reason, payload, causation=causation)
+        return Outcome("rejected", reason=reason)
+    lead_id = await repo.resolve_lead(uow.conn, activity.lead_id, activity.email)
+    if lead_id is None:
+        who = f"lead {activity.lead_id}" if activity.lead_id else f"email {activity.email!r}"
+        reason = (
+            f"activity for an unknown lead: no {who}"
+            if (activity.lead_id or activity.email)
+            else ("activity names neither a lead id nor an email")
+        )
+        await quarantine(uow, activity.source_system, reason, payload, causation=causation)
+        return Outcome("rejected", reason=reason)
+    inserted = await uow.conn.fetchval(
+        "INSERT INTO activities (source_system, activity_id, lead_id, activity_type, trigger, occurred_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+        activity.source_system,
+        activity.activity_id,
+        lead_id,
+        read.activity_type.value,
+        read.trigger.value if read.trigger else None,
+        read.occurred_at,
+    )
+    if not inserted:
+        return Outcome("repeated", lead_id)
+    await uow.outbox.emit(
+        LeadEngaged(
+            lead_id=lead_id,
+            activity_id=activity.activity_id,
+            activity_type=read.activity_type,
+            occurred_at=read.occurred_at,
+            trigger=read.trigger,
+            details=dict(read.details),
+        ),
+        causation=causation,
+    )
+    return Outcome("recorded", lead_id)
+
+
+async def change_consent(
+    uow: UnitOfWork, change: ConsentChange, *, causation: Envelope | None, raw: object, part: str = ""
+) -> Outcome:
+    """Apply an opt-in or opt-out to the lead with that email and emit lead.consent_changed once."""
+    lead_id = await repo.resolve_lead(uow.conn, None, change.email)
+    if lead_id is None:
+        reason = f"consent change for an unknown lead: no email {change.email!r}"
+        await quarantine(uow, change.source_system, reason, raw, causation=causation, part=part)
+        return Outcome("rejected", reason=reason)
+    source_id = change.source_id or (
+        str(causation.id) + part if causation else f"{change.email}:{change.reason}"
+    )
+    inserted = await uow.conn.fetchval(
+        "INSERT INTO consent_changes (source_system, source_id, lead_id, channel, opted_in, reason)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+        change.source_system,
+        source_id,
+        lead_id,
+        change.channel.value,
+        change.opted_in,
+        change.reason,
+    )
+    if not inserted:
+        return Outcome("repeated", lead_id)
+    profile = await repo.load_profile(uow.conn, lead_id, lock=True)
+    if profile is not None:
+        consent = profile.consent.model_copy(update={change.channel.value: change.opted_in})
+        await repo.update_lead(uow.conn, lead_id, profile.model_copy(update={"consent": consent}))
+    await uow.outbox.emit(
+        LeadConsentChanged(
+            lead_id=lead_id, channel=change.channel, opted_in=change.opted_in, reason=change.reason
+        ),
+        causation=causation,
+    )
+    return Outcome("recorded", lead_id)

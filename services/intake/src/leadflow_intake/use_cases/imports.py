@@ -1,0 +1,190 @@
+"""CSV imports: store the upload, then submit its rows chunk by chunk, resumable after any crash."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+import structlog
+
+from leadflow_intake.domain.csv_import import CsvLead, CsvRow, CsvRowError, import_csv
+from leadflow_intake.domain.normalise import Rejected, normalise
+from leadflow_shared.contracts.envelope import Envelope
+from leadflow_shared.contracts.events import EventData, LeadSubmitted
+from leadflow_shared.contracts.lead import Campaign, Channel
+from leadflow_shared.uow import UnitOfWork, UnitOfWorkFactory
+
+log = structlog.get_logger(__name__)
+LEASE_SECONDS = 60
+
+
+def decode_upload(content: bytes) -> str:
+    """The text of an upload: UTF-8 (with or without BOM), else Windows-1252 as Excel writes it."""
+    try:
+        return content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return content.decode("cp1252", errors="replace")
+
+
+def rows_of(content: bytes, import_id: UUID, channel: Channel, campaign: Campaign) -> Iterator[CsvRow]:
+    """The parsed rows of an upload, in file order."""
+    return import_csv(
+        io.StringIO(decode_upload(content), newline=""),
+        import_id=str(import_id),
+        channel=channel,
+        campaign=campaign,
+    )
+
+
+async def create_import(
+    uow: UnitOfWork, filename: str, content: bytes, channel: Channel, campaign: Campaign
+) -> UUID:
+    """Store an upload for the import job; nothing is parsed yet, so the answer is immediate."""
+    import_id = uuid4()
+    await uow.conn.execute(
+        "INSERT INTO imports (id, filename, content, channel, campaign) VALUES ($1, $2, $3, $4, $5)",
+        import_id,
+        filename,
+        content,
+        channel.value,
+        campaign.model_dump(mode="json", exclude_none=True),
+    )
+    return import_id
+
+
+async def claim_next(uow_factory: UnitOfWorkFactory) -> UUID | None:
+    """Lease the oldest pending import, or one whose worker stopped renewing its lease."""
+    async with uow_factory() as uow:
+        claimed: UUID | None = await uow.conn.fetchval(
+            """
+            UPDATE imports SET status = 'running', updated_at = now()
+            WHERE id = (
+                SELECT id FROM imports
+                WHERE status = 'pending'
+                   OR (status = 'running' AND updated_at < now() - make_interval(secs => $1))
+                ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
+            RETURNING id
+            """,
+            LEASE_SECONDS,
+        )
+    return claimed
+
+
+async def process_import(uow_factory: UnitOfWorkFactory, import_id: UUID, chunk_rows: int = 500) -> None:
+    """Submit every row of an import; each chunk's events, errors and progress commit together."""
+    async with uow_factory() as uow:
+        row = await uow.conn.fetchrow(
+            "SELECT content, channel, campaign, rows_done FROM imports WHERE id = $1", import_id
+        )
+    if row is None:
+        return
+    channel, campaign = Channel(row["channel"]), Campaign.model_validate(row["campaign"])
+    content: bytes = row["content"]
+    total = sum(1 for _ in rows_of(content, import_id, channel, campaign))
+    first = next(rows_of(content, import_id, channel, campaign), None)
+    if isinstance(first, CsvRowError) and first.row_number == 1:
+        async with uow_factory() as uow:
+            await uow.conn.execute(
+                "UPDATE imports SET status = 'failed', error = $2, rows_total = 0, updated_at = now()"
+                " WHERE id = $1",
+                import_id,
+                first.message,
+            )
+        return
+    async with uow_factory() as uow:
+        await uow.conn.execute("UPDATE imports SET rows_total = $2 WHERE id = $1", import_id, total)
+
+    done: int = row["rows_done"]
+    rows = rows_of(content, import_id, channel, campaign)
+    for _ in range(done):
+        next(rows, None)
+    while True:
+        chunk = [r for _, r in zip(range(chunk_rows), rows, strict=False)]
+        if not chunk:
+            break
+        async with uow_factory() as uow:
+            current = await uow.conn.fetchval(
+                "SELECT rows_done FROM imports WHERE id = $1 FOR UPDATE", import_id
+            )
+            if current != done:
+                # Another worker took the lease over; it owns the rest.
+                return
+            events, errors = _submissions(chunk, import_id)
+            await uow.outbox.emit_many(events)
+            if errors:
+                await uow.conn.executemany(
+                    "INSERT INTO import_errors (import_id, row_number, message) VALUES ($1, $2, $3)"
+                    " ON CONFLICT DO NOTHING",
+                    [(import_id, n, m) for n, m in errors],
+                )
+            done += len(chunk)
+            await uow.conn.execute(
+                "UPDATE imports SET rows_done = $2, leads_submitted = leads_submitted + $3,"
+                " rows_failed = rows_failed + $4, updated_at = now() WHERE id = $1",
+                import_id,
+                done,
+                len(events),
+                len(errors),
+            )
+        await asyncio.sleep(0)
+    async with uow_factory() as uow:
+        await uow.conn.execute(
+            "UPDATE imports SET status = 'completed', content = NULL, updated_at = now() WHERE id = $1",
+            import_id,
+        )
+
+
+def _submissions(
+    chunk: list[CsvRow], import_id: UUID
+) -> tuple[list[tuple[EventData, Envelope | None]], list[tuple[int, str]]]:
+    events: list[tuple[EventData, Envelope | None]] = []
+    errors: list[tuple[int, str]] = []
+    now = datetime.now(UTC)
+    for item in chunk:
+        if isinstance(item, CsvRowError):
+            errors.append((item.row_number, item.message))
+            continue
+        assert isinstance(item, CsvLead)
+        checked = normalise(item.submission, received_at=now)
+        if isinstance(checked, Rejected):
+            errors.append((item.row_number, checked.reason()))
+            continue
+        events.append((LeadSubmitted(submission=item.submission), None))
+    return events, errors
+
+
+async def import_status(
+    conn: Any, import_id: UUID, errors_after: int, errors_limit: int
+) -> dict[str, Any] | None:
+    """Progress, counts and the per-row errors of an import (errors paged by row number)."""
+    row = await conn.fetchrow(
+        "SELECT id, filename, channel, campaign, status, rows_total, rows_done, leads_submitted, rows_failed,"
+        " error, created_at, updated_at FROM imports WHERE id = $1",
+        import_id,
+    )
+    if row is None:
+        return None
+    captured = await conn.fetchval(
+        "SELECT count(*) FROM touches WHERE source_system = 'csv' AND split_part(source_id, ':', 1) = $1",
+        str(import_id),
+    )
+    errors = await conn.fetch(
+        "SELECT row_number, message FROM import_errors WHERE import_id = $1 AND row_number > $2"
+        " ORDER BY row_number LIMIT $3",
+        import_id,
+        errors_after,
+        errors_limit,
+    )
+    result = dict(row)
+    total = result["rows_total"]
+    result["progress"] = (
+        round(result["rows_done"] / total, 4) if total else (1.0 if result["status"] == "completed" else 0.0)
+    )
+    result["leads_captured"] = captured
+    result["errors"] = [dict(e) for e in errors]
+    result["errors_cursor"] = errors[-1]["row_number"] if len(errors) == errors_limit else None
+    return result

@@ -1,0 +1,194 @@
+"""Turn a vendor's raw payload (from a webhook or the leads.submitted topic) into leads, consent, activity."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import structlog
+
+from leadflow_intake.adapters import repository as repo
+from leadflow_intake.adapters.vendors import VendorClient, VendorRefused, VendorUnavailable
+from leadflow_intake.domain.sources import (
+    SOURCES,
+    ConsentChange,
+    Ignored,
+    PayloadError,
+    SourceResult,
+    hubspot,
+    linkedin,
+    meta,
+    parse_payload,
+    zoom,
+)
+from leadflow_intake.use_cases.capture import CaptureResult, DedupPolicy, capture
+from leadflow_intake.use_cases.engagement import change_consent, record_activity
+from leadflow_intake.use_cases.quarantine import quarantine
+from leadflow_shared.consumer import Retry
+from leadflow_shared.contracts.envelope import Envelope
+from leadflow_shared.contracts.events import ActivityRecorded, RawLeadSubmitted
+from leadflow_shared.contracts.lead import LeadSubmission
+from leadflow_shared.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class IngestReport:
+    """What one raw delivery turned into."""
+
+    captured: list[CaptureResult] = field(default_factory=list)
+    consent_changes: int = 0
+    ignored: list[str] = field(default_factory=list)
+    rejected: list[str] = field(default_factory=list)
+
+
+def source_key(name: str) -> str:
+    """The internal name of a source as URLs and upstream events spell it ("google-ads" -> "google_ads")."""
+    return name.strip().lower().replace("-", "_")
+
+
+async def ingest_raw(
+    uow: UnitOfWork,
+    raw: RawLeadSubmitted,
+    *,
+    causation: Envelope | None,
+    vendors: VendorClient,
+    policy: DedupPolicy = DedupPolicy(),
+) -> IngestReport:
+    """Parse (fetching what the vendor sent only ids for) and capture every lead of one raw delivery."""
+    source = source_key(raw.source)
+    report = IngestReport()
+    if source not in SOURCES:
+        reason = f"unknown lead source {raw.source!r}; known: {', '.join(sorted(SOURCES))}"
+        await quarantine(uow, source or "unknown", reason, raw.payload, causation=causation)
+        report.rejected.append(reason)
+        return report
+    try:
+        results = await _results(uow, source, raw.payload, vendors)
+    except (PayloadError, VendorRefused) as exc:
+        await quarantine(uow, source, str(exc), raw.payload, causation=causation)
+        report.rejected.append(str(exc))
+        return report
+    except VendorUnavailable as exc:
+        # Nothing is lost: the batch rolls back and the delivery is read again.
+        raise Retry(str(exc)) from exc
+
+    for index, result in enumerate(results):
+        part = f":{index}" if index else ""
+        if isinstance(result, Ignored):
+            report.ignored.append(result.reason)
+        elif isinstance(result, ConsentChange):
+            outcome = await change_consent(uow, result, causation=causation, raw=raw.payload, part=part)
+            report.consent_changes += outcome.outcome == "recorded"
+            if outcome.reason:
+                report.rejected.append(outcome.reason)
+        else:
+            captured = await capture(uow, result, causation=causation, raw=raw.payload, policy=policy)
+            report.captured.append(captured)
+            if captured.reason:
+                report.rejected.append(captured.reason)
+            if source == zoom.SOURCE and captured.lead_id and captured.outcome != "duplicate_delivery":
+                await _webinar_activity(uow, raw.payload, result, captured, causation)
+    return report
+
+
+async def _webinar_activity(
+    uow: UnitOfWork,
+    payload: Mapping[str, Any],
+    submission: LeadSubmission,
+    captured: CaptureResult,
+    causation: Envelope | None,
+) -> None:
+    kind = zoom.activity_of(payload)
+    if kind is None or submission.source_id is None:
+        return
+    await record_activity(
+        uow,
+        ActivityRecorded(
+            activity_id=submission.source_id,
+            lead_id=captured.lead_id,
+            activity_type=kind,
+            occurred_at=submission.submitted_at or datetime.now(UTC),
+            source_system=zoom.SOURCE,
+            details={
+                "webinar_id": submission.campaign.campaign_id,
+                "topic": submission.campaign.campaign_name,
+            },
+        ),
+        causation=causation,
+    )
+
+
+async def _results(
+    uow: UnitOfWork, source: str, payload: Mapping[str, Any], vendors: VendorClient
+) -> list[SourceResult]:
+    if source == meta.SOURCE and "field_data" not in payload:
+        return await _meta(uow, payload, vendors)
+    if source == linkedin.SOURCE and "formResponse" not in payload:
+        return await _linkedin(uow, payload, vendors)
+    if source == hubspot.SOURCE and "properties" not in payload:
+        return await _hubspot(uow, payload, vendors)
+    return [parse_payload(source, payload)]
+
+
+async def _meta(uow: UnitOfWork, payload: Mapping[str, Any], vendors: VendorClient) -> list[SourceResult]:
+    results: list[SourceResult] = []
+    for ref in meta.lead_refs(payload):
+        if await repo.touch_seen(uow.conn, meta.SOURCE, ref.leadgen_id) is not None:
+            continue
+        lead = await vendors.meta_lead(ref.leadgen_id)
+        if not isinstance(lead, Mapping):
+            raise PayloadError(f"meta Graph API answered no lead object for {ref.leadgen_id}")
+        submission = meta.parse_meta(lead)
+        # The notification knows the ad and form even when the fetched object omits them.
+        campaign = submission.campaign.model_copy(
+            update={
+                "ad_id": submission.campaign.ad_id or ref.ad_id,
+                "adgroup_id": submission.campaign.adgroup_id or ref.adgroup_id,
+                "form_id": submission.campaign.form_id or ref.form_id,
+            }
+        )
+        results.append(submission.model_copy(update={"campaign": campaign}))
+    if not results:
+        return [Ignored(meta.SOURCE, "meta notification named no new leadgen id")]
+    return results
+
+
+async def _linkedin(uow: UnitOfWork, payload: Mapping[str, Any], vendors: VendorClient) -> list[SourceResult]:
+    note = linkedin.lead_notification(payload)
+    if note.action.upper() == "DELETED":
+        raise PayloadError(f"linkedin asked to erase {note.response_urn}; erasure is a manual step for now")
+    if await repo.touch_seen(uow.conn, linkedin.SOURCE, note.response_urn) is not None:
+        return [Ignored(linkedin.SOURCE, f"{note.response_urn} was captured before")]
+    response = await vendors.linkedin_response(note.response_id)
+    if not isinstance(response, Mapping):
+        raise PayloadError(f"linkedin answered no form response for {note.response_urn}")
+    form: Any = response.get("form")
+    form_urn = response.get("versionedLeadGenFormUrn") or note.form_urn
+    if not isinstance(form, Mapping) and isinstance(form_urn, str):
+        form = await vendors.linkedin_form(form_urn)
+    return [linkedin.parse_linkedin(response, form if isinstance(form, Mapping) else None)]
+
+
+async def _hubspot(uow: UnitOfWork, payload: Mapping[str, Any], vendors: VendorClient) -> list[SourceResult]:
+    events = payload.get("events")
+    if not isinstance(events, list):
+        raise PayloadError("hubspot delivery has no 'events' list")
+    results: list[SourceResult] = []
+    seen: set[str] = set()
+    for event in hubspot.contact_events(events):
+        if event.object_id in seen:
+            continue
+        seen.add(event.object_id)
+        if await repo.touch_seen(uow.conn, hubspot.SOURCE, event.object_id) is not None:
+            continue
+        contact = await vendors.hubspot_contact(event.object_id)
+        if not isinstance(contact, Mapping):
+            raise PayloadError(f"hubspot answered no contact for {event.object_id}")
+        results.append(hubspot.parse_hubspot(contact))
+    if not results:
+        return [Ignored(hubspot.SOURCE, "hubspot delivery named no new contact")]
+    return results

@@ -1,0 +1,90 @@
+"""Fold one lead into another: the survivor keeps every touch, key and activity; lead.merged tells all."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+from uuid import UUID
+
+from leadflow_intake.adapters import repository as repo
+from leadflow_intake.domain.dedup import merge_profiles
+from leadflow_shared.contracts.events import LeadMerged
+from leadflow_shared.contracts.lead import LeadProfile
+from leadflow_shared.uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class Decision:
+    """What became of a duplicate pair."""
+
+    outcome: Literal["merged", "dismissed", "not_found", "conflict"]
+    survivor: UUID | None = None
+    merged: UUID | None = None
+    message: str = ""
+
+
+async def merge_leads(
+    uow: UnitOfWork, survivor: UUID, loser: UUID, correlation_id: str | None = None
+) -> None:
+    """Merge loser into survivor in the current unit of work and emit lead.merged."""
+    rows = await uow.conn.fetch(
+        "SELECT id, profile FROM leads WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", [survivor, loser]
+    )
+    profiles = {r["id"]: r["profile"] for r in rows}
+    kept = LeadProfile.model_validate(profiles[survivor])
+    profile = merge_profiles(kept, LeadProfile.model_validate(profiles[loser]))
+    await repo.update_lead(uow.conn, survivor, profile)
+    await uow.conn.execute(
+        "UPDATE leads SET merged_into = $1, updated_at = now() WHERE id = $2 OR merged_into = $2",
+        survivor,
+        loser,
+    )
+    await uow.conn.execute("UPDATE touches SET lead_id = $1 WHERE lead_id = $2", survivor, loser)
+    await uow.conn.execute("UPDATE identity_keys SET lead_id = $1 WHERE lead_id = $2", survivor, loser)
+    await uow.conn.execute("UPDATE activities SET lead_id = $1 WHERE lead_id = $2", survivor, loser)
+    await uow.conn.execute("UPDATE consent_changes SET lead_id = $1 WHERE lead_id = $2", survivor, loser)
+    await uow.outbox.emit(
+        LeadMerged(lead_id=survivor, merged_id=loser, profile=profile), correlation_id=correlation_id
+    )
+
+
+async def decide_duplicate(
+    uow: UnitOfWork,
+    duplicate_id: UUID,
+    action: Literal["merge", "dismiss"],
+    *,
+    survivor: UUID | None = None,
+    correlation_id: str | None = None,
+) -> Decision:
+    """Merge or dismiss a listed pair; repeating the same decision answers the same again."""
+    pair = await uow.conn.fetchrow(
+        "SELECT lead_id, candidate_id, status FROM duplicates WHERE id = $1 FOR UPDATE", duplicate_id
+    )
+    if pair is None:
+        return Decision("not_found", message=f"no duplicate pair {duplicate_id}")
+    done = {"merge": "merged", "dismiss": "dismissed"}[action]
+    if pair["status"] != "open":
+        if pair["status"] == done:
+            return Decision(done, message=f"pair was {done} before")  # type: ignore[arg-type]
+        return Decision("conflict", message=f"pair was {pair['status']} already")
+    if action == "dismiss":
+        await uow.conn.execute(
+            "UPDATE duplicates SET status = 'dismissed', decided_at = now() WHERE id = $1", duplicate_id
+        )
+        return Decision("dismissed")
+    members = {pair["lead_id"], pair["candidate_id"]}
+    if survivor is not None and survivor not in members:
+        return Decision("conflict", message=f"survivor {survivor} is not one of the pair")
+    # The older lead (the candidate) survives by default: other services have known it longest.
+    keep = survivor or pair["candidate_id"]
+    drop = pair["lead_id"] if keep == pair["candidate_id"] else pair["candidate_id"]
+    keep_live = await repo.resolve_lead(uow.conn, keep, None)
+    drop_live = await repo.resolve_lead(uow.conn, drop, None)
+    if keep_live is None or drop_live is None:
+        return Decision("not_found", message="a lead of the pair no longer exists")
+    if keep_live != drop_live:
+        await merge_leads(uow, keep_live, drop_live, correlation_id)
+    await uow.conn.execute(
+        "UPDATE duplicates SET status = 'merged', decided_at = now() WHERE id = $1", duplicate_id
+    )
+    return Decision("merged", survivor=keep_live, merged=drop_live)
