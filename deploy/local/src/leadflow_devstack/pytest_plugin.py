@@ -56,12 +56,15 @@ def smtp_sink() -> Iterator[tuple[int, Inbox]]:
 def running_services(
     test_stack: TestStack, smtp_sink: tuple[int, Inbox]
 ) -> Iterator[dict[str, ServiceProcess]]:
-    """The four services as separate processes on the session's stack (nurture mails the local sink)."""
-    nurture_env = {"NURTURE_SMTP_HOST": "127.0.0.1", "NURTURE_SMTP_PORT": str(smtp_sink[0])}
-    processes = {
-        name: ServiceProcess(test_stack, name, nurture_env if name == "nurture" else None)
-        for name in SERVICES
+    """The four services as processes; intake knows the webhook secrets, nurture mails the sink."""
+    extra = {
+        "intake": {
+            "INTAKE_GOOGLE_ADS_KEY": test_stack.webhook_secret,
+            "INTAKE_SALESFORCE_WEB_TO_LEAD_SECRET": test_stack.webhook_secret,
+        },
+        "nurture": {"NURTURE_SMTP_HOST": "127.0.0.1", "NURTURE_SMTP_PORT": str(smtp_sink[0])},
     }
+    processes = {name: ServiceProcess(test_stack, name, extra.get(name)) for name in SERVICES}
     try:
         for process in processes.values():
             process.start(wait=False)

@@ -66,6 +66,7 @@ class TestStack:
     passwords: dict[str, str]
     tokens: dict[str, str]
     partitions: int = 3
+    webhook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     logs: Path = field(default_factory=lambda: repo_root() / ".leadflow" / "logs" / "tests")
 
     @property
