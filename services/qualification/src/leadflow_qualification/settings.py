@@ -17,3 +17,4 @@ class QualificationSettings(ServiceSettings):
     service_name: ClassVar[str] = "qualification"
 
     http_port: int = Field(default=8002, ge=1, le=65535)
+    sweep_interval_s: float = Field(default=5.0, gt=0, description="seconds between staleness sweeps")

@@ -102,7 +102,7 @@ class CountryRule(FitRule):
 
 
 class SeniorityRule(FitRule):
-    """The lead's seniority (as intake normalised it from the job title) is one we sell to."""
+    """The lead's seniority as intake normalises it (c_level, vp, director, manager, individual, unknown)."""
 
     levels: tuple[str, ...]
 
@@ -238,7 +238,7 @@ class AuthorityRule(_Frozen):
         "student",
         "evaluator",
     )
-    seniority_levels: tuple[str, ...] = ("owner", "c_level", "vp", "director", "head")
+    seniority_levels: tuple[str, ...] = ("c_level", "vp", "director")
 
 
 class BudgetRule(_Frozen):
@@ -439,7 +439,7 @@ DEFAULT_CRITERIA = Criteria(
             required=True,
             countries=("DE", "AT", "CH", "NL", "BE", "FR", "GB", "IE", "US", "CA"),
         ),
-        seniority=SeniorityRule(weight=15, levels=("owner", "c_level", "vp", "director", "head", "manager")),
+        seniority=SeniorityRule(weight=15, levels=("c_level", "vp", "director", "manager")),
         work_email=WorkEmailRule(weight=15),
     ),
     engagement=EngagementRules(

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadflow_qualification.use_cases import intake_events
+from leadflow_qualification.use_cases import intake_events, pipeline_events
 from leadflow_shared.consumer import Subscription
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
-from leadflow_shared.contracts.events import LeadCaptured, LeadUpdated
+from leadflow_shared.contracts.events import (
+    LeadCaptured,
+    LeadConverted,
+    LeadEngaged,
+    LeadMerged,
+    LeadRequalificationRequested,
+    LeadUpdated,
+    NurtureExhausted,
+)
 from leadflow_shared.uow import UnitOfWork
 
 
@@ -22,12 +30,51 @@ async def on_updated(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     await intake_events.lead_updated(uow, data, envelope)
 
 
+async def on_merged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """intake: lead.merged."""
+    await intake_events.lead_merged(uow, data, envelope)
+
+
+async def on_engaged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """intake: lead.engaged."""
+    await intake_events.lead_engaged(uow, data, envelope)
+
+
+async def on_converted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """opportunity: lead.converted."""
+    await pipeline_events.lead_converted(uow, data, envelope)
+
+
+async def on_requalification(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """nurture: lead.requalification_requested."""
+    await pipeline_events.requalification_requested(uow, data, envelope)
+
+
+async def on_exhausted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """nurture: nurture.exhausted."""
+    await pipeline_events.nurture_exhausted(uow, data, envelope)
+
+
 def subscriptions() -> list[Subscription]:
     """What qualification consumes."""
     return [
         Subscription(
             name="intake",
             topics=(topics.INTAKE_EVENTS,),
-            handlers={LeadCaptured.event_type: on_captured, LeadUpdated.event_type: on_updated},
+            handlers={
+                LeadCaptured.event_type: on_captured,
+                LeadUpdated.event_type: on_updated,
+                LeadMerged.event_type: on_merged,
+                LeadEngaged.event_type: on_engaged,
+            },
+        ),
+        Subscription(
+            name="pipeline",
+            topics=(topics.OPPORTUNITY_EVENTS, topics.NURTURE_EVENTS),
+            handlers={
+                LeadConverted.event_type: on_converted,
+                LeadRequalificationRequested.event_type: on_requalification,
+                NurtureExhausted.event_type: on_exhausted,
+            },
         ),
     ]

@@ -2,23 +2,295 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_qualification.adapters import repository as repo
-from leadflow_shared.http import ReadAccess
+from leadflow_qualification.domain.funnel import GroupBy
+from leadflow_qualification.domain.simulation import SimulationScope
+from leadflow_qualification.domain.statuses import TransitionNotAllowed, UnknownStatus
+from leadflow_qualification.use_cases import config as cfg
+from leadflow_qualification.use_cases import reports, sales
+from leadflow_qualification.use_cases.judging import LeadNotFound, now_utc
+from leadflow_qualification.use_cases.staleness import sweep
+from leadflow_shared.http import AdminAccess, ReadAccess, WriteAccess
 from leadflow_shared.runtime import runtime_of
 
-router = APIRouter(prefix="/v1", tags=["leads"])
+router = APIRouter(prefix="/v1", tags=["qualification"])
 
 
-@router.get("/leads/{lead_id}")
-async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
-    """A lead's status, scores, latest decision and history."""
+@contextmanager
+def answering_4xx() -> Iterator[None]:
+    """Turn refusals into 4xx answers that name the problem."""
+    try:
+        yield
+    except LeadNotFound as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from None
+    except TransitionNotAllowed as error:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT,
+            {
+                "message": str(error),
+                "current": error.current,
+                "target": error.target,
+                "allowed": list(error.allowed),
+            },
+        ) from None
+    except sales.NotAWorkingStatus as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
+    except UnknownStatus as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from None
+    except cfg.InvalidConfig as error:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, {"message": str(error), "problems": list(error.problems)}
+        ) from None
+
+
+async def _view(request: Request, lead_id: UUID) -> dict[str, Any]:
     async with runtime_of(request).pool.acquire() as conn:
         lead = await repo.lead_view(conn, lead_id)
     if lead is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
     return lead
+
+
+# leads
+
+
+@router.get("/leads/{lead_id}")
+async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+    """A lead's status, scores, latest decision with its reasons, and history."""
+    return await _view(request, lead_id)
+
+
+@router.get("/leads")
+async def list_leads(
+    request: Request,
+    _: ReadAccess,
+    status_: str | None = Query(default=None, alias="status"),
+    owner: str | None = None,
+    stale: bool | None = None,
+    cursor: UUID | None = Query(default=None, description="`next_cursor` of the previous page"),
+    limit: int = Query(default=100, ge=1, le=1000),
+) -> dict[str, Any]:
+    """Leads by status, owner and staleness, in pages."""
+    async with runtime_of(request).pool.acquire() as conn:
+        items = await repo.list_leads(conn, status_, owner, stale, cursor, limit)
+    return {"items": items, "next_cursor": str(items[-1]["id"]) if len(items) == limit else None}
+
+
+@router.post("/leads/{lead_id}/contacted")
+async def mark_contacted(
+    lead_id: UUID, body: sales.Contacted, request: Request, _: WriteAccess
+) -> dict[str, Any]:
+    """A salesperson reached the lead."""
+    with answering_4xx():
+        async with runtime_of(request).uow() as uow:
+            await sales.mark_contacted(uow, lead_id, body)
+    return await _view(request, lead_id)
+
+
+@router.post("/leads/{lead_id}/sales-report")
+async def sales_report(
+    lead_id: UUID, body: sales.SalesReport, request: Request, _: WriteAccess
+) -> dict[str, Any]:
+    """Record budget, authority, need and timeline as sales learned them; the lead is judged again."""
+    with answering_4xx():
+        async with runtime_of(request).uow() as uow:
+            await sales.report(uow, lead_id, body)
+    return await _view(request, lead_id)
+
+
+@router.post("/leads/{lead_id}/qualify")
+async def qualify(
+    lead_id: UUID, body: sales.ManualQualify, request: Request, _: WriteAccess
+) -> dict[str, Any]:
+    """Qualify by hand (kept as an override)."""
+    with answering_4xx():
+        async with runtime_of(request).uow() as uow:
+            await sales.qualify(uow, lead_id, body)
+    return await _view(request, lead_id)
+
+
+@router.post("/leads/{lead_id}/disqualify")
+async def disqualify(
+    lead_id: UUID, body: sales.ManualDisqualify, request: Request, _: WriteAccess
+) -> dict[str, Any]:
+    """Disqualify by hand with a reason (kept as an override)."""
+    with answering_4xx():
+        async with runtime_of(request).uow() as uow:
+            await sales.disqualify(uow, lead_id, body)
+    return await _view(request, lead_id)
+
+
+@router.post("/leads/{lead_id}/status")
+async def change_status(
+    lead_id: UUID, body: sales.StatusChange, request: Request, _: WriteAccess
+) -> dict[str, Any]:
+    """Move a lead between working statuses (open and contacted categories, custom ones included)."""
+    with answering_4xx():
+        async with runtime_of(request).uow() as uow:
+            await sales.change_status(uow, lead_id, body)
+    return await _view(request, lead_id)
+
+
+# criteria
+
+
+@router.get("/criteria")
+async def get_criteria(request: Request, _: ReadAccess) -> dict[str, Any]:
+    """The criteria in force."""
+    async with runtime_of(request).pool.acquire() as conn:
+        config = await cfg.load(conn, fresh=True)
+    return config.criteria.model_dump(mode="json")
+
+
+@router.put("/criteria")
+async def put_criteria(
+    request: Request,
+    principal: AdminAccess,
+    body: dict[str, Any] = Body(...),
+    apply_to: SimulationScope | None = Query(
+        default=None, description="re-judge open leads only, or every non-terminal lead, right away"
+    ),
+    actor: str = Query(default="admin", min_length=1),
+) -> dict[str, Any]:
+    """Store a new criteria version (the body's version is ignored); optionally apply it to stored leads."""
+    runtime = runtime_of(request)
+    with answering_4xx():
+        async with runtime.uow() as uow:
+            criteria = await cfg.put_criteria(uow.conn, body, actor)
+    applied = await reports.reapply(runtime.uow, apply_to) if apply_to else None
+    return {"criteria": criteria.model_dump(mode="json"), "applied": applied}
+
+
+class SimulationRequest(BaseModel):
+    """A proposed criteria version and which leads to try it on."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    criteria: dict[str, Any]
+    scope: SimulationScope = SimulationScope.OPEN_ONLY
+    max_leads: int = Field(default=100_000, ge=1, le=1_000_000)
+
+
+@router.post("/criteria/simulate")
+async def simulate_criteria(body: SimulationRequest, request: Request, _: WriteAccess) -> dict[str, Any]:
+    """How many leads a proposed criteria version would move, from what to what, with samples."""
+    async with runtime_of(request).pool.acquire() as conn:
+        current = (await cfg.load(conn)).criteria
+        with answering_4xx():
+            proposed = cfg.proposed_criteria(body.criteria, current)
+        result, truncated = await reports.run_simulation(conn, proposed, body.scope, body.max_leads)
+    return {**result.model_dump(mode="json"), "changed": result.changed, "truncated": truncated}
+
+
+# statuses, assignment, staleness
+
+
+class NewStatus(BaseModel):
+    """A custom status mapped onto one base category."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    category: str
+    description: str = ""
+
+
+@router.get("/statuses")
+async def get_statuses(request: Request, _: ReadAccess) -> dict[str, Any]:
+    """The status catalog with what each status may move to."""
+    async with runtime_of(request).pool.acquire() as conn:
+        config = await cfg.load(conn, fresh=True)
+    catalog = config.catalog
+    return {
+        "version": config.catalog_version,
+        "statuses": [
+            {**s.model_dump(mode="json"), "allowed_targets": list(catalog.allowed_targets(s.name))}
+            for s in catalog.statuses
+        ],
+    }
+
+
+@router.post("/statuses", status_code=status.HTTP_201_CREATED)
+async def add_status(body: NewStatus, request: Request, _: AdminAccess) -> dict[str, Any]:
+    """Add a custom status."""
+    with answering_4xx():
+        async with runtime_of(request).uow() as uow:
+            await cfg.add_status(uow.conn, body.name, body.category, body.description, "admin")
+    return await get_statuses(request, _)
+
+
+@router.get("/assignment")
+async def get_assignment(request: Request, _: ReadAccess) -> dict[str, Any]:
+    """The owner-assignment policy in force (null: leads stay unassigned)."""
+    async with runtime_of(request).pool.acquire() as conn:
+        config = await cfg.load(conn, fresh=True)
+    policy = config.assignment.model_dump(mode="json") if config.assignment else None
+    return {"version": config.assignment_version, "policy": policy}
+
+
+@router.put("/assignment")
+async def put_assignment(
+    request: Request, _: AdminAccess, body: dict[str, Any] = Body(...)
+) -> dict[str, Any]:
+    """Store a new assignment policy."""
+    with answering_4xx():
+        async with runtime_of(request).uow() as uow:
+            version, policy = await cfg.put_simple(uow.conn, cfg.ASSIGNMENT, body, "admin")
+    return {"version": version, "policy": policy.model_dump(mode="json")}
+
+
+@router.get("/staleness")
+async def get_staleness(request: Request, _: ReadAccess) -> dict[str, Any]:
+    """The staleness limits in force, per base category, in (fractional) hours."""
+    async with runtime_of(request).pool.acquire() as conn:
+        config = await cfg.load(conn, fresh=True)
+    return {"version": config.staleness_version, **config.staleness.model_dump(mode="json")}
+
+
+@router.put("/staleness")
+async def put_staleness(request: Request, _: AdminAccess, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+    """Store new staleness limits."""
+    with answering_4xx():
+        async with runtime_of(request).uow() as uow:
+            version, limits = await cfg.put_simple(uow.conn, cfg.STALENESS, body, "admin")
+    return {"version": version, **limits.model_dump(mode="json")}
+
+
+@router.post("/staleness/sweep")
+async def sweep_now(request: Request, _: AdminAccess) -> dict[str, int]:
+    """Run one staleness sweep now (the background job runs it periodically)."""
+    done = await sweep(runtime_of(request).uow)
+    return {"flagged": done.flagged, "unresponsive": done.unresponsive}
+
+
+# KPIs
+
+
+@router.get("/kpis/funnel")
+async def funnel(
+    request: Request,
+    _: ReadAccess,
+    from_: datetime | None = Query(default=None, alias="from"),
+    to: datetime | None = None,
+    by: GroupBy | None = None,
+) -> dict[str, Any]:
+    """Funnel KPIs of the leads created in [from, to) (default: the last 30 days), optionally grouped."""
+    end = to or now_utc()
+    start = from_ or end - timedelta(days=30)
+    if start.tzinfo is None or end.tzinfo is None:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_ENTITY, "from and to need a timezone, e.g. 2026-11-01T00:00:00Z"
+        )
+    if start >= end:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"from {start} must be before to {end}")
+    async with runtime_of(request).pool.acquire() as conn:
+        return await reports.funnel(conn, start, end, by)

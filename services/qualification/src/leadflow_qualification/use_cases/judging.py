@@ -1,0 +1,198 @@
+"""Judging a lead and moving it: every change checked, kept in the history and emitted in one unit of work."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+from leadflow_qualification.adapters import repository as repo
+from leadflow_qualification.adapters.repository import LeadRow
+from leadflow_qualification.domain.assignment import TeamState, assign, route
+from leadflow_qualification.domain.decision import Decision, Outcome, evaluate, next_statuses
+from leadflow_qualification.domain.facts import LeadFacts
+from leadflow_qualification.domain.statuses import BaseCategory, check_transition
+from leadflow_qualification.use_cases.config import Config
+from leadflow_shared.contracts.envelope import Envelope
+from leadflow_shared.contracts.events import (
+    DisqualificationReason,
+    LeadAssigned,
+    LeadDisqualified,
+    LeadQualified,
+    LeadStatusChanged,
+)
+from leadflow_shared.contracts.lead import Campaign
+from leadflow_shared.uow import UnitOfWork
+
+_LEFT_BEHIND = frozenset({BaseCategory.NURTURING, BaseCategory.UNQUALIFIED, BaseCategory.ARCHIVED})
+
+
+class LeadNotFound(LookupError):
+    """No such lead (or it was merged into another)."""
+
+    def __init__(self, lead_id: UUID) -> None:
+        super().__init__(f"no lead {lead_id}")
+
+
+def now_utc() -> datetime:
+    """The current time, timezone-aware."""
+    return datetime.now(UTC)
+
+
+async def move(
+    uow: UnitOfWork,
+    config: Config,
+    lead: LeadRow,
+    target: str,
+    *,
+    reason: str,
+    actor: str,
+    causation: Envelope | None,
+    reason_code: str | None = None,
+) -> None:
+    """Move the lead to `target` if the catalog allows it (else TransitionNotAllowed), keep and emit it."""
+    status = check_transition(config.catalog, lead.status, target)
+    await repo.change_status(
+        uow.conn, lead.id, lead.status, status.name, status.category.value, reason, reason_code, actor
+    )
+    await uow.outbox.emit(
+        LeadStatusChanged(
+            lead_id=lead.id,
+            from_status=lead.status,
+            to_status=status.name,
+            category=status.category.value,
+            reason=reason,
+            actor=actor,
+        ),
+        causation=causation,
+    )
+    lead.status, lead.category = status.name, status.category.value
+
+
+def qualified_event(lead: LeadRow, decision: Decision, manual: bool) -> LeadQualified:
+    """What opportunity needs to judge a qualified lead."""
+    touch = lead.touch
+    return LeadQualified(
+        lead_id=lead.id,
+        profile=lead.profile,
+        fit_score=decision.fit_score,
+        engagement_score=decision.engagement_score,
+        budget_amount=decision.budget_amount,
+        budget_confirmed=decision.budget is True,
+        authority=decision.authority is True,
+        need=decision.need is True,
+        timeline_days=decision.timeline_days,
+        channel=touch.channel if touch else None,
+        source_system=touch.source_system if touch else None,
+        campaign=touch.campaign if touch else Campaign(),
+        owner=lead.owner,
+        criteria_version=decision.criteria_version,
+        manual=manual,
+    )
+
+
+def disqualified_event(
+    lead: LeadRow, decision: Decision | None, reason: DisqualificationReason, nurturable: bool, manual: bool
+) -> LeadDisqualified:
+    """Why the lead is not pursued now, and whether nurture should take it."""
+    return LeadDisqualified(
+        lead_id=lead.id,
+        reason=reason,
+        nurturable=nurturable,
+        profile=lead.profile,
+        fit_score=decision.fit_score if decision else lead.fit_score,
+        engagement_score=decision.engagement_score if decision else lead.engagement_score,
+        criteria_version=decision.criteria_version if decision else None,
+        manual=manual,
+    )
+
+
+async def decide(
+    uow: UnitOfWork, config: Config, lead: LeadRow, *, cause: str, progress: bool = False
+) -> Decision:
+    """Evaluate the lead under the criteria in force and keep the decision with every condition."""
+    activities = await repo.activities(uow.conn, lead.id)
+    facts = LeadFacts(profile=lead.profile, touches=(lead.touch,) if lead.touch else ())
+    decision = evaluate(facts, activities, lead.sales_input, config.criteria, now_utc())
+    await repo.record_decision(uow.conn, lead.id, decision, cause, progress)
+    lead.fit_score, lead.engagement_score = decision.fit_score, decision.engagement_score
+    return decision
+
+
+async def apply_decision(
+    uow: UnitOfWork,
+    config: Config,
+    lead: LeadRow,
+    decision: Decision,
+    causation: Envelope | None,
+    *,
+    requalify: bool = False,
+) -> bool:
+    """Move the lead where the decision points (a person's override stands); answer whether it moved."""
+    if lead.manual_override and not requalify:
+        return False
+    start = config.catalog.category_of(lead.status)
+    goal = decision.target_category()
+    if requalify and start in _LEFT_BEHIND:
+        if goal is start:
+            return False
+        path = (
+            (config.catalog.default_for(BaseCategory.OPEN).name,)
+            if goal is None
+            else next_statuses(config.catalog, lead.status, decision, reopen=True)
+        )
+    else:
+        path = next_statuses(config.catalog, lead.status, decision)
+    if not path:
+        return False
+    actor = f"rule:criteria v{decision.criteria_version}"
+    summary = decision.reasons[-1]
+    for step in path:
+        final = step == path[-1]
+        code = decision.reason.value if final and decision.reason else None
+        await move(
+            uow, config, lead, step, reason=summary, actor=actor, causation=causation, reason_code=code
+        )
+    if decision.outcome is Outcome.QUALIFIED and lead.category == BaseCategory.QUALIFIED:
+        await uow.outbox.emit(qualified_event(lead, decision, manual=False), causation=causation)
+    elif decision.reason is not None and lead.category in (BaseCategory.NURTURING, BaseCategory.ARCHIVED):
+        await uow.outbox.emit(
+            disqualified_event(lead, decision, decision.reason, bool(decision.nurturable), manual=False),
+            causation=causation,
+        )
+    return True
+
+
+async def judge(
+    uow: UnitOfWork,
+    config: Config,
+    lead: LeadRow,
+    causation: Envelope | None,
+    *,
+    cause: str,
+    progress: bool = False,
+    requalify: bool = False,
+) -> tuple[Decision, bool]:
+    """Evaluate the lead, keep the decision, move it accordingly; answer the decision and whether it moved."""
+    decision = await decide(uow, config, lead, cause=cause, progress=progress)
+    moved = await apply_decision(uow, config, lead, decision, causation, requalify=requalify)
+    return decision, moved
+
+
+async def assign_owner(uow: UnitOfWork, config: Config, lead: LeadRow, causation: Envelope | None) -> None:
+    """Give a new open lead a team and an owner by the routing rules, round-robin under the cap."""
+    policy = config.assignment
+    if policy is None or lead.owner is not None or lead.category != BaseCategory.OPEN:
+        return
+    team, _ = route(policy, lead.profile)
+    last = await repo.lock_team_cursor(uow.conn, team.name)
+    counts = await repo.open_leads_per_owner(uow.conn, team.name) if team.max_open_leads else {}
+    choice = assign(policy, lead.profile, {team.name: TeamState(open_leads=counts, last_assigned_index=last)})
+    await repo.set_owner(uow.conn, lead.id, choice.owner, choice.team)
+    lead.team = choice.team
+    if choice.owner is None or choice.member_index is None:
+        return
+    lead.owner = choice.owner
+    await repo.save_team_cursor(uow.conn, choice.team, choice.member_index)
+    await uow.outbox.emit(
+        LeadAssigned(lead_id=lead.id, owner=choice.owner, team=choice.team), causation=causation
+    )

@@ -1,0 +1,110 @@
+"""Read-side work: the funnel KPIs, criteria simulations, and re-judging leads under new criteria."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from leadflow_qualification.adapters import repository as repo
+from leadflow_qualification.domain.criteria import Criteria
+from leadflow_qualification.domain.facts import LeadFacts
+from leadflow_qualification.domain.funnel import GroupBy, HistoryRow, funnel_by, funnel_report
+from leadflow_qualification.domain.simulation import SimulationResult, SimulationScope, StoredLead, simulate
+from leadflow_qualification.domain.statuses import TERMINAL_CATEGORIES, BaseCategory
+from leadflow_qualification.use_cases import config as cfg
+from leadflow_qualification.use_cases.judging import judge, now_utc
+from leadflow_shared.uow import UnitOfWorkFactory
+
+PAGE = 500
+
+
+def scope_categories(scope: SimulationScope) -> list[str]:
+    """The base categories a scope covers."""
+    if scope is SimulationScope.OPEN_ONLY:
+        return [BaseCategory.OPEN.value]
+    return [c.value for c in BaseCategory if c not in TERMINAL_CATEGORIES]
+
+
+async def funnel(conn: repo.Conn, start: datetime, end: datetime, by: GroupBy | None) -> dict[str, Any]:
+    """Leads per status, conversion, time to first contact and in each status, stale counts, reasons."""
+    config = await cfg.load(conn)
+    rows = [
+        HistoryRow(
+            lead_id=str(r["lead_id"]),
+            from_status=r["from_status"],
+            to_status=r["to_status"],
+            category=BaseCategory(r["category"]),
+            changed_at=r["at"],
+            reason=r["reason_code"],
+            source_system=r["source_system"],
+            campaign=r["campaign"],
+            owner=r["owner"],
+        )
+        for r in await repo.funnel_rows(conn, start, end)
+    ]
+    now = now_utc()
+    if by is None:
+        return {
+            "from": start,
+            "to": end,
+            "report": funnel_report(rows, now, config.staleness).model_dump(mode="json"),
+        }
+    groups = funnel_by(rows, by, now, config.staleness)
+    return {
+        "from": start,
+        "to": end,
+        "by": by.value,
+        "groups": {key: report.model_dump(mode="json") for key, report in groups.items()},
+    }
+
+
+async def run_simulation(
+    conn: repo.Conn, proposed: Criteria, scope: SimulationScope, max_leads: int
+) -> tuple[SimulationResult, bool]:
+    """Judge the stored leads in scope under `proposed`, changing nothing; answer if it was cut short."""
+    config = await cfg.load(conn)
+    stored: list[StoredLead] = []
+    after: UUID | None = None
+    while len(stored) < max_leads:
+        page = await repo.leads_in_categories(
+            conn, scope_categories(scope), after, min(PAGE, max_leads - len(stored))
+        )
+        if not page:
+            break
+        acts = await repo.activities_of(conn, [lead.id for lead in page])
+        stored.extend(
+            StoredLead(
+                lead_id=str(lead.id),
+                facts=LeadFacts(profile=lead.profile, touches=(lead.touch,) if lead.touch else ()),
+                activities=tuple(acts.get(lead.id, ())),
+                sales_input=lead.sales_input,
+                status=lead.status,
+            )
+            for lead in page
+        )
+        after = page[-1].id
+    result = simulate(stored, proposed, config.catalog, now_utc(), scope=scope)
+    return result, len(stored) >= max_leads
+
+
+async def reapply(uow_factory: UnitOfWorkFactory, scope: SimulationScope) -> dict[str, int]:
+    """Judge every lead in scope again under the criteria in force, one transaction per page."""
+    evaluated = moved = 0
+    after: UUID | None = None
+    while True:
+        async with uow_factory() as uow:
+            config = await cfg.load(uow.conn, fresh=True)
+            page = await repo.leads_in_categories(uow.conn, scope_categories(scope), after, PAGE)
+            for listed in page:
+                lead = await repo.lock_lead(uow.conn, listed.id)
+                if lead is None:
+                    continue
+                _, changed = await judge(
+                    uow, config, lead, None, cause=f"criteria v{config.criteria.version} applied"
+                )
+                evaluated += 1
+                moved += changed
+        if len(page) < PAGE:
+            return {"evaluated": evaluated, "changed": moved}
+        after = page[-1].id
