@@ -159,6 +159,9 @@ class LeadStatusChanged(EventData):
     category: str
     reason: str
     actor: str
+    reason_code: str | None = Field(
+        default=None, description="the machine-readable reason, e.g. a disqualification reason"
+    )
 
 
 class LeadAssigned(EventData):

@@ -49,8 +49,8 @@ class LeadContext(BaseModel):
     def from_status_changed(
         cls, event: LeadStatusChanged, profile: LeadProfile | None = None, fit_score: float | None = None
     ) -> LeadContext:
-        """The context of a lead moved to nurturing; a reason naming a disqualification reason counts."""
-        reason = event.reason.strip().lower()
+        """The context of a lead moved to nurturing; its reason code (or a reason naming one) counts."""
+        reason = (event.reason_code or event.reason).strip().lower()
         known = {member.value for member in DisqualificationReason}
         return cls(
             source=EntrySource.NURTURING,

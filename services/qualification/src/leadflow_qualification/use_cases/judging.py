@@ -62,6 +62,7 @@ async def move(
             category=status.category.value,
             reason=reason,
             actor=actor,
+            reason_code=reason_code,
         ),
         causation=causation,
     )
