@@ -36,7 +36,12 @@ def test_an_event_caused_by_another_carries_its_correlation_id_and_names_its_cau
     cause = new_event(ada_captured(), source="intake", correlation_id="submission-42")
     effect = new_event(
         LeadStatusChanged(
-            lead_id=uuid.uuid4(), from_status=None, to_status="open", category="open", reason="new", actor="rule"
+            lead_id=uuid.uuid4(),
+            from_status=None,
+            to_status="open",
+            category="open",
+            reason="new",
+            actor="rule",
         ),
         source="qualification",
         causation=cause,
@@ -62,7 +67,7 @@ def test_encoding_then_decoding_gives_the_same_event_data_back() -> None:
         (b"", "empty"),
         (b"{not json", "not a valid CloudEvent"),
         (b'{"specversion": "1.0", "type": "lead.captured", "data": {}}', "source"),
-        (b'{"specversion": "0.3", "id": "x", "source": "s", "type": "t", "correlationid": "c", "data": {}}', "id"),
+        (b'{"specversion": "0.3", "id": "x", "source": "s", "type": "t", "data": {}}', "specversion"),
     ],
 )
 def test_bytes_that_are_not_a_valid_cloudevent_are_refused_naming_the_problem(raw: bytes, names: str) -> None:
@@ -78,7 +83,7 @@ def test_data_that_does_not_fit_its_type_is_refused_naming_the_field() -> None:
 
 def test_an_unknown_event_type_is_refused() -> None:
     envelope = new_event(ada_captured(), source="intake").model_copy(update={"type": "lead.teleported"})
-    with pytest.raises(MalformedEvent, match="unknown event type 'lead.teleported'"):
+    with pytest.raises(MalformedEvent, match=r"unknown event type 'lead\.teleported'"):
         decode_data(envelope)
 
 

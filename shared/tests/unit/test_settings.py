@@ -15,7 +15,9 @@ class DemoSettings(ServiceSettings):
     service_name: ClassVar[str] = "demo"
 
 
-def test_shared_variables_fill_in_what_the_service_prefix_does_not_set(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shared_variables_fill_in_what_the_service_prefix_does_not_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     monkeypatch.setenv("DEMO_DATABASE_URL", "postgresql://demo:pw@127.0.0.1/leadflow")
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "kafka-1:9092")
     monkeypatch.setenv("LEADFLOW_API_TOKENS", '{"a-long-enough-token-1234": ["read"]}')
@@ -42,7 +44,9 @@ def test_a_missing_database_url_stops_the_service_naming_the_variable(
     assert "DEMO_DATABASE_URL" in capsys.readouterr().err
 
 
-def test_short_api_tokens_are_refused(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_short_api_tokens_are_refused(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DEMO_DATABASE_URL", "postgresql://demo:pw@127.0.0.1/leadflow")
     monkeypatch.setenv("DEMO_API_TOKENS", '{"short": ["admin"]}')
     with pytest.raises(SystemExit):
