@@ -10,6 +10,7 @@ PACKAGES := shared services/intake services/qualification services/opportunity s
 DEV_REQUIREMENTS := deploy/local/requirements-dev.txt
 INSTALL_INPUTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml) $(DEV_REQUIREMENTS)
 LINT_PATHS := shared/src $(wildcard services/*/src) deploy/local/src
+TEST_LINT_PATHS := shared/tests $(wildcard services/*/tests) tests conftest.py
 PYTEST_ARGS ?=
 
 .PHONY: help install up down status infra test lint clean distclean
@@ -51,8 +52,8 @@ test: infra
 	if [ $$status -eq 5 ]; then echo "WARNING: pytest collected no test"; exit 0; fi; exit $$status
 
 lint: install
-	$(BIN)/ruff check $(LINT_PATHS) deploy/local/tests deploy/local/testpaths.py
-	$(BIN)/ruff format --check $(LINT_PATHS) deploy/local/tests deploy/local/testpaths.py
+	$(BIN)/ruff check $(LINT_PATHS) $(TEST_LINT_PATHS) deploy/local/tests deploy/local/testpaths.py
+	$(BIN)/ruff format --check $(LINT_PATHS) $(TEST_LINT_PATHS) deploy/local/tests deploy/local/testpaths.py
 	$(BIN)/mypy $(LINT_PATHS)
 
 clean: down
@@ -61,3 +62,13 @@ clean: down
 
 distclean: clean
 	rm -rf $(VENV)
+
+# The benchmark against the local stack (started if needed); it prints figures and never fails on a timing.
+# Smaller: make bench BENCH_ARGS="--leads 2000 --stored-leads 50000"
+BENCH_ARGS ?=
+.PHONY: bench
+bench: infra
+	@command -v wrk >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && apt-get install -y -qq wrk; } \
+		|| echo "wrk could not be installed: the asyncio load generator will run instead"
+	@eval "$$($(BIN)/leadflow-stack env --export)"; \
+	PYTHONPATH=bench $(BIN)/python -m leadflow_bench $(BENCH_ARGS)

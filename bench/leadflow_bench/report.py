@@ -1,0 +1,125 @@
+"""One table on stdout, and the same figures as JSON under bench/results/."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+TARGETS = {
+    "end_to_end": ">= 5,000 leads/s and >= 25% of raw single hop",
+    "decision_p99": "<= 250 ms at 1,000 leads/s",
+    "webhook_p99": "<= 20 ms at 500 req/s",
+    "by_id_p99": "<= 20 ms with 1,000,000 leads",
+    "list_p99": "<= 50 ms with 1,000,000 leads",
+    "rss": "<= 150 MB per service",
+}
+
+
+def _ms(figures: Any) -> str:
+    if not isinstance(figures, dict) or figures.get("p50") is None:
+        return "no samples"
+    parts = [f"p50 {figures['p50']}", f"p95 {figures['p95']}" if "p95" in figures else None]
+    parts += [f"p99 {figures['p99']}", f"max {figures['max']}"]
+    return " / ".join(p for p in parts if p) + " ms"
+
+
+def table(results: dict[str, Any]) -> Table:
+    """The figures of a run as one rich table."""
+    out = Table(title=f"leadflow benchmark {results['started_at']} ({results['commit'][:12]})")
+    for column in ("section", "figure", "value", "target / ratio"):
+        out.add_column(column)
+    raw = results.get("raw_pipe")
+    if raw:
+        out.add_row("1 raw pipe", "produce only", f"{raw['produce_msgs_per_s']:,} msg/s", "")
+        out.add_row("", "consume + COPY", f"{raw['copy_msgs_per_s']:,} msg/s", "")
+        out.add_row("", "consume + COPY + produce", f"{raw['copy_and_produce_msgs_per_s']:,} msg/s", "")
+    thr = results.get("throughput")
+    if thr:
+        ratios = results.get("ratios", {})
+        out.add_row(
+            "2 throughput",
+            f"end to end ({thr['leads']:,} leads, {thr['seconds']} s)",
+            f"{thr['leads_per_s']:,} leads/s",
+            TARGETS["end_to_end"]
+            + (
+                f"; {ratios['vs_copy']:.1%} of COPY pipe, {ratios['vs_copy_and_produce']:.1%} of single hop"
+                if ratios
+                else ""
+            ),
+        )
+        for name, rate in thr["per_service_leads_per_s"].items():
+            out.add_row(
+                "", f"  {name} (done at {thr['per_service_done_s'][name]} s)", f"{rate:,} leads/s", ""
+            )
+        shares = thr.get("machine_cpu_s_per_1000_leads", {})
+        if shares:
+            out.add_row(
+                "",
+                "  machine CPU s / 1,000 leads",
+                f"postgres {shares['postgres']}, kafka {shares['kafka']}, all {shares['machine_busy']}",
+                f"cores busy {thr['machine_busy_share']:.0%}",
+            )
+    lat = results.get("latency")
+    if lat:
+        out.add_row(
+            "3 latency",
+            f"offered {lat['offered_rate']}/s, achieved {lat['achieved_rate']}/s",
+            f"{lat['leads']:,} leads",
+            "",
+        )
+        out.add_row("", "submission -> intake event (1 hop)", _ms(lat.get("to_intake_event_ms")), "")
+        out.add_row("", "submission -> decision", _ms(lat["to_decision_ms"]), TARGETS["decision_p99"])
+        out.add_row("", "submission -> final outcome", _ms(lat["to_final_ms"]), "")
+    http = results.get("http")
+    if http:
+        out.add_row(
+            "4 http intake",
+            f"{http['tool']}, offered {http['offered_rate']}/s",
+            f"{http['requests_per_s']:,} req/s ({http['non_2xx']} non-2xx, {http['socket_errors']} errors)",
+            "",
+        )
+        out.add_row("", "acknowledgement", _ms(http["ack_ms"]), TARGETS["webhook_p99"])
+    queries = results.get("queries")
+    if queries:
+        out.add_row(
+            "5 queries", "leads stored (bulk COPY)", f"{queries['stored']:,}", f"load {queries['load_s']} s"
+        )
+        for entry in queries["endpoints"]:
+            label = f"  {entry['service']} {entry['kind']} {entry['path']}"
+            if not entry["available"]:
+                out.add_row("", label, entry["note"], "")
+                continue
+            target = TARGETS["by_id_p99"] if entry["kind"] == "by id" else TARGETS["list_p99"]
+            out.add_row("", label, _ms(entry["ms"]), target)
+            if "page2_ms" in entry:
+                out.add_row("", "    next page", _ms(entry["page2_ms"]), "")
+    res = results.get("resources")
+    if res:
+        for name, peak in res["peak_rss_mb"].items():
+            cpu = res["cpu_s_per_1000_leads"].get(name)
+            out.add_row(
+                "6 resources" if name == next(iter(res["peak_rss_mb"])) else "",
+                f"  {name}",
+                f"peak RSS {peak:.0f} MB; CPU {cpu if cpu is not None else '-'} s / 1,000 leads",
+                TARGETS["rss"],
+            )
+    return out
+
+
+def write(results: dict[str, Any], directory: Path) -> Path:
+    """Write the run's JSON; answer its path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    path = directory / f"{stamp}.json"
+    path.write_text(json.dumps(results, indent=2, default=str) + "\n")
+    return path
+
+
+def show(results: dict[str, Any]) -> None:
+    """Print the table."""
+    Console(width=160).print(table(results))

@@ -1,0 +1,213 @@
+"""The system under test: services as processes on an isolated stack, and when the pipeline is done."""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from leadflow_bench.measure import ProcessSample, sample_process
+from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, bin_path
+
+
+class BenchService(ServiceProcess):
+    """A service process, optionally run under cProfile (the profile is written on a graceful stop)."""
+
+    def __init__(
+        self, stack: TestStack, service: str, extra_env: Mapping[str, str] | None, profile_dir: Path | None
+    ) -> None:
+        super().__init__(stack, service, extra_env)
+        self.profile_dir = profile_dir
+
+    def start(self, wait: bool = True) -> ServiceProcess:
+        """Start the process (under cProfile when asked) and by default wait until it is ready."""
+        if self.profile_dir is None:
+            return super().start(wait)
+        import subprocess
+
+        self.profile_dir.mkdir(parents=True, exist_ok=True)
+        command = [
+            sys.executable,
+            "-m",
+            "cProfile",
+            "-o",
+            str(self.profile_dir / f"{self.service}.prof"),
+            bin_path(f"leadflow-{self.service}"),
+            "serve",
+        ]
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(
+                command,
+                env=self.stack.service_env(self.service, self.port, self.extra_env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        if wait:
+            self.wait_ready()
+        return self
+
+
+@dataclass
+class Services:
+    """The four services of one stack, with their resource samples."""
+
+    stack: TestStack
+    processes: dict[str, BenchService]
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def start(
+        cls, stack: TestStack, extra_env: Mapping[str, str] | None = None, profile_dir: Path | None = None
+    ) -> Services:
+        """Start every service and wait until all are ready."""
+        processes = {name: BenchService(stack, name, extra_env, profile_dir) for name in SERVICES}
+        for process in processes.values():
+            process.start(wait=False)
+        for process in processes.values():
+            process.wait_ready(timeout=120)
+        return cls(stack, processes)
+
+    def stop(self) -> None:
+        """Stop every service gracefully."""
+        for process in self.processes.values():
+            process.stop()
+
+    def sample(self) -> dict[str, ProcessSample]:
+        """CPU and memory of every service now; remembers the peak RSS seen."""
+        samples: dict[str, ProcessSample] = {}
+        for name, process in self.processes.items():
+            if process.process is None:
+                continue
+            sample = sample_process(process.process.pid)
+            if sample is None:
+                continue
+            samples[name] = sample
+            self.peak_rss_mb[name] = max(self.peak_rss_mb.get(name, 0.0), sample.peak_rss_mb, sample.rss_mb)
+        return samples
+
+
+def declared_subscriptions(prefix: str) -> dict[str, set[str]]:
+    """Group id -> topics, read from each service's own subscription list (empty for a service that fails)."""
+    result: dict[str, set[str]] = {}
+    for service in SERVICES:
+        try:
+            module = importlib.import_module(f"leadflow_{service}.entrypoints.consumers")
+            subscriptions = module.subscriptions()
+        except Exception:
+            continue
+        for sub in subscriptions:
+            result[f"{prefix}{service}.{sub.name}"] = {prefix + t for t in sub.topics}
+    return result
+
+
+class Progress:
+    """Consumer-group lag of the run's groups and unpublished outbox rows of every schema."""
+
+    def __init__(self, stack: TestStack) -> None:
+        self.stack = stack
+        self.admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+        self.offsets = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, group_id=None)
+        self.pools: dict[str, asyncpg.Pool] = {}
+
+    async def __aenter__(self) -> Progress:
+        await self.admin.start()
+        await self.offsets.start()
+        for service in SERVICES:
+            self.pools[service] = await asyncpg.create_pool(
+                self.stack.dsn(service), min_size=1, max_size=1, server_settings={"search_path": service}
+            )
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        for pool in self.pools.values():
+            await pool.close()
+        await self.offsets.stop()
+        await self.admin.close()
+
+    async def groups(self) -> list[str]:
+        """The consumer groups of this run (their ids start with the topic prefix)."""
+        listed = await self.admin.list_consumer_groups()
+        return sorted(g[0] for g in listed if g[0].startswith(self.stack.topic_prefix))
+
+    def subscriptions(self, groups: list[str]) -> dict[str, set[str]]:
+        """The topics each group subscribes to, as each service's `consumers.subscriptions()` declares."""
+        declared = declared_subscriptions(self.stack.topic_prefix)
+        return {g: declared.get(g, set()) for g in groups}
+
+    async def lag(self) -> dict[str, int]:
+        """Messages not yet committed per group, over every partition of every topic it subscribes to."""
+        result: dict[str, int] = {}
+        for group, topics in self.subscriptions(await self.groups()).items():
+            committed = await self.admin.list_consumer_group_offsets(group)
+            parts = set(committed)
+            for topic in topics | {tp.topic for tp in committed}:
+                parts.update(TopicPartition(topic, p) for p in range(self.stack.partitions))
+            ends = await self.offsets.end_offsets(list(parts)) if parts else {}
+            # A partition without a commit yet is consumed from the start (auto_offset_reset=earliest).
+            result[group] = sum(
+                max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in parts
+            )
+        return result
+
+    async def unpublished(self) -> dict[str, int]:
+        """Outbox rows not yet published, per service."""
+        counts: dict[str, int] = {}
+        for service, pool in self.pools.items():
+            counts[service] = int(
+                await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") or 0
+            )
+        return counts
+
+
+@dataclass
+class Quiet:
+    """When each service last had work, and when the whole pipeline went quiet."""
+
+    started: float
+    busy_until: dict[str, float]
+    done_at: float
+
+
+async def wait_quiet(
+    progress: Progress,
+    services: Services,
+    started: float,
+    *,
+    expect_groups: int = 0,
+    hold_s: float = 1.0,
+    every_s: float = 0.25,
+    timeout_s: float = 3600.0,
+) -> Quiet:
+    """Poll until every group of the run has zero lag and no outbox has unpublished rows, for `hold_s`."""
+    busy_until = {s: started for s in SERVICES}
+    quiet_since: float | None = None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        now = time.monotonic()
+        lag = await progress.lag()
+        unpublished = await progress.unpublished()
+        services.sample()
+        idle = len(lag) >= expect_groups
+        for service in SERVICES:
+            mine = sum(v for g, v in lag.items() if g.startswith(f"{progress.stack.topic_prefix}{service}."))
+            if mine or unpublished.get(service):
+                busy_until[service] = now
+                idle = False
+        if idle:
+            quiet_since = quiet_since or now
+            if now - quiet_since >= hold_s:
+                return Quiet(started, busy_until, quiet_since)
+        else:
+            quiet_since = None
+        await asyncio.sleep(every_s)
+    raise TimeoutError(f"pipeline not quiet within {timeout_s}s (lag {lag}, unpublished {unpublished})")
