@@ -5,9 +5,12 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from decimal import Decimal
 
 import pytest
 import pytest_asyncio
+from aiokafka import ConsumerRecord
 
 from leadflow_devstack.testing import (
     Db,
@@ -19,9 +22,16 @@ from leadflow_devstack.testing import (
     wait_until,
 )
 from leadflow_shared.contracts import topics
-from leadflow_shared.contracts.envelope import decode, encode, new_event
-from leadflow_shared.contracts.events import LeadCaptured, LeadStatusChanged, LeadSubmitted
-from leadflow_shared.contracts.lead import Channel, LeadProfile, LeadSubmission, Touch
+from leadflow_shared.contracts.envelope import Envelope, decode, encode, new_event
+from leadflow_shared.contracts.events import (
+    ActivityRecorded,
+    LeadCaptured,
+    LeadRequalificationRequested,
+    LeadStatusChanged,
+    LeadSubmitted,
+    OpportunityLost,
+)
+from leadflow_shared.contracts.lead import ActivityType, Channel, LeadProfile, LeadSubmission, Touch
 
 pytestmark = pytest.mark.e2e
 
@@ -243,3 +253,132 @@ async def test_a_service_stopped_with_sigterm_finishes_its_work_exits_cleanly_an
 
 async def _at_least_args(db: Db, query: str, arg: object, n: int) -> bool:
     return int(await db.fetchval(query, arg)) >= n
+
+
+def good_messages_for(topic: str, lead_id: uuid.UUID, email: str) -> list[Envelope]:
+    """Well-formed events each consumer of the topic handles, about a lead every service knows."""
+    if topic == topics.LEADS_ACTIVITY:
+        return [
+            new_event(
+                ActivityRecorded(
+                    activity_id=f"web-{uuid.uuid4().hex}",
+                    email=email,
+                    activity_type=ActivityType.PRICING_PAGE_VISITED,
+                    occurred_at=datetime.now(UTC),
+                    source_system="website",
+                ),
+                source="upstream",
+            )
+        ]
+    if topic == topics.OPPORTUNITY_EVENTS:
+        return [
+            new_event(
+                OpportunityLost(
+                    opportunity_id=uuid.uuid4(),
+                    lead_id=lead_id,
+                    contact_id=uuid.uuid4(),
+                    amount=Decimal("12000"),
+                    lost_reason="price",
+                ),
+                source="opportunity",
+            )
+        ]
+    return [
+        new_event(
+            LeadRequalificationRequested(lead_id=lead_id, reason="engagement threshold reached"),
+            source="nurture",
+        )
+    ]
+
+
+@pytest.mark.parametrize(
+    ("topic", "consumers"),
+    [
+        (topics.LEADS_ACTIVITY, {"intake"}),
+        (topics.OPPORTUNITY_EVENTS, {"nurture"}),
+        (topics.NURTURE_EVENTS, {"qualification"}),
+    ],
+)
+async def test_a_malformed_message_on_the_other_consumed_topics_is_dead_lettered_and_the_next_one_handled(
+    test_stack: TestStack, running_services: dict[str, ServiceProcess], topic: str, consumers: set[str]
+) -> None:
+    email = f"grace.{uuid.uuid4().hex[:8]}@cobol.example"
+    submitted = new_event(
+        LeadSubmitted(
+            submission=LeadSubmission(
+                first_name="Grace", last_name="Hopper", email=email, company="Cobol", source_system="api"
+            )
+        ),
+        source="upstream",
+    )
+    await produce(test_stack, topics.LEADS_SUBMITTED, [(submitted.key(), encode(submitted))])
+    intake = Db(test_stack, "intake")
+    lead_id = await wait_until(lambda: intake.fetchval("SELECT id FROM leads WHERE email = $1", email))
+    for service in ("qualification", "nurture"):
+        db = Db(test_stack, service)
+        await wait_until(lambda db=db: db.fetchval("SELECT count(*) FROM leads WHERE id = $1", lead_id))
+
+    poison_key = f"poison-{uuid.uuid4()}".encode()
+    good = good_messages_for(topic, lead_id, email)
+    await produce(
+        test_stack, topic, [(poison_key, b"\x00\x01 not json"), *((g.key(), encode(g)) for g in good)]
+    )
+
+    async def dead_letters() -> list[ConsumerRecord[bytes, bytes]] | None:
+        records = await read_topic(test_stack, topics.dlq(topic), within=1.0)
+        mine = [r for r in records if r.key == poison_key]
+        found = {dict(r.headers)["dlq.consumer"].decode().split(".")[-2] for r in mine}
+        return mine if found >= consumers else None
+
+    poisoned = await wait_until(dead_letters, within=30)
+    assert all(b"not a valid CloudEvent" in dict(r.headers)["dlq.reason"] for r in poisoned)
+    for service in consumers:
+        db = Db(test_stack, service)
+        for envelope in good:
+            await wait_until(
+                lambda db=db, envelope=envelope: db.fetchval(
+                    "SELECT count(*) FROM inbox WHERE event_id = $1", envelope.id
+                )
+            )
+    dead_keys = {r.key for r in await read_topic(test_stack, topics.dlq(topic), within=1.0)}
+    assert not dead_keys & {g.key() for g in good}, "the good messages were handled, not dead-lettered"
+
+
+async def test_a_message_its_handler_refuses_is_dead_lettered_alone_and_the_rest_of_its_batch_commits(
+    test_stack: TestStack, running_services: dict[str, ServiceProcess]
+) -> None:
+    known = captured(f"margaret.{uuid.uuid4().hex[:8]}@apollo.example")
+    await produce(test_stack, topics.INTAKE_EVENTS, [(None, encode(new_event(known, source="intake")))])
+    qualification = Db(test_stack, "qualification")
+    await wait_until(
+        lambda: qualification.fetchval("SELECT count(*) FROM leads WHERE id = $1", known.lead_id)
+    )
+
+    stranger = new_event(
+        LeadRequalificationRequested(lead_id=uuid.uuid4(), reason="trigger"), source="nurture"
+    )
+    friend = new_event(
+        LeadRequalificationRequested(lead_id=known.lead_id, reason="trigger"), source="nurture"
+    )
+    same_partition = f"batch-{uuid.uuid4()}".encode()
+    await produce(
+        test_stack,
+        topics.NURTURE_EVENTS,
+        [(same_partition, encode(stranger)), (same_partition, encode(friend))],
+    )
+
+    await wait_until(
+        lambda: qualification.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", friend.id)
+    )
+
+    async def refused() -> list[ConsumerRecord[bytes, bytes]] | None:
+        records = await read_topic(test_stack, topics.dlq(topics.NURTURE_EVENTS), within=1.0)
+        return [r for r in records if r.value == encode(stranger)] or None
+
+    [dead] = await wait_until(refused, within=30)
+    assert b"unknown to qualification" in dict(dead.headers)["dlq.reason"]
+    assert dict(dead.headers)["dlq.consumer"].endswith(b"qualification.pipeline")
+    dead_values = {
+        r.value for r in await read_topic(test_stack, topics.dlq(topics.NURTURE_EVENTS), within=1.0)
+    }
+    assert encode(friend) not in dead_values

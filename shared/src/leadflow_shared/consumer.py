@@ -2,9 +2,11 @@
 
 Delivery semantics: auto-commit is off. A partition batch is handled in one database transaction
 that also records every event id in the inbox (repeats are skipped) and writes every dead letter
-to the outbox. Offsets are committed only after that transaction commits. A message that cannot be
-parsed or handled goes to `<topic>.dlq` with the reason; a transient failure (database or network)
-rolls the batch back and retries it from the last committed offset.
+to the outbox. The batch first runs without savepoints; if a handler fails, it is rolled back and
+replayed with a savepoint per message, so only the failing message is dead-lettered. Offsets are
+committed only after that transaction commits. A message that cannot be parsed or handled goes to
+`<topic>.dlq` with the reason; a transient failure (database or network) rolls the batch back and
+retries it from the last committed offset.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from leadflow_shared.uow import UnitOfWork
 log = structlog.get_logger(__name__)
 
 Handler = Callable[[UnitOfWork, Envelope, Any], Awaitable[None]]
+DeadLetter = tuple[ConsumerRecord[bytes, bytes], str]
+Wanted = tuple[ConsumerRecord[bytes, bytes], Envelope, EventData, Handler]
 
 
 class Reject(Exception):
@@ -90,6 +94,8 @@ class EventConsumer:
         )
         self._stopping = asyncio.Event()
         self._semaphore = asyncio.Semaphore(concurrency)
+        self._ignored = metrics.EVENTS_IGNORED.labels(service, subscription.name)
+        self._skipped = metrics.EVENTS_SKIPPED.labels(service, subscription.name)
         self._task: asyncio.Task[None] | None = None
         self.running = False
 
@@ -152,8 +158,16 @@ class EventConsumer:
         metrics.BATCH_SECONDS.labels(self.service, self.sub.name).observe(time.perf_counter() - started)
 
     async def _process(self, tp: TopicPartition, msgs: list[ConsumerRecord[bytes, bytes]]) -> int:
-        dead: list[tuple[ConsumerRecord[bytes, bytes], str]] = []
-        wanted: list[tuple[ConsumerRecord[bytes, bytes], Envelope, EventData, Handler]] = []
+        dead, wanted = self._decode(msgs)
+        try:
+            return await self._apply(wanted, list(dead), isolate=False)
+        except _HandlerFailed:
+            # Replay with a savepoint per message, so only the failing one is dead-lettered.
+            return await self._apply(wanted, list(dead), isolate=True)
+
+    def _decode(self, msgs: list[ConsumerRecord[bytes, bytes]]) -> tuple[list[DeadLetter], list[Wanted]]:
+        dead: list[DeadLetter] = []
+        wanted: list[Wanted] = []
         for msg in msgs:
             try:
                 envelope = decode(msg.value)
@@ -162,7 +176,7 @@ class EventConsumer:
                 continue
             handler = self.sub.handlers.get(envelope.type)
             if handler is None:
-                metrics.EVENTS_IGNORED.labels(self.service, self.sub.name).inc()
+                self._ignored.inc()
                 continue
             try:
                 data = decode_data(envelope)
@@ -170,22 +184,38 @@ class EventConsumer:
                 dead.append((msg, str(exc)))
                 continue
             wanted.append((msg, envelope, data, handler))
+        return dead, wanted
 
+    async def _apply(self, wanted: list[Wanted], dead: list[DeadLetter], *, isolate: bool) -> int:
+        """One transaction for the batch; without isolation a failing handler fails the whole attempt."""
+        consumed: list[str] = []
+        skipped = 0
         async with self.pool.acquire() as conn, conn.transaction():
             outbox = Outbox(conn, self.service, self.topic_prefix)
             uow = UnitOfWork(conn, outbox)
             fresh = await inbox.claim(conn, self.group_id, [env.id for _, env, _, _ in wanted])
             for msg, envelope, data, handler in wanted:
                 if envelope.id not in fresh:
-                    metrics.EVENTS_SKIPPED.labels(self.service, self.sub.name).inc()
+                    skipped += 1
                     continue
                 structlog.contextvars.bind_contextvars(correlation_id=envelope.correlationid)
+                if not isolate:
+                    try:
+                        await handler(uow, envelope, data)
+                    except RETRYABLE:
+                        raise
+                    except Exception as exc:
+                        raise _HandlerFailed from exc
+                    consumed.append(envelope.type)
+                    continue
+                mark = outbox.mark()
                 try:
                     async with conn.transaction():
                         await handler(uow, envelope, data)
                 except RETRYABLE:
                     raise
                 except Exception as exc:
+                    outbox.rollback_to(mark)
                     log.warning(
                         "handler failed; dead-lettering",
                         consumer=self.group_id,
@@ -195,16 +225,25 @@ class EventConsumer:
                     )
                     dead.append((msg, f"{type(exc).__name__}: {exc}"))
                     continue
-                metrics.EVENTS_CONSUMED.labels(self.service, self.sub.name, envelope.type).inc()
-            for msg, reason in dead:
-                metrics.DEAD_LETTERS.labels(self.service, self.sub.name, msg.topic).inc()
-                log.warning("message dead-lettered", topic=msg.topic, offset=msg.offset, reason=reason)
+                consumed.append(envelope.type)
+            structlog.contextvars.unbind_contextvars("correlation_id")
             await outbox.put_many(
                 (dlq(msg.topic), msg.key, msg.value or b"", dead_letter_headers(msg, reason, self.group_id))
                 for msg, reason in dead
             )
-            structlog.contextvars.unbind_contextvars("correlation_id")
-            return outbox.written
+            await outbox.flush()
+        for event_type in consumed:
+            metrics.EVENTS_CONSUMED.labels(self.service, self.sub.name, event_type).inc()
+        if skipped:
+            self._skipped.inc(skipped)
+        for msg, reason in dead:
+            metrics.DEAD_LETTERS.labels(self.service, self.sub.name, msg.topic).inc()
+            log.warning("message dead-lettered", topic=msg.topic, offset=msg.offset, reason=reason)
+        return outbox.written
+
+
+class _HandlerFailed(Exception):
+    """A handler raised in a batch run without savepoints."""
 
 
 def dead_letter_headers(

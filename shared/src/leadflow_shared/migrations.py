@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import asyncpg
 from alembic import command, context
 from alembic.config import Config
 from sqlalchemy import Connection, pool
@@ -29,7 +30,7 @@ def run_env() -> None:
     """The body of every service's migrations/env.py (online mode, asyncpg)."""
     config = context.config
     schema: str = config.attributes["schema"]
-    url: str = config.attributes["database_url"].replace("postgresql://", "postgresql+asyncpg://", 1)
+    dsn: str = config.attributes["database_url"]
 
     def migrate(connection: Connection) -> None:
         context.configure(
@@ -41,8 +42,11 @@ def run_env() -> None:
             context.run_migrations()
 
     async def main() -> None:
+        # asyncpg reads the DSN itself (sslmode and all), exactly as the service's pool does.
         engine = create_async_engine(
-            url, poolclass=pool.NullPool, connect_args={"server_settings": {"search_path": schema}}
+            "postgresql+asyncpg://",
+            poolclass=pool.NullPool,
+            async_creator=lambda: asyncpg.connect(dsn, server_settings={"search_path": schema}),
         )
         async with engine.connect() as connection:
             await connection.run_sync(migrate)

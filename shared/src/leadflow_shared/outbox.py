@@ -34,12 +34,13 @@ Header = tuple[str, str]
 
 
 class Outbox:
-    """Writes events into the outbox table of the current transaction."""
+    """Collects the events of one transaction and writes them to the outbox table before it commits."""
 
     def __init__(self, conn: asyncpg.Connection, source: str, topic_prefix: str = "") -> None:
         self.conn = conn
         self.source = source
         self.topic_prefix = topic_prefix
+        self.pending: list[tuple[str, bytes | None, bytes, list[Header]]] = []
         self.written = 0
 
     async def emit(
@@ -49,32 +50,37 @@ class Outbox:
         causation: Envelope | None = None,
         correlation_id: str | None = None,
     ) -> Envelope:
-        """Wrap the data in an envelope and store it for the relay; return the envelope."""
+        """Wrap the data in an envelope and queue it for this transaction; return the envelope."""
         envelope = new_envelope(data, self.source, causation, correlation_id)
-        await self.put_many([(self.topic_prefix + data.topic, envelope.key(), encode(envelope), [])])
+        self.pending.append((self.topic_prefix + data.topic, envelope.key(), encode(envelope), []))
         return envelope
 
     async def emit_many(self, items: Sequence[tuple[EventData, Envelope | None]]) -> list[Envelope]:
-        """Store several events at once, each with its causing envelope."""
-        envelopes = [new_envelope(data, self.source, cause, None) for data, cause in items]
-        await self.put_many(
-            [
-                (self.topic_prefix + data.topic, env.key(), encode(env), [])
-                for (data, _), env in zip(items, envelopes, strict=True)
-            ]
-        )
-        return envelopes
+        """Queue several events at once, each with its causing envelope."""
+        return [await self.emit(data, causation=cause) for data, cause in items]
 
     async def put_many(self, rows: Iterable[tuple[str, bytes | None, bytes, list[Header]]]) -> None:
-        """Store raw messages (topic, key, value, headers), dead letters among them."""
-        records = list(rows)
-        if not records:
+        """Queue raw messages (topic, key, value, headers), dead letters among them."""
+        self.pending.extend(rows)
+
+    def mark(self) -> int:
+        """A point to roll the queue back to when one message's work is undone."""
+        return len(self.pending)
+
+    def rollback_to(self, mark: int) -> None:
+        """Forget what was queued after the mark."""
+        del self.pending[mark:]
+
+    async def flush(self) -> None:
+        """Write the queued rows in one round trip; called inside the transaction, just before commit."""
+        if not self.pending:
             return
         await self.conn.executemany(
             "INSERT INTO outbox (topic, key, payload, headers) VALUES ($1, $2, $3, $4)",
-            records,
+            self.pending,
         )
-        self.written += len(records)
+        self.written += len(self.pending)
+        self.pending = []
 
 
 def new_envelope(

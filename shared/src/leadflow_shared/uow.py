@@ -35,5 +35,6 @@ class UnitOfWorkFactory:
             outbox = Outbox(conn, self.source, self.topic_prefix)
             async with conn.transaction():
                 yield UnitOfWork(conn, outbox)
+                await outbox.flush()
         if outbox.written and self.relay:
             self.relay.wake()

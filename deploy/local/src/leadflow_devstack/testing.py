@@ -81,9 +81,9 @@ class TestStack:
 
     def dsn(self, service: str) -> str:
         """The connection URL of a service's own role in the run's database."""
-        return (
-            f"postgresql://{service}:{self.passwords[service]}@{_host_part(self.admin_dsn)}/{self.database}"
-        )
+        host = _host_part(self.admin_dsn)
+        query = "?sslmode=disable" if host.startswith(("127.", "localhost")) else ""
+        return f"postgresql://{service}:{self.passwords[service]}@{host}/{self.database}{query}"
 
     def admin_database_dsn(self) -> str:
         """The admin connection URL of the run's database."""
@@ -136,7 +136,7 @@ class TestStack:
 
 def _host_part(dsn: str) -> str:
     rest = dsn.split("://", 1)[1]
-    return rest.split("@", 1)[1].split("/", 1)[0]
+    return rest.split("@", 1)[1].split("/", 1)[0].split("?", 1)[0]
 
 
 def new_test_stack(label: str = "t") -> TestStack:
