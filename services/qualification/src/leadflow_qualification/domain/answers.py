@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import calendar
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -37,9 +38,15 @@ def matches_any(text: str, keywords: Iterable[str]) -> str | None:
     """The first keyword found in text as whole words, or None."""
     clean = normalise(text)
     for keyword in keywords:
-        if re.search(rf"(?<![a-z0-9]){re.escape(normalise(keyword))}(?![a-z0-9])", clean):
+        if _whole_words(keyword).search(clean):
             return keyword
     return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _whole_words(keyword: str) -> re.Pattern[str]:
+    # Criteria keywords are few and reused for every lead: compile each once.
+    return re.compile(rf"(?<![a-z0-9]){re.escape(normalise(keyword))}(?![a-z0-9])")
 
 
 @dataclass(frozen=True, slots=True)
