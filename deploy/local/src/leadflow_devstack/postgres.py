@@ -201,7 +201,10 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 def ensure_admin_role(password: str, role: str = ADMIN_ROLE) -> None:
     """Create (or update) the admin login role, CREATEDB CREATEROLE, through the postgres superuser."""
-    script = "\n".join(role_statements({role: password}, privileges="LOGIN CREATEDB CREATEROLE")) + "\n"
+    statements = role_statements({role: password}, privileges="LOGIN CREATEDB CREATEROLE")
+    # Dropping a test database WITH (FORCE) ends the services' sessions, which needs this grant.
+    statements.append(f"GRANT pg_signal_backend TO {quote_ident(role)};")
+    script = "\n".join(statements) + "\n"
     subprocess.run(
         _as_postgres(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-f", "-"]),
         input=script,
