@@ -17,8 +17,17 @@ from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, free_
 
 @pytest_asyncio.fixture(scope="session")
 async def test_stack() -> AsyncIterator[TestStack]:
-    """One isolated database and topic prefix for the session, every schema migrated."""
+    """The end-to-end tests' isolated database and topic prefix, every schema migrated."""
     stack = new_test_stack("t")
+    await stack.create()
+    yield stack
+    await stack.destroy()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def service_stack() -> AsyncIterator[TestStack]:
+    """The service tests' own database and topic prefix: what they configure never reaches e2e services."""
+    stack = new_test_stack("s")
     await stack.create()
     yield stack
     await stack.destroy()

@@ -27,9 +27,9 @@ def test_a_fresh_contract_names_every_service_with_its_own_port_and_database_rol
     assert env["LEADFLOW_TOPIC_PREFIX"] == ""
     assert env["LEADFLOW_TOPIC_PARTITIONS"] == "6"
     assert env["LEADFLOW_ADMIN_DATABASE_URL"].startswith("postgresql://leadflow:")
-    assert env["LEADFLOW_ADMIN_DATABASE_URL"].endswith("@127.0.0.1:5432/postgres")
+    assert env["LEADFLOW_ADMIN_DATABASE_URL"].endswith("@127.0.0.1:5432/postgres?sslmode=disable")
     assert env["QUALIFICATION_DATABASE_URL"].startswith("postgresql://qualification:")
-    assert env["NURTURE_DATABASE_URL"].endswith("@127.0.0.1:5432/leadflow")
+    assert env["NURTURE_DATABASE_URL"].endswith("@127.0.0.1:5432/leadflow?sslmode=disable")
     assert [env[f"{s.prefix}_HTTP_PORT"] for s in SERVICES] == ["8001", "8002", "8003", "8004"]
     assert {env[f"{s.prefix}_HTTP_HOST"] for s in SERVICES} == {"127.0.0.1"}
 

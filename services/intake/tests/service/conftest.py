@@ -128,19 +128,19 @@ def vendor_api() -> Iterator[VendorApi]:
 
 
 @pytest_asyncio.fixture(scope="session")
-async def intake(test_stack: TestStack, vendor_api: VendorApi) -> AsyncIterator[Intake]:
+async def intake(service_stack: TestStack, vendor_api: VendorApi) -> AsyncIterator[Intake]:
     settings = IntakeSettings(
-        database_url=test_stack.dsn("intake"),
-        topic_prefix=test_stack.topic_prefix,
-        api_tokens={test_stack.tokens[s]: [s] for s in ("admin", "write", "read")},
+        database_url=service_stack.dsn("intake"),
+        topic_prefix=service_stack.topic_prefix,
+        api_tokens={service_stack.tokens[s]: [s] for s in ("admin", "write", "read")},
         meta_graph_url=f"{vendor_api.url}/meta",
         linkedin_api_url=f"{vendor_api.url}/linkedin",
         hubspot_api_url=f"{vendor_api.url}/hubspot",
         public_base_url="http://intake.test",
         **SECRETS,
     )
-    pool = await create_pool(test_stack.dsn("intake"), "intake")
-    uow = UnitOfWorkFactory(pool, "intake", test_stack.topic_prefix)
+    pool = await create_pool(service_stack.dsn("intake"), "intake")
+    uow = UnitOfWorkFactory(pool, "intake", service_stack.topic_prefix)
     vendors = VendorClient(settings)
     definition = ServiceDefinition(title="intake", description="test", settings=settings)
     app = create_app(
@@ -165,7 +165,7 @@ async def intake(test_stack: TestStack, vendor_api: VendorApi) -> AsyncIterator[
         settings,
         consumers.handlers(vendors, dedup_policy(settings)),
         vendor_api,
-        test_stack.tokens,
+        service_stack.tokens,
     )
     await client.aclose()
     await vendors.close()

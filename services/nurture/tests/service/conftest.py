@@ -55,12 +55,12 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 @pytest_asyncio.fixture
-async def uows(test_stack: TestStack) -> AsyncIterator[UnitOfWorkFactory]:
+async def uows(service_stack: TestStack) -> AsyncIterator[UnitOfWorkFactory]:
     """Units of work on nurture's schema, with a clean slate of enrollments."""
-    pool = await create_pool(test_stack.dsn("nurture"), "nurture", 2, 8)
+    pool = await create_pool(service_stack.dsn("nurture"), "nurture", 2, 8)
     await pool.execute("TRUNCATE touches, enrollments, consent, archives, outbox")
     try:
-        yield UnitOfWorkFactory(pool, "nurture", test_stack.topic_prefix)
+        yield UnitOfWorkFactory(pool, "nurture", service_stack.topic_prefix)
     finally:
         await asyncio.wait_for(pool.close(), 10)
 

@@ -30,15 +30,15 @@ NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 
 
 @pytest_asyncio.fixture(scope="module")
-async def pool(test_stack: TestStack) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(test_stack.dsn("opportunity"), "opportunity")
+async def pool(service_stack: TestStack) -> AsyncIterator[asyncpg.Pool]:
+    pool = await create_pool(service_stack.dsn("opportunity"), "opportunity")
     yield pool
     await pool.close()
 
 
 @pytest.fixture
-def uow(pool: asyncpg.Pool, test_stack: TestStack) -> UnitOfWorkFactory:
-    return UnitOfWorkFactory(pool, "opportunity", test_stack.topic_prefix)
+def uow(pool: asyncpg.Pool, service_stack: TestStack) -> UnitOfWorkFactory:
+    return UnitOfWorkFactory(pool, "opportunity", service_stack.topic_prefix)
 
 
 def qualified(

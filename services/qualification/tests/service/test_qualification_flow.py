@@ -62,10 +62,10 @@ def captured(p: LeadProfile) -> LeadCaptured:
 
 
 @pytest_asyncio.fixture(scope="module")
-async def uows(test_stack: TestStack) -> Any:
-    pool = await create_pool(test_stack.dsn("qualification"), "qualification")
+async def uows(service_stack: TestStack) -> Any:
+    pool = await create_pool(service_stack.dsn("qualification"), "qualification")
     cfg.forget()
-    yield UnitOfWorkFactory(pool, "qualification", test_stack.topic_prefix)
+    yield UnitOfWorkFactory(pool, "qualification", service_stack.topic_prefix)
     await pool.close()
 
 

@@ -39,7 +39,7 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
         return datetime.fromisoformat(moment), UUID(row_id)
     except (ValueError, UnicodeDecodeError) as exc:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, "cursor: not a cursor this API gave"
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "cursor: not a cursor this API gave"
         ) from exc
 
 
@@ -118,7 +118,7 @@ class ActivityIn(BaseModel):
 async def record_activity(activity: ActivityIn, request: Request, _: WriteAccess) -> dict[str, Any]:
     """Accept an activity; it is resolved to a lead through leads.activity and emitted as lead.engaged."""
     if activity.lead_id is None and not activity.email:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "lead_id or email: one of them is required")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "lead_id or email: one of them is required")
     read = read_activity(
         activity.activity_type,
         occurred_at=activity.occurred_at,
@@ -128,7 +128,7 @@ async def record_activity(activity: ActivityIn, request: Request, _: WriteAccess
     )
     if isinstance(read, ActivityRejected):
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, "; ".join(f"{p.field}: {p.message}" for p in read.problems)
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "; ".join(f"{p.field}: {p.message}" for p in read.problems)
         )
     async with runtime_of(request).uow() as uow:
         envelope = await uow.outbox.emit(
@@ -215,10 +215,10 @@ async def upload_import(
     content = await file.read(settings.import_max_bytes + 1)
     if len(content) > settings.import_max_bytes:
         raise HTTPException(
-            status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"file over the {settings.import_max_bytes}-byte limit"
+            status.HTTP_413_CONTENT_TOO_LARGE, f"file over the {settings.import_max_bytes}-byte limit"
         )
     if not content.strip():
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "file: the upload is empty")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "file: the upload is empty")
     if b"\x00" in content[:4096]:
         raise HTTPException(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, "file: not a text CSV (binary content)")
     async with runtime_of(request).uow() as uow:

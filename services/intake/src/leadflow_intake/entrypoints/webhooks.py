@@ -66,13 +66,13 @@ def _secret(settings: IntakeSettings, source: str) -> str:
 async def _body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body over the {limit}-byte limit")
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"body over the {limit}-byte limit")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         if size > limit:
-            raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"body over the {limit}-byte limit")
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"body over the {limit}-byte limit")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -186,17 +186,17 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
         try:
             return zoom.url_validation_response(parsed, settings.zoom_secret_token)
         except ValueError as exc:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from exc
+            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if key == hubspot.SOURCE:
         if not isinstance(parsed, list):
             raise HTTPException(
-                status.HTTP_422_UNPROCESSABLE_ENTITY, "hubspot body must be a JSON array of events"
+                status.HTTP_422_UNPROCESSABLE_CONTENT, "hubspot body must be a JSON array of events"
             )
         payload: dict[str, Any] = {"events": parsed}
     elif isinstance(parsed, dict):
         payload = parsed
     else:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, "body must be a JSON object")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "body must be a JSON object")
 
     received_id = uuid4()
     async with runtime_of(request).uow() as uow:

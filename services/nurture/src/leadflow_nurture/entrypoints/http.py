@@ -43,7 +43,7 @@ async def put_tracks(request: Request, _: AdminAccess, body: Annotated[Any, Body
     try:
         tracks = parse_track_set(body if isinstance(body, dict | list) else {"tracks": body})
     except InvalidTrackSet as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     async with runtime_of(request).uow() as uow:
         stored = await _store(request).replace(uow.conn, tracks)
     return {"tracks": [track.model_dump(mode="json") for track in stored.tracks]}
@@ -165,5 +165,5 @@ def _decode_cursor(cursor: str | None) -> int:
         return int(base64.urlsafe_b64decode(cursor.encode()).decode())
     except (ValueError, UnicodeDecodeError) as error:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, f"cursor {cursor!r} is not valid"
+            status.HTTP_422_UNPROCESSABLE_CONTENT, f"cursor {cursor!r} is not valid"
         ) from error

@@ -33,7 +33,7 @@ def _problem(error: ValidationError) -> HTTPException:
         field = ".".join(str(p) for p in err["loc"])
         message = str(err["msg"]).removeprefix("Value error, ")
         parts.append(f"{field}: {message}" if field else message)
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"invalid: {'; '.join(parts)}")
+    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"invalid: {'; '.join(parts)}")
 
 
 def _now() -> datetime:
@@ -199,7 +199,7 @@ async def post_stage(
     except StageConflict as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     except (UnknownStage, InvalidMove) as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     return {**moved.state.model_dump(mode="json"), "changed": list(moved.changed)}
 
 
@@ -217,7 +217,7 @@ async def list_opportunities(
     try:
         after = repo.decode_cursor(cursor) if cursor else None
     except repo.BadCursor as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from error
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     async with runtime_of(request).pool.acquire() as conn:
         items, next_cursor = await repo.list_opportunities(
             conn, stage=stage, owner=owner, closing_before=closing_before, after=after, limit=limit

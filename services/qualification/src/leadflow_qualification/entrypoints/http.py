@@ -45,10 +45,10 @@ def answering_4xx() -> Iterator[None]:
     except sales.NotAWorkingStatus as error:
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from None
     except UnknownStatus as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(error)) from None
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from None
     except cfg.InvalidConfig as error:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, {"message": str(error), "problems": list(error.problems)}
+            status.HTTP_422_UNPROCESSABLE_CONTENT, {"message": str(error), "problems": list(error.problems)}
         ) from None
 
 
@@ -288,9 +288,9 @@ async def funnel(
     start = from_ or end - timedelta(days=30)
     if start.tzinfo is None or end.tzinfo is None:
         raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_ENTITY, "from and to need a timezone, e.g. 2026-11-01T00:00:00Z"
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "from and to need a timezone, e.g. 2026-11-01T00:00:00Z"
         )
     if start >= end:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, f"from {start} must be before to {end}")
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"from {start} must be before to {end}")
     async with runtime_of(request).pool.acquire() as conn:
         return await reports.funnel(conn, start, end, by)
