@@ -118,7 +118,9 @@ class ActivityIn(BaseModel):
 async def record_activity(activity: ActivityIn, request: Request, _: WriteAccess) -> dict[str, Any]:
     """Accept an activity; it is resolved to a lead through leads.activity and emitted as lead.engaged."""
     if activity.lead_id is None and not activity.email:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "lead_id or email: one of them is required")
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT, "lead_id or email: one of them is required"
+        )
     read = read_activity(
         activity.activity_type,
         occurred_at=activity.occurred_at,
