@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import zlib
 from collections.abc import Iterable, Sequence
 
 import asyncpg
@@ -93,8 +94,9 @@ def new_envelope(
 class OutboxRelay:
     """Publishes unsent outbox rows in id order with an idempotent producer, then marks them sent."""
 
-    # One relay at a time per schema keeps the id order that per-lead ordering relies on.
-    LOCK_KEY = 7_471_001
+    # One relay at a time per service keeps the id order that per-lead ordering relies on. Advisory
+    # locks are per database, and the services may share one: the key names the service.
+    LOCK_CLASS = 7_471_001
 
     def __init__(
         self,
@@ -111,6 +113,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self.retention_s = retention_s
+        self.lock_key = zlib.crc32(f"leadflow-outbox:{service}".encode()) - 2**31
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
@@ -123,13 +126,17 @@ class OutboxRelay:
         """Run the relay loop in the background."""
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-outbox-relay")
 
-    async def stop(self) -> None:
-        """Publish what is pending one last time, then stop."""
+    async def stop(self, timeout_s: float = 20.0) -> None:
+        """Publish what is pending, then stop; what is left after the timeout waits for the next start."""
         self._stopping = True
         self._wake.set()
         if self._task:
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            try:
+                await asyncio.wait_for(self._task, timeout_s)
+            except TimeoutError:
+                log.warning("outbox relay stopped with rows unpublished; the next start publishes them")
+            except asyncio.CancelledError:
+                pass
 
     async def _run(self) -> None:
         rounds = 0
@@ -144,24 +151,31 @@ class OutboxRelay:
             except Exception as exc:
                 log.warning("outbox relay round failed; retrying", error=repr(exc))
                 metrics.RELAY_FAILURES.labels(self.service).inc()
-                sent = 0
+                sent = None
                 await asyncio.sleep(1.0)
             if self._stopping:
                 if sent == 0:
                     return
+                if sent is None:
+                    # Another replica holds the relay lock, or the round failed: the rows are not out yet.
+                    await asyncio.sleep(0.05)
                 continue
+            if sent is None:
+                sent = 0
             if sent >= self.batch_size:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_interval_s)
 
-    async def publish_pending(self) -> int:
-        """Publish one batch of unsent rows; answer how many were sent."""
+    async def publish_pending(self) -> int | None:
+        """Publish one batch of unsent rows; answer how many were sent (None: another relay is at it)."""
         async with self.pool.acquire() as conn, conn.transaction():
-            locked = await conn.fetchval("SELECT pg_try_advisory_xact_lock($1)", self.LOCK_KEY)
+            locked = await conn.fetchval(
+                "SELECT pg_try_advisory_xact_lock($1::int4, $2::int4)", self.LOCK_CLASS, self.lock_key
+            )
             if not locked:
-                return 0
+                return None
             rows = await conn.fetch(
                 "SELECT id, topic, key, payload, headers FROM outbox"
                 " WHERE published_at IS NULL ORDER BY id LIMIT $1",

@@ -133,7 +133,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            await relay.stop()
+            await relay.stop(settings.shutdown_timeout_s)
             await producer.stop()
             await pool.close()
             log.info("service stopped")

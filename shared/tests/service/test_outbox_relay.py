@@ -1,0 +1,72 @@
+"""The outbox relay on a real PostgreSQL: order, marking, and one relay per service at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest_asyncio
+
+from leadflow_devstack.testing import TestStack
+from leadflow_shared.db import create_pool
+from leadflow_shared.outbox import OutboxRelay
+
+
+class RecordingProducer:
+    """Stands in for the Kafka producer: keeps what it was asked to send, in order."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, bytes]] = []
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None, headers: Any = None) -> Any:
+        self.sent.append((topic, value))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+@pytest_asyncio.fixture
+async def pools(service_stack: TestStack) -> AsyncIterator[dict[str, asyncpg.Pool]]:
+    pools = {name: await create_pool(service_stack.dsn(name), name) for name in ("intake", "qualification")}
+    for pool in pools.values():
+        await pool.execute("DELETE FROM outbox")
+    yield pools
+    for pool in pools.values():
+        await pool.close()
+
+
+async def put(pool: asyncpg.Pool, *values: bytes) -> None:
+    await pool.executemany(
+        "INSERT INTO outbox (topic, key, payload) VALUES ('t', NULL, $1)", [(v,) for v in values]
+    )
+
+
+async def test_the_relay_publishes_rows_in_order_and_marks_them_published(
+    pools: dict[str, asyncpg.Pool],
+) -> None:
+    producer = RecordingProducer()
+    relay = OutboxRelay(pools["intake"], producer, "intake")  # type: ignore[arg-type]
+    await put(pools["intake"], b"first", b"second", b"third")
+    assert await relay.publish_pending() == 3
+    assert [value for _, value in producer.sent] == [b"first", b"second", b"third"]
+    assert await pools["intake"].fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 0
+    assert await relay.publish_pending() == 0
+
+
+async def test_a_relay_waits_for_its_own_services_lock_but_not_for_another_services(
+    pools: dict[str, asyncpg.Pool],
+) -> None:
+    intake_relay = OutboxRelay(pools["intake"], RecordingProducer(), "intake")  # type: ignore[arg-type]
+    qualification_relay = OutboxRelay(pools["qualification"], RecordingProducer(), "qualification")  # type: ignore[arg-type]
+    await put(pools["intake"], b"lead.captured")
+    await put(pools["qualification"], b"lead.status_changed")
+    async with pools["intake"].acquire() as conn, conn.transaction():
+        # Another intake replica's relay is in the middle of a round.
+        await conn.execute(
+            "SELECT pg_advisory_xact_lock($1::int4, $2::int4)", OutboxRelay.LOCK_CLASS, intake_relay.lock_key
+        )
+        assert await intake_relay.publish_pending() is None
+        assert await qualification_relay.publish_pending() == 1
+    assert await intake_relay.publish_pending() == 1
