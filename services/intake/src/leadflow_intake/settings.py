@@ -45,6 +45,11 @@ class IntakeSettings(ServiceSettings):
     hubspot_api_url: str = "https://api.hubapi.com"
     zoom_secret_token: str = ""
     fetch_timeout_s: float = Field(default=10.0, gt=0)
+    vendor_retry_window_s: float = Field(
+        default=3600.0,
+        gt=0,
+        description="how long a delivery waits for a vendor API that is down before it goes to quarantine",
+    )
 
     dedup_merge_threshold: float = Field(default=95.0, ge=0, le=100)
     dedup_review_threshold: float = Field(default=80.0, ge=0, le=100)

@@ -73,8 +73,15 @@ async def ingest_raw(
         report.rejected.append(str(exc))
         return report
     except VendorUnavailable as exc:
-        # Nothing is lost: the batch rolls back and the delivery is read again.
-        raise Retry(str(exc)) from exc
+        waited = (datetime.now(UTC) - causation.time).total_seconds() if causation else 0.0
+        if waited < vendors.settings.vendor_retry_window_s:
+            # Nothing is lost: the batch rolls back and the delivery is read again.
+            raise Retry(str(exc)) from exc
+        # A vendor down for longer must not hold up every lead behind this one on the partition.
+        reason = f"vendor API unavailable for {waited:.0f} s, delivery kept for a person: {exc}"
+        await quarantine(uow, source, reason, raw.payload, causation=causation)
+        report.rejected.append(reason)
+        return report
 
     for index, result in enumerate(results):
         part = f":{index}" if index else ""
