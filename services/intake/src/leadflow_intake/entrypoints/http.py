@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
@@ -16,6 +15,7 @@ from leadflow_intake.settings import IntakeSettings
 from leadflow_intake.use_cases.imports import create_import, import_status
 from leadflow_intake.use_cases.merge import decide_duplicate
 from leadflow_intake.use_cases.submit import accept_submission
+from leadflow_shared import pagination
 from leadflow_shared.contracts.events import ActivityRecorded
 from leadflow_shared.contracts.lead import Campaign, Channel, LeadSubmission
 from leadflow_shared.http import ReadAccess, WriteAccess
@@ -27,7 +27,7 @@ PageSize = Annotated[int, Query(ge=1, le=500)]
 
 def encode_cursor(moment: datetime, row_id: UUID) -> str:
     """An opaque keyset cursor for (time, id)."""
-    return base64.urlsafe_b64encode(f"{moment.isoformat()}|{row_id}".encode()).decode()
+    return pagination.encode_cursor(moment.isoformat(), row_id)
 
 
 def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
@@ -35,9 +35,9 @@ def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
     if not cursor:
         return None
     try:
-        moment, row_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|")
+        moment, row_id = pagination.decode_cursor(cursor, 2)
         return datetime.fromisoformat(moment), UUID(row_id)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, "cursor: not a cursor this API gave"
         ) from exc

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -13,6 +12,7 @@ from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.kpis import TrackKpis
 from leadflow_nurture.domain.tracks import InvalidTrackSet, parse_track_set
 from leadflow_nurture.use_cases import lifecycle
+from leadflow_shared import pagination
 from leadflow_shared.http import AdminAccess, ReadAccess, WriteAccess
 from leadflow_shared.runtime import runtime_of
 
@@ -155,15 +155,15 @@ async def track_kpis(request: Request, _: ReadAccess) -> dict[str, Any]:
 
 
 def _encode_cursor(seq: int) -> str:
-    return base64.urlsafe_b64encode(str(seq).encode()).decode()
+    return pagination.encode_cursor(seq)
 
 
 def _decode_cursor(cursor: str | None) -> int:
     if not cursor:
         return 0
     try:
-        return int(base64.urlsafe_b64decode(cursor.encode()).decode())
-    except (ValueError, UnicodeDecodeError) as error:
+        return int(pagination.decode_cursor(cursor, 1)[0])
+    except ValueError as error:
         raise HTTPException(
             status.HTTP_422_UNPROCESSABLE_CONTENT, f"cursor {cursor!r} is not valid"
         ) from error

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -14,6 +12,8 @@ import asyncpg
 from leadflow_opportunity.domain.forecast import ConvertedLead
 from leadflow_opportunity.domain.matching import AccountCandidate, AccountKeys
 from leadflow_opportunity.domain.stages import ForecastCategory, OpportunityState, StageMove
+from leadflow_shared import pagination
+from leadflow_shared.pagination import BadCursor
 
 CONTACT_COLUMNS = (
     "c.id, c.account_id, c.email_key, c.lead_id, c.first_name, c.last_name, c.email, c.phone, c.job_title,"
@@ -341,22 +341,17 @@ async def opportunity_view(conn: asyncpg.Connection, opportunity_id: UUID) -> di
     return {**dict(row), "history": [dict(h) for h in history]}
 
 
-class BadCursor(ValueError):
-    """A pagination cursor this service did not hand out."""
-
-
 def encode_cursor(close_date: date, opportunity_id: UUID) -> str:
     """An opaque cursor after one opportunity in (close date, id) order."""
-    return base64.urlsafe_b64encode(f"{close_date.isoformat()}|{opportunity_id}".encode()).decode()
+    return pagination.encode_cursor(close_date.isoformat(), opportunity_id)
 
 
 def decode_cursor(cursor: str) -> tuple[date, UUID]:
     """The (close date, id) a cursor points after."""
+    day, ident = pagination.decode_cursor(cursor, 2)
     try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        day, ident = text.split("|", 1)
         return date.fromisoformat(day), UUID(ident)
-    except (ValueError, UnicodeDecodeError, binascii.Error) as error:
+    except ValueError as error:
         raise BadCursor(f"cursor {cursor!r} is not one this service handed out") from error
 
 

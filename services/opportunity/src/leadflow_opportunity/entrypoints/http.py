@@ -20,6 +20,7 @@ from leadflow_opportunity.domain.periods import Period
 from leadflow_opportunity.domain.stages import InvalidMove, StageConflict, UnknownStage
 from leadflow_opportunity.use_cases import configuration, conversion, stages
 from leadflow_shared.http import AdminAccess, ReadAccess, WriteAccess
+from leadflow_shared.pagination import BadCursor
 from leadflow_shared.runtime import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["opportunity"])
@@ -216,7 +217,7 @@ async def list_opportunities(
     """Opportunities by close date, filtered, one page at a time (pass next_cursor as cursor)."""
     try:
         after = repo.decode_cursor(cursor) if cursor else None
-    except repo.BadCursor as error:
+    except BadCursor as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     async with runtime_of(request).pool.acquire() as conn:
         items, next_cursor = await repo.list_opportunities(
