@@ -269,3 +269,106 @@ async def list_duplicates(
         limit,
     )
     return [dict(r) for r in rows]
+
+
+async def touches_seen(conn: Conn, deliveries: list[tuple[str, str]]) -> dict[tuple[str, str], UUID]:
+    """Of (source, source id) pairs, those seen before, with the lead each reached."""
+    if not deliveries:
+        return {}
+    rows = await conn.fetch(
+        "SELECT t.source_system, t.source_id, t.lead_id FROM touches t"
+        " JOIN unnest($1::text[], $2::text[]) AS d(source_system, source_id)"
+        " ON t.source_system = d.source_system AND t.source_id = d.source_id",
+        [s for s, _ in deliveries],
+        [i for _, i in deliveries],
+    )
+    return {(r["source_system"], r["source_id"]): r["lead_id"] for r in rows}
+
+
+async def keys_owned(conn: Conn, keys: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Of these identity keys, the ones some lead holds already."""
+    if not keys:
+        return set()
+    rows = await conn.fetch(
+        "SELECT k.kind, k.value FROM identity_keys k"
+        " JOIN unnest($1::text[], $2::text[]) AS q(kind, value) ON k.kind = q.kind AND k.value = q.value",
+        [k for k, _ in keys],
+        [v for _, v in keys],
+    )
+    return {(r["kind"], r["value"]) for r in rows}
+
+
+async def company_candidates(
+    conn: Conn, domains: list[str], company_keys: list[str], limit: int
+) -> tuple[dict[str, list[UUID]], dict[str, list[UUID]], dict[UUID, LeadProfile]]:
+    """fuzzy_candidates for many companies at once: ids by domain, ids by company key, and their profiles."""
+    rows = await conn.fetch(
+        """
+        SELECT 'domain' AS by, q.value, l.id, l.profile FROM unnest($1::text[]) AS q(value)
+        CROSS JOIN LATERAL (SELECT id, profile FROM leads
+                            WHERE company_domain = q.value AND merged_into IS NULL LIMIT $3) l
+        UNION ALL
+        SELECT 'key', q.value, l.id, l.profile FROM unnest($2::text[]) AS q(value)
+        CROSS JOIN LATERAL (SELECT id, profile FROM leads
+                            WHERE company_key = q.value AND merged_into IS NULL LIMIT $3) l
+        """,
+        domains,
+        company_keys,
+        limit,
+    )
+    by_domain: dict[str, list[UUID]] = {}
+    by_key: dict[str, list[UUID]] = {}
+    profiles: dict[UUID, LeadProfile] = {}
+    for r in rows:
+        (by_domain if r["by"] == "domain" else by_key).setdefault(r["value"], []).append(r["id"])
+        if r["id"] not in profiles:
+            profiles[r["id"]] = LeadProfile.model_validate(r["profile"])
+    return by_domain, by_key, profiles
+
+
+async def insert_new_leads(
+    conn: Conn, leads: list[tuple[UUID, LeadProfile, list[tuple[str, str]], Touch]]
+) -> bool:
+    """Store new leads with their identity keys and first touch; answer False when a concurrent capture
+    took one of the keys or source ids first."""
+    await conn.execute(
+        "INSERT INTO leads (id, email, phone, profile, company_domain, company_key)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])",
+        [lead_id for lead_id, _, _, _ in leads],
+        [p.email for _, p, _, _ in leads],
+        [p.phone for _, p, _, _ in leads],
+        [p.model_dump(mode="json") for _, p, _, _ in leads],
+        [p.company_domain for _, p, _, _ in leads],
+        [company_name(p) or None for _, p, _, _ in leads],
+    )
+    owners = [(kind, value, lead_id) for lead_id, _, keys, _ in leads for kind, value in keys]
+    if owners:
+        rows = await conn.fetch(
+            """
+            INSERT INTO identity_keys (kind, value, lead_id)
+            SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])
+            ON CONFLICT (kind, value) DO UPDATE SET lead_id = identity_keys.lead_id
+            RETURNING kind, value, lead_id
+            """,
+            [k for k, _, _ in owners],
+            [v for _, v, _ in owners],
+            [i for _, _, i in owners],
+        )
+        claimed = {(r["kind"], r["value"], r["lead_id"]) for r in rows}
+        if len(claimed) != len(owners) or any(owner not in claimed for owner in owners):
+            return False
+    touches = [touch for _, _, _, touch in leads]
+    status = await conn.execute(
+        """
+        INSERT INTO touches (lead_id, channel, source_system, source_id, campaign, occurred_at)
+        SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
+        ON CONFLICT (source_system, source_id) WHERE source_id IS NOT NULL DO NOTHING
+        """,
+        [lead_id for lead_id, _, _, _ in leads],
+        [t.channel.value for t in touches],
+        [t.source_system for t in touches],
+        [t.source_id for t in touches],
+        [t.campaign.model_dump(mode="json", exclude_none=True) for t in touches],
+        [t.occurred_at for t in touches],
+    )
+    return bool(status == f"INSERT 0 {len(touches)}")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from leadflow_intake.adapters.vendors import VendorClient
-from leadflow_intake.use_cases.capture import DedupPolicy, capture
+from leadflow_intake.use_cases.capture import DedupPolicy, capture, capture_many
 from leadflow_intake.use_cases.engagement import record_activity
 from leadflow_intake.use_cases.ingest import ingest_raw
-from leadflow_shared.consumer import Handler, Subscription
+from leadflow_shared.consumer import BatchHandler, Handler, Subscription
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import ActivityRecorded, LeadSubmitted, RawLeadSubmitted
@@ -40,6 +40,16 @@ def handlers(vendors: VendorClient, policy: DedupPolicy) -> dict[str, Handler]:
     }
 
 
+def batch_handlers(policy: DedupPolicy) -> dict[str, BatchHandler]:
+    """The handlers that take many submissions at once."""
+
+    async def on_leads_submitted(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
+        """Canonical submissions arrived on leads.submitted."""
+        await capture_many(uow, [(data.submission, envelope) for envelope, data in items], policy=policy)
+
+    return {LeadSubmitted.event_type: on_leads_submitted}
+
+
 def subscriptions(vendors: VendorClient, policy: DedupPolicy) -> list[Subscription]:
     """What intake consumes."""
     table = handlers(vendors, policy)
@@ -48,6 +58,7 @@ def subscriptions(vendors: VendorClient, policy: DedupPolicy) -> list[Subscripti
             name="submissions",
             topics=(topics.LEADS_SUBMITTED,),
             handlers={k: table[k] for k in (LeadSubmitted.event_type, RawLeadSubmitted.event_type)},
+            batch_handlers=batch_handlers(policy),
         ),
         Subscription(
             name="activity",

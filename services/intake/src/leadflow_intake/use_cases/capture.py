@@ -8,7 +8,14 @@ from typing import Literal
 from uuid import UUID, uuid4, uuid5
 
 from leadflow_intake.adapters import repository as repo
-from leadflow_intake.domain.dedup import MatchOutcome, MatchThresholds, match, merge_profiles
+from leadflow_intake.domain.dedup import (
+    MatchDecision,
+    MatchOutcome,
+    MatchThresholds,
+    company_name,
+    match,
+    merge_profiles,
+)
 from leadflow_intake.domain.normalise import Normalised, Rejected, normalise
 from leadflow_intake.use_cases.quarantine import quarantine
 from leadflow_shared.consumer import Retry
@@ -126,3 +133,140 @@ async def capture(
         correlation_id=correlation_id,
     )
     return CaptureResult("captured", lead_id, review_against=review_against)
+
+
+@dataclass
+class _Fresh:
+    """A submission of a new person in a batch: written with the others in a few statements."""
+
+    index: int
+    lead_id: UUID
+    normalised: Normalised
+    keys: list[tuple[str, str]]
+    causation: Envelope | None
+    review: MatchDecision[UUID] | None = None
+
+
+async def capture_many(
+    uow: UnitOfWork,
+    items: list[tuple[LeadSubmission, Envelope | None]],
+    *,
+    policy: DedupPolicy = DedupPolicy(),
+) -> list[CaptureResult]:
+    """capture() of each submission in turn, with a few statements for all the new people among them.
+
+    A submission that meets an earlier one of the batch (same key, source id or company), a known
+    person, a rejection or a merge takes the one-by-one path, after the new people are written.
+    """
+    conn = uow.conn
+    deliveries = [(s.source_system, s.source_id) for s, _ in items if s.source_id]
+    seen = await repo.touches_seen(conn, deliveries)
+    received_at = datetime.now(UTC)
+    normalised: dict[int, Normalised] = {}
+    for index, (submission, _) in enumerate(items):
+        if submission.source_id and (submission.source_system, submission.source_id) in seen:
+            continue
+        result = normalise(submission, received_at=received_at)
+        if isinstance(result, Normalised):
+            normalised[index] = result
+    all_keys = {key for n in normalised.values() for key in identity_keys(n.profile)}
+    owned = await repo.keys_owned(conn, sorted(all_keys))
+    domains = {n.profile.company_domain for n in normalised.values()} - {None}
+    names = {company_name(n.profile) for n in normalised.values()} - {""}
+    by_domain, by_name, profiles = await repo.company_candidates(
+        conn, sorted(d for d in domains if d), sorted(names), policy.max_candidates
+    )
+
+    results: dict[int, CaptureResult] = {}
+    fresh: list[_Fresh] = []
+    one_by_one: list[int] = []
+    taken_keys: set[tuple[str, str]] = set()
+    taken_sources: set[tuple[str, str]] = set()
+    later_companies: set[str] = set()
+    new_at_domain: dict[str, list[tuple[UUID, LeadProfile]]] = {}
+    new_at_name: dict[str, list[tuple[UUID, LeadProfile]]] = {}
+    for index, (submission, causation) in enumerate(items):
+        delivery = (submission.source_system, submission.source_id or "")
+        if submission.source_id and delivery in seen:
+            results[index] = CaptureResult("duplicate_delivery", seen[delivery])
+            continue
+        found = normalised.get(index)
+        profile = found.profile if found else None
+        keys = identity_keys(profile) if profile else []
+        companies = _companies(profile) if profile else set()
+        meets_earlier = (
+            bool(taken_keys.intersection(keys))
+            or bool(later_companies & companies)
+            or (submission.source_id is not None and delivery in taken_sources)
+        )
+        taken_keys.update(keys)
+        if submission.source_id:
+            taken_sources.add(delivery)
+        decision = None
+        if found is not None and profile is not None and not meets_earlier and not owned.intersection(keys):
+            known = _candidates(profile, by_domain, by_name, profiles, new_at_domain, new_at_name)
+            decision = match(profile, known, policy.thresholds)
+        if found is None or profile is None or decision is None or decision.outcome is MatchOutcome.MERGE:
+            # Whoever shares its company from here on must see what the one-by-one path makes of it.
+            later_companies |= companies
+            one_by_one.append(index)
+            continue
+        item = _Fresh(index, uuid4(), found, keys, causation)
+        if decision.outcome is MatchOutcome.REVIEW and decision.candidate is not None:
+            item.review = decision
+        fresh.append(item)
+        if profile.company_domain:
+            new_at_domain.setdefault(profile.company_domain, []).append((item.lead_id, profile))
+        if name := company_name(profile):
+            new_at_name.setdefault(name, []).append((item.lead_id, profile))
+
+    if fresh:
+        rows = [(f.lead_id, f.normalised.profile, f.keys, f.normalised.touch) for f in fresh]
+        if not await repo.insert_new_leads(conn, rows):
+            raise Retry("identity key or source id taken by a concurrent capture")
+    for item in fresh:
+        if item.review is not None and item.review.candidate is not None:
+            pair = sorted([str(item.lead_id), str(item.review.candidate)])
+            await repo.record_duplicate(
+                conn,
+                uuid5(DUPLICATE_NAMESPACE, ":".join(pair)),
+                item.lead_id,
+                item.review.candidate,
+                item.review.score,
+                item.review.reason,
+            )
+        await uow.outbox.emit(
+            LeadCaptured(lead_id=item.lead_id, profile=item.normalised.profile, touch=item.normalised.touch),
+            causation=item.causation,
+        )
+        results[item.index] = CaptureResult(
+            "captured", item.lead_id, review_against=item.review.candidate if item.review else None
+        )
+    for index in one_by_one:
+        submission, causation = items[index]
+        results[index] = await capture(uow, submission, causation=causation, policy=policy)
+    return [results[index] for index in range(len(items))]
+
+
+def _companies(profile: LeadProfile) -> set[str]:
+    found = {f"domain:{profile.company_domain}"} if profile.company_domain else set()
+    if name := company_name(profile):
+        found.add(f"name:{name}")
+    return found
+
+
+def _candidates(
+    profile: LeadProfile,
+    by_domain: dict[str, list[UUID]],
+    by_name: dict[str, list[UUID]],
+    profiles: dict[UUID, LeadProfile],
+    new_at_domain: dict[str, list[tuple[UUID, LeadProfile]]],
+    new_at_name: dict[str, list[tuple[UUID, LeadProfile]]],
+) -> list[tuple[UUID, LeadProfile]]:
+    """The leads fuzzy_candidates would find now: stored ones, and the new ones of this batch before it."""
+    domain, name = profile.company_domain, company_name(profile)
+    ids = [*(by_domain.get(domain, []) if domain else []), *(by_name.get(name, []) if name else [])]
+    found = {lead_id: profiles[lead_id] for lead_id in ids}
+    for lead_id, known in [*new_at_domain.get(domain or "", []), *new_at_name.get(name, [])]:
+        found[lead_id] = known
+    return list(found.items())

@@ -1,0 +1,116 @@
+"""capture_many writes many new people in a few statements and ends where capture() one by one ends."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from leadflow_intake.bootstrap import dedup_policy
+from leadflow_intake.use_cases.capture import CaptureResult, capture, capture_many
+from leadflow_shared.contracts.envelope import decode
+from leadflow_shared.contracts.lead import LeadSubmission
+
+from .conftest import Intake
+from .test_webhooks import phone
+
+
+def batch(tag: str) -> list[LeadSubmission]:
+    """A partition batch with every path: new people, a repeat, a redelivery, a rejection, merges."""
+    company, other, hl = f"Harbour Lights {tag}", f"Quayside Tools {tag}", f"hl-{tag}.example"
+
+    def person(source_id: str, **fields: Any) -> LeadSubmission:
+        return LeadSubmission(source_system="website", source_id=f"{source_id}-{tag}", **fields)
+
+    return [
+        person("a", first_name="Ines", last_name="Moreau", email=f"ines@{hl}", company=company),
+        person("b", first_name="Tomas", last_name="Berg", email=f"tomas@{hl}", company=company),
+        person("h", first_name="Tobias", last_name="Berg", email=f"tb.{tag}@yahoo.example", company=company),
+        person("c", first_name="Ines", last_name="Moreau", email=f"ines@{hl}", phone=phone(tag)),
+        person("a", first_name="Ines", last_name="Moreau", email=f"ines@{hl}", company=company),
+        person("d", first_name="Known", last_name="Person", email=f"known@{tag}.example"),
+        person("e", first_name="No", last_name="Contact", company=other),
+        person("f", first_name="Paula", last_name="Quint", email=f"pq.{tag}@gmail.com", company=other),
+        person("g", first_name="Paula", last_name="Quint", email=f"paula.{tag}@outlook.com", company=other),
+        person("i", first_name="Solo", last_name="Lead", email=f"solo@s-{tag}.example", company=f"S {tag}"),
+    ]
+
+
+async def run(intake: Intake, *, together: bool) -> tuple[list[CaptureResult], list[tuple[str, str]]]:
+    """Capture the batch after one known person was stored; answer the results and the events per lead."""
+    tag = uuid.uuid4().hex[:8]
+    policy = dedup_policy(intake.settings)
+    async with intake.uow() as uow:
+        known = LeadSubmission(
+            first_name="Known", last_name="Person", email=f"known@{tag}.example", source_id=f"k-{tag}"
+        )
+        await capture(uow, known, policy=policy)
+    async with intake.pool.acquire() as conn:
+        start = await conn.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
+    submissions = batch(tag)
+    async with intake.uow() as uow:
+        if together:
+            results = await capture_many(uow, [(s, None) for s in submissions], policy=policy)
+        else:
+            results = [await capture(uow, s, policy=policy) for s in submissions]
+    async with intake.pool.acquire() as conn:
+        rows = await conn.fetch("SELECT payload FROM outbox WHERE id > $1 ORDER BY id", start)
+        await conn.execute("UPDATE outbox SET published_at = now() WHERE id > $1", start)
+    events = [(decode(r["payload"]).type, str(decode(r["payload"]).data.get("lead_id"))) for r in rows]
+    return results, events
+
+
+def shape(results: list[CaptureResult], events: list[tuple[str, str]]) -> tuple[Any, ...]:
+    """What must agree between the two paths, with lead ids replaced by their first position."""
+    names: dict[str, int] = {}
+
+    def name(lead_id: object) -> int | None:
+        return None if lead_id is None else names.setdefault(str(lead_id), len(names))
+
+    outcomes = [(r.outcome, name(r.lead_id), name(r.review_against)) for r in results]
+    per_lead: dict[int | None, list[str]] = {}
+    for event_type, lead_id in events:
+        if event_type.startswith("lead."):
+            per_lead.setdefault(name(lead_id), []).append(event_type)
+    return outcomes, sorted(per_lead.items(), key=lambda kv: kv[0] if kv[0] is not None else -1)
+
+
+async def test_a_batch_of_submissions_ends_as_capturing_them_one_by_one(intake: Intake) -> None:
+    together = shape(*await run(intake, together=True))
+    one_by_one = shape(*await run(intake, together=False))
+    assert together == one_by_one
+    outcomes = [outcome for outcome, _, _ in together[0]]
+    assert outcomes == [
+        "captured",
+        "captured",
+        "captured",
+        "updated",
+        "duplicate_delivery",
+        "updated",
+        "rejected",
+        "captured",
+        "updated",
+        "captured",
+    ]
+    reviewed = together[0][2]
+    assert reviewed[2] == together[0][1][1], "Tobias Berg is listed for review against Tomas Berg"
+
+
+async def test_a_batch_written_twice_captures_each_person_once(intake: Intake) -> None:
+    tag = uuid.uuid4().hex[:8]
+    policy = dedup_policy(intake.settings)
+    submissions = [
+        LeadSubmission(email=f"p{n}@{tag}.example", first_name=f"P{n}", source_id=f"s{n}-{tag}")
+        for n in range(50)
+    ]
+    async with intake.uow() as uow:
+        first = await capture_many(uow, [(s, None) for s in submissions], policy=policy)
+    async with intake.uow() as uow:
+        second = await capture_many(uow, [(s, None) for s in submissions], policy=policy)
+    assert {r.outcome for r in first} == {"captured"}
+    assert [r.outcome for r in second] == ["duplicate_delivery"] * 50
+    assert [r.lead_id for r in second] == [r.lead_id for r in first]
+    async with intake.pool.acquire() as conn:
+        pattern = f"%@{tag}.example"
+        stored = await conn.fetchval("SELECT count(*) FROM leads WHERE email LIKE $1", pattern)
+        keys = await conn.fetchval("SELECT count(*) FROM identity_keys WHERE value LIKE $1", pattern)
+    assert (stored, keys) == (50, 50)
