@@ -77,16 +77,22 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
                     stack, services, progress, pairs, params["latency_rate"], timeout_s=params["timeout"]
                 )
             if "http" in sections:
-                say(f"http: {params['http_rate']}/s for {params['http_seconds']} s")
-                results["http"] = await run_http(
-                    services.processes["intake"].url,
-                    stack.tokens["write"],
-                    f"{run}h",
-                    params["http_rate"],
-                    params["http_seconds"],
-                    params["http_connections"],
-                    params["http_tool"],
-                )
+                say(f"http: {params['http_rate']}/s for {params['http_seconds']} s to an intake api process")
+                # As deployed for request latency: HTTP in its own process, consumers in the worker.
+                api = services.start_api("intake")
+                try:
+                    results["http"] = await run_http(
+                        api.url,
+                        stack.tokens["write"],
+                        f"{run}h",
+                        params["http_rate"],
+                        params["http_seconds"],
+                        params["http_connections"],
+                        params["http_tool"],
+                    )
+                    results["http"]["process"] = "intake, INTAKE_ROLE=api"
+                finally:
+                    api.stop()
                 say("http: letting the submissions drain through the pipeline")
                 await wait_quiet(progress, services, time.monotonic(), timeout_s=params["timeout"])
             if "queries" in sections:

@@ -77,9 +77,10 @@ def table(results: dict[str, Any]) -> Table:
         out.add_row("", "submission -> final outcome", _ms(lat["to_final_ms"]), "")
     http = results.get("http")
     if http:
+        where = " to an api process" if http.get("process") else ""
         out.add_row(
             "4 http intake",
-            f"{http['tool']}, offered {http['offered_rate']}/s",
+            f"{http['tool']}, offered {http['offered_rate']}/s{where}",
             f"{http['requests_per_s']:,} req/s ({http['non_2xx']} non-2xx, {http['socket_errors']} errors)",
             "",
         )

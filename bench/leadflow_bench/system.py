@@ -77,6 +77,14 @@ class Services:
             process.wait_ready(timeout=120)
         return cls(stack, processes)
 
+    def start_api(self, service: str) -> BenchService:
+        """Start one more process of a service in the api role (HTTP only) and wait until it is ready."""
+        api = BenchService(self.stack, service, {f"{service.upper()}_ROLE": "api"}, None)
+        api.log_file = self.stack.logs / f"{self.stack.name}-{service}-api.log"
+        api.start(wait=False)
+        api.wait_ready(timeout=120)
+        return api
+
     def stop(self) -> None:
         """Stop every service gracefully."""
         for process in self.processes.values():

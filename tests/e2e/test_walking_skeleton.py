@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import httpx
@@ -111,3 +112,34 @@ async def test_an_invalid_lead_gets_a_422_naming_the_field(
     assert response.status_code == 422
     assert "company_size" in response.json()["detail"]
     assert "channel" in response.json()["detail"]
+
+
+async def test_an_api_process_takes_leads_over_http_and_the_worker_processes_them(
+    test_stack: TestStack, running_services: dict[str, ServiceProcess]
+) -> None:
+    api = ServiceProcess(test_stack, "intake", {"INTAKE_ROLE": "api"})
+    api.log_file = test_stack.logs / f"{test_stack.name}-intake-api.log"
+    api.start()
+    try:
+        token = test_stack.tokens["write"]
+        lead = submission(0, "api-role")
+        async with httpx.AsyncClient(base_url=api.url) as client:
+            response = await client.post("/v1/leads", json=lead.model_dump(mode="json"), headers=auth(token))
+            ready = await client.get("/health/ready")
+        assert response.status_code == 202, response.text
+        assert ready.status_code == 200
+        assert lead.email is not None
+        email = lead.email
+        lead_id = await wait_until(lambda: lead_id_by_email(running_services["intake"], token, email))
+
+        async def judged() -> str | None:
+            async with httpx.AsyncClient(base_url=running_services["qualification"].url) as client:
+                response = await client.get(f"/v1/leads/{lead_id}", headers=auth(token))
+            return str(response.json()["status"]) if response.status_code == 200 else None
+
+        assert await wait_until(judged)
+    finally:
+        api.stop()
+    started = [line for line in api.log_file.read_text().splitlines() if "service started" in line]
+    assert json.loads(started[-1])["role"] == "api"
+    assert json.loads(started[-1])["consumers"] == []

@@ -161,6 +161,11 @@ class OutboxRelay:
                     await asyncio.sleep(0.05)
                 continue
             if sent is None:
+                # Another process of the service holds the relay; rows committed here must not wait
+                # for its next poll, so try again soon while we know of some.
+                if self._wake.is_set():
+                    await asyncio.sleep(0.02)
+                    continue
                 sent = 0
             if sent >= self.batch_size:
                 continue

@@ -106,6 +106,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
                 concurrency=settings.consumer_concurrency,
             )
             for sub in definition.subscriptions
+            if settings.role != "api"
         ]
         for consumer in consumers:
             await consumer.start()
@@ -119,10 +120,14 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
             stopping=asyncio.Event(),
         )
         app.state.runtime = runtime
-        tasks = [
-            asyncio.create_task(job(runtime), name=f"{name}-{job.__name__}") for job in definition.background
-        ]
-        log.info("service started", port=settings.http_port, consumers=[c.group_id for c in consumers])
+        jobs = definition.background if settings.role != "api" else ()
+        tasks = [asyncio.create_task(job(runtime), name=f"{name}-{job.__name__}") for job in jobs]
+        log.info(
+            "service started",
+            port=settings.http_port,
+            role=settings.role,
+            consumers=[c.group_id for c in consumers],
+        )
         try:
             yield
         finally:

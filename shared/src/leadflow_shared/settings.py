@@ -6,7 +6,7 @@ import json
 import os
 import sys
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -57,6 +57,11 @@ class ServiceSettings(BaseSettings):
     relay_poll_interval_s: float = Field(default=0.5, gt=0)
     outbox_retention_s: int = Field(default=3600, ge=0)
     shutdown_timeout_s: float = Field(default=20.0, gt=0)
+    role: Literal["all", "api", "worker"] = Field(
+        default="all",
+        description="all: HTTP API, consumers and background loops in one process; api: HTTP API only"
+        " (scale it for request latency); worker: consumers and loops (HTTP stays up for health and metrics)",
+    )
 
     @field_validator("database_url")
     @classmethod
