@@ -4,9 +4,10 @@ Delivery semantics: auto-commit is off. A partition batch is handled in one data
 that also records every event id in the inbox (repeats are skipped) and writes every dead letter
 to the outbox. The batch first runs without savepoints; if a handler fails, it is rolled back and
 replayed with a savepoint per message, so only the failing message is dead-lettered. In that first
-run, messages of one type whose key (the lead) appears only once in the batch go together to the
-type's batch handler, when the subscription has one: a few statements for the lot instead of a few
-per message. Order per key is all Kafka promises, and it is kept: a key seen twice runs one by one.
+run, the batch is laid out in layers: a lead's n-th message goes in layer n, so every lead occurs at
+most once per layer, and within a layer the messages of one type go together to the type's batch
+handler when the subscription has one: a few statements for the lot instead of a few per message.
+Layers run in order, so each lead's messages keep theirs, which is all Kafka promises.
 Offsets are committed only after that transaction commits. A message that cannot be parsed or handled goes to
 `<topic>.dlq` with the reason; a transient failure (database or network) rolls the batch back and
 retries it from the last committed offset.
@@ -17,7 +18,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -203,34 +203,35 @@ class EventConsumer:
             todo = [item for item in wanted if item[1].id in fresh]
             skipped = len(wanted) - len(todo)
             if not isolate:
-                groups, todo = plan_batches(todo, self.sub.batch_handlers)
-                for event_type, items in groups.items():
-                    await _run(self.sub.batch_handlers[event_type](uow, [(e, d) for _, e, d, _ in items]))
-                    consumed.extend(event_type for _ in items)
-            for msg, envelope, data, handler in todo:
-                structlog.contextvars.bind_contextvars(correlation_id=envelope.correlationid)
-                if not isolate:
-                    await _run(handler(uow, envelope, data))
+                for event_type, items in plan_batches(todo, self.sub.batch_handlers):
+                    if event_type is None:
+                        _, envelope, data, handler = items[0]
+                        structlog.contextvars.bind_contextvars(correlation_id=envelope.correlationid)
+                        await _run(handler(uow, envelope, data))
+                    else:
+                        await _run(self.sub.batch_handlers[event_type](uow, [(e, d) for _, e, d, _ in items]))
+                    consumed.extend(envelope.type for _, envelope, _, _ in items)
+            else:
+                for msg, envelope, data, handler in todo:
+                    structlog.contextvars.bind_contextvars(correlation_id=envelope.correlationid)
+                    mark = outbox.mark()
+                    try:
+                        async with conn.transaction():
+                            await handler(uow, envelope, data)
+                    except RETRYABLE:
+                        raise
+                    except Exception as exc:
+                        outbox.rollback_to(mark)
+                        log.warning(
+                            "handler failed; dead-lettering",
+                            consumer=self.group_id,
+                            type=envelope.type,
+                            event_id=str(envelope.id),
+                            error=repr(exc),
+                        )
+                        dead.append((msg, f"{type(exc).__name__}: {exc}"))
+                        continue
                     consumed.append(envelope.type)
-                    continue
-                mark = outbox.mark()
-                try:
-                    async with conn.transaction():
-                        await handler(uow, envelope, data)
-                except RETRYABLE:
-                    raise
-                except Exception as exc:
-                    outbox.rollback_to(mark)
-                    log.warning(
-                        "handler failed; dead-lettering",
-                        consumer=self.group_id,
-                        type=envelope.type,
-                        event_id=str(envelope.id),
-                        error=repr(exc),
-                    )
-                    dead.append((msg, f"{type(exc).__name__}: {exc}"))
-                    continue
-                consumed.append(envelope.type)
             structlog.contextvars.unbind_contextvars("correlation_id")
             await outbox.put_many(
                 (dlq(msg.topic), msg.key, msg.value or b"", dead_letter_headers(msg, reason, self.group_id))
@@ -249,27 +250,36 @@ class EventConsumer:
 
 def plan_batches(
     items: list[Wanted], batch_handlers: Mapping[str, BatchHandler]
-) -> tuple[dict[str, list[Wanted]], list[Wanted]]:
-    """Split a batch into groups for batch handlers and the messages that must run one by one, in order.
+) -> list[tuple[str | None, list[Wanted]]]:
+    """The steps of a batch run, in order: a group for its type's batch handler, or one message alone.
 
-    A message joins its type's group only when its key occurs once in the batch (or it has none, and so
-    no order was promised): then no other message of the batch concerns the same lead, and running it
-    before the others changes nothing.
+    A message goes in the layer after the last one holding a message about any of its leads (its key, and
+    the other leads it changes, such as a merge's merged lead), and the layers run in order: so each lead's
+    messages keep their order, and within a layer every lead is distinct, so a type's messages there may go
+    together. A message without a key was promised no order and goes in the first layer.
     """
     if not batch_handlers:
-        return {}, items
-    keys = Counter(msg.key for msg, _, _, _ in items)
-    groups: dict[str, list[Wanted]] = {}
-    rest: list[Wanted] = []
+        return [(None, [item]) for item in items]
+    next_layer: dict[bytes, int] = {}
+    layers: list[list[Wanted]] = []
     for item in items:
-        msg, envelope = item[0], item[1]
-        if envelope.type in batch_handlers and (msg.key is None or keys[msg.key] == 1):
-            groups.setdefault(envelope.type, []).append(item)
-        else:
-            rest.append(item)
-    for event_type in [t for t, group in groups.items() if len(group) == 1]:
-        rest = sorted([*rest, *groups.pop(event_type)], key=lambda item: item[0].offset)
-    return groups, rest
+        msg, data = item[0], item[2]
+        leads = [] if msg.key is None else [msg.key, *(lead.encode() for lead in data.other_leads())]
+        layer = max((next_layer.get(lead, 0) for lead in leads), default=0)
+        for lead in leads:
+            next_layer[lead] = layer + 1
+        if layer == len(layers):
+            layers.append([])
+        layers[layer].append(item)
+    steps: list[tuple[str | None, list[Wanted]]] = []
+    for layer_items in layers:
+        groups: dict[str, list[Wanted]] = {}
+        for item in layer_items:
+            if item[1].type in batch_handlers:
+                groups.setdefault(item[1].type, []).append(item)
+        steps.extend((event_type, group) for event_type, group in groups.items() if len(group) > 1)
+        steps.extend((None, [item]) for item in layer_items if len(groups.get(item[1].type, ())) < 2)
+    return steps
 
 
 async def _run(work: Awaitable[None]) -> None:

@@ -1,4 +1,4 @@
-"""Which messages of a partition batch may go to a batch handler together, and which run one by one."""
+"""How a partition batch is laid out: groups for batch handlers and single messages, each lead in order."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from aiokafka import ConsumerRecord
 
 from leadflow_shared.consumer import BatchHandler, Wanted, plan_batches
 from leadflow_shared.contracts.envelope import Envelope, new_event
-from leadflow_shared.contracts.events import LeadEngaged, LeadStatusChanged
+from leadflow_shared.contracts.events import LeadEngaged, LeadMerged, LeadStatusChanged
+from leadflow_shared.contracts.lead import LeadProfile
 
 
 async def _batch(uow: Any, items: list[tuple[Envelope, Any]]) -> None:
@@ -49,44 +50,63 @@ def offsets(items: list[Wanted]) -> list[int]:
     return [item[0].offset for item in items]
 
 
-def test_messages_of_leads_seen_once_go_to_the_batch_handler_together() -> None:
+def steps(items: list[Wanted]) -> list[tuple[str | None, list[int]]]:
+    return [(event_type, offsets(group)) for event_type, group in plan_batches(items, BATCH)]
+
+
+def test_messages_of_distinct_leads_go_to_the_batch_handler_together() -> None:
     items = [message(n, f"lead-{n}", "lead.status_changed") for n in range(5)]
-    groups, rest = plan_batches(items, BATCH)
-    assert offsets(groups["lead.status_changed"]) == [0, 1, 2, 3, 4]
-    assert rest == []
+    assert steps(items) == [("lead.status_changed", [0, 1, 2, 3, 4])]
 
 
-def test_a_lead_seen_twice_in_the_batch_runs_one_by_one_in_order() -> None:
+def test_each_leads_nth_message_goes_in_the_nth_layer_and_a_layer_groups_a_type_across_leads() -> None:
     items = [
-        message(0, "a", "lead.status_changed"),
-        message(1, "b", "lead.status_changed"),
-        message(2, "a", "lead.engaged"),
-        message(3, "c", "lead.status_changed"),
-        message(4, "d", "lead.engaged"),
+        message(0, "ada", "lead.status_changed"),
+        message(1, "ada", "lead.status_changed"),
+        message(2, "grace", "lead.status_changed"),
+        message(3, "grace", "lead.status_changed"),
+        message(4, "ada", "lead.engaged"),
     ]
-    groups, rest = plan_batches(items, BATCH)
-    assert offsets(groups["lead.status_changed"]) == [1, 3]
-    assert offsets(rest) == [0, 2, 4]
+    assert steps(items) == [
+        ("lead.status_changed", [0, 2]),
+        ("lead.status_changed", [1, 3]),
+        (None, [4]),
+    ]
 
 
-def test_a_group_of_one_runs_one_by_one_in_its_place() -> None:
-    items = [
-        message(0, "a", "lead.engaged"),
-        message(1, "b", "lead.status_changed"),
-        message(2, "c", "lead.engaged"),
-    ]
-    groups, rest = plan_batches(items, BATCH)
-    assert groups == {}
-    assert offsets(rest) == [0, 1, 2]
+def test_a_group_of_one_in_a_layer_runs_alone_in_its_place() -> None:
+    items = [message(0, "ada", "lead.engaged"), message(1, "ada", "lead.status_changed")]
+    assert steps(items) == [(None, [0]), (None, [1])]
 
 
 def test_messages_without_a_key_promise_no_order_and_may_go_together() -> None:
     items = [message(n, None, "lead.status_changed") for n in range(3)]
-    groups, rest = plan_batches(items, BATCH)
-    assert offsets(groups["lead.status_changed"]) == [0, 1, 2]
-    assert rest == []
+    assert steps(items) == [("lead.status_changed", [0, 1, 2])]
 
 
-def test_without_batch_handlers_everything_runs_one_by_one() -> None:
-    items = [message(n, f"lead-{n}", "lead.status_changed") for n in range(3)]
-    assert plan_batches(items, {}) == ({}, items)
+def test_without_batch_handlers_every_message_runs_alone_in_order() -> None:
+    items = [message(n, "same", "lead.status_changed") for n in range(3)]
+    assert [(t, offsets(g)) for t, g in plan_batches(items, {})] == [(None, [0]), (None, [1]), (None, [2])]
+
+
+def test_a_message_about_a_lead_merged_away_comes_after_the_merge() -> None:
+    survivor, merged = uuid4(), uuid4()
+    merge = LeadMerged(lead_id=survivor, merged_id=merged, profile=LeadProfile())
+    merge_item: Wanted = (
+        ConsumerRecord("t", 0, 0, 0, 0, str(survivor).encode(), b"", None, 0, 0, []),
+        new_event(merge, source="test"),
+        merge,
+        _one,
+    )
+    items = [
+        merge_item,
+        message(1, str(merged), "lead.status_changed"),
+        message(2, "o", "lead.status_changed"),
+        message(3, "p", "lead.status_changed"),
+        message(4, str(survivor), "lead.status_changed"),
+    ]
+    assert steps(items) == [
+        ("lead.status_changed", [2, 3]),
+        (None, [0]),
+        ("lead.status_changed", [1, 4]),
+    ]

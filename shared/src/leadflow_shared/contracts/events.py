@@ -36,6 +36,10 @@ class EventData(BaseModel):
         lead_id = getattr(self, "lead_id", None)
         return str(lead_id) if lead_id is not None else None
 
+    def other_leads(self) -> tuple[str, ...]:
+        """Leads besides the subject that the event changes, as keys (a merge changes the merged one)."""
+        return ()
+
 
 # upstream: leads.submitted, leads.activity
 
@@ -116,6 +120,9 @@ class LeadMerged(EventData):
     lead_id: UUID = Field(description="the survivor")
     merged_id: UUID
     profile: LeadProfile
+
+    def other_leads(self) -> tuple[str, ...]:
+        return (str(self.merged_id),)
 
 
 class LeadEngaged(EventData):
