@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from typing import Any, Literal
+
 import asyncpg
 import orjson
 
@@ -42,3 +45,31 @@ TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     TimeoutError,
 )
+
+
+def columns_by_key(
+    rows: Iterable[Sequence[Any]], *, keep: Literal["last", "first"] = "last"
+) -> list[list[Any]]:
+    """The columns of rows keyed by their first value, one row per key (its last, or first), for unnest().
+
+    One INSERT ... ON CONFLICT DO UPDATE may not touch a row twice: the row a key keeps is what applying
+    the rows one by one leaves (the last for a plain upsert, the first where a row only fills what is unset).
+    """
+    kept: dict[Any, Sequence[Any]] = {}
+    for row in rows:
+        if keep == "last" or row[0] not in kept:
+            kept[row[0]] = row
+    return [list(column) for column in zip(*kept.values(), strict=True)]
+
+
+async def execute_by_key(
+    conn: asyncpg.Connection,
+    query: str,
+    rows: Iterable[Sequence[Any]],
+    *,
+    keep: Literal["last", "first"] = "last",
+) -> None:
+    """Run a query over unnest($1, $2, ...) of the rows' columns (see columns_by_key); nothing if no rows."""
+    columns = columns_by_key(rows, keep=keep)
+    if columns:
+        await conn.execute(query, *columns)

@@ -1,33 +1,43 @@
-"""The read model of leads that opportunity and nurture keep from other services' events (table `leads`)."""
+"""The read model of leads that opportunity and nurture keep from other services' events (table `leads`).
+
+Each write takes many leads and costs one statement, with the effect of writing each in turn.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from leadflow_shared.contracts.lead import LeadProfile
+from leadflow_shared.db import execute_by_key
 
 
-async def record_status(conn: asyncpg.Connection, lead_id: UUID, status: str, category: str) -> None:
-    """Keep the lead's current status."""
-    await conn.execute(
-        "INSERT INTO leads (id, status, category) VALUES ($1, $2, $3)"
-        " ON CONFLICT (id) DO UPDATE SET status = $2, category = $3, updated_at = now()",
-        lead_id,
-        status,
-        category,
+async def record_statuses(conn: asyncpg.Connection, changes: Sequence[tuple[UUID, str, str]]) -> None:
+    """Keep the current status of each lead: (lead id, status, category)."""
+    await execute_by_key(
+        conn,
+        "INSERT INTO leads (id, status, category) SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])"
+        " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, category = EXCLUDED.category,"
+        " updated_at = now()",
+        changes,
     )
 
 
-async def record_profile(conn: asyncpg.Connection, lead_id: UUID, profile: LeadProfile) -> None:
-    """Keep the lead's current profile."""
-    await conn.execute(
-        "INSERT INTO leads (id, profile) VALUES ($1, $2)"
-        " ON CONFLICT (id) DO UPDATE SET profile = $2, updated_at = now()",
-        lead_id,
-        profile.model_dump(mode="json"),
+async def record_profiles(
+    conn: asyncpg.Connection, profiles: Sequence[tuple[UUID, LeadProfile]], *, fill: bool = False
+) -> None:
+    """Keep the current profile of each lead; with fill, only where none is known yet (intake's wins)."""
+    update = "COALESCE(leads.profile, EXCLUDED.profile)" if fill else "EXCLUDED.profile, updated_at = now()"
+    await execute_by_key(
+        conn,
+        "INSERT INTO leads (id, profile) SELECT * FROM unnest($1::uuid[], $2::jsonb[])"
+        f" ON CONFLICT (id) DO UPDATE SET profile = {update}",
+        ((lead_id, profile.model_dump(mode="json")) for lead_id, profile in profiles),
+        # Filling keeps the first profile a lead gets: of one lead's profiles, the first is what counts.
+        keep="first" if fill else "last",
     )
 
 

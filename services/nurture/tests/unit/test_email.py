@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from email import message_from_bytes, policy
+
 import pytest
 
 from leadflow_nurture.domain.email import Recipient, Sender, UnknownContent, render_touch
@@ -63,3 +65,30 @@ def test_a_newline_in_a_name_never_becomes_a_header() -> None:
 def test_a_step_naming_missing_content_is_refused() -> None:
     with pytest.raises(UnknownContent, match="drip/roi-calculator"):
         render_touch(STEP, ANA, ACME, {})
+
+
+def test_a_portuguese_name_travels_rfc_2047_encoded_and_reads_back_unchanged() -> None:
+    ines = Recipient(email="ines@pastel-de-nata.example", first_name="Inês", last_name="Conceição",
+                     company="Pastelaria Açúcar")  # fmt: skip
+
+    wire = render_touch(STEP, ines, ACME, LIBRARY).as_bytes(policy=policy.SMTP)
+
+    headers = wire.split(b"\r\n\r\n")[0]
+    assert headers.isascii()
+    assert b"To: =?utf-8?" in headers
+    received = message_from_bytes(wire, policy=policy.default)
+    assert received["To"] == "Inês Conceição <ines@pastel-de-nata.example>"
+    assert received["Subject"] == "Inês, your numbers in five minutes"
+    assert "Teams at Pastelaria Açúcar cut routing costs" in received.get_content()
+
+
+def test_every_touch_of_one_sender_gets_its_own_headers() -> None:
+    first = render_touch(STEP, ANA, ACME, LIBRARY)
+    second = render_touch(
+        STEP, Recipient(email="rui@transportes-lusos.example", first_name="Rui"), ACME, LIBRARY
+    )
+
+    del first["From"]
+
+    assert second["From"] == "Acme Freight <hello@acme-freight.example>"
+    assert second["To"] == "Rui <rui@transportes-lusos.example>"

@@ -2,16 +2,39 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.headerregistry import Address
+from email import policy
+from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from string import Template
 
 from leadflow_nurture.domain.tracks import Step
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+
+
+class _HeaderClasses(HeaderRegistry):
+    """The standard header registry, but each header class is built once, not once per header set."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._classes: dict[str, type[BaseHeader]] = {}
+
+    def __getitem__(self, name: str) -> type[BaseHeader]:
+        key = name.lower()
+        cls = self._classes.get(key)
+        if cls is None:
+            cls = self._classes[key] = super().__getitem__(name)
+        return cls
+
+
+# The default policy, with the same headers: only cheaper to build (a new class per header is most of it).
+_POLICY = policy.default.clone(header_factory=_HeaderClasses())
+# RFC 8058: mailbox providers offer one-click unsubscribe only with this header.
+_ONE_CLICK = _POLICY.header_factory("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
 
 
 class UnknownContent(LookupError):
@@ -59,8 +82,8 @@ def render_touch(
     footer = f"You receive this because you showed interest in {sender.display_name}.\n"
     footer += f"Unsubscribe: {sender.unsubscribe_url}"
 
-    message = EmailMessage()
-    message["From"] = Address(display_name=_clean(sender.display_name), addr_spec=sender.email)
+    message = EmailMessage(policy=_POLICY)
+    message["From"] = _from_header(sender.display_name, sender.email)
     message["To"] = Address(display_name=values["full_name"], addr_spec=recipient.email)
     message["Subject"] = _clean(Template(step.subject).safe_substitute(values))
     links = [f"<{sender.unsubscribe_url}>"]
@@ -68,10 +91,18 @@ def render_touch(
         links.insert(0, f"<mailto:{sender.unsubscribe_mailto}>")
     message["List-Unsubscribe"] = ", ".join(links)
     if sender.unsubscribe_url.startswith("https://"):
-        # RFC 8058: mailbox providers offer one-click unsubscribe only with this header.
-        message["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message["List-Unsubscribe-Post"] = _ONE_CLICK
     message.set_content(f"{greeting}\n\n{body}\n\n-- \n{footer}\n")
     return message
+
+
+@functools.lru_cache(maxsize=64)
+def _from_header(display_name: str, email: str) -> BaseHeader:
+    # One sender sends every touch: its parsed From header is kept (header objects are immutable strings).
+    header: BaseHeader = _POLICY.header_factory(
+        "From", Address(display_name=_clean(display_name), addr_spec=email)
+    )
+    return header
 
 
 def _values(recipient: Recipient, sender: Sender) -> dict[str, str]:

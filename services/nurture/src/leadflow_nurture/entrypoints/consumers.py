@@ -1,15 +1,20 @@
-"""Kafka entrypoints of nurture."""
+"""Kafka entrypoints of nurture.
+
+Each handler takes a list of events about distinct leads, so the consumer can hand it a whole group
+in one call (a few statements for the lot); a single message is a list of one.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from leadflow_nurture.adapters import leads
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.matching import LeadContext, should_archive
 from leadflow_nurture.use_cases import lifecycle
-from leadflow_shared.consumer import Handler, Subscription
+from leadflow_nurture.use_cases.lifecycle import Enrollee
+from leadflow_shared.consumer import BatchHandler, Handler, Subscription
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
@@ -27,37 +32,80 @@ from leadflow_shared.uow import UnitOfWork
 NURTURING = "nurturing"
 ENDS_NURTURE = frozenset({"qualified", "converted"})
 
+Items = list[tuple[Envelope, Any]]
+T = TypeVar("T")
+
 
 def subscriptions(store: TrackStore) -> list[Subscription]:
     """What nurture consumes."""
 
-    async def on_status_changed(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    async def on_status_changed(uow: UnitOfWork, items: Items) -> None:
         """qualification: lead.status_changed (nurturing enrolls; qualified or converted ends nurture)."""
-        assert isinstance(data, LeadStatusChanged)
-        await leads.record_status(uow.conn, data.lead_id, data.to_status, data.category)
-        if data.to_status == NURTURING:
-            profile = await lifecycle.profile_of(uow.conn, data.lead_id)
-            context = LeadContext.from_status_changed(data, profile)
-            await lifecycle.enroll(uow, store, data.lead_id, context, envelope)
-        elif data.to_status in ENDS_NURTURE or data.category in ENDS_NURTURE:
-            await lifecycle.end_active(
-                uow.conn, data.lead_id, EnrollmentStatus.CONVERTED, f"lead is {data.to_status}"
-            )
-
-    async def on_disqualified(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
-        """qualification: lead.disqualified (enroll if nurturable, else archive with the reason)."""
-        assert isinstance(data, LeadDisqualified)
-        await leads.fill_profile(uow.conn, data.lead_id, data.profile)
-        decision = should_archive(data.reason, data.nurturable)
-        if decision is not None:
-            await lifecycle.archive(uow.conn, data.lead_id, decision.reason.value, decision.explanation)
+        changes = [_as(LeadStatusChanged, data) for _, data in items]
+        await leads.record_statuses(uow.conn, [(c.lead_id, c.to_status, c.category) for c in changes])
+        await lifecycle.end_active_many(
+            uow.conn,
+            EnrollmentStatus.CONVERTED,
+            [
+                (c.lead_id, f"lead is {c.to_status}")
+                for c in changes
+                if c.to_status != NURTURING and (c.to_status in ENDS_NURTURE or c.category in ENDS_NURTURE)
+            ],
+        )
+        nurturing = [
+            (envelope, c) for (envelope, _), c in zip(items, changes, strict=True) if c.to_status == NURTURING
+        ]
+        if not nurturing:
             return
-        await lifecycle.enroll(uow, store, data.lead_id, LeadContext.from_disqualified(data), envelope)
+        profiles = await lifecycle.profiles_of(uow.conn, [c.lead_id for _, c in nurturing])
+        await lifecycle.enroll_many(
+            uow,
+            store,
+            [
+                Enrollee(c.lead_id, LeadContext.from_status_changed(c, profiles.get(c.lead_id)), envelope)
+                for envelope, c in nurturing
+            ],
+        )
 
-    async def on_profile(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    async def on_disqualified(uow: UnitOfWork, items: Items) -> None:
+        """qualification: lead.disqualified (enroll if nurturable, else archive with the reason)."""
+        events = [(envelope, _as(LeadDisqualified, data)) for envelope, data in items]
+        await leads.record_profiles(
+            uow.conn, [(event.lead_id, event.profile) for _, event in events], fill=True
+        )
+        decisions = [should_archive(event.reason, event.nurturable) for _, event in events]
+        await lifecycle.archive_many(
+            uow.conn,
+            [
+                (event.lead_id, decision.reason.value, decision.explanation)
+                for (_, event), decision in zip(events, decisions, strict=True)
+                if decision is not None
+            ],
+        )
+        await lifecycle.enroll_many(
+            uow,
+            store,
+            [
+                Enrollee(event.lead_id, LeadContext.from_disqualified(event), envelope)
+                for (envelope, event), decision in zip(events, decisions, strict=True)
+                if decision is None
+            ],
+        )
+
+    async def on_profile(uow: UnitOfWork, items: Items) -> None:
         """intake: lead.captured and lead.updated carry the profile nurture writes to."""
-        assert isinstance(data, LeadCaptured | LeadUpdated)
-        await leads.record_profile(uow.conn, data.lead_id, data.profile)
+        profiles = []
+        for _, data in items:
+            assert isinstance(data, LeadCaptured | LeadUpdated)
+            profiles.append((data.lead_id, data.profile))
+        await leads.record_profiles(uow.conn, profiles)
+
+    async def on_converted(uow: UnitOfWork, items: Items) -> None:
+        """opportunity: lead.converted ends nurture."""
+        events = [_as(LeadConverted, data) for _, data in items]
+        await lifecycle.end_active_many(
+            uow.conn, EnrollmentStatus.CONVERTED, [(event.lead_id, "lead converted") for event in events]
+        )
 
     async def on_engaged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         """intake: lead.engaged adds up on the active enrollment."""
@@ -76,27 +124,63 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         context = LeadContext.from_opportunity_lost(data, profile)
         await lifecycle.enroll(uow, store, data.lead_id, context, envelope)
 
-    async def on_converted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
-        """opportunity: lead.converted ends nurture."""
-        assert isinstance(data, LeadConverted)
-        await lifecycle.end_active(uow.conn, data.lead_id, EnrollmentStatus.CONVERTED, "lead converted")
-
-    qualification: dict[str, Handler] = {
+    qualification: dict[str, BatchHandler] = {
         LeadStatusChanged.event_type: on_status_changed,
         LeadDisqualified.event_type: on_disqualified,
     }
-    intake: dict[str, Handler] = {
+    intake: dict[str, BatchHandler] = {
         LeadCaptured.event_type: on_profile,
         LeadUpdated.event_type: on_profile,
-        LeadEngaged.event_type: on_engaged,
-        LeadConsentChanged.event_type: on_consent,
     }
-    opportunity: dict[str, Handler] = {
-        OpportunityLost.event_type: on_lost,
-        LeadConverted.event_type: on_converted,
-    }
+    opportunity: dict[str, BatchHandler] = {LeadConverted.event_type: on_converted}
     return [
-        Subscription(name="qualification", topics=(topics.QUALIFICATION_EVENTS,), handlers=qualification),
-        Subscription(name="intake", topics=(topics.INTAKE_EVENTS,), handlers=intake),
-        Subscription(name="opportunity", topics=(topics.OPPORTUNITY_EVENTS,), handlers=opportunity),
+        subscription("qualification", topics.QUALIFICATION_EVENTS, qualification, {}),
+        subscription(
+            "intake",
+            topics.INTAKE_EVENTS,
+            intake,
+            {LeadEngaged.event_type: on_engaged, LeadConsentChanged.event_type: on_consent},
+        ),
+        subscription(
+            "opportunity", topics.OPPORTUNITY_EVENTS, opportunity, {OpportunityLost.event_type: on_lost}
+        ),
     ]
+
+
+def subscription(
+    name: str, topic: str, batched: dict[str, BatchHandler], single: dict[str, Handler]
+) -> Subscription:
+    """A subscription whose batched handlers serve single messages (a list of one) and groups alike."""
+    return Subscription(
+        name=name,
+        topics=(topic,),
+        handlers={**single, **{event_type: one_at_a_time(h) for event_type, h in batched.items()}},
+        batch_handlers={event_type: lead_by_lead(h) for event_type, h in batched.items()},
+    )
+
+
+def one_at_a_time(handle: BatchHandler) -> Handler:
+    """The handler of one message: the batch handler with a list of one."""
+
+    async def handler(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+        await handle(uow, [(envelope, data)])
+
+    return handler
+
+
+def lead_by_lead(handle: BatchHandler) -> BatchHandler:
+    """All at once when the leads are distinct, else each in turn, so one lead's events keep their order."""
+
+    async def handler(uow: UnitOfWork, items: Items) -> None:
+        if len({data.lead_id for _, data in items}) == len(items):
+            await handle(uow, items)
+            return
+        for item in items:
+            await handle(uow, [item])
+
+    return handler
+
+
+def _as(kind: type[T], data: Any) -> T:
+    assert isinstance(data, kind)
+    return data

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -22,6 +24,7 @@ from leadflow_shared.contracts.events import (
     NurtureEnrolled,
 )
 from leadflow_shared.contracts.lead import ContactChannel, LeadProfile
+from leadflow_shared.db import columns_by_key, execute_by_key
 from leadflow_shared.uow import UnitOfWork
 
 ARCHIVE_REVERSED = "archive reversed"
@@ -30,6 +33,16 @@ ARCHIVE_REVERSED = "archive reversed"
 def now() -> datetime:
     """The current time, aware."""
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Enrollee:
+    """A lead to put on a track: what matching knows of it, the event that sends it, and a track if fixed."""
+
+    lead_id: UUID
+    context: LeadContext
+    causation: Envelope | None
+    track: Track | None = None
 
 
 async def enroll(
@@ -44,56 +57,96 @@ async def enroll(
 
     A lead no track takes is archived, so no unqualified lead is left without a path.
     """
-    if track is None:
-        track = choose_track(await store.current(uow.conn), context)
-    if track is None:
-        await archive(
-            uow.conn, lead_id, "no_matching_track", f"no nurture track takes a {context.source} lead"
-        )
-        return None
+    return (await enroll_many(uow, store, [Enrollee(lead_id, context, causation, track)]))[0]
+
+
+async def enroll_many(uow: UnitOfWork, store: TrackStore, enrollees: Sequence[Enrollee]) -> list[UUID | None]:
+    """enroll for each lead in turn, in a few statements for all; the enrollment id (or None) of each."""
+    tracks: list[Track | None] = []
+    for enrollee in enrollees:
+        track = enrollee.track
+        if track is None:
+            track = choose_track(await store.current(uow.conn), enrollee.context)
+        tracks.append(track)
+    await archive_many(
+        uow.conn,
+        [
+            (e.lead_id, "no_matching_track", f"no nurture track takes a {e.context.source} lead")
+            for e, track in zip(enrollees, tracks, strict=True)
+            if track is None
+        ],
+    )
     started = now()
-    enrollment_id = uuid.uuid4()
-    inserted = await uow.conn.fetchval(
+    planned = [
+        (position, uuid.uuid4(), enrollee, track)
+        for position, (enrollee, track) in enumerate(zip(enrollees, tracks, strict=True))
+        if track is not None
+    ]
+    outcome: list[UUID | None] = [None for _ in enrollees]
+    if not planned:
+        return outcome
+    # A lead already on a track keeps it: the unique active enrollment refuses the new row.
+    rows = await uow.conn.fetch(
         "INSERT INTO enrollments (id, lead_id, track, track_version, source, started_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6)"
+        " SELECT id, lead_id, track, track_version, source, $6::timestamptz"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::text[])"
+        " AS x (id, lead_id, track, track_version, source)"
         " ON CONFLICT (lead_id) WHERE status = 'active' DO NOTHING RETURNING id",
-        enrollment_id,
-        lead_id,
-        track.name,
-        track.version,
-        context.source.value,
+        [enrollment_id for _, enrollment_id, _, _ in planned],
+        [enrollee.lead_id for _, _, enrollee, _ in planned],
+        [track.name for _, _, _, track in planned],
+        [track.version for _, _, _, track in planned],
+        [enrollee.context.source.value for _, _, enrollee, _ in planned],
         started,
     )
-    if inserted is None:
-        return None
-    first = track.steps[0]
+    inserted = {row["id"] for row in rows}
+    enrolled = [item for item in planned if item[1] in inserted]
+    if not enrolled:
+        return outcome
     await uow.conn.execute(
         "INSERT INTO touches (enrollment_id, lead_id, step, channel, content_ref, due_at)"
-        " VALUES ($1, $2, 1, $3, $4, $5)",
-        enrollment_id,
-        lead_id,
-        first.channel.value,
-        first.content_ref,
-        started + first.delay.as_timedelta(),
+        " SELECT enrollment_id, lead_id, 1, channel, content_ref, due_at"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])"
+        " AS x (enrollment_id, lead_id, channel, content_ref, due_at)",
+        [enrollment_id for _, enrollment_id, _, _ in enrolled],
+        [enrollee.lead_id for _, _, enrollee, _ in enrolled],
+        [track.steps[0].channel.value for _, _, _, track in enrolled],
+        [track.steps[0].content_ref for _, _, _, track in enrolled],
+        [started + track.steps[0].delay.as_timedelta() for _, _, _, track in enrolled],
     )
-    await uow.outbox.emit(
-        NurtureEnrolled(
-            lead_id=lead_id, track=track.name, track_version=track.version, enrollment_id=enrollment_id
-        ),
-        causation=causation,
+    await uow.outbox.emit_many(
+        [
+            (
+                NurtureEnrolled(
+                    lead_id=enrollee.lead_id,
+                    track=track.name,
+                    track_version=track.version,
+                    enrollment_id=enrollment_id,
+                ),
+                enrollee.causation,
+            )
+            for _, enrollment_id, enrollee, track in enrolled
+        ]
     )
-    return enrollment_id
+    for position, enrollment_id, _, _ in enrolled:
+        outcome[position] = enrollment_id
+    return outcome
 
 
 async def archive(conn: asyncpg.Connection, lead_id: UUID, reason: str, explanation: str) -> None:
     """Record the lead as archived with its reason (re-archiving refreshes it)."""
-    await conn.execute(
-        "INSERT INTO archives (lead_id, reason, explanation) VALUES ($1, $2, $3)"
-        " ON CONFLICT (lead_id) DO UPDATE SET reason = $2, explanation = $3,"
+    await archive_many(conn, [(lead_id, reason, explanation)])
+
+
+async def archive_many(conn: asyncpg.Connection, archives: Sequence[tuple[UUID, str, str]]) -> None:
+    """archive for many leads (lead id, reason, explanation) in one statement, in order."""
+    await execute_by_key(
+        conn,
+        "INSERT INTO archives (lead_id, reason, explanation)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[])"
+        " ON CONFLICT (lead_id) DO UPDATE SET reason = EXCLUDED.reason, explanation = EXCLUDED.explanation,"
         " archived_at = now(), reversed_at = NULL",
-        lead_id,
-        reason,
-        explanation,
+        archives,
     )
 
 
@@ -101,19 +154,31 @@ async def end_active(
     conn: asyncpg.Connection, lead_id: UUID, status: EnrollmentStatus, reason: str
 ) -> UUID | None:
     """End the lead's active enrollment, cancelling its due touches; the enrollment id, if any."""
-    ended: UUID | None = await conn.fetchval(
+    return (await end_active_many(conn, status, [(lead_id, reason)])).get(lead_id)
+
+
+async def end_active_many(
+    conn: asyncpg.Connection, status: EnrollmentStatus, ends: Sequence[tuple[UUID, str]]
+) -> dict[UUID, UUID]:
+    """end_active for many leads (lead id, reason) in one statement; the ended enrollment id per lead."""
+    # Once a lead's enrollment has ended, a second end finds nothing active: its first reason is the one kept.
+    columns = columns_by_key(ends, keep="first")
+    if not columns:
+        return {}
+    rows = await conn.fetch(
         "WITH ended AS ("
-        "  UPDATE enrollments SET status = $2, ended_at = now(), end_reason = $3, exhaust_at = NULL"
-        "  WHERE lead_id = $1 AND status = 'active' RETURNING id"
+        "  UPDATE enrollments SET status = $3, ended_at = now(), end_reason = x.reason, exhaust_at = NULL"
+        "  FROM unnest($1::uuid[], $2::text[]) AS x (lead_id, reason)"
+        "  WHERE enrollments.lead_id = x.lead_id AND enrollments.status = 'active'"
+        "  RETURNING enrollments.id, enrollments.lead_id"
         "), cancelled AS ("
         "  UPDATE touches SET status = 'cancelled', done_at = now() FROM ended"
         "  WHERE touches.enrollment_id = ended.id AND touches.status = 'due'"
-        ") SELECT id FROM ended",
-        lead_id,
+        ") SELECT id, lead_id FROM ended",
+        *columns,
         status.value,
-        reason,
     )
-    return ended
+    return {row["lead_id"]: row["id"] for row in rows}
 
 
 async def reverse_archive(uow: UnitOfWork, lead_id: UUID) -> dict[str, Any] | None:
@@ -194,5 +259,10 @@ async def change_consent(uow: UnitOfWork, event: LeadConsentChanged) -> None:
 
 async def profile_of(conn: asyncpg.Connection, lead_id: UUID) -> LeadProfile | None:
     """The lead's profile from the read model, if intake told us."""
-    raw = await conn.fetchval("SELECT profile FROM leads WHERE id = $1", lead_id)
-    return LeadProfile.model_validate(raw) if raw else None
+    return (await profiles_of(conn, [lead_id])).get(lead_id)
+
+
+async def profiles_of(conn: asyncpg.Connection, lead_ids: Sequence[UUID]) -> dict[UUID, LeadProfile]:
+    """The profiles the read model holds for these leads; leads without one are left out."""
+    rows = await conn.fetch("SELECT id, profile FROM leads WHERE id = ANY($1::uuid[])", list(lead_ids))
+    return {row["id"]: LeadProfile.model_validate(row["profile"]) for row in rows if row["profile"]}

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from leadflow_opportunity.adapters import leads
+from leadflow_opportunity.adapters import config_store, leads
 from leadflow_opportunity.use_cases import conversion
 from leadflow_shared.consumer import Reject, Subscription
 from leadflow_shared.contracts import topics
@@ -18,8 +18,14 @@ from leadflow_shared.uow import UnitOfWork
 
 async def on_status_changed(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """qualification: lead.status_changed."""
-    assert isinstance(data, LeadStatusChanged)
-    await leads.record_status(uow.conn, data.lead_id, data.to_status, data.category)
+    await on_statuses_changed(uow, [(envelope, data)])
+
+
+async def on_statuses_changed(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
+    """qualification: lead.status_changed of many leads, in one statement."""
+    changes = [data for _, data in items]
+    assert all(isinstance(data, LeadStatusChanged) for data in changes)
+    await leads.record_statuses(uow.conn, [(c.lead_id, c.to_status, c.category) for c in changes])
 
 
 async def on_qualified(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
@@ -31,6 +37,16 @@ async def on_qualified(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         raise Reject(f"lead.qualified {data.lead_id} carries signals out of range: {error}") from error
 
 
+async def on_many_qualified(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
+    """qualification: lead.qualified of many leads, each in turn, with the configuration read once."""
+    # A refused one fails the group, which the consumer then replays message by message to refuse it alone.
+    config = await config_store.current(uow.conn)
+    now = datetime.now(UTC)
+    for envelope, data in items:
+        assert isinstance(data, LeadQualified)
+        await conversion.convert_qualified(uow, envelope, data, now, config)
+
+
 def subscriptions() -> list[Subscription]:
     """What opportunity consumes."""
     return [
@@ -40,6 +56,10 @@ def subscriptions() -> list[Subscription]:
             handlers={
                 LeadStatusChanged.event_type: on_status_changed,
                 LeadQualified.event_type: on_qualified,
+            },
+            batch_handlers={
+                LeadStatusChanged.event_type: on_statuses_changed,
+                LeadQualified.event_type: on_many_qualified,
             },
         ),
     ]

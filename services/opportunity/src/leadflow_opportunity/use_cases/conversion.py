@@ -132,11 +132,19 @@ async def _consider_opportunity(
 
 
 async def convert_qualified(
-    uow: UnitOfWork, envelope: Envelope | None, event: LeadQualified, now: datetime
+    uow: UnitOfWork,
+    envelope: Envelope | None,
+    event: LeadQualified,
+    now: datetime,
+    config: Configuration | None = None,
 ) -> ConversionOutcome:
-    """Find or create the account and contact, emit lead.converted, and open an opportunity if due."""
+    """Find or create the account and contact, emit lead.converted, and open an opportunity if due.
+
+    A caller converting many leads in one transaction passes the configuration it read once for all.
+    """
     conn = uow.conn
-    config = await config_store.current(conn)
+    if config is None:
+        config = await config_store.current(conn)
     email_key = contact_key(event.profile.email)
     contact = await repo.contact_of_lead_or_email(conn, event.lead_id, email_key)
     if contact is None:

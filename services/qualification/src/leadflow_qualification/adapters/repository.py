@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 from uuid import UUID
 
 import asyncpg
@@ -57,20 +57,36 @@ class LeadRow:
         )
 
 
+class NewLead(NamedTuple):
+    """A lead to store with its first status."""
+
+    id: UUID
+    status: str
+    category: str
+    profile: LeadProfile
+    touch: Touch | None
+
+
 async def insert_lead(
     conn: Conn, lead_id: UUID, status: str, category: str, profile: LeadProfile, touch: Touch | None
 ) -> bool:
     """Store a new lead with its first status; answer False when it was known already."""
-    result = await conn.execute(
-        "INSERT INTO leads (id, status, category, profile, touch) VALUES ($1, $2, $3, $4, $5)"
-        " ON CONFLICT (id) DO NOTHING",
-        lead_id,
-        status,
-        category,
-        profile.model_dump(mode="json"),
-        touch.model_dump(mode="json") if touch else None,
+    return bool(await insert_leads(conn, [NewLead(lead_id, status, category, profile, touch)]))
+
+
+async def insert_leads(conn: Conn, leads: Sequence[NewLead]) -> list[LeadRow]:
+    """Store new leads in one statement; answer those created (the others were known already)."""
+    rows = await conn.fetch(
+        "INSERT INTO leads (id, status, category, profile, touch)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[])"
+        f" ON CONFLICT (id) DO NOTHING RETURNING {LEAD_COLUMNS}",
+        [lead.id for lead in leads],
+        [lead.status for lead in leads],
+        [lead.category for lead in leads],
+        [lead.profile.model_dump(mode="json") for lead in leads],
+        [lead.touch.model_dump(mode="json") if lead.touch else None for lead in leads],
     )
-    return bool(result.endswith(" 1"))
+    return [LeadRow.of(row) for row in rows]
 
 
 async def lock_lead(conn: Conn, lead_id: UUID) -> LeadRow | None:
@@ -79,14 +95,30 @@ async def lock_lead(conn: Conn, lead_id: UUID) -> LeadRow | None:
     return LeadRow.of(row) if row else None
 
 
+async def lock_leads(conn: Conn, lead_ids: Sequence[UUID]) -> list[LeadRow]:
+    """The leads found among `lead_ids`, locked for this transaction in id order."""
+    rows = await conn.fetch(
+        f"SELECT {LEAD_COLUMNS} FROM leads WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", lead_ids
+    )
+    return [LeadRow.of(row) for row in rows]
+
+
 async def update_profile(conn: Conn, lead_id: UUID, profile: LeadProfile) -> LeadRow | None:
     """Keep the lead's profile current; answer the locked lead."""
-    row = await conn.fetchrow(
-        f"UPDATE leads SET profile = $2, updated_at = now() WHERE id = $1 RETURNING {LEAD_COLUMNS}",
-        lead_id,
-        profile.model_dump(mode="json"),
+    found = await update_profiles(conn, [(lead_id, profile)])
+    return found[0] if found else None
+
+
+async def update_profiles(conn: Conn, profiles: Sequence[tuple[UUID, LeadProfile]]) -> list[LeadRow]:
+    """Keep many leads' profiles current in one statement; answer the leads found, locked."""
+    rows = await conn.fetch(
+        "UPDATE leads SET profile = p.new_profile, updated_at = now()"
+        " FROM unnest($1::uuid[], $2::jsonb[]) AS p(lead_id, new_profile)"
+        f" WHERE id = p.lead_id RETURNING {LEAD_COLUMNS}",
+        [lead_id for lead_id, _ in profiles],
+        [profile.model_dump(mode="json") for _, profile in profiles],
     )
-    return LeadRow.of(row) if row else None
+    return [LeadRow.of(row) for row in rows]
 
 
 async def set_sales_input(conn: Conn, lead_id: UUID, sales: SalesInput) -> None:
@@ -139,16 +171,24 @@ async def fold_activities(conn: Conn, merged: UUID, survivor: UUID) -> None:
 
 async def insert_activity(conn: Conn, lead_id: UUID, activity_id: str, activity: Activity) -> bool:
     """Store one activity; answer False when it was known already."""
-    result = await conn.execute(
+    return bool(await insert_activities(conn, [(lead_id, activity_id, activity)]))
+
+
+async def insert_activities(
+    conn: Conn, activities: Sequence[tuple[UUID, str, Activity]]
+) -> set[tuple[UUID, str]]:
+    """Store many activities in one statement; answer the (lead, activity id) pairs that were new."""
+    rows = await conn.fetch(
         "INSERT INTO activities (lead_id, activity_id, activity_type, occurred_at, trigger)"
-        " VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-        lead_id,
-        activity_id,
-        activity.activity_type.value,
-        activity.occurred_at,
-        activity.trigger.value if activity.trigger else None,
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])"
+        " ON CONFLICT DO NOTHING RETURNING lead_id, activity_id",
+        [lead_id for lead_id, _, _ in activities],
+        [activity_id for _, activity_id, _ in activities],
+        [a.activity_type.value for _, _, a in activities],
+        [a.occurred_at for _, _, a in activities],
+        [a.trigger.value if a.trigger else None for _, _, a in activities],
     )
-    return bool(result.endswith(" 1"))
+    return {(row["lead_id"], row["activity_id"]) for row in rows}
 
 
 def _activity(row: asyncpg.Record) -> Activity:
@@ -177,58 +217,63 @@ async def activities_of(conn: Conn, lead_ids: list[UUID]) -> dict[UUID, list[Act
     return found
 
 
-async def record_decision(conn: Conn, lead_id: UUID, decision: Decision, cause: str, progress: bool) -> None:
-    """Keep the decision with every condition, and the lead's latest scores."""
-    body = decision.model_dump(mode="json")
+class DecisionMade(NamedTuple):
+    """A decision to keep, with what caused it and whether it counts as progress."""
+
+    lead_id: UUID
+    decision: Decision
+    cause: str
+    progress: bool
+
+
+async def record_decisions(conn: Conn, made: Sequence[DecisionMade]) -> None:
+    """Keep many decisions in order, and each lead's latest scores, in one statement."""
+    if not made:
+        return
     await conn.execute(
-        "WITH d AS (INSERT INTO decisions"
+        "WITH n AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::real[],"
+        " $6::real[], $7::text[], $8::jsonb[], $9::boolean[]) WITH ORDINALITY"
+        " AS n(lead_id, criteria_version, outcome, reason, fit_score, engagement_score, cause, body,"
+        " progress, i)),"
+        " d AS (INSERT INTO decisions"
         " (lead_id, criteria_version, outcome, reason, fit_score, engagement_score, cause, body)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7, $8))"
-        " UPDATE leads SET decision = $8, criteria_version = $2, fit_score = $5, engagement_score = $6,"
-        " updated_at = now(),"
-        " last_progress_at = CASE WHEN $9 THEN now() ELSE last_progress_at END,"
-        " stale = stale AND NOT $9, stale_since = CASE WHEN $9 THEN NULL ELSE stale_since END"
-        " WHERE id = $1",
-        lead_id,
-        decision.criteria_version,
-        decision.outcome.value,
-        decision.reason.value if decision.reason else None,
-        decision.fit_score,
-        decision.engagement_score,
-        cause,
-        body,
-        progress,
+        " SELECT lead_id, criteria_version, outcome, reason, fit_score, engagement_score, cause, body"
+        " FROM n ORDER BY i),"
+        # A lead decided twice ends with its last decision, and with progress if either was progress.
+        " last AS (SELECT DISTINCT ON (lead_id) *, bool_or(progress) OVER (PARTITION BY lead_id) AS moved"
+        " FROM n ORDER BY lead_id, i DESC)"
+        " UPDATE leads SET decision = last.body, criteria_version = last.criteria_version,"
+        " fit_score = last.fit_score, engagement_score = last.engagement_score, updated_at = now(),"
+        " last_progress_at = CASE WHEN last.moved THEN now() ELSE last_progress_at END,"
+        " stale = stale AND NOT last.moved,"
+        " stale_since = CASE WHEN last.moved THEN NULL ELSE stale_since END"
+        " FROM last WHERE leads.id = last.lead_id",
+        [m.lead_id for m in made],
+        [m.decision.criteria_version for m in made],
+        [m.decision.outcome.value for m in made],
+        [m.decision.reason.value if m.decision.reason else None for m in made],
+        [m.decision.fit_score for m in made],
+        [m.decision.engagement_score for m in made],
+        [m.cause for m in made],
+        [m.decision.model_dump(mode="json") for m in made],
+        [m.progress for m in made],
     )
 
 
-async def change_status(
-    conn: Conn,
-    lead_id: UUID,
-    from_status: str | None,
-    to_status: str,
-    category: str,
-    reason: str,
-    reason_code: str | None,
-    actor: str,
-) -> None:
-    """Move the lead and keep the change in its history, in one statement."""
-    await conn.execute(
-        "WITH u AS (UPDATE leads SET status = $3, category = $4, status_since = now(),"
-        " last_progress_at = now(),"
-        " stale = false, stale_since = NULL, updated_at = now(),"
-        " disqualification_reason = CASE WHEN $4 IN ('nurturing', 'archived', 'unqualified') THEN"
-        " coalesce($6, disqualification_reason) ELSE NULL END"
-        " WHERE id = $1)"
-        " INSERT INTO status_history (lead_id, from_status, to_status, category, reason, reason_code, actor)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        lead_id,
-        from_status,
-        to_status,
-        category,
-        reason,
-        reason_code,
-        actor,
-    )
+class StatusChange(NamedTuple):
+    """One row of a lead's status history; `moves` when the lead itself goes to that status with it."""
+
+    lead_id: UUID
+    from_status: str | None
+    to_status: str
+    category: str
+    reason: str
+    reason_code: str | None
+    actor: str
+    moves: bool = True
+
+
+_DISQUALIFIED = frozenset({"nurturing", "archived", "unqualified"})
 
 
 async def add_history(
@@ -242,16 +287,53 @@ async def add_history(
     reason_code: str | None = None,
 ) -> None:
     """Keep one status change in the history."""
+    await change_statuses(
+        conn,
+        [StatusChange(lead_id, from_status, to_status, category, reason, reason_code, actor, moves=False)],
+    )
+
+
+async def change_statuses(conn: Conn, changes: Sequence[StatusChange]) -> None:
+    """Many status changes in one statement: every history row in order, each lead at its last status.
+
+    The disqualification reason follows the moves in turn: a disqualifying status takes the move's
+    reason code (or keeps the one it had), any other status clears it.
+    """
+    if not changes:
+        return
+    final: dict[UUID, tuple[str, str, bool, str | None]] = {}
+    for change in changes:
+        if not change.moves:
+            continue
+        keep, code = final[change.lead_id][2:] if change.lead_id in final else (True, None)
+        if change.category not in _DISQUALIFIED:
+            keep, code = False, None
+        elif change.reason_code is not None:
+            keep, code = False, change.reason_code
+        final[change.lead_id] = (change.to_status, change.category, keep, code)
     await conn.execute(
-        "INSERT INTO status_history (lead_id, from_status, to_status, category, reason, reason_code, actor)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        lead_id,
-        from_status,
-        to_status,
-        category,
-        reason,
-        reason_code,
-        actor,
+        "WITH u AS (UPDATE leads SET status = f.status, category = f.category, status_since = now(),"
+        " last_progress_at = now(), stale = false, stale_since = NULL, updated_at = now(),"
+        " disqualification_reason = CASE WHEN f.keep THEN disqualification_reason ELSE f.code END"
+        " FROM unnest($8::uuid[], $9::text[], $10::text[], $11::boolean[], $12::text[])"
+        " AS f(id, status, category, keep, code) WHERE leads.id = f.id)"
+        " INSERT INTO status_history (lead_id, from_status, to_status, category, reason, reason_code, actor)"
+        " SELECT lead_id, from_status, to_status, category, reason, reason_code, actor"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])"
+        " WITH ORDINALITY AS h(lead_id, from_status, to_status, category, reason, reason_code, actor, i)"
+        " ORDER BY i",
+        [c.lead_id for c in changes],
+        [c.from_status for c in changes],
+        [c.to_status for c in changes],
+        [c.category for c in changes],
+        [c.reason for c in changes],
+        [c.reason_code for c in changes],
+        [c.actor for c in changes],
+        list(final),
+        [f[0] for f in final.values()],
+        [f[1] for f in final.values()],
+        [f[2] for f in final.values()],
+        [f[3] for f in final.values()],
     )
 
 
@@ -365,20 +447,6 @@ async def unresponsive_leads(conn: Conn, category: str, idle_s: float, limit: in
         limit,
     )
     return [LeadRow.of(r) for r in rows]
-
-
-async def funnel_rows(conn: Conn, start: datetime, end: datetime) -> list[asyncpg.Record]:
-    """Every status change of the leads created in [start, end), with their attribution."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT h.lead_id, h.from_status, h.to_status, h.category, h.at, h.reason_code,"
-        " l.touch->>'source_system' AS source_system,"
-        " coalesce(l.touch->'campaign'->>'utm_campaign', l.touch->'campaign'->>'campaign_name') AS campaign,"
-        " l.owner FROM leads l JOIN status_history h ON h.lead_id = l.id"
-        " WHERE l.created_at >= $1 AND l.created_at < $2 AND l.merged_into IS NULL ORDER BY h.id",
-        start,
-        end,
-    )
-    return rows
 
 
 async def latest_configs(conn: Conn) -> list[asyncpg.Record]:

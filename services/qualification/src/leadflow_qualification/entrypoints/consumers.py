@@ -25,9 +25,19 @@ async def on_captured(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     await intake_events.lead_captured(uow, data, envelope)
 
 
+async def on_captured_many(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
+    """intake: many lead.captured at once."""
+    await intake_events.leads_captured(uow, items)
+
+
 async def on_updated(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """intake: lead.updated."""
     await intake_events.lead_updated(uow, data, envelope)
+
+
+async def on_updated_many(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
+    """intake: many lead.updated at once."""
+    await intake_events.leads_updated(uow, items)
 
 
 async def on_merged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
@@ -38,6 +48,11 @@ async def on_merged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
 async def on_engaged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """intake: lead.engaged."""
     await intake_events.lead_engaged(uow, data, envelope)
+
+
+async def on_engaged_many(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
+    """intake: many lead.engaged at once."""
+    await intake_events.leads_engaged(uow, items)
 
 
 async def on_converted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
@@ -66,6 +81,11 @@ def subscriptions() -> list[Subscription]:
                 LeadUpdated.event_type: on_updated,
                 LeadMerged.event_type: on_merged,
                 LeadEngaged.event_type: on_engaged,
+            },
+            batch_handlers={
+                LeadCaptured.event_type: on_captured_many,
+                LeadUpdated.event_type: on_updated_many,
+                LeadEngaged.event_type: on_engaged_many,
             },
         ),
         Subscription(

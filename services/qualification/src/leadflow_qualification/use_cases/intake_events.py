@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Callable
+from typing import TypeVar
+from uuid import UUID
+
 from leadflow_qualification.adapters import repository as repo
+from leadflow_qualification.adapters.repository import LeadRow, StatusChange
 from leadflow_qualification.domain.facts import Activity
 from leadflow_qualification.domain.statuses import BaseCategory
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases.judging import assign_owner, judge, move
+from leadflow_qualification.use_cases.writes import BatchedWrites, Writes
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
     LeadCaptured,
@@ -19,31 +26,69 @@ from leadflow_shared.uow import UnitOfWork
 
 CAPTURE_ACTOR = "rule:capture"
 
+E = TypeVar("E", LeadUpdated, LeadEngaged)
+
 
 async def lead_captured(uow: UnitOfWork, event: LeadCaptured, envelope: Envelope) -> None:
     """A new lead is open (kept and emitted), gets an owner, then is judged."""
     config = await cfg.load(uow.conn)
-    opening = config.catalog.default_for(BaseCategory.OPEN).name
-    created = await repo.insert_lead(uow.conn, event.lead_id, opening, "open", event.profile, event.touch)
-    if not created:
+    for lead in await repo.insert_leads(uow.conn, [_new_lead(config, event)]):
+        await _open(uow, config, lead, event, envelope, Writes(uow.conn))
+
+
+async def leads_captured(uow: UnitOfWork, items: list[tuple[Envelope, LeadCaptured]]) -> None:
+    """Many captures at once, with the effect of lead_captured on each in turn, in a few statements."""
+    config = await cfg.load(uow.conn)
+    if config.assignment is not None and any(team.max_open_leads for team in config.assignment.teams):
+        # An owner's cap counts the open leads, which the leads judged before change: one by one.
+        for envelope, event in items:
+            await lead_captured(uow, event, envelope)
         return
+    # A lead captured twice is created by the first capture; the second changes nothing.
+    firsts: dict[UUID, tuple[Envelope, LeadCaptured]] = {}
+    for envelope, event in items:
+        firsts.setdefault(event.lead_id, (envelope, event))
+    new = [_new_lead(config, event) for _, event in firsts.values()]
+    created = {lead.id: lead for lead in await repo.insert_leads(uow.conn, new)}
+    writes = BatchedWrites(uow.conn)
+    await writes.load_activities(created)
+    for envelope, event in firsts.values():
+        if event.lead_id in created:
+            await _open(uow, config, created[event.lead_id], event, envelope, writes)
+    await writes.flush()
+
+
+def _new_lead(config: cfg.Config, event: LeadCaptured) -> repo.NewLead:
+    opening = config.catalog.default_for(BaseCategory.OPEN).name
+    return repo.NewLead(event.lead_id, opening, BaseCategory.OPEN.value, event.profile, event.touch)
+
+
+async def _open(
+    uow: UnitOfWork,
+    config: cfg.Config,
+    lead: LeadRow,
+    event: LeadCaptured,
+    envelope: Envelope,
+    writes: Writes,
+) -> None:
+    """The new lead's first status is kept and emitted; it gets an owner and is judged."""
     reason = f"captured from {event.touch.source_system} ({event.touch.channel})"
-    await repo.add_history(uow.conn, event.lead_id, None, opening, "open", reason, CAPTURE_ACTOR)
+    await writes.change_status(
+        StatusChange(lead.id, None, lead.status, lead.category, reason, None, CAPTURE_ACTOR, moves=False)
+    )
     await uow.outbox.emit(
         LeadStatusChanged(
-            lead_id=event.lead_id,
+            lead_id=lead.id,
             from_status=None,
-            to_status=opening,
-            category="open",
+            to_status=lead.status,
+            category=lead.category,
             reason=reason,
             actor=CAPTURE_ACTOR,
         ),
         causation=envelope,
     )
-    lead = await repo.lock_lead(uow.conn, event.lead_id)
-    assert lead is not None  # inserted above in this transaction
     await assign_owner(uow, config, lead, envelope)
-    await judge(uow, config, lead, envelope, cause="captured")
+    await judge(uow, config, lead, envelope, cause="captured", writes=writes)
 
 
 async def lead_updated(uow: UnitOfWork, event: LeadUpdated, envelope: Envelope) -> None:
@@ -52,6 +97,15 @@ async def lead_updated(uow: UnitOfWork, event: LeadUpdated, envelope: Envelope) 
     if lead is None or lead.merged_into is not None:
         return
     await judge(uow, await cfg.load(uow.conn), lead, envelope, cause="updated")
+
+
+async def leads_updated(uow: UnitOfWork, items: list[tuple[Envelope, LeadUpdated]]) -> None:
+    """Many updates at once, with the effect of lead_updated on each in turn, in a few statements."""
+    once, again = _once_each(items)
+    found = await repo.update_profiles(uow.conn, [(event.lead_id, event.profile) for _, event in once])
+    await _judge_each(uow, once, found, lambda _: "updated", progress=False)
+    for envelope, event in again:
+        await lead_updated(uow, event, envelope)
 
 
 async def lead_merged(uow: UnitOfWork, event: LeadMerged, envelope: Envelope) -> None:
@@ -99,14 +153,57 @@ async def lead_merged(uow: UnitOfWork, event: LeadMerged, envelope: Envelope) ->
 
 async def lead_engaged(uow: UnitOfWork, event: LeadEngaged, envelope: Envelope) -> None:
     """Keep the activity for engagement scoring and triggers; the engagement is progress; judge again."""
-    activity = Activity(
-        activity_type=event.activity_type, occurred_at=event.occurred_at, trigger=event.trigger
-    )
-    if not await repo.insert_activity(uow.conn, event.lead_id, event.activity_id, activity):
+    if not await repo.insert_activity(uow.conn, event.lead_id, event.activity_id, _activity(event)):
         return
     lead = await repo.lock_lead(uow.conn, event.lead_id)
     if lead is None or lead.merged_into is not None:
         return
-    await judge(
-        uow, await cfg.load(uow.conn), lead, envelope, cause=f"engaged: {event.activity_type}", progress=True
+    await judge(uow, await cfg.load(uow.conn), lead, envelope, cause=_engaged(event), progress=True)
+
+
+async def leads_engaged(uow: UnitOfWork, items: list[tuple[Envelope, LeadEngaged]]) -> None:
+    """Many engagements at once, with the effect of lead_engaged on each in turn, in a few statements."""
+    once, again = _once_each(items)
+    new = await repo.insert_activities(
+        uow.conn, [(event.lead_id, event.activity_id, _activity(event)) for _, event in once]
     )
+    fresh = [(envelope, event) for envelope, event in once if (event.lead_id, event.activity_id) in new]
+    found = await repo.lock_leads(uow.conn, [event.lead_id for _, event in fresh])
+    await _judge_each(uow, fresh, found, _engaged, progress=True)
+    for envelope, event in again:
+        await lead_engaged(uow, event, envelope)
+
+
+async def _judge_each(
+    uow: UnitOfWork,
+    items: list[tuple[Envelope, E]],
+    found: list[LeadRow],
+    cause: Callable[[E], str],
+    *,
+    progress: bool,
+) -> None:
+    """Judge each unmerged lead found for its event, and write the judgements in bulk."""
+    config = await cfg.load(uow.conn)
+    writes = BatchedWrites(uow.conn)
+    leads = {lead.id: lead for lead in found if lead.merged_into is None}
+    await writes.load_activities(leads)
+    for envelope, event in items:
+        if event.lead_id in leads:
+            lead = leads[event.lead_id]
+            await judge(uow, config, lead, envelope, cause=cause(event), progress=progress, writes=writes)
+    await writes.flush()
+
+
+def _activity(event: LeadEngaged) -> Activity:
+    return Activity(activity_type=event.activity_type, occurred_at=event.occurred_at, trigger=event.trigger)
+
+
+def _engaged(event: LeadEngaged) -> str:
+    return f"engaged: {event.activity_type}"
+
+
+def _once_each(items: list[tuple[Envelope, E]]) -> tuple[list[tuple[Envelope, E]], list[tuple[Envelope, E]]]:
+    """The items of leads that occur once, and the others in order (a lead's second event sees its first)."""
+    seen = Counter(event.lead_id for _, event in items)
+    once = [item for item in items if seen[item[1].lead_id] == 1]
+    return once, [item for item in items if seen[item[1].lead_id] > 1]

@@ -6,12 +6,13 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from leadflow_qualification.adapters import repository as repo
-from leadflow_qualification.adapters.repository import LeadRow
+from leadflow_qualification.adapters.repository import DecisionMade, LeadRow, StatusChange
 from leadflow_qualification.domain.assignment import TeamState, assign, route
 from leadflow_qualification.domain.decision import Decision, Outcome, evaluate, next_statuses
 from leadflow_qualification.domain.facts import LeadFacts
 from leadflow_qualification.domain.statuses import BaseCategory, check_transition
 from leadflow_qualification.use_cases.config import Config
+from leadflow_qualification.use_cases.writes import Writes
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
     DisqualificationReason,
@@ -48,11 +49,12 @@ async def move(
     actor: str,
     causation: Envelope | None,
     reason_code: str | None = None,
+    writes: Writes | None = None,
 ) -> None:
     """Move the lead to `target` if the catalog allows it (else TransitionNotAllowed), keep and emit it."""
     status = check_transition(config.catalog, lead.status, target)
-    await repo.change_status(
-        uow.conn, lead.id, lead.status, status.name, status.category.value, reason, reason_code, actor
+    await (writes or Writes(uow.conn)).change_status(
+        StatusChange(lead.id, lead.status, status.name, status.category.value, reason, reason_code, actor)
     )
     await uow.outbox.emit(
         LeadStatusChanged(
@@ -108,13 +110,20 @@ def disqualified_event(
 
 
 async def decide(
-    uow: UnitOfWork, config: Config, lead: LeadRow, *, cause: str, progress: bool = False
+    uow: UnitOfWork,
+    config: Config,
+    lead: LeadRow,
+    *,
+    cause: str,
+    progress: bool = False,
+    writes: Writes | None = None,
 ) -> Decision:
     """Evaluate the lead under the criteria in force and keep the decision with every condition."""
-    activities = await repo.activities(uow.conn, lead.id)
+    writes = writes or Writes(uow.conn)
+    activities = await writes.activities(lead.id)
     facts = LeadFacts(profile=lead.profile, touches=(lead.touch,) if lead.touch else ())
     decision = evaluate(facts, activities, lead.sales_input, config.criteria, now_utc())
-    await repo.record_decision(uow.conn, lead.id, decision, cause, progress)
+    await writes.record_decision(DecisionMade(lead.id, decision, cause, progress))
     lead.fit_score, lead.engagement_score = decision.fit_score, decision.engagement_score
     return decision
 
@@ -127,6 +136,7 @@ async def apply_decision(
     causation: Envelope | None,
     *,
     requalify: bool = False,
+    writes: Writes | None = None,
 ) -> bool:
     """Move the lead where the decision points (a person's override stands); answer whether it moved."""
     if lead.manual_override and not requalify:
@@ -151,7 +161,15 @@ async def apply_decision(
         final = step == path[-1]
         code = decision.reason.value if final and decision.reason else None
         await move(
-            uow, config, lead, step, reason=summary, actor=actor, causation=causation, reason_code=code
+            uow,
+            config,
+            lead,
+            step,
+            reason=summary,
+            actor=actor,
+            causation=causation,
+            reason_code=code,
+            writes=writes,
         )
     if decision.outcome is Outcome.QUALIFIED and lead.category == BaseCategory.QUALIFIED:
         await uow.outbox.emit(qualified_event(lead, decision, manual=False), causation=causation)
@@ -172,10 +190,11 @@ async def judge(
     cause: str,
     progress: bool = False,
     requalify: bool = False,
+    writes: Writes | None = None,
 ) -> tuple[Decision, bool]:
     """Evaluate the lead, keep the decision, move it accordingly; answer the decision and whether it moved."""
-    decision = await decide(uow, config, lead, cause=cause, progress=progress)
-    moved = await apply_decision(uow, config, lead, decision, causation, requalify=requalify)
+    decision = await decide(uow, config, lead, cause=cause, progress=progress, writes=writes)
+    moved = await apply_decision(uow, config, lead, decision, causation, requalify=requalify, writes=writes)
     return decision, moved
 
 

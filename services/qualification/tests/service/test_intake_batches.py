@@ -1,0 +1,421 @@
+"""Batch handlers of intake's events judge many leads in a few statements and end where one by one ends."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+import pytest_asyncio
+
+from leadflow_devstack.testing import TestStack
+from leadflow_qualification.use_cases import config as cfg
+from leadflow_qualification.use_cases import intake_events, sales
+from leadflow_shared.contracts.envelope import Envelope, new_event
+from leadflow_shared.contracts.events import EventData, LeadCaptured, LeadEngaged, LeadMerged, LeadUpdated
+from leadflow_shared.contracts.lead import ActivityType, Channel, LeadProfile, QualifyingAnswers, Touch
+from leadflow_shared.db import create_pool
+from leadflow_shared.outbox import Outbox
+from leadflow_shared.uow import UnitOfWork, UnitOfWorkFactory
+
+pytestmark = pytest.mark.service
+
+Ids = dict[str, uuid.UUID]
+Items = list[tuple[Envelope, Any]]
+Single = Callable[[UnitOfWork, Any, Envelope], Awaitable[None]]
+Batch = Callable[[UnitOfWork, Items], Awaitable[None]]
+
+READY = {"need": "We re-key every order", "authority": "Decision maker", "budget": "€80k", "timeline": "Q1"}
+NO_BUDGET = {**READY, "budget": "under 2k"}
+
+# The people of every run, by label: each outcome, and the unusual paths.
+PEOPLE: dict[str, dict[str, Any]] = {
+    "ready": {},
+    "browsing": {"answers": {**READY, "need": "just browsing"}},
+    "evaluator": {"answers": {**READY, "authority": "I am an evaluator"}},
+    "no-budget": {"answers": NO_BUDGET},
+    "abroad": {"country": "BR"},
+    "tester": {"is_test": True},
+    "silent": {"answers": {}},
+    "engaged-before": {"answers": {**READY, "need": None}},
+    "known": {},
+    "twice": {"answers": {}},
+    "merged-away": {},
+    "overridden": {"answers": {}},
+    "unknown": {},
+}
+
+
+def profile(label: str, **changes: Any) -> LeadProfile:
+    base: dict[str, Any] = {
+        "first_name": label.title().replace("-", ""),
+        "last_name": "Aalto",
+        "email": f"{label}@nordhafen-logistik.example",
+        "company": "Nordhafen Logistik GmbH",
+        "job_title": "Head of Operations",
+        "seniority": "director",
+        "country": "DE",
+        "industry": "Logistics",
+        "company_size": 260,
+        "answers": QualifyingAnswers.model_validate(READY),
+    }
+    return LeadProfile.model_validate({**base, **PEOPLE[label], **changes})
+
+
+TOUCH = Touch(
+    channel=Channel.WEBINAR,
+    source_system="zoom",
+    source_id="webinar-42",
+    occurred_at=datetime(2026, 11, 2, tzinfo=UTC),
+)
+
+
+def sent(event: EventData) -> tuple[Envelope, Any]:
+    return new_event(event, source="intake"), event
+
+
+def captured(lead_id: uuid.UUID, p: LeadProfile) -> tuple[Envelope, Any]:
+    return sent(LeadCaptured(lead_id=lead_id, profile=p, touch=TOUCH))
+
+
+def updated(lead_id: uuid.UUID, p: LeadProfile) -> tuple[Envelope, Any]:
+    return sent(LeadUpdated(lead_id=lead_id, profile=p, touch=TOUCH))
+
+
+def engaged(lead_id: uuid.UUID, activity_id: str, kind: ActivityType, **more: Any) -> tuple[Envelope, Any]:
+    return sent(
+        LeadEngaged(
+            lead_id=lead_id,
+            activity_id=activity_id,
+            activity_type=kind,
+            occurred_at=datetime(2026, 11, 20, tzinfo=UTC),
+            **more,
+        )
+    )
+
+
+@pytest_asyncio.fixture(scope="module")
+async def uows(service_stack: TestStack) -> AsyncIterator[UnitOfWorkFactory]:
+    pool = await create_pool(service_stack.dsn("qualification"), "qualification")
+    yield UnitOfWorkFactory(pool, "qualification", service_stack.topic_prefix)
+    await pool.close()
+
+
+@pytest_asyncio.fixture
+async def assignment(uows: UnitOfWorkFactory) -> AsyncIterator[Any]:
+    """Each test starts without an assignment policy and with empty teams, and ends so."""
+
+    async def reset() -> None:
+        async with uows.pool.acquire() as conn:
+            await conn.execute("DELETE FROM config_versions WHERE kind = 'assignment'")
+            await conn.execute("DELETE FROM assignment_state")
+            # Open leads of earlier runs would count against an owner's cap.
+            await conn.execute("UPDATE leads SET team = NULL, owner = NULL WHERE team IS NOT NULL")
+        cfg.forget()
+
+    async def put(policy: dict[str, Any]) -> None:
+        async with uows() as uow:
+            await cfg.put_simple(uow.conn, cfg.ASSIGNMENT, policy, "test")
+
+    await reset()
+    yield put, reset
+    await reset()
+
+
+async def before_captures(uow: UnitOfWork, ids: Ids) -> None:
+    """One person is known already, one was merged away before intake's capture came, one engaged first."""
+    await intake_events.lead_captured(uow, *reversed(captured(ids["known"], profile("known"))))
+    await intake_events.lead_engaged(
+        uow, *reversed(engaged(ids["engaged-before"], "demo-1", ActivityType.DEMO_REQUESTED))
+    )
+    merged = LeadMerged(lead_id=ids["known"], merged_id=ids["merged-away"], profile=profile("known"))
+    await intake_events.lead_merged(uow, merged, new_event(merged, source="intake"))
+
+
+def captures(ids: Ids) -> Items:
+    """Everybody's capture, and a second capture of one of them."""
+    items = [captured(ids[label], profile(label)) for label in PEOPLE]
+    return [*items, captured(ids["twice"], profile("twice", answers=READY))]
+
+
+async def before_changes(uow: UnitOfWork, ids: Ids) -> None:
+    """Everybody but `unknown` is captured; one engaged, one is merged away, one is qualified by hand."""
+    for label in PEOPLE:
+        if label != "unknown":
+            await intake_events.lead_captured(uow, *reversed(captured(ids[label], profile(label))))
+    await intake_events.lead_engaged(
+        uow, *reversed(engaged(ids["engaged-before"], "demo-1", ActivityType.DEMO_REQUESTED))
+    )
+    merged = LeadMerged(lead_id=ids["known"], merged_id=ids["merged-away"], profile=profile("known"))
+    await intake_events.lead_merged(uow, merged, new_event(merged, source="intake"))
+    await sales.qualify(
+        uow, ids["overridden"], sales.ManualQualify(actor="lars.sales", reason="met at a fair")
+    )
+
+
+def updates(ids: Ids) -> Items:
+    """New answers for most, two updates of one lead, one of a merged lead and one of an unknown lead."""
+    changes: dict[str, dict[str, Any]] = {
+        "ready": {"answers": NO_BUDGET},
+        "browsing": {"answers": READY},
+        "evaluator": {"answers": {**READY, "need": "just browsing"}},
+        "abroad": {"country": "AT"},
+        "silent": {"answers": READY},
+        "twice": {"answers": READY},
+        "merged-away": {"answers": READY},
+        "overridden": {"answers": NO_BUDGET},
+        "unknown": {},
+        "engaged-before": {},
+    }
+    items = [updated(ids[label], profile(label, **change)) for label, change in changes.items()]
+    return [*items, updated(ids["twice"], profile("twice", answers=NO_BUDGET))]
+
+
+def engagements(ids: Ids) -> Items:
+    """Engagements and a trigger, a repeated activity, two for one lead, a merged and an unknown lead."""
+    return [
+        engaged(ids["silent"], "demo-2", ActivityType.DEMO_REQUESTED),
+        engaged(ids["browsing"], "funding", ActivityType.TRIGGER, trigger="funding_round"),
+        engaged(ids["engaged-before"], "demo-1", ActivityType.DEMO_REQUESTED),
+        engaged(ids["twice"], "pricing-1", ActivityType.PRICING_PAGE_VISITED),
+        engaged(ids["merged-away"], "webinar-1", ActivityType.WEBINAR_ATTENDED),
+        engaged(ids["unknown"], "email-1", ActivityType.EMAIL_CLICKED),
+        engaged(ids["ready"], "pricing-2", ActivityType.PRICING_PAGE_VISITED),
+        engaged(ids["twice"], "demo-3", ActivityType.DEMO_REQUESTED),
+        engaged(ids["overridden"], "meeting-1", ActivityType.MEETING_HELD),
+        engaged(ids["abroad"], "demo-4", ActivityType.DEMO_REQUESTED),
+    ]
+
+
+async def run(
+    uows: UnitOfWorkFactory,
+    prepare: Callable[[UnitOfWork, Ids], Awaitable[None]],
+    batch_of: Callable[[Ids], Items],
+    handlers: tuple[Batch, Single],
+    *,
+    together: bool,
+) -> list[Any]:
+    """Prepare fresh people, handle the batch in one transaction; answer what it left, by label."""
+    ids = {label: uuid.uuid4() for label in PEOPLE}
+    async with uows() as uow:
+        await prepare(uow, ids)
+    async with uows.pool.acquire() as conn:
+        start = await conn.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
+    items = batch_of(ids)
+    causes = {str(envelope.id): f"event {n}" for n, (envelope, _) in enumerate(items)}
+    async with uows() as uow:
+        if together:
+            await handlers[0](uow, items)
+        else:
+            for envelope, event in items:
+                await handlers[1](uow, event, envelope)
+    return await snapshot(uows, ids, causes, start)
+
+
+async def snapshot(uows: UnitOfWorkFactory, ids: Ids, causes: dict[str, str], start: int) -> list[Any]:
+    """The leads, history, decisions, activities and events of the run, ids and clocks replaced by labels."""
+    labels = {str(lead_id): label for label, lead_id in ids.items()}
+
+    def named(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: named(v) for k, v in value.items() if k != "evaluated_at"}
+        if isinstance(value, list):
+            return [named(v) for v in value]
+        if isinstance(value, uuid.UUID | str):
+            text = str(value)
+            if text in causes:
+                return causes[text]
+            for lead_id, label in labels.items():
+                text = text.replace(lead_id, label)
+            return text
+        return value
+
+    every = list(ids.values())
+    async with uows.pool.acquire() as conn:
+        leads = await conn.fetch("SELECT * FROM leads WHERE id = ANY($1::uuid[])", every)
+        history = await conn.fetch(
+            "SELECT lead_id, from_status, to_status, category, reason, reason_code, actor FROM status_history"
+            " WHERE lead_id = ANY($1::uuid[]) ORDER BY id",
+            every,
+        )
+        decisions = await conn.fetch(
+            "SELECT lead_id, criteria_version, outcome, reason, fit_score, engagement_score, cause, body"
+            " FROM decisions WHERE lead_id = ANY($1::uuid[]) ORDER BY id",
+            every,
+        )
+        activities = await conn.fetch(
+            "SELECT lead_id, activity_id, activity_type, trigger FROM activities"
+            " WHERE lead_id = ANY($1::uuid[]) ORDER BY activity_id",
+            every,
+        )
+        outbox = await conn.fetch("SELECT topic, key, payload FROM outbox WHERE id > $1 ORDER BY id", start)
+        await conn.execute("UPDATE outbox SET published_at = now() WHERE id > $1", start)
+    clocks = {"status_since", "last_progress_at", "created_at", "updated_at"}
+    events = []
+    for row in outbox:
+        payload = orjson.loads(row["payload"])
+        events.append(
+            (
+                row["topic"],
+                named(row["key"].decode()),
+                payload["type"],
+                named(payload["causationid"]),
+                named(payload["correlationid"]),
+                named(payload["data"]),
+            )
+        )
+    # Per lead, rows keep the order they were written in; across leads a batch writes them lead by lead.
+    return [
+        sorted((named({k: v for k, v in dict(r).items() if k not in clocks}) for r in leads), key=by_lead),
+        sorted((named(dict(r)) for r in history), key=by_lead),
+        sorted((named(dict(r)) for r in decisions), key=by_lead),
+        sorted((named(dict(r)) for r in activities), key=by_lead),
+        events,
+    ]
+
+
+def by_lead(row: dict[str, Any]) -> str:
+    return str(row.get("lead_id", row.get("id")))
+
+
+def per_lead(events: list[Any]) -> dict[str, list[str]]:
+    found: dict[str, list[str]] = {}
+    for _, key, kind, _, _, _ in events:
+        found.setdefault(key, []).append(kind)
+    return found
+
+
+CAPTURES = (before_captures, captures, (intake_events.leads_captured, intake_events.lead_captured))
+UPDATES = (before_changes, updates, (intake_events.leads_updated, intake_events.lead_updated))
+ENGAGEMENTS = (before_changes, engagements, (intake_events.leads_engaged, intake_events.lead_engaged))
+
+
+async def both_ways(uows: UnitOfWorkFactory, scenario: Any) -> list[Any]:
+    """Run the scenario through the batch handler, then one by one on fresh people; both must agree."""
+    together = await run(uows, *scenario, together=True)
+    assert together == await run(uows, *scenario, together=False)
+    return together
+
+
+async def test_a_batch_of_captures_ends_as_capturing_them_one_by_one(uows, assignment):
+    leads, _, _, _, events = await both_ways(uows, CAPTURES)
+    outcome = {lead["id"]: (lead["status"], lead["disqualification_reason"]) for lead in leads}
+    assert outcome == {
+        "ready": ("qualified", None),
+        "browsing": ("nurturing", "no_need"),
+        "evaluator": ("nurturing", "no_authority"),
+        "no-budget": ("nurturing", "no_budget"),
+        "abroad": ("archived", "not_icp"),
+        "tester": ("archived", "invalid"),
+        "silent": ("open", None),
+        "engaged-before": ("qualified", None),
+        "known": ("qualified", None),
+        "twice": ("open", None),
+        "merged-away": ("archived", None),
+        "overridden": ("open", None),
+        "unknown": ("qualified", None),
+    }
+    assert per_lead(events)["ready"] == ["lead.status_changed", "lead.status_changed", "lead.qualified"]
+    assert next(lead for lead in leads if lead["id"] == "engaged-before")["engagement_score"] > 0
+    assert "known" not in per_lead(events)
+    assert "merged-away" not in per_lead(events)
+    assert {e[3] for e in events if e[1] == "twice"} == {f"event {list(PEOPLE).index('twice')}"}
+
+
+async def test_a_batch_of_updates_ends_as_updating_one_by_one(uows, assignment):
+    leads, history, _, _, events = await both_ways(uows, UPDATES)
+    status = {lead["id"]: (lead["status"], lead["disqualification_reason"]) for lead in leads}
+    assert status["ready"] == ("nurturing", "no_budget")
+    assert [(h["from_status"], h["to_status"]) for h in history if h["lead_id"] == "ready"][-2:] == [
+        ("qualified", "unqualified"),
+        ("unqualified", "nurturing"),
+    ]
+    assert status["browsing"] == ("qualified", None)
+    assert status["twice"] == ("nurturing", "no_budget")
+    assert status["overridden"] == ("qualified", None)
+    assert "unknown" not in status
+    assert "merged-away" not in per_lead(events)
+
+
+async def test_a_batch_of_engagements_ends_as_engaging_one_by_one(uows, assignment):
+    leads, _, decisions, activities, events = await both_ways(uows, ENGAGEMENTS)
+    scores = {lead["id"]: lead["engagement_score"] for lead in leads}
+    assert scores["twice"] > scores["ready"] > 0
+    assert ("unknown", "email-1") in {(a["lead_id"], a["activity_id"]) for a in activities}
+    assert [d["cause"] for d in decisions if d["lead_id"] == "twice"][-2:] == [
+        "engaged: pricing_page_visited",
+        "engaged: demo_requested",
+    ]
+    assert "engaged-before" not in per_lead(events)
+
+
+ROUND_ROBIN = {
+    "rules": [{"team": "dach", "countries": ["DE", "AT", "CH"]}],
+    "teams": [{"name": "dach", "members": ["jonas", "lena", "mira"]}, {"name": "world", "members": ["ana"]}],
+    "default_team": "world",
+}
+
+
+@pytest.mark.parametrize("cap", [None, 1], ids=["round-robin", "round-robin under a cap"])
+async def test_owners_are_assigned_in_a_batch_as_one_by_one(uows, assignment, cap):
+    put, reset = assignment
+    policy = {**ROUND_ROBIN, "teams": [{**team, "max_open_leads": cap} for team in ROUND_ROBIN["teams"]]}
+    await put(policy)
+    together = await run(uows, *CAPTURES, together=True)
+    await reset()
+    await put(policy)
+    one_by_one = await run(uows, *CAPTURES, together=False)
+
+    assert together == one_by_one
+    owners = {lead["id"]: (lead["team"], lead["owner"]) for lead in together[0]}
+    assert owners["abroad"] == ("world", "ana")
+    assert owners["ready"][0] == "dach"
+    assert "lead.assigned" in per_lead(together[-1])["ready"]
+
+
+class CountingConnection:
+    """A connection that counts the statements sent through it."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+        self.statements = 0
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self.conn, name)
+        if name in ("execute", "executemany", "fetch", "fetchrow", "fetchval"):
+            self.statements += 1
+        return attr
+
+
+async def statements_for(uows: UnitOfWorkFactory, leads: int) -> tuple[int, int, int]:
+    """How many statements capturing, updating and engaging that many leads of every kind sends."""
+    labels = [label for label in PEOPLE if label not in ("known", "merged-away")]
+    ids = [(uuid.uuid4(), labels[n % len(labels)]) for n in range(leads)]
+    batches: list[tuple[Batch, Items]] = [
+        (intake_events.leads_captured, [captured(lead_id, profile(label)) for lead_id, label in ids]),
+        (
+            intake_events.leads_updated,
+            [updated(lead_id, profile(label, answers=READY)) for lead_id, label in ids],
+        ),
+        (
+            intake_events.leads_engaged,
+            [engaged(lead_id, "demo", ActivityType.DEMO_REQUESTED) for lead_id, _ in ids],
+        ),
+    ]
+    counts = []
+    for handler, items in batches:
+        async with uows.pool.acquire() as conn, conn.transaction():
+            await cfg.load(conn)  # the configuration is cached; its query is not what is measured here
+            counting = CountingConnection(conn)
+            await handler(UnitOfWork(counting, Outbox(conn, "qualification")), items)
+        counts.append(counting.statements)
+    return counts[0], counts[1], counts[2]
+
+
+async def test_a_batch_costs_the_same_few_statements_for_ten_leads_as_for_a_hundred(uows, assignment):
+    few, many = await statements_for(uows, 10), await statements_for(uows, 100)
+    assert few == many
+    assert max(many) <= 5
