@@ -16,6 +16,9 @@ CREATE TABLE IF NOT EXISTS inbox (
 );
 """
 
+# A later migration of every service: housekeeping forgets old records by age.
+INBOX_AGE_INDEX = "CREATE INDEX IF NOT EXISTS inbox_processed_at ON inbox (processed_at)"
+
 
 async def claim(conn: asyncpg.Connection, consumer: str, event_ids: Sequence[UUID]) -> set[UUID]:
     """Record the ids not seen before by this consumer and answer which those were."""

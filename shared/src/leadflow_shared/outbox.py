@@ -106,6 +106,7 @@ class OutboxRelay:
         batch_size: int = 1000,
         poll_interval_s: float = 0.5,
         retention_s: int = 3600,
+        inbox_retention_s: int = 0,
     ) -> None:
         self.pool = pool
         self.producer = producer
@@ -113,6 +114,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval_s = poll_interval_s
         self.retention_s = retention_s
+        self.inbox_retention_s = inbox_retention_s
         self.lock_key = zlib.crc32(f"leadflow-outbox:{service}".encode()) - 2**31
         self._wake = asyncio.Event()
         self._stopping = False
@@ -144,7 +146,7 @@ class OutboxRelay:
             try:
                 sent = await self.publish_pending()
                 rounds += 1
-                if rounds % 200 == 0 and self.retention_s:
+                if rounds % 200 == 0:
                     await self._purge()
             except asyncio.CancelledError:
                 raise
@@ -205,8 +207,16 @@ class OutboxRelay:
         return len(rows)
 
     async def _purge(self) -> None:
+        """Forget published outbox rows and inbox records older than their retention, a slice at a time."""
         async with self.pool.acquire() as conn:
-            await conn.execute(
-                "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
-                float(self.retention_s),
-            )
+            if self.retention_s:
+                await conn.execute(
+                    "DELETE FROM outbox WHERE published_at < now() - make_interval(secs => $1)",
+                    float(self.retention_s),
+                )
+            if self.inbox_retention_s:
+                await conn.execute(
+                    "DELETE FROM inbox WHERE (consumer, event_id) IN (SELECT consumer, event_id FROM inbox"
+                    " WHERE processed_at < now() - make_interval(secs => $1) LIMIT 10000)",
+                    float(self.inbox_retention_s),
+                )

@@ -56,6 +56,8 @@ class ServiceSettings(BaseSettings):
     relay_batch_size: int = Field(default=1000, ge=1, le=50_000)
     relay_poll_interval_s: float = Field(default=0.5, gt=0)
     outbox_retention_s: int = Field(default=3600, ge=0)
+    # Must outlast the retention of the topics consumed, or a replay from the start would redo old work.
+    inbox_retention_s: int = Field(default=14 * 24 * 3600, ge=0)
     shutdown_timeout_s: float = Field(default=20.0, gt=0)
     role: Literal["all", "api", "worker"] = Field(
         default="all",
