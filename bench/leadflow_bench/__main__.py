@@ -106,6 +106,7 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
                 results["queries"] = {
                     "stored": stored.count,
                     "load_s": round(stored.load_s, 1),
+                    "rows": stored.rows,
                     "endpoints": endpoints,
                 }
         services.sample()

@@ -90,6 +90,10 @@ def table(results: dict[str, Any]) -> Table:
         out.add_row(
             "5 queries", "leads stored (bulk COPY)", f"{queries['stored']:,}", f"load {queries['load_s']} s"
         )
+        rows = queries.get("rows", {})
+        for table in ("opportunity.opportunities", "nurture.enrollments", "qualification.status_history"):
+            if table in rows:
+                out.add_row("", f"  with {table}", f"{rows[table]:,}", "")
         for entry in queries["endpoints"]:
             label = f"  {entry['service']} {entry['kind']} {entry['path']}"
             if not entry["available"]:

@@ -66,6 +66,24 @@ def runtime_of(request: Request) -> Runtime:
     return runtime
 
 
+def periodic(interval_s: float, job: Callable[[Runtime], Coroutine[Any, Any, None]]) -> BackgroundTask:
+    """A background task running the job every interval_s until the service stops; failures are logged."""
+
+    async def every_round(runtime: Runtime) -> None:
+        while not runtime.stopping.is_set():
+            try:
+                await job(runtime)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("background job failed; retrying next round", job=job.__name__, error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(runtime.stopping.wait(), interval_s)
+
+    every_round.__name__ = job.__name__
+    return every_round
+
+
 def build_app(definition: ServiceDefinition) -> FastAPI:
     """Assemble the FastAPI app whose lifespan starts and stops every part in order."""
     settings = definition.settings
@@ -92,6 +110,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
             batch_size=settings.relay_batch_size,
             poll_interval_s=settings.relay_poll_interval_s,
             retention_s=settings.outbox_retention_s,
+            inbox_retention_s=settings.inbox_retention_s,
         )
         relay.start()
         consumers = [

@@ -11,7 +11,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,12 +20,17 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import APIRouter
 
 from leadflow_devstack.env import load_env, role_passwords
 from leadflow_devstack.paths import repo_root
 from leadflow_devstack.postgres import _with_database, provision_database_async
 from leadflow_devstack.topics import create_topics_async
 from leadflow_shared.contracts.topics import all_topics
+from leadflow_shared.http import create_app
+from leadflow_shared.runtime import Runtime, ServiceDefinition
+from leadflow_shared.settings import ServiceSettings
+from leadflow_shared.uow import UnitOfWorkFactory
 
 T = TypeVar("T")
 
@@ -309,3 +314,40 @@ class Db:
             return list(await conn.fetch(query, *args))
         finally:
             await conn.close()
+
+
+@contextlib.asynccontextmanager
+async def api_client(
+    stack: TestStack,
+    settings_class: type[ServiceSettings],
+    routers: Sequence[APIRouter],
+    pool: asyncpg.Pool,
+    scope: str = "read",
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A service's routes in-process on the run's database, no Kafka, with a token of one scope."""
+    service = settings_class.service_name
+    settings = settings_class(database_url=stack.dsn(service), api_tokens={stack.tokens[scope]: [scope]})
+    app = create_app(
+        title=service, description="in-process", api_tokens=settings.api_tokens, ready_check=_ready
+    )
+    for router in routers:
+        app.include_router(router)
+    app.state.runtime = Runtime(
+        definition=ServiceDefinition(title=service, description="in-process", settings=settings),
+        pool=pool,
+        producer=None,
+        relay=None,  # type: ignore[arg-type]
+        uow=UnitOfWorkFactory(pool, service, stack.topic_prefix),
+        consumers=[],
+        stopping=asyncio.Event(),
+    )
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app),
+        base_url=f"http://{service}.test",
+        headers={"Authorization": f"Bearer {stack.tokens[scope]}"},
+    ) as client:
+        yield client
+
+
+async def _ready() -> dict[str, bool]:
+    return {"database": True}

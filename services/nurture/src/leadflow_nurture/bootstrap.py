@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
+from leadflow_nurture.adapters import kpis
 from leadflow_nurture.adapters.smtp import SmtpSender
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.email import Sender
@@ -13,12 +14,13 @@ from leadflow_nurture.settings import NurtureSettings
 from leadflow_nurture.use_cases.scheduler import SchedulerConfig, run_scheduler
 from leadflow_shared.runtime import BackgroundTask, Runtime, ServiceDefinition
 from leadflow_shared.settings import ServiceSettings
+from leadflow_shared.totals import folder
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def definition(settings: ServiceSettings) -> ServiceDefinition:
-    """Wire nurture's subscriptions, routes and touch scheduler."""
+    """Wire nurture's subscriptions, routes, touch scheduler and the job that folds the KPI totals."""
     assert isinstance(settings, NurtureSettings)
     store = TrackStore()
     config = SchedulerConfig(
@@ -43,7 +45,9 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
             runtime.stopping,
         )
 
-    background: list[BackgroundTask] = [touch_scheduler] if settings.scheduler_enabled else []
+    background: list[BackgroundTask] = [folder(kpis.TOTALS)]
+    if settings.scheduler_enabled:
+        background.append(touch_scheduler)
     return ServiceDefinition(
         title="leadflow nurture",
         description=(

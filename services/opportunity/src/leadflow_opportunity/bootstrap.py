@@ -4,15 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from leadflow_opportunity.adapters import reports
 from leadflow_opportunity.entrypoints import consumers, http
 from leadflow_shared.runtime import ServiceDefinition
 from leadflow_shared.settings import ServiceSettings
+from leadflow_shared.totals import folder
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def definition(settings: ServiceSettings) -> ServiceDefinition:
-    """Wire opportunity's subscriptions and routes."""
+    """Wire opportunity's subscriptions, routes and the job that folds the report totals."""
     return ServiceDefinition(
         title="leadflow opportunity",
         description=(
@@ -21,4 +23,5 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         settings=settings,
         subscriptions=consumers.subscriptions(),
         routers=[http.router],
+        background=[folder(reports.TOTALS)],
     )

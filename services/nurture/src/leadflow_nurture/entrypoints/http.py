@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 
+from leadflow_nurture.adapters import kpis
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
-from leadflow_nurture.domain.kpis import TrackKpis
 from leadflow_nurture.domain.tracks import InvalidTrackSet, parse_track_set
 from leadflow_nurture.use_cases import lifecycle
 from leadflow_shared import pagination
@@ -126,32 +127,18 @@ async def list_enrollments(
 async def track_kpis(request: Request, _: ReadAccess) -> dict[str, Any]:
     """Per track: enrolled, active, touches sent, engagement and requalified rates, exhausted, archived."""
     async with runtime_of(request).pool.acquire() as conn:
-        rows = await conn.fetch(
-            "SELECT track, count(*) AS enrolled,"
-            " count(*) FILTER (WHERE status = 'active') AS active,"
-            " coalesce(sum(touches_sent), 0) AS touches_sent,"
-            " coalesce(sum(touches_skipped), 0) AS touches_skipped,"
-            " count(last_engaged_at) AS engaged,"
-            " count(*) FILTER (WHERE status = 'requalified') AS requalified,"
-            " count(*) FILTER (WHERE status = 'exhausted') AS exhausted,"
-            " count(*) FILTER (WHERE exhausted_next = 'archive') AS archived,"
-            " count(*) FILTER (WHERE exhausted_next = 'move') AS moved,"
-            " count(*) FILTER (WHERE status = 'unsubscribed') AS unsubscribed,"
-            " count(*) FILTER (WHERE status = 'converted') AS converted"
-            " FROM enrollments GROUP BY track ORDER BY track"
-        )
-    tracks = []
-    for row in rows:
-        kpis = TrackKpis(**dict(row))
-        tracks.append(
+        counts = await kpis.track_counts(conn)
+    return {
+        "tracks": [
             {
-                **dict(row),
-                "engagement_rate": kpis.engagement_rate,
-                "requalified_rate": kpis.requalified_rate,
-                "exhausted_rate": kpis.exhausted_rate,
+                **asdict(track),
+                "engagement_rate": track.engagement_rate,
+                "requalified_rate": track.requalified_rate,
+                "exhausted_rate": track.exhausted_rate,
             }
-        )
-    return {"tracks": tracks}
+            for track in counts
+        ]
+    }
 
 
 def _encode_cursor(seq: int) -> str:

@@ -9,7 +9,6 @@ from uuid import UUID
 
 import asyncpg
 
-from leadflow_opportunity.domain.forecast import ConvertedLead
 from leadflow_opportunity.domain.matching import AccountCandidate, AccountKeys
 from leadflow_opportunity.domain.stages import ForecastCategory, OpportunityState, StageMove
 from leadflow_shared import pagination
@@ -389,16 +388,3 @@ async def list_opportunities(
     items = [dict(row) for row in rows[:limit]]
     cursor = encode_cursor(items[-1]["close_date"], items[-1]["id"]) if len(rows) > limit else None
     return items, cursor
-
-
-async def opportunity_states(conn: asyncpg.Connection, *, open_only: bool) -> list[OpportunityState]:
-    """Every opportunity (or every open one) as the forecast sees it."""
-    where = "WHERE NOT is_closed" if open_only else ""
-    rows = await conn.fetch(f"SELECT {STATE_COLUMNS} FROM opportunities {where}")
-    return [state_of(row) for row in rows]
-
-
-async def converted_leads(conn: asyncpg.Connection) -> list[ConvertedLead]:
-    """Every converted lead with its attribution."""
-    rows = await conn.fetch("SELECT lead_id, source_system, campaign_key FROM converted_leads")
-    return [ConvertedLead(row["lead_id"], row["source_system"], row["campaign_key"]) for row in rows]

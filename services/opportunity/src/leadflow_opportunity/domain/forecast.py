@@ -1,17 +1,15 @@
-"""Pipeline, forecast and KPIs computed from opportunities, with Decimal money."""
+"""Pipeline, forecast and KPIs from the sums and counts the database adds up, with Decimal money."""
 
 from __future__ import annotations
 
-import statistics
-from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from uuid import UUID
 
 from leadflow_opportunity.domain.periods import Period, period_label
-from leadflow_opportunity.domain.stages import ForecastCategory, OpportunityState, StageSet
+from leadflow_opportunity.domain.stages import ForecastCategory, StageSet
 from leadflow_shared.contracts.lead import Campaign
 
 CENT = Decimal("0.01")
@@ -30,9 +28,19 @@ def _ratio(numerator: int, denominator: int) -> Decimal | None:
     return (Decimal(numerator) / Decimal(denominator)).quantize(RATE, rounding=ROUND_HALF_UP)
 
 
-def weighted_amount(opportunity: OpportunityState) -> Decimal:
-    """The amount times the win probability, unrounded (the probability read as its decimal text)."""
-    return opportunity.amount * Decimal(str(opportunity.probability))
+@dataclass(frozen=True)
+class Sums:
+    """Some opportunities added up exactly: how many, their amount and their amount times probability.
+
+    The weighted amount reads each probability as the decimal Python's str() gives for it.
+    """
+
+    count: int
+    amount: Decimal
+    weighted_amount: Decimal
+
+
+NOTHING = Sums(0, Decimal(0), Decimal(0))
 
 
 @dataclass(frozen=True)
@@ -44,10 +52,9 @@ class Totals:
     weighted_amount: Decimal
 
 
-def _totals(opportunities: Sequence[OpportunityState]) -> Totals:
-    amount = sum((o.amount for o in opportunities), Decimal(0))
-    weighted = sum((weighted_amount(o) for o in opportunities), Decimal(0))
-    return Totals(count=len(opportunities), amount=_money(amount), weighted_amount=_money(weighted))
+def totals(sums: Sums) -> Totals:
+    """The sums rounded to the cent once, not per opportunity."""
+    return Totals(count=sums.count, amount=_money(sums.amount), weighted_amount=_money(sums.weighted_amount))
 
 
 @dataclass(frozen=True)
@@ -59,19 +66,16 @@ class StageTotals:
 
 
 def pipeline(
-    opportunities: Iterable[OpportunityState], stages: StageSet, *, include_closed: bool = False
+    by_stage: Mapping[str, Sums], stages: StageSet, *, include_closed: bool = False
 ) -> tuple[StageTotals, ...]:
-    """Count, amount and weighted amount per stage in stage order, empty stages included.
+    """Totals per stage in stage order, empty stages included, from the sums of the stages that hold any.
 
     Opportunities at a stage no longer configured follow the configured stages, by name.
     """
-    by_stage: dict[str, list[OpportunityState]] = defaultdict(list)
-    for opportunity in opportunities:
-        by_stage[opportunity.stage].append(opportunity)
     shown = [stage.name for stage in stages.ordered() if include_closed or not stage.is_closed]
     configured = {stage.name for stage in stages.stages}
     strays = sorted(name for name in by_stage if name not in configured)
-    return tuple(StageTotals(name, _totals(by_stage.get(name, []))) for name in [*shown, *strays])
+    return tuple(StageTotals(name, totals(by_stage.get(name, NOTHING))) for name in [*shown, *strays])
 
 
 @dataclass(frozen=True)
@@ -86,17 +90,14 @@ class ForecastCell:
 _CATEGORY_ORDER = {category: index for index, category in enumerate(ForecastCategory)}
 
 
-def forecast(opportunities: Iterable[OpportunityState], period: Period) -> tuple[ForecastCell, ...]:
-    """Totals per period of the close date (month or quarter) and forecast category, in time order."""
-    cells: dict[tuple[str, ForecastCategory], list[OpportunityState]] = defaultdict(list)
-    for opportunity in opportunities:
-        cells[(period_label(opportunity.close_date, period), opportunity.forecast_category)].append(
-            opportunity
-        )
-    ordered = sorted(cells, key=lambda key: (key[0], _CATEGORY_ORDER[key[1]]))
-    return tuple(
-        ForecastCell(label, category, _totals(cells[(label, category)])) for label, category in ordered
-    )
+def forecast(
+    cells: Iterable[tuple[date, ForecastCategory, Sums]], period: Period
+) -> tuple[ForecastCell, ...]:
+    """Cells in time order, then category order, from the sums per period start and category."""
+    labelled = [
+        ForecastCell(period_label(start, period), category, totals(sums)) for start, category, sums in cells
+    ]
+    return tuple(sorted(labelled, key=lambda cell: (cell.period, _CATEGORY_ORDER[cell.category])))
 
 
 def campaign_key(campaign: Campaign) -> str | None:
@@ -112,12 +113,20 @@ class Dimension(StrEnum):
 
 
 @dataclass(frozen=True)
-class ConvertedLead:
-    """A lead that was converted into a contact, with its attribution."""
+class KpiCounts:
+    """What the database counts for one source or campaign, or for everything.
 
-    lead_id: UUID
-    source_system: str | None = None
-    campaign: str | None = None
+    Of the won opportunities with a close time, `cycles` is how many there are and `middle_cycle_days` the
+    lower and upper middle of their sales cycles in whole days (the same value when `cycles` is odd).
+    """
+
+    leads_converted: int = 0
+    opportunities_opened: int = 0
+    won: int = 0
+    lost: int = 0
+    won_amount: Decimal = Decimal(0)
+    cycles: int = 0
+    middle_cycle_days: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,45 +144,30 @@ class Kpis:
     median_sales_cycle_days: Decimal | None
 
 
-def _kpis(key: str, opportunities: Sequence[OpportunityState], converted: int) -> Kpis:
-    won = [o for o in opportunities if o.is_closed and o.is_won]
-    lost = [o for o in opportunities if o.is_closed and not o.is_won]
-    cycles = [(o.closed_at.date() - o.opened_at.date()).days for o in won if o.closed_at is not None]
-    won_total = sum((o.amount for o in won), Decimal(0))
+def median_cycle_days(counts: KpiCounts) -> Decimal | None:
+    """The median sales cycle as statistics.median gives it: the middle day, or the mean of the two."""
+    if counts.cycles == 0 or counts.middle_cycle_days is None:
+        return None
+    lower, upper = counts.middle_cycle_days
+    return Decimal(lower) if counts.cycles % 2 else Decimal(str((lower + upper) / 2))
+
+
+def kpis(key: str, counts: KpiCounts) -> Kpis:
+    """The rates, average deal size and median cycle derived from one key's counts."""
+    won, lost = counts.won, counts.lost
     return Kpis(
         key=key,
-        leads_converted=converted,
-        opportunities_opened=len(opportunities),
-        lead_to_opportunity_rate=_ratio(len(opportunities), converted),
-        won=len(won),
-        lost=len(lost),
-        win_rate=_ratio(len(won), len(won) + len(lost)),
-        average_won_amount=_money(won_total / len(won)) if won else None,
-        median_sales_cycle_days=Decimal(str(statistics.median(cycles))) if cycles else None,
+        leads_converted=counts.leads_converted,
+        opportunities_opened=counts.opportunities_opened,
+        lead_to_opportunity_rate=_ratio(counts.opportunities_opened, counts.leads_converted),
+        won=won,
+        lost=lost,
+        win_rate=_ratio(won, won + lost),
+        average_won_amount=_money(counts.won_amount / won) if won else None,
+        median_sales_cycle_days=median_cycle_days(counts),
     )
 
 
-def kpis_by(
-    dimension: Dimension, opportunities: Iterable[OpportunityState], converted_leads: Iterable[ConvertedLead]
-) -> tuple[Kpis, ...]:
-    """KPIs per source or campaign, sorted by key; unattributed ones under "(none)"."""
-    key_of_opportunity: Callable[[OpportunityState], str | None]
-    key_of_lead: Callable[[ConvertedLead], str | None]
-    if dimension is Dimension.SOURCE:
-        key_of_opportunity, key_of_lead = (lambda o: o.source_system), (lambda lead: lead.source_system)
-    else:
-        key_of_opportunity, key_of_lead = (lambda o: o.campaign), (lambda lead: lead.campaign)
-    grouped: dict[str, list[OpportunityState]] = defaultdict(list)
-    for opportunity in opportunities:
-        grouped[key_of_opportunity(opportunity) or NO_KEY].append(opportunity)
-    converted: dict[str, int] = defaultdict(int)
-    for lead in converted_leads:
-        converted[key_of_lead(lead) or NO_KEY] += 1
-    return tuple(
-        _kpis(key, grouped.get(key, []), converted.get(key, 0)) for key in sorted({*grouped, *converted})
-    )
-
-
-def overall_kpis(opportunities: Iterable[OpportunityState], converted_leads: Iterable[ConvertedLead]) -> Kpis:
-    """KPIs over every opportunity and converted lead, keyed "all"."""
-    return _kpis("all", list(opportunities), sum(1 for _ in converted_leads))
+def kpis_by(counts: Mapping[str, KpiCounts]) -> tuple[Kpis, ...]:
+    """KPIs per source or campaign, sorted by key."""
+    return tuple(kpis(key, counts[key]) for key in sorted(counts))

@@ -11,11 +11,11 @@ from uuid import UUID
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from leadflow_opportunity.adapters import config_store, leads
+from leadflow_opportunity.adapters import config_store, leads, reports
 from leadflow_opportunity.adapters import repository as repo
 from leadflow_opportunity.adapters.config_store import ConfigKind
 from leadflow_opportunity.domain.criteria import SalesSignals
-from leadflow_opportunity.domain.forecast import Dimension, forecast, kpis_by, overall_kpis, pipeline
+from leadflow_opportunity.domain.forecast import Dimension, forecast, kpis, kpis_by, pipeline
 from leadflow_opportunity.domain.periods import Period
 from leadflow_opportunity.domain.stages import InvalidMove, StageConflict, UnknownStage
 from leadflow_opportunity.use_cases import configuration, conversion, stages
@@ -241,8 +241,8 @@ async def get_pipeline(request: Request, _: ReadAccess) -> dict[str, Any]:
     """Open opportunities per stage: count, amount and probability-weighted amount."""
     async with runtime_of(request).pool.acquire() as conn:
         config = await config_store.current(conn)
-        states = await repo.opportunity_states(conn, open_only=True)
-    rows = pipeline(states, config.stages)
+        by_stage = await reports.stage_sums(conn, open_only=True)
+    rows = pipeline(by_stage, config.stages)
     return {
         "stage_set_version": config.stages.version,
         "stages": [{"stage": row.stage, **asdict(row.totals)} for row in rows],
@@ -253,8 +253,7 @@ async def get_pipeline(request: Request, _: ReadAccess) -> dict[str, Any]:
 async def get_forecast(request: Request, _: ReadAccess, period: Period = Period.MONTH) -> dict[str, Any]:
     """Opportunities per close period and forecast category."""
     async with runtime_of(request).pool.acquire() as conn:
-        states = await repo.opportunity_states(conn, open_only=False)
-    cells = forecast(states, period)
+        cells = forecast(await reports.forecast_sums(conn, period), period)
     return {
         "period": period.value,
         "cells": [{"period": c.period, "category": c.category.value, **asdict(c.totals)} for c in cells],
@@ -265,10 +264,9 @@ async def get_forecast(request: Request, _: ReadAccess, period: Period = Period.
 async def get_kpis(request: Request, _: ReadAccess, by: Dimension = Dimension.SOURCE) -> dict[str, Any]:
     """Lead-to-opportunity rate, win rate, average deal size and median sales cycle per source or campaign."""
     async with runtime_of(request).pool.acquire() as conn:
-        states = await repo.opportunity_states(conn, open_only=False)
-        converted = await repo.converted_leads(conn)
+        groups, overall = await reports.kpi_counts(conn, by)
     return {
         "by": by.value,
-        "groups": [asdict(k) for k in kpis_by(by, states, converted)],
-        "overall": asdict(overall_kpis(states, converted)),
+        "groups": [asdict(k) for k in kpis_by(groups)],
+        "overall": asdict(kpis("all", overall)),
     }

@@ -1,42 +1,18 @@
-"""Pipeline KPIs from status-history rows: pure arithmetic, grouped by source, campaign or owner on demand."""
+"""Funnel KPIs from the figures the database counts per group of leads: rates, medians, the report."""
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from datetime import datetime
+from dataclasses import dataclass, field
 from enum import StrEnum
-from itertools import pairwise
-from statistics import median
 
 from pydantic import BaseModel, ConfigDict
 
-from leadflow_qualification.domain.staleness import (
-    DEFAULT_STALENESS_LIMITS,
-    Freshness,
-    StalenessLimits,
-    assess_staleness,
-)
 from leadflow_qualification.domain.statuses import BaseCategory
 from leadflow_shared.contracts.events import DisqualificationReason
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-class HistoryRow(_Frozen):
-    """One status change of one lead, with the attribution the reports group by."""
-
-    lead_id: str
-    from_status: str | None
-    to_status: str
-    category: BaseCategory
-    changed_at: datetime
-    reason: str | None = None
-    source_system: str | None = None
-    campaign: str | None = None
-    owner: str | None = None
 
 
 class GroupBy(StrEnum):
@@ -54,10 +30,12 @@ FUNNEL_STEPS: tuple[tuple[BaseCategory, BaseCategory], ...] = (
     (BaseCategory.OPEN, BaseCategory.QUALIFIED),
     (BaseCategory.OPEN, BaseCategory.CONVERTED),
 )
+"""Each step: of the leads that entered the first category, the share that entered the second later."""
 
 NO_GROUP = "(none)"
-_DISQUALIFIED = frozenset({BaseCategory.UNQUALIFIED, BaseCategory.NURTURING, BaseCategory.ARCHIVED})
-_REASONS = frozenset(r.value for r in DisqualificationReason)
+DISQUALIFIED = frozenset({BaseCategory.UNQUALIFIED, BaseCategory.NURTURING, BaseCategory.ARCHIVED})
+"""The categories whose reasons count as disqualification reasons."""
+REASONS = frozenset(r.value for r in DisqualificationReason)
 
 
 class FunnelReport(_Frozen):
@@ -74,103 +52,67 @@ class FunnelReport(_Frozen):
     disqualification_reasons: dict[str, int]
 
 
-def _hours(start: datetime, end: datetime) -> float:
-    return (end - start).total_seconds() / 3600
+@dataclass(frozen=True)
+class Middles:
+    """How many durations there are and their lower and upper middle (equal when the count is odd), in µs."""
+
+    count: int
+    lower_us: int
+    upper_us: int
 
 
-def _by_lead(rows: Iterable[HistoryRow]) -> dict[str, list[HistoryRow]]:
-    leads: dict[str, list[HistoryRow]] = defaultdict(list)
-    for row in rows:
-        leads[row.lead_id].append(row)
-    for history in leads.values():
-        history.sort(key=lambda r: r.changed_at)
-    return dict(leads)
+def hours(microseconds: int) -> float:
+    """A duration in hours, computed as timedelta.total_seconds() / 3600 computes it."""
+    return microseconds / 10**6 / 3600
 
 
-def _first_entry(
-    history: Sequence[HistoryRow], category: BaseCategory, after: datetime | None = None
-) -> datetime | None:
-    return next(
-        (
-            r.changed_at
-            for r in history
-            if r.category is category and (after is None or r.changed_at >= after)
-        ),
-        None,
-    )
+def median_hours(middles: Middles) -> float:
+    """The median duration in hours to two decimals, as statistics.median and round give it."""
+    lower = hours(middles.lower_us)
+    return round(lower if middles.count % 2 else (lower + hours(middles.upper_us)) / 2, 2)
 
 
-def conversion_rate(
-    histories: Iterable[Sequence[HistoryRow]], from_category: BaseCategory, to_category: BaseCategory
-) -> float | None:
-    """Share of leads that entered `from_category` and later entered `to_category`; None when none entered."""
-    entered = reached = 0
-    for history in histories:
-        start = _first_entry(history, from_category)
-        if start is None:
-            continue
-        entered += 1
-        if _first_entry(history, to_category, after=start) is not None:
-            reached += 1
+def conversion_rate(entered: int, reached: int) -> float | None:
+    """Share of leads that entered a category and later entered the next; None when none entered."""
     return round(reached / entered, 4) if entered else None
 
 
-def _report(
-    histories: Sequence[Sequence[HistoryRow]], now: datetime, limits: StalenessLimits
-) -> FunnelReport:
-    current = [h[-1] for h in histories]
-    to_contact: list[float] = []
-    in_status: dict[str, list[float]] = defaultdict(list)
-    reasons: Counter[str] = Counter()
-    stale = unresponsive = 0
-    for history in histories:
-        opened = _first_entry(history, BaseCategory.OPEN)
-        contacted = _first_entry(history, BaseCategory.CONTACTED, after=opened) if opened else None
-        if opened is not None and contacted is not None:
-            to_contact.append(_hours(opened, contacted))
-        for row, following in pairwise(history):
-            in_status[row.to_status].append(_hours(row.changed_at, following.changed_at))
-        reasons.update(
-            {r.reason for r in history if r.category in _DISQUALIFIED and r.reason in _REASONS and r.reason}
-        )
-        last = history[-1]
-        verdict = assess_staleness(last.category, last.changed_at, None, limits, now)
-        stale += verdict.freshness is Freshness.STALE
-        unresponsive += verdict.freshness is Freshness.DISQUALIFY_UNRESPONSIVE
+@dataclass
+class FunnelFigures:
+    """What the database counts for one group of leads (their history, by lead, in time order).
+
+    Each lead counts under its current (last) status. `steps` holds, per funnel step, how many leads entered
+    its first category and how many of them entered the second at the same time or later. Time to first
+    contact runs from the first open status to the first contacted one after it; time in a status runs
+    from entering it to the next change, so the status a lead is still in does not count. The dicts keep
+    the order in which their keys should be reported.
+    """
+
+    leads: int = 0
+    by_status: dict[str, int] = field(default_factory=dict)
+    by_category: dict[BaseCategory, int] = field(default_factory=dict)
+    steps: dict[tuple[BaseCategory, BaseCategory], tuple[int, int]] = field(default_factory=dict)
+    to_first_contact: Middles | None = None
+    in_status: dict[str, Middles] = field(default_factory=dict)
+    stale: int = 0
+    unresponsive: int = 0
+    disqualification_reasons: dict[str, int] = field(default_factory=dict)
+
+
+def funnel_report(figures: FunnelFigures) -> FunnelReport:
+    """The report of one group: the counts as they are, the rates and medians derived from them."""
     return FunnelReport(
-        leads=len(histories),
-        by_status=dict(Counter(r.to_status for r in current)),
-        by_category=dict(Counter(r.category for r in current)),
-        conversion={f"{a}->{b}": conversion_rate(histories, a, b) for a, b in FUNNEL_STEPS},
-        median_hours_to_first_contact=round(median(to_contact), 2) if to_contact else None,
-        median_hours_in_status={status: round(median(spans), 2) for status, spans in in_status.items()},
-        stale=stale,
-        unresponsive=unresponsive,
-        disqualification_reasons=dict(reasons),
+        leads=figures.leads,
+        by_status=figures.by_status,
+        by_category=figures.by_category,
+        conversion={
+            f"{a}->{b}": conversion_rate(*figures.steps.get((a, b), (0, 0))) for a, b in FUNNEL_STEPS
+        },
+        median_hours_to_first_contact=(
+            median_hours(figures.to_first_contact) if figures.to_first_contact else None
+        ),
+        median_hours_in_status={status: median_hours(m) for status, m in figures.in_status.items()},
+        stale=figures.stale,
+        unresponsive=figures.unresponsive,
+        disqualification_reasons=figures.disqualification_reasons,
     )
-
-
-def funnel_report(
-    rows: Iterable[HistoryRow], now: datetime, limits: StalenessLimits = DEFAULT_STALENESS_LIMITS
-) -> FunnelReport:
-    """KPIs over every lead in the rows."""
-    return _report(list(_by_lead(rows).values()), now, limits)
-
-
-def _group_key(history: Sequence[HistoryRow], group_by: GroupBy) -> str:
-    field = {GroupBy.SOURCE: "source_system", GroupBy.CAMPAIGN: "campaign", GroupBy.OWNER: "owner"}[group_by]
-    values = [getattr(r, field) for r in history if getattr(r, field)]
-    return str(values[-1]) if values else NO_GROUP
-
-
-def funnel_by(
-    rows: Iterable[HistoryRow],
-    group_by: GroupBy,
-    now: datetime,
-    limits: StalenessLimits = DEFAULT_STALENESS_LIMITS,
-) -> dict[str, FunnelReport]:
-    """KPIs per source, campaign or owner (the latest value a lead's rows carry; `(none)` without one)."""
-    groups: dict[str, list[list[HistoryRow]]] = defaultdict(list)
-    for history in _by_lead(rows).values():
-        groups[_group_key(history, group_by)].append(history)
-    return {key: _report(histories, now, limits) for key, histories in sorted(groups.items())}

@@ -6,10 +6,11 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+from leadflow_qualification.adapters import kpis
 from leadflow_qualification.adapters import repository as repo
 from leadflow_qualification.domain.criteria import Criteria
 from leadflow_qualification.domain.facts import LeadFacts
-from leadflow_qualification.domain.funnel import GroupBy, HistoryRow, funnel_by, funnel_report
+from leadflow_qualification.domain.funnel import FunnelFigures, GroupBy, funnel_report
 from leadflow_qualification.domain.simulation import SimulationResult, SimulationScope, StoredLead, simulate
 from leadflow_qualification.domain.statuses import TERMINAL_CATEGORIES, BaseCategory
 from leadflow_qualification.use_cases import config as cfg
@@ -29,33 +30,18 @@ def scope_categories(scope: SimulationScope) -> list[str]:
 async def funnel(conn: repo.Conn, start: datetime, end: datetime, by: GroupBy | None) -> dict[str, Any]:
     """Leads per status, conversion, time to first contact and in each status, stale counts, reasons."""
     config = await cfg.load(conn)
-    rows = [
-        HistoryRow(
-            lead_id=str(r["lead_id"]),
-            from_status=r["from_status"],
-            to_status=r["to_status"],
-            category=BaseCategory(r["category"]),
-            changed_at=r["at"],
-            reason=r["reason_code"],
-            source_system=r["source_system"],
-            campaign=r["campaign"],
-            owner=r["owner"],
-        )
-        for r in await repo.funnel_rows(conn, start, end)
-    ]
-    now = now_utc()
+    groups = await kpis.funnel_figures(conn, start, end, by, now_utc(), config.staleness)
     if by is None:
         return {
             "from": start,
             "to": end,
-            "report": funnel_report(rows, now, config.staleness).model_dump(mode="json"),
+            "report": funnel_report(groups.get("", FunnelFigures())).model_dump(mode="json"),
         }
-    groups = funnel_by(rows, by, now, config.staleness)
     return {
         "from": start,
         "to": end,
         "by": by.value,
-        "groups": {key: report.model_dump(mode="json") for key, report in groups.items()},
+        "groups": {key: funnel_report(groups[key]).model_dump(mode="json") for key in sorted(groups)},
     }
 
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from dataclasses import dataclass
 
 import structlog
@@ -13,7 +11,7 @@ from leadflow_qualification.domain.statuses import BaseCategory
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases.judging import disqualified_event, move
 from leadflow_shared.contracts.events import DisqualificationReason
-from leadflow_shared.runtime import BackgroundTask, Runtime
+from leadflow_shared.runtime import BackgroundTask, Runtime, periodic
 from leadflow_shared.uow import UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
@@ -74,16 +72,8 @@ def sweeper(interval_s: float) -> BackgroundTask:
     """A background job that sweeps every interval_s until the service stops."""
 
     async def sweep_stale_leads(runtime: Runtime) -> None:
-        while not runtime.stopping.is_set():
-            try:
-                done = await sweep(runtime.uow)
-                if done.flagged or done.unresponsive:
-                    log.info("staleness sweep", flagged=done.flagged, unresponsive=done.unresponsive)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("staleness sweep failed; retrying next round", error=repr(exc))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(runtime.stopping.wait(), interval_s)
+        done = await sweep(runtime.uow)
+        if done.flagged or done.unresponsive:
+            log.info("staleness sweep", flagged=done.flagged, unresponsive=done.unresponsive)
 
-    return sweep_stale_leads
+    return periodic(interval_s, sweep_stale_leads)
