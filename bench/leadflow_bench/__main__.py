@@ -51,7 +51,7 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
             del values
         profile_dir = Path(params["profile_dir"]) if params["profile_dir"] else None
         say("starting the four services" + (f" under cProfile -> {profile_dir}" if profile_dir else ""))
-        services = Services.start(stack, profile_dir=profile_dir)
+        services = Services.start(stack, params["service_env"], profile_dir=profile_dir)
         services.sample()
         async with Progress(stack) as progress:
             if "throughput" in sections:
@@ -184,12 +184,19 @@ def main(
     results_dir: Annotated[Path, typer.Option(help="where the JSON goes")] = Path("bench/results"),
     profile_dir: Annotated[str, typer.Option(help="run the services under cProfile, .prof files here")] = "",
     keep_stack: Annotated[bool, typer.Option(help="keep the database and topics afterwards")] = False,
+    service_env: Annotated[
+        list[str] | None,
+        typer.Option(help="KEY=VALUE for the service processes, e.g. INTAKE_CONSUMER_MAX_RECORDS=2000"),
+    ] = None,
 ) -> None:
     """Benchmark the raw pipe, the pipeline, HTTP intake and queries; print one table, write JSON."""
     chosen = [s.strip() for s in sections.split(",") if s.strip()]
     unknown = [s for s in chosen if s not in SECTIONS]
     if unknown:
         raise typer.BadParameter(f"unknown sections {unknown}; choose from {', '.join(SECTIONS)}")
+    malformed = [item for item in service_env or [] if "=" not in item]
+    if malformed:
+        raise typer.BadParameter(f"--service-env wants KEY=VALUE, not {malformed}")
     params = {
         "leads": leads,
         "raw_messages": raw_messages or leads,
@@ -209,6 +216,7 @@ def main(
         "timeout": timeout,
         "profile_dir": profile_dir,
         "keep_stack": keep_stack,
+        "service_env": dict(item.split("=", 1) for item in service_env or []),
     }
     # SIGTERM unwinds like Ctrl-C, so the services are stopped and the stack is dropped.
     signal.signal(signal.SIGTERM, _interrupt)

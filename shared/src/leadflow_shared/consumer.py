@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -49,10 +50,20 @@ class Reject(Exception):
 
 
 class Retry(Exception):
-    """A handler met a passing condition (a concurrent writer, say): roll the batch back and retry it."""
+    """A handler met a passing condition (a vendor down, say): roll the batch back, retry it with backoff."""
+
+
+class Conflict(Retry):
+    """A concurrent writer got to the same rows first: roll the batch back and retry it soon."""
 
 
 RETRYABLE: tuple[type[BaseException], ...] = (*TRANSIENT_DB_ERRORS, Retry)
+# Failures that mean a concurrent writer got there first, not that something is down.
+CONTENTION: tuple[type[BaseException], ...] = (
+    Conflict,
+    asyncpg.exceptions.DeadlockDetectedError,
+    asyncpg.exceptions.SerializationError,
+)
 
 
 @dataclass(frozen=True)
@@ -136,7 +147,11 @@ class EventConsumer:
                 *(self._guarded(tp, msgs) for tp, msgs in batches.items()), return_exceptions=True
             )
             failed = [r for r in results if isinstance(r, BaseException)]
-            if failed:
+            if failed and all(isinstance(r, CONTENTION) for r in failed):
+                # Another transaction won a race for the same rows and has committed: go again soon.
+                log.info("batch lost a race; retrying", consumer=self.group_id, error=repr(failed[0]))
+                await asyncio.sleep(random.uniform(0.02, 0.1))
+            elif failed:
                 log.warning("batch failed; will retry", consumer=self.group_id, error=repr(failed[0]))
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 10.0)

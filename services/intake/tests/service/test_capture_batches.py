@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import Any
 
@@ -114,3 +115,27 @@ async def test_a_batch_written_twice_captures_each_person_once(intake: Intake) -
         stored = await conn.fetchval("SELECT count(*) FROM leads WHERE email LIKE $1", pattern)
         keys = await conn.fetchval("SELECT count(*) FROM identity_keys WHERE value LIKE $1", pattern)
     assert (stored, keys) == (50, 50)
+
+
+async def test_a_batch_that_loses_a_race_for_a_person_takes_its_people_one_by_one(intake: Intake) -> None:
+    tag = uuid.uuid4().hex[:8]
+    policy = dedup_policy(intake.settings)
+    racer = LeadSubmission(email=f"race@{tag}.example", first_name="Ada", source_id=f"r0-{tag}")
+    batch_items = [
+        LeadSubmission(email=f"race@{tag}.example", first_name="Ada", source_id=f"r1-{tag}"),
+        LeadSubmission(email=f"calm@{tag}.example", first_name="Bo", source_id=f"r2-{tag}"),
+    ]
+    async with intake.uow() as first:
+        won = await capture(first, racer, policy=policy)
+        # The batch reads before the racer commits, then waits on its keys and finds them taken.
+        batch = asyncio.create_task(_capture_batch(intake, batch_items))
+        await asyncio.sleep(0.5)
+        assert not batch.done()
+    results = await batch
+    assert [r.outcome for r in results] == ["updated", "captured"]
+    assert results[0].lead_id == won.lead_id
+
+
+async def _capture_batch(intake: Intake, items: list[LeadSubmission]) -> list[CaptureResult]:
+    async with intake.uow() as uow:
+        return await capture_many(uow, [(s, None) for s in items], policy=dedup_policy(intake.settings))

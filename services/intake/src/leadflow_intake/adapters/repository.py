@@ -169,16 +169,26 @@ async def list_rejections(
     return [dict(r) for r in rows]
 
 
+# What fuzzy matching reads of a candidate: the rest of a stored profile is not worth validating.
+_MATCHED = (
+    "jsonb_build_object('first_name', profile->'first_name', 'last_name', profile->'last_name',"
+    " 'email', profile->'email', 'phone', profile->'phone', 'company', profile->'company',"
+    " 'company_domain', profile->'company_domain')"
+)
+
+
 async def fuzzy_candidates(conn: Conn, profile: LeadProfile, limit: int) -> list[tuple[UUID, LeadProfile]]:
     """Live leads at the same company domain or with the same folded company name: the fuzzy candidates."""
     key = company_name(profile) or None
     if profile.company_domain is None and key is None:
         return []
     rows = await conn.fetch(
-        """
-        (SELECT id, profile FROM leads WHERE company_domain = $1 AND merged_into IS NULL LIMIT $3)
+        f"""
+        (SELECT id, {_MATCHED} AS profile FROM leads
+         WHERE company_domain = $1 AND merged_into IS NULL LIMIT $3)
         UNION
-        (SELECT id, profile FROM leads WHERE company_key = $2 AND merged_into IS NULL LIMIT $3)
+        (SELECT id, {_MATCHED} AS profile FROM leads
+         WHERE company_key = $2 AND merged_into IS NULL LIMIT $3)
         """,
         profile.company_domain,
         key,
@@ -303,13 +313,13 @@ async def company_candidates(
 ) -> tuple[dict[str, list[UUID]], dict[str, list[UUID]], dict[UUID, LeadProfile]]:
     """fuzzy_candidates for many companies at once: ids by domain, ids by company key, and their profiles."""
     rows = await conn.fetch(
-        """
+        f"""
         SELECT 'domain' AS by, q.value, l.id, l.profile FROM unnest($1::text[]) AS q(value)
-        CROSS JOIN LATERAL (SELECT id, profile FROM leads
+        CROSS JOIN LATERAL (SELECT id, {_MATCHED} AS profile FROM leads
                             WHERE company_domain = q.value AND merged_into IS NULL LIMIT $3) l
         UNION ALL
         SELECT 'key', q.value, l.id, l.profile FROM unnest($2::text[]) AS q(value)
-        CROSS JOIN LATERAL (SELECT id, profile FROM leads
+        CROSS JOIN LATERAL (SELECT id, {_MATCHED} AS profile FROM leads
                             WHERE company_key = q.value AND merged_into IS NULL LIMIT $3) l
         """,
         domains,
@@ -328,9 +338,9 @@ async def company_candidates(
 
 async def insert_new_leads(
     conn: Conn, leads: list[tuple[UUID, LeadProfile, list[tuple[str, str]], Touch]]
-) -> bool:
-    """Store new leads with their identity keys and first touch; answer False when a concurrent capture
-    took one of the keys or source ids first."""
+) -> set[UUID]:
+    """Store new leads with their identity keys and first touch; answer the leads that found a key or
+    source id taken by a concurrent capture (the caller rolls back when there are any)."""
     await conn.execute(
         "INSERT INTO leads (id, email, phone, profile, company_domain, company_key)"
         " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])",
@@ -341,7 +351,9 @@ async def insert_new_leads(
         [p.company_domain for _, p, _, _ in leads],
         [company_name(p) or None for _, p, _, _ in leads],
     )
-    owners = [(kind, value, lead_id) for lead_id, _, keys, _ in leads for kind, value in keys]
+    lost: set[UUID] = set()
+    # Rows in key order: concurrent batches then wait on each other instead of deadlocking.
+    owners = sorted((kind, value, lead_id) for lead_id, _, keys, _ in leads for kind, value in keys)
     if owners:
         rows = await conn.fetch(
             """
@@ -355,20 +367,22 @@ async def insert_new_leads(
             [i for _, _, i in owners],
         )
         claimed = {(r["kind"], r["value"], r["lead_id"]) for r in rows}
-        if len(claimed) != len(owners) or any(owner not in claimed for owner in owners):
-            return False
-    touches = [touch for _, _, _, touch in leads]
-    status = await conn.execute(
+        lost = {lead_id for kind, value, lead_id in owners if (kind, value, lead_id) not in claimed}
+    ordered = sorted(leads, key=lambda lead: (lead[3].source_system, lead[3].source_id or ""))
+    touches = [touch for _, _, _, touch in ordered]
+    rows = await conn.fetch(
         """
         INSERT INTO touches (lead_id, channel, source_system, source_id, campaign, occurred_at)
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
         ON CONFLICT (source_system, source_id) WHERE source_id IS NOT NULL DO NOTHING
+        RETURNING lead_id
         """,
-        [lead_id for lead_id, _, _, _ in leads],
+        [lead_id for lead_id, _, _, _ in ordered],
         [t.channel.value for t in touches],
         [t.source_system for t in touches],
         [t.source_id for t in touches],
         [t.campaign.model_dump(mode="json", exclude_none=True) for t in touches],
         [t.occurred_at for t in touches],
     )
-    return bool(status == f"INSERT 0 {len(touches)}")
+    touched = {r["lead_id"] for r in rows}
+    return lost | {lead_id for lead_id, _, _, _ in leads if lead_id not in touched}

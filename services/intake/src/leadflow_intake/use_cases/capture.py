@@ -18,7 +18,7 @@ from leadflow_intake.domain.dedup import (
 )
 from leadflow_intake.domain.normalise import Normalised, Rejected, normalise
 from leadflow_intake.use_cases.quarantine import quarantine
-from leadflow_shared.consumer import Retry
+from leadflow_shared.consumer import Conflict
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import LeadCaptured, LeadUpdated
 from leadflow_shared.contracts.lead import LeadProfile, LeadSubmission
@@ -114,9 +114,9 @@ async def capture(
     await repo.insert_lead(uow.conn, lead_id, result.profile)
     if not await repo.claim_keys(uow.conn, lead_id, keys):
         # A concurrent submission of the same person won the keys; retrying finds and updates it.
-        raise Retry("identity key taken by a concurrent capture")
+        raise Conflict("identity key taken by a concurrent capture")
     if not await repo.add_touch(uow.conn, lead_id, result.touch):
-        raise Retry("source id recorded by a concurrent capture")
+        raise Conflict("source id recorded by a concurrent capture")
     if review_against is not None:
         pair = sorted([str(lead_id), str(review_against)])
         await repo.record_duplicate(
@@ -220,10 +220,20 @@ async def capture_many(
         if name := company_name(profile):
             new_at_name.setdefault(name, []).append((item.lead_id, profile))
 
-    if fresh:
+    while fresh:
         rows = [(f.lead_id, f.normalised.profile, f.keys, f.normalised.touch) for f in fresh]
-        if not await repo.insert_new_leads(conn, rows):
-            raise Retry("identity key or source id taken by a concurrent capture")
+        try:
+            async with conn.transaction():
+                lost = await repo.insert_new_leads(conn, rows)
+                if lost:
+                    raise _LostRace(lost)
+            break
+        except _LostRace as race:
+            # A concurrent capture of some of these people committed first: one by one finds them,
+            # and whoever was to be reviewed against them is judged again there too.
+            behind = _behind(fresh, race.lost)
+            one_by_one = sorted([*one_by_one, *behind])
+            fresh = [f for f in fresh if f.index not in behind]
     for item in fresh:
         if item.review is not None and item.review.candidate is not None:
             pair = sorted([str(item.lead_id), str(item.review.candidate)])
@@ -246,6 +256,29 @@ async def capture_many(
         submission, causation = items[index]
         results[index] = await capture(uow, submission, causation=causation, policy=policy)
     return [results[index] for index in range(len(items))]
+
+
+def _behind(fresh: list[_Fresh], lost: set[UUID]) -> set[int]:
+    """The new people that must go one by one: those that lost, and those reviewed against them."""
+    gone, behind = set(lost), set()
+    changed = True
+    while changed:
+        changed = False
+        for item in fresh:
+            reviewed = item.review.candidate if item.review else None
+            if item.index not in behind and (item.lead_id in gone or reviewed in gone):
+                behind.add(item.index)
+                gone.add(item.lead_id)
+                changed = True
+    return behind
+
+
+class _LostRace(Exception):
+    """The bulk insert met identity keys or source ids another transaction had just taken."""
+
+    def __init__(self, lost: set[UUID]) -> None:
+        super().__init__(f"{len(lost)} leads lost a race")
+        self.lost = lost
 
 
 def _companies(profile: LeadProfile) -> set[str]:

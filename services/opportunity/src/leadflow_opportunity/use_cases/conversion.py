@@ -20,7 +20,7 @@ from leadflow_opportunity.domain.criteria import (
 from leadflow_opportunity.domain.forecast import campaign_key
 from leadflow_opportunity.domain.matching import account_keys, contact_key, match_account
 from leadflow_opportunity.domain.stages import open_opportunity
-from leadflow_shared.consumer import Retry
+from leadflow_shared.consumer import Conflict
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import EventData, LeadConverted, LeadQualified, OpportunityOpened
 from leadflow_shared.contracts.lead import Campaign
@@ -67,7 +67,7 @@ async def _find_or_create_account(uow: UnitOfWork, event: LeadQualified) -> UUID
     account_id = uuid4()
     if not await repo.insert_account(uow.conn, account_id, keys):
         # Another conversion created this company's account a moment ago: the retry finds it.
-        raise Retry(f"account for {keys.display_name!r} was created concurrently")
+        raise Conflict(f"account for {keys.display_name!r} was created concurrently")
     return account_id
 
 
