@@ -33,6 +33,8 @@ CREATE INDEX IF NOT EXISTS outbox_published_at ON outbox (published_at) WHERE pu
 
 Header = tuple[str, str]
 
+_INSERT = "INSERT INTO outbox (topic, key, payload, headers) VALUES ($1, $2, $3, $4)"
+
 
 class Outbox:
     """Collects the events of one transaction and writes them to the outbox table before it commits."""
@@ -76,10 +78,11 @@ class Outbox:
         """Write the queued rows in one round trip; called inside the transaction, just before commit."""
         if not self.pending:
             return
-        await self.conn.executemany(
-            "INSERT INTO outbox (topic, key, payload, headers) VALUES ($1, $2, $3, $4)",
-            self.pending,
-        )
+        if len(self.pending) == 1:
+            # One row is one statement: outside a transaction it commits alone, in one round trip.
+            await self.conn.execute(_INSERT, *self.pending[0])
+        else:
+            await self.conn.executemany(_INSERT, self.pending)
         self.written += len(self.pending)
         self.pending = []
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import signal
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
@@ -141,6 +142,9 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         app.state.runtime = runtime
         jobs = definition.background if settings.role != "api" else ()
         tasks = [asyncio.create_task(job(runtime), name=f"{name}-{job.__name__}") for job in jobs]
+        # Everything loaded so far lives as long as the process: keep it out of every collection,
+        # or a full one walks it all and stalls requests and batches alike.
+        gc.freeze()
         log.info(
             "service started",
             port=settings.http_port,

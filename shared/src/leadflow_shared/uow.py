@@ -8,6 +8,8 @@ from dataclasses import dataclass
 
 import asyncpg
 
+from leadflow_shared.contracts.envelope import Envelope
+from leadflow_shared.contracts.events import EventData
 from leadflow_shared.outbox import Outbox, OutboxRelay
 
 
@@ -38,3 +40,13 @@ class UnitOfWorkFactory:
                 await outbox.flush()
         if outbox.written and self.relay:
             self.relay.wake()
+
+    async def emit(self, data: EventData, *, correlation_id: str | None = None) -> Envelope:
+        """Store one event that changes no state beside it: one statement, atomic on its own."""
+        async with self.pool.acquire() as conn:
+            outbox = Outbox(conn, self.source, self.topic_prefix)
+            envelope = await outbox.emit(data, correlation_id=correlation_id)
+            await outbox.flush()
+        if self.relay:
+            self.relay.wake()
+        return envelope

@@ -51,9 +51,7 @@ def _page(items: list[dict[str, Any]], limit: int, time_key: str) -> dict[str, A
 @router.post("/leads", status_code=status.HTTP_202_ACCEPTED)
 async def submit_lead(submission: LeadSubmission, request: Request, _: WriteAccess) -> dict[str, Any]:
     """Accept a canonical lead submission; it is processed through leads.submitted."""
-    runtime = runtime_of(request)
-    async with runtime.uow() as uow:
-        submission_id = await accept_submission(uow, submission, request.state.correlation_id)
+    submission_id = await accept_submission(runtime_of(request).uow, submission, request.state.correlation_id)
     return {"submission_id": submission_id, "status": "accepted"}
 
 

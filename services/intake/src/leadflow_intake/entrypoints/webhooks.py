@@ -199,9 +199,8 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "body must be a JSON object")
 
     received_id = uuid4()
-    async with runtime_of(request).uow() as uow:
-        await uow.outbox.emit(
-            RawLeadSubmitted(source=key, payload=payload, received_id=received_id),
-            correlation_id=request.state.correlation_id,
-        )
+    await runtime_of(request).uow.emit(
+        RawLeadSubmitted(source=key, payload=payload, received_id=received_id),
+        correlation_id=request.state.correlation_id,
+    )
     return {"status": "accepted", "received_id": str(received_id)}

@@ -6,10 +6,10 @@ from uuid import UUID
 
 from leadflow_shared.contracts.events import LeadSubmitted
 from leadflow_shared.contracts.lead import LeadSubmission
-from leadflow_shared.uow import UnitOfWork
+from leadflow_shared.uow import UnitOfWorkFactory
 
 
-async def accept_submission(uow: UnitOfWork, submission: LeadSubmission, correlation_id: str) -> UUID:
+async def accept_submission(uow: UnitOfWorkFactory, submission: LeadSubmission, correlation_id: str) -> UUID:
     """Write the submission to leads.submitted through the outbox; the id is the event's."""
-    envelope = await uow.outbox.emit(LeadSubmitted(submission=submission), correlation_id=correlation_id)
+    envelope = await uow.emit(LeadSubmitted(submission=submission), correlation_id=correlation_id)
     return envelope.id
