@@ -8,6 +8,7 @@ from leadflow_intake.domain.dedup import (
     identity_keys,
     match,
     merge_profiles,
+    worth_comparing,
 )
 from leadflow_shared.contracts.lead import Channel, Consent, LeadProfile, QualifyingAnswers, Touch
 
@@ -129,3 +130,31 @@ def test_merging_fills_the_survivors_gaps_without_overwriting():
     assert merged.answers.budget == "50k"
     assert merged.custom_fields == {"badge_id": "HM-1", "webinar": "Q2"}
     assert merged.is_test is False
+
+
+NAMES = [
+    ("Dana", "Kovács"),
+    ("Dana", "Kovacs"),
+    ("Diana", "Kovac"),
+    ("Tomas", "Berg"),
+    ("Tobias", "Berg"),
+    (None, None),
+]
+CONTACTS = [
+    ("dana@acme.example", None),
+    ("d.k@gmail.com", "+4915112345678"),
+    (None, "+4915112345678"),
+    (None, None),
+]
+
+
+@pytest.mark.parametrize(("first", "last"), NAMES)
+@pytest.mark.parametrize(("email", "phone"), CONTACTS)
+def test_a_candidate_not_worth_comparing_never_comes_out_as_more_than_a_new_lead(
+    first: str | None, last: str | None, email: str | None, phone: str | None
+) -> None:
+    new = DANA.model_copy(update={"phone": "+4915112345678"})
+    candidate = person(first, last, "ACME", email=email, domain="acme.example", phone=phone)
+    thresholds = MatchThresholds()
+    if not worth_comparing(new, first, last, email, phone, thresholds):
+        assert match(new, [("c", candidate)], thresholds).outcome is MatchOutcome.NEW

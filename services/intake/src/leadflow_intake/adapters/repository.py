@@ -169,6 +169,37 @@ async def list_rejections(
     return [dict(r) for r in rows]
 
 
+async def source_kpi_rows(
+    conn: Conn, start: datetime, end: datetime
+) -> tuple[list[dict[str, Any]], dict[str, int]]:
+    """Touches and leads by day, source, channel and campaign in [start, end), and the period's totals."""
+    rows = await conn.fetch(
+        """
+        SELECT date_trunc('day', received_at) AS day, source_system AS source, channel,
+               coalesce(campaign->>'utm_campaign', campaign->>'campaign_name',
+                        campaign->>'campaign_id') AS campaign,
+               count(*) AS touches, count(DISTINCT lead_id) AS leads
+        FROM touches WHERE received_at >= $1 AND received_at < $2
+        GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
+        """,
+        start,
+        end,
+    )
+    totals = await conn.fetchrow(
+        """
+        SELECT (SELECT count(*) FROM touches WHERE received_at >= $1 AND received_at < $2) AS touches,
+               (SELECT count(*) FROM leads WHERE created_at >= $1 AND created_at < $2) AS new_leads,
+               (SELECT count(*) FROM leads WHERE created_at >= $1 AND created_at < $2
+                    AND merged_into IS NOT NULL) AS merged_leads,
+               (SELECT count(*) FROM rejections
+                    WHERE received_at >= $1 AND received_at < $2) AS rejections
+        """,
+        start,
+        end,
+    )
+    return [dict(r) for r in rows], dict(totals)
+
+
 # What fuzzy matching reads of a candidate: the rest of a stored profile is not worth validating.
 _MATCHED = (
     "jsonb_build_object('first_name', profile->'first_name', 'last_name', profile->'last_name',"
@@ -310,8 +341,9 @@ async def keys_owned(conn: Conn, keys: list[tuple[str, str]]) -> set[tuple[str, 
 
 async def company_candidates(
     conn: Conn, domains: list[str], company_keys: list[str], limit: int
-) -> tuple[dict[str, list[UUID]], dict[str, list[UUID]], dict[UUID, LeadProfile]]:
-    """fuzzy_candidates for many companies at once: ids by domain, ids by company key, and their profiles."""
+) -> tuple[dict[str, list[UUID]], dict[str, list[UUID]], dict[UUID, dict[str, Any]]]:
+    """fuzzy_candidates for many companies at once: ids by domain, ids by company key, and the fields of
+    their profiles that matching reads (unvalidated: most are never compared in full)."""
     rows = await conn.fetch(
         f"""
         SELECT 'domain' AS by, q.value, l.id, l.profile FROM unnest($1::text[]) AS q(value)
@@ -328,11 +360,10 @@ async def company_candidates(
     )
     by_domain: dict[str, list[UUID]] = {}
     by_key: dict[str, list[UUID]] = {}
-    profiles: dict[UUID, LeadProfile] = {}
+    profiles: dict[UUID, dict[str, Any]] = {}
     for r in rows:
         (by_domain if r["by"] == "domain" else by_key).setdefault(r["value"], []).append(r["id"])
-        if r["id"] not in profiles:
-            profiles[r["id"]] = LeadProfile.model_validate(r["profile"])
+        profiles[r["id"]] = r["profile"]
     return by_domain, by_key, profiles
 
 

@@ -118,8 +118,34 @@ def identity_keys(profile: LeadProfile, touch: Touch | None = None) -> frozenset
 
 def person_name(profile: LeadProfile) -> str:
     """The folded full name used for fuzzy matching ("Dana Kovács" -> "dana kovacs")."""
-    parts = [p for p in (profile.first_name, profile.last_name) if p]
+    return folded_name(profile.first_name, profile.last_name)
+
+
+def folded_name(first_name: str | None, last_name: str | None) -> str:
+    """person_name from the two parts."""
+    parts = [p for p in (first_name, last_name) if p]
     return " ".join(re.sub(r"[^a-z0-9 ]", " ", fold(" ".join(parts))).split())
+
+
+def worth_comparing(
+    new: LeadProfile,
+    first_name: str | None,
+    last_name: str | None,
+    email: str | None,
+    phone: str | None,
+    thresholds: MatchThresholds,
+) -> bool:
+    """Whether match() could find more than a new lead in a stored candidate with these fields.
+
+    Only a shared email or phone, or names at least `review` alike, make a candidate count; the others
+    need not be read in full.
+    """
+    if new.email and email and email.strip().lower() == new.email.strip().lower():
+        return True
+    if new.phone and phone and phone.strip() == new.phone.strip():
+        return True
+    left, right = person_name(new), folded_name(first_name, last_name)
+    return bool(left and right) and fuzz.token_sort_ratio(left, right) >= thresholds.review
 
 
 def company_name(profile: LeadProfile) -> str:

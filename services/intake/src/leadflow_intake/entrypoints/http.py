@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from leadflow_intake.adapters import repository as repo
 from leadflow_intake.domain.activity import ActivityRejected, read_activity
+from leadflow_intake.domain.kpis import source_rates
 from leadflow_intake.settings import IntakeSettings
 from leadflow_intake.use_cases.imports import create_import, import_status
 from leadflow_intake.use_cases.merge import decide_duplicate
@@ -259,39 +260,16 @@ async def source_kpis(
     end = until or datetime.now(UTC)
     start = since or end - timedelta(days=30)
     async with runtime_of(request).pool.acquire() as conn:
-        rows = await conn.fetch(
-            """
-            SELECT date_trunc('day', received_at) AS day, source_system AS source, channel,
-                   coalesce(campaign->>'utm_campaign', campaign->>'campaign_name',
-                            campaign->>'campaign_id') AS campaign,
-                   count(*) AS touches, count(DISTINCT lead_id) AS leads
-            FROM touches WHERE received_at >= $1 AND received_at < $2
-            GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-            """,
-            start,
-            end,
-        )
-        totals = await conn.fetchrow(
-            """
-            SELECT (SELECT count(*) FROM touches WHERE received_at >= $1 AND received_at < $2) AS touches,
-                   (SELECT count(*) FROM leads WHERE created_at >= $1 AND created_at < $2) AS new_leads,
-                   (SELECT count(*) FROM leads WHERE created_at >= $1 AND created_at < $2
-                        AND merged_into IS NOT NULL) AS merged_leads,
-                   (SELECT count(*) FROM rejections
-                        WHERE received_at >= $1 AND received_at < $2) AS rejections
-            """,
-            start,
-            end,
-        )
-    touches, new_leads, rejections = totals["touches"], totals["new_leads"], totals["rejections"]
-    seen_again = touches - new_leads + totals["merged_leads"]
+        rows, totals = await repo.source_kpi_rows(conn, start, end)
+    rates = source_rates(
+        touches=totals["touches"],
+        new_leads=totals["new_leads"],
+        merged_leads=totals["merged_leads"],
+        rejections=totals["rejections"],
+    )
     return {
         "since": start,
         "until": end,
-        "by_day": [dict(r) for r in rows],
-        "totals": {
-            **dict(totals),
-            "duplicate_rate": round(seen_again / touches, 4) if touches else 0.0,
-            "rejection_rate": round(rejections / (touches + rejections), 4) if touches + rejections else 0.0,
-        },
+        "by_day": rows,
+        "totals": {**totals, "duplicate_rate": rates.duplicate_rate, "rejection_rate": rates.rejection_rate},
     }

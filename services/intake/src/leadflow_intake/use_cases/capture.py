@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID, uuid4, uuid5
 
 from leadflow_intake.adapters import repository as repo
@@ -15,6 +15,7 @@ from leadflow_intake.domain.dedup import (
     company_name,
     match,
     merge_profiles,
+    worth_comparing,
 )
 from leadflow_intake.domain.normalise import Normalised, Rejected, normalise
 from leadflow_intake.use_cases.quarantine import quarantine
@@ -177,6 +178,7 @@ async def capture_many(
         conn, sorted(d for d in domains if d), sorted(names), policy.max_candidates
     )
 
+    validated: dict[UUID, LeadProfile] = {}
     results: dict[int, CaptureResult] = {}
     fresh: list[_Fresh] = []
     one_by_one: list[int] = []
@@ -204,7 +206,9 @@ async def capture_many(
             taken_sources.add(delivery)
         decision = None
         if found is not None and profile is not None and not meets_earlier and not owned.intersection(keys):
-            known = _candidates(profile, by_domain, by_name, profiles, new_at_domain, new_at_name)
+            known = _candidates(
+                profile, policy, by_domain, by_name, profiles, validated, new_at_domain, new_at_name
+            )
             decision = match(profile, known, policy.thresholds)
         if found is None or profile is None or decision is None or decision.outcome is MatchOutcome.MERGE:
             # Whoever shares its company from here on must see what the one-by-one path makes of it.
@@ -290,16 +294,33 @@ def _companies(profile: LeadProfile) -> set[str]:
 
 def _candidates(
     profile: LeadProfile,
+    policy: DedupPolicy,
     by_domain: dict[str, list[UUID]],
     by_name: dict[str, list[UUID]],
-    profiles: dict[UUID, LeadProfile],
+    stored: dict[UUID, dict[str, Any]],
+    validated: dict[UUID, LeadProfile],
     new_at_domain: dict[str, list[tuple[UUID, LeadProfile]]],
     new_at_name: dict[str, list[tuple[UUID, LeadProfile]]],
 ) -> list[tuple[UUID, LeadProfile]]:
-    """The leads fuzzy_candidates would find now: stored ones, and the new ones of this batch before it."""
+    """The leads fuzzy_candidates would find now that match() could take for more than a new lead:
+    stored ones, and the new ones of this batch before it."""
     domain, name = profile.company_domain, company_name(profile)
     ids = [*(by_domain.get(domain, []) if domain else []), *(by_name.get(name, []) if name else [])]
-    found = {lead_id: profiles[lead_id] for lead_id in ids}
+    found: dict[UUID, LeadProfile] = {}
+    for lead_id in ids:
+        fields = stored[lead_id]
+        if lead_id in found or not worth_comparing(
+            profile,
+            fields.get("first_name"),
+            fields.get("last_name"),
+            fields.get("email"),
+            fields.get("phone"),
+            policy.thresholds,
+        ):
+            continue
+        if lead_id not in validated:
+            validated[lead_id] = LeadProfile.model_validate(fields)
+        found[lead_id] = validated[lead_id]
     for lead_id, known in [*new_at_domain.get(domain or "", []), *new_at_name.get(name, [])]:
         found[lead_id] = known
     return list(found.items())
