@@ -8,7 +8,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 
-from leadflow_nurture.adapters import kpis
+from leadflow_nurture.adapters import kpis, views
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.tracks import InvalidTrackSet, parse_track_set
@@ -18,11 +18,6 @@ from leadflow_shared.http import AdminAccess, ReadAccess, WriteAccess
 from leadflow_shared.runtime import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["nurture"])
-
-_ENROLLMENT_COLUMNS = (
-    "id, lead_id, track, track_version, source, status, started_at, engagement_points, last_engaged_at,"
-    " touches_sent, touches_skipped, last_touch_at, ended_at, end_reason, exhausted_next, next_track"
-)
 
 
 def _store(request: Request) -> TrackStore:
@@ -54,36 +49,9 @@ async def put_tracks(request: Request, _: AdminAccess, body: Annotated[Any, Body
 async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
     """What nurture knows of a lead: status, enrollments, touches sent and due, engagement, archive."""
     async with runtime_of(request).pool.acquire() as conn:
-        lead = await conn.fetchrow("SELECT * FROM leads WHERE id = $1", lead_id)
-        enrollments = await conn.fetch(
-            f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments WHERE lead_id = $1 ORDER BY seq", lead_id
-        )
-        touches = await conn.fetch(
-            "SELECT enrollment_id, step, channel, content_ref, due_at, status, attempts, done_at"
-            " FROM touches WHERE lead_id = $1 ORDER BY id",
-            lead_id,
-        )
-        archive = await conn.fetchrow("SELECT * FROM archives WHERE lead_id = $1", lead_id)
-        consent = await conn.fetch(
-            "SELECT channel, opted_in, reason, changed_at FROM consent WHERE lead_id = $1", lead_id
-        )
-    if lead is None and not enrollments and archive is None:
+        view = await views.lead_overview(conn, lead_id)
+    if view is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
-    view: dict[str, Any] = dict(lead) if lead else {"id": lead_id, "status": None, "profile": None}
-    view["enrollments"] = [dict(row) for row in enrollments]
-    view["touches_sent"] = [dict(t) for t in touches if t["status"] == "sent"]
-    view["touches_due"] = [dict(t) for t in touches if t["status"] == "due"]
-    view["touches_skipped"] = [dict(t) for t in touches if t["status"] not in ("sent", "due")]
-    active = next((e for e in enrollments if e["status"] == EnrollmentStatus.ACTIVE.value), None)
-    view["engagement"] = {
-        "points": active["engagement_points"] if active else 0,
-        "total_points": sum(e["engagement_points"] for e in enrollments),
-        "last_engaged_at": max(
-            (e["last_engaged_at"] for e in enrollments if e["last_engaged_at"]), default=None
-        ),
-    }
-    view["archive"] = dict(archive) if archive else None
-    view["consent"] = [dict(row) for row in consent]
     return view
 
 
@@ -109,17 +77,8 @@ async def list_enrollments(
     """Enrollments, oldest first, filtered by track and state; keyset pages via next_cursor."""
     after = _decode_cursor(cursor)
     async with runtime_of(request).pool.acquire() as conn:
-        rows = await conn.fetch(
-            f"SELECT seq, {_ENROLLMENT_COLUMNS} FROM enrollments"
-            " WHERE ($1::text IS NULL OR track = $1) AND ($2::text IS NULL OR status = $2) AND seq > $3"
-            " ORDER BY seq LIMIT $4",
-            track,
-            state.value if state else None,
-            after,
-            limit,
-        )
-    items = [{k: v for k, v in row.items() if k != "seq"} for row in rows]
-    next_cursor = _encode_cursor(rows[-1]["seq"]) if len(rows) == limit else None
+        items, last = await views.enrollments_page(conn, track=track, status=state, after=after, limit=limit)
+    next_cursor = _encode_cursor(last) if last is not None and len(items) == limit else None
     return {"items": items, "next_cursor": next_cursor}
 
 

@@ -1,0 +1,73 @@
+"""SQL for what the API shows of nurture: a lead's overview and pages of enrollments."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+
+from leadflow_nurture.adapters.leads import lead_view
+from leadflow_nurture.domain.enrollment import EnrollmentStatus
+
+_ENROLLMENT_COLUMNS = (
+    "id, lead_id, track, track_version, source, status, started_at, engagement_points, last_engaged_at,"
+    " touches_sent, touches_skipped, last_touch_at, ended_at, end_reason, exhausted_next, next_track"
+)
+
+
+async def lead_overview(conn: asyncpg.Connection, lead_id: UUID) -> dict[str, Any] | None:
+    """A lead's status, enrollments, touches, engagement, archive and consent; None when nothing is known."""
+    lead = await lead_view(conn, lead_id)
+    enrollments = await conn.fetch(
+        f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments WHERE lead_id = $1 ORDER BY seq", lead_id
+    )
+    touches = await conn.fetch(
+        "SELECT enrollment_id, step, channel, content_ref, due_at, status, attempts, done_at"
+        " FROM touches WHERE lead_id = $1 ORDER BY id",
+        lead_id,
+    )
+    archive = await conn.fetchrow("SELECT * FROM archives WHERE lead_id = $1", lead_id)
+    consent = await conn.fetch(
+        "SELECT channel, opted_in, reason, changed_at FROM consent WHERE lead_id = $1", lead_id
+    )
+    if lead is None and not enrollments and archive is None:
+        return None
+    view = lead or {"id": lead_id, "status": None, "profile": None}
+    view["enrollments"] = [dict(row) for row in enrollments]
+    view["touches_sent"] = [dict(t) for t in touches if t["status"] == "sent"]
+    view["touches_due"] = [dict(t) for t in touches if t["status"] == "due"]
+    view["touches_skipped"] = [dict(t) for t in touches if t["status"] not in ("sent", "due")]
+    active = next((e for e in enrollments if e["status"] == EnrollmentStatus.ACTIVE.value), None)
+    view["engagement"] = {
+        "points": active["engagement_points"] if active else 0,
+        "total_points": sum(e["engagement_points"] for e in enrollments),
+        "last_engaged_at": max(
+            (e["last_engaged_at"] for e in enrollments if e["last_engaged_at"]), default=None
+        ),
+    }
+    view["archive"] = dict(archive) if archive else None
+    view["consent"] = [dict(row) for row in consent]
+    return view
+
+
+async def enrollments_page(
+    conn: asyncpg.Connection,
+    *,
+    track: str | None,
+    status: EnrollmentStatus | None,
+    after: int,
+    limit: int,
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Enrollments by track and status after a keyset position, oldest first, and the last one's position."""
+    rows = await conn.fetch(
+        f"SELECT seq, {_ENROLLMENT_COLUMNS} FROM enrollments"
+        " WHERE ($1::text IS NULL OR track = $1) AND ($2::text IS NULL OR status = $2) AND seq > $3"
+        " ORDER BY seq LIMIT $4",
+        track,
+        status.value if status else None,
+        after,
+        limit,
+    )
+    items = [{k: v for k, v in row.items() if k != "seq"} for row in rows]
+    return items, rows[-1]["seq"] if rows else None
