@@ -218,8 +218,12 @@ class OutboxRelay:
                     float(self.retention_s),
                 )
             if self.inbox_retention_s:
-                await conn.execute(
-                    "DELETE FROM inbox WHERE (consumer, event_id) IN (SELECT consumer, event_id FROM inbox"
-                    " WHERE processed_at < now() - make_interval(secs => $1) LIMIT 10000)",
-                    float(self.inbox_retention_s),
-                )
+                # Slices keep each statement short; up to 20 of them let a busy service keep pace.
+                for _ in range(20):
+                    status = await conn.execute(
+                        "DELETE FROM inbox WHERE (consumer, event_id) IN (SELECT consumer, event_id"
+                        " FROM inbox WHERE processed_at < now() - make_interval(secs => $1) LIMIT 10000)",
+                        float(self.inbox_retention_s),
+                    )
+                    if status != "DELETE 10000":
+                        break
