@@ -13,6 +13,8 @@ from urllib.parse import parse_qsl
 
 from leadflow_shared.contracts.lead import ContactChannel, LeadSubmission, QualifyingAnswers
 
+from ..normalise import parse_company_size
+
 
 class PayloadError(ValueError):
     """A vendor payload lacks what the parser needs; the message says what."""
@@ -221,3 +223,24 @@ def hmac_sha256(secret: str | bytes, message: bytes) -> bytes:
 def verify_url_secret(given: str | None, configured: str) -> bool:
     """Check the secret put in an unsigned source's callback URL (Mailchimp, ActiveCampaign, Web-to-Lead)."""
     return secrets_match(given, configured)
+
+
+PERSON_FIELDS = (
+    "full_name",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "website",
+    "job_title",
+    "country",
+    "industry",
+)
+
+
+def person_fields(known: Mapping[str, str | None], **overrides: Any) -> dict[str, Any]:
+    """The person and company fields of a submission from a source's canonical names, size parsed."""
+    fields: dict[str, Any] = {name: known.get(name) for name in PERSON_FIELDS}
+    fields["company_size"] = parse_company_size(known.get("company_size"))
+    return {**fields, **overrides}

@@ -11,7 +11,6 @@ from typing import Any
 
 from leadflow_shared.contracts.lead import Campaign, Channel, Consent, LeadSubmission
 
-from ..normalise import parse_company_size
 from .common import (
     PayloadError,
     answers_from,
@@ -19,6 +18,7 @@ from .common import (
     from_iso,
     from_unix_ms,
     hmac_sha256,
+    person_fields,
     require,
     secrets_match,
     text,
@@ -156,16 +156,7 @@ def parse_hubspot(contact: Mapping[str, Any]) -> LeadSubmission:
         custom["hs_analytics_source"] = analytics_source
     opted_out = truthy(properties.get("hs_email_optout"))
     return LeadSubmission(
-        first_name=known.get("first_name"),
-        last_name=known.get("last_name"),
-        email=known.get("email"),
-        phone=known.get("phone") or known.get("mobile"),
-        company=known.get("company"),
-        website=known.get("website"),
-        job_title=known.get("job_title"),
-        country=known.get("country"),
-        industry=known.get("industry"),
-        company_size=parse_company_size(known.get("company_size")),
+        **person_fields(known, phone=known.get("phone") or known.get("mobile")),
         consent=Consent(email=False if opted_out else None),
         answers=answers,
         channel=ANALYTICS_SOURCE_CHANNELS.get(analytics_source or "", Channel.WEB_FORM),

@@ -10,13 +10,13 @@ from typing import Any
 
 from leadflow_shared.contracts.lead import Campaign, Channel, Consent, LeadSubmission
 
-from ..normalise import parse_company_size
 from .common import (
     PayloadError,
     answers_from,
     as_mapping,
     from_unix_ms,
     hmac_sha256,
+    person_fields,
     require,
     secrets_match,
     text,
@@ -228,17 +228,7 @@ def parse_linkedin(response: Mapping[str, Any], form: Mapping[str, Any] | None =
         custom["linkedin_submitter"] = submitter
 
     return LeadSubmission(
-        full_name=known.get("full_name"),
-        first_name=known.get("first_name"),
-        last_name=known.get("last_name"),
-        email=known.get("email"),
-        phone=known.get("phone"),
-        company=known.get("company"),
-        website=known.get("website"),
-        job_title=known.get("job_title"),
-        country=known.get("country"),
-        industry=known.get("industry"),
-        company_size=parse_company_size(known.get("company_size")),
+        **person_fields(known),
         consent=Consent(email=email_consent),
         answers=answers,
         channel=LEAD_TYPE_CHANNELS.get(text(response.get("leadType")) or "", Channel.SOCIAL),

@@ -8,8 +8,16 @@ from typing import Any
 
 from leadflow_shared.contracts.lead import Campaign, Channel, Consent, ContactChannel, LeadSubmission
 
-from ..normalise import parse_company_size
-from .common import ConsentChange, Ignored, PayloadError, SourceResult, answers_from, bracket_group, text
+from .common import (
+    ConsentChange,
+    Ignored,
+    PayloadError,
+    SourceResult,
+    answers_from,
+    bracket_group,
+    person_fields,
+    text,
+)
 
 SOURCE = "mailchimp"
 
@@ -92,16 +100,7 @@ def parse_mailchimp(fields: Mapping[str, str]) -> SourceResult:
     if list_id:
         custom_fields["mailchimp_list_id"] = list_id
     return LeadSubmission(
-        first_name=known.get("first_name"),
-        last_name=known.get("last_name"),
-        email=email,
-        phone=known.get("phone"),
-        company=known.get("company"),
-        website=known.get("website"),
-        job_title=known.get("job_title"),
-        country=known.get("country"),
-        industry=known.get("industry"),
-        company_size=parse_company_size(known.get("company_size")),
+        **person_fields(known, email=email),
         # Subscribing to an audience is an email opt-in.
         consent=Consent(email=True),
         answers=answers,

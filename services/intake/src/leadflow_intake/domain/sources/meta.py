@@ -8,7 +8,6 @@ from typing import Any
 
 from leadflow_shared.contracts.lead import Campaign, Channel, Consent, ContactChannel, LeadSubmission
 
-from ..normalise import parse_company_size
 from .common import (
     PayloadError,
     answers_from,
@@ -17,6 +16,7 @@ from .common import (
     from_unix,
     hmac_sha256,
     id_text,
+    person_fields,
     require,
     secrets_match,
     text,
@@ -153,17 +153,7 @@ def parse_meta(
     created = lead.get("created_time")
     submitted_at = from_unix(created) if isinstance(created, int) else from_iso(created)
     return LeadSubmission(
-        full_name=known.get("full_name"),
-        first_name=known.get("first_name"),
-        last_name=known.get("last_name"),
-        email=known.get("email"),
-        phone=known.get("phone"),
-        company=known.get("company"),
-        website=known.get("website"),
-        job_title=known.get("job_title"),
-        country=known.get("country"),
-        industry=known.get("industry"),
-        company_size=parse_company_size(known.get("company_size")),
+        **person_fields(known),
         consent=Consent(
             email=consent_flags.get(ContactChannel.EMAIL),
             phone=consent_flags.get(ContactChannel.PHONE),
