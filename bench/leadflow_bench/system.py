@@ -15,7 +15,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from leadflow_bench.measure import ProcessSample, sample_process
-from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, bin_path
+from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack
 
 
 class BenchService(ServiceProcess):
@@ -27,34 +27,13 @@ class BenchService(ServiceProcess):
         super().__init__(stack, service, extra_env)
         self.profile_dir = profile_dir
 
-    def start(self, wait: bool = True) -> ServiceProcess:
-        """Start the process (under cProfile when asked) and by default wait until it is ready."""
+    def command(self) -> list[str]:
+        """The service's command line, under cProfile when a profile directory is set."""
         if self.profile_dir is None:
-            return super().start(wait)
-        import subprocess
-
+            return super().command()
         self.profile_dir.mkdir(parents=True, exist_ok=True)
-        command = [
-            sys.executable,
-            "-m",
-            "cProfile",
-            "-o",
-            str(self.profile_dir / f"{self.service}.prof"),
-            bin_path(f"leadflow-{self.service}"),
-            "serve",
-        ]
-        with open(self.log_file, "ab") as log:
-            self.process = subprocess.Popen(
-                command,
-                env=self.stack.service_env(self.service, self.port, self.extra_env),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
-        if wait:
-            self.wait_ready()
-        return self
+        profile = str(self.profile_dir / f"{self.service}.prof")
+        return [sys.executable, "-m", "cProfile", "-o", profile, *super().command()]
 
 
 @dataclass

@@ -193,11 +193,15 @@ class ServiceProcess:
         """The service's base URL."""
         return f"http://127.0.0.1:{self.port}"
 
+    def command(self) -> list[str]:
+        """The command line that serves the service."""
+        return [bin_path(f"leadflow-{self.service}"), "serve"]
+
     def start(self, wait: bool = True) -> ServiceProcess:
         """Start the process and, by default, wait until it is ready."""
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
-                [bin_path(f"leadflow-{self.service}"), "serve"],
+                self.command(),
                 env=self.stack.service_env(self.service, self.port, self.extra_env),
                 stdout=log,
                 stderr=subprocess.STDOUT,
