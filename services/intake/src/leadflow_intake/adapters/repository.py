@@ -208,26 +208,6 @@ _MATCHED = (
 )
 
 
-async def fuzzy_candidates(conn: Conn, profile: LeadProfile, limit: int) -> list[tuple[UUID, LeadProfile]]:
-    """Live leads at the same company domain or with the same folded company name: the fuzzy candidates."""
-    key = company_name(profile) or None
-    if profile.company_domain is None and key is None:
-        return []
-    rows = await conn.fetch(
-        f"""
-        (SELECT id, {_MATCHED} AS profile FROM leads
-         WHERE company_domain = $1 AND merged_into IS NULL LIMIT $3)
-        UNION
-        (SELECT id, {_MATCHED} AS profile FROM leads
-         WHERE company_key = $2 AND merged_into IS NULL LIMIT $3)
-        """,
-        profile.company_domain,
-        key,
-        limit,
-    )
-    return [(r["id"], LeadProfile.model_validate(r["profile"])) for r in rows]
-
-
 async def record_duplicate(
     conn: Conn, duplicate_id: UUID, lead_id: UUID, candidate_id: UUID, score: float, reason: str
 ) -> None:
@@ -342,8 +322,11 @@ async def keys_owned(conn: Conn, keys: list[tuple[str, str]]) -> set[tuple[str, 
 async def company_candidates(
     conn: Conn, domains: list[str], company_keys: list[str], limit: int
 ) -> tuple[dict[str, list[UUID]], dict[str, list[UUID]], dict[UUID, dict[str, Any]]]:
-    """fuzzy_candidates for many companies at once: ids by domain, ids by company key, and the fields of
-    their profiles that matching reads (unvalidated: most are never compared in full)."""
+    """Live leads at these company domains and folded company names (at most `limit` each): ids by domain,
+    ids by company key, and the fields of their profiles that matching reads (unvalidated: most are never
+    compared in full)."""
+    if not domains and not company_keys:
+        return {}, {}, {}
     rows = await conn.fetch(
         f"""
         SELECT 'domain' AS by, q.value, l.id, l.profile FROM unnest($1::text[]) AS q(value)

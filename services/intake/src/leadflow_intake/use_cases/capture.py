@@ -90,7 +90,13 @@ async def capture(
     review_against: UUID | None = None
     review_score, review_reason = 0.0, ""
     if not existing:
-        candidates = await repo.fuzzy_candidates(uow.conn, result.profile, policy.max_candidates)
+        domain, name = result.profile.company_domain, company_name(result.profile)
+        at_domain, at_name, fields = await repo.company_candidates(
+            uow.conn, [domain] if domain else [], [name] if name else [], policy.max_candidates
+        )
+        candidates = _candidates(
+            result.profile, policy, at_domain, at_name, fields, validated={}, new_at_domain={}, new_at_name={}
+        )
         decision = match(result.profile, candidates, policy.thresholds)
         if decision.outcome is MatchOutcome.MERGE and decision.candidate is not None:
             existing = [decision.candidate]
@@ -302,8 +308,8 @@ def _candidates(
     new_at_domain: dict[str, list[tuple[UUID, LeadProfile]]],
     new_at_name: dict[str, list[tuple[UUID, LeadProfile]]],
 ) -> list[tuple[UUID, LeadProfile]]:
-    """The leads fuzzy_candidates would find now that match() could take for more than a new lead:
-    stored ones, and the new ones of this batch before it."""
+    """The live leads at the profile's company domain or name that match() could take for more than a
+    new lead: stored ones, and the new ones of a batch before it."""
     domain, name = profile.company_domain, company_name(profile)
     ids = [*(by_domain.get(domain, []) if domain else []), *(by_name.get(name, []) if name else [])]
     found: dict[UUID, LeadProfile] = {}
