@@ -65,13 +65,17 @@ def smtp_sink() -> Iterator[tuple[int, Inbox]]:
 def running_services(
     test_stack: TestStack, smtp_sink: tuple[int, Inbox]
 ) -> Iterator[dict[str, ServiceProcess]]:
-    """The four services as processes; intake knows the webhook secrets, nurture mails the sink."""
+    """The four services as processes; intake knows the webhook secrets, nurture mails the sink,
+    qualification sweeps for stale leads often."""
     extra = {
         "intake": {
             "INTAKE_GOOGLE_ADS_KEY": test_stack.webhook_secret,
             "INTAKE_SALESFORCE_WEB_TO_LEAD_SECRET": test_stack.webhook_secret,
         },
         "nurture": {"NURTURE_SMTP_HOST": "127.0.0.1", "NURTURE_SMTP_PORT": str(smtp_sink[0])},
+        # Sweeps several times a second: a test's lead, stale after 2 s and unresponsive after 6 s, is
+        # then always seen flagged in between; every 5 s one sweep could do both.
+        "qualification": {"QUALIFICATION_SWEEP_INTERVAL_S": "0.5"},
     }
     processes = {name: ServiceProcess(test_stack, name, extra.get(name)) for name in SERVICES}
     try:
