@@ -50,7 +50,14 @@ def base_env() -> dict[str, str]:
     env = {}
     with contextlib.suppress(FileNotFoundError):
         env.update(load_env())
-    for key in ("KAFKA_BOOTSTRAP_SERVERS", "LEADFLOW_ADMIN_DATABASE_URL"):
+    # The service URLs carry the roles' passwords: a checkout without `.leadflow/env` that made up new ones
+    # would change the passwords under every other checkout using the same server.
+    keys = (
+        "KAFKA_BOOTSTRAP_SERVERS",
+        "LEADFLOW_ADMIN_DATABASE_URL",
+        *(f"{s.upper()}_DATABASE_URL" for s in SERVICES),
+    )
+    for key in keys:
         if key in os.environ:
             env[key] = os.environ[key]
     missing = [k for k in ("KAFKA_BOOTSTRAP_SERVERS", "LEADFLOW_ADMIN_DATABASE_URL") if k not in env]
