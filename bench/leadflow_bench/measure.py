@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import platform
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,6 +87,19 @@ def git_commit(repo: Path) -> str:
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
     return commit + ("+dirty" if dirty else "")
+
+
+def process_cpu_s(pids: Iterable[int]) -> dict[int, float]:
+    """CPU seconds so far of each of these processes that still runs."""
+    found: dict[int, float] = {}
+    for pid in pids:
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            continue
+        rest = stat.rsplit(")", 1)[1].split()
+        found[pid] = (int(rest[11]) + int(rest[12])) / CLOCK_TICKS
+    return found
 
 
 def machine_cpu() -> dict[str, float]:

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from leadflow_bench.measure import machine_cpu, percentiles
+from leadflow_bench.measure import machine_cpu, percentiles, process_cpu_s
 from leadflow_bench.system import Progress, Services, wait_quiet
 from leadflow_devstack.testing import SERVICES, TestStack
 from leadflow_shared.contracts import topics
@@ -35,6 +35,7 @@ async def run_throughput(
     """Publish every submission at once; the clock stops when every group and outbox is drained."""
     before = services.sample()
     machine_before = machine_cpu()
+    sessions_before = process_cpu_s(await progress.session_pids())
     producer = _producer(stack)
     await producer.start()
     try:
@@ -49,6 +50,10 @@ async def run_throughput(
     quiet = await wait_quiet(progress, services, started, expect_groups=len(SERVICES), timeout_s=timeout_s)
     after = services.sample()
     machine_after = machine_cpu()
+    sessions_after = process_cpu_s(await progress.session_pids())
+    # This run's database sessions, without the server's background work or anything else on this machine.
+    machine_after["postgres_sessions"] = sum(sessions_after.values())
+    machine_before["postgres_sessions"] = sum(sessions_before.get(pid, 0.0) for pid in sessions_after)
     total = quiet.done_at - started
     count = len(messages)
     per_service = {name: round(count / max(quiet.busy_until[name] - started, 1e-3), 1) for name in SERVICES}

@@ -61,7 +61,8 @@ def table(results: dict[str, Any]) -> Table:
             out.add_row(
                 "",
                 "  machine CPU s / 1,000 leads",
-                f"postgres {shares['postgres']}, kafka {shares['kafka']}, all {shares['machine_busy']}",
+                f"postgres {shares['postgres']} (this run's sessions {shares.get('postgres_sessions', '-')}),"
+                f" kafka {shares['kafka']}, all {shares['machine_busy']}",
                 f"cores busy {thr['machine_busy_share']:.0%}",
             )
     lat = results.get("latency")
