@@ -22,15 +22,20 @@ async def touch_seen(conn: Conn, source_system: str, source_id: str) -> UUID | N
     return lead_id
 
 
+# One key's owner, looked up by primary key. LIMIT keeps the subquery from being flattened into a join that a
+# planner without statistics (a young table) would run as a hash join over every key.
+_KEY_OWNER = "SELECT lead_id FROM identity_keys WHERE kind = q.kind AND value = q.value LIMIT 1"
+
+
 async def leads_by_keys(conn: Conn, keys: list[tuple[str, str]]) -> list[UUID]:
     """Lead ids that own any of the identity keys, oldest first, merged leads resolved to survivors."""
     if not keys:
         return []
     rows = await conn.fetch(
-        """
-        SELECT DISTINCT coalesce(l.merged_into, l.id) AS id, min(l.created_at) AS created
-        FROM identity_keys k JOIN leads l ON l.id = k.lead_id
-        WHERE (k.kind, k.value) IN (SELECT * FROM unnest($1::text[], $2::text[]))
+        f"""
+        SELECT coalesce(l.merged_into, l.id) AS id, min(l.created_at) AS created
+        FROM unnest($1::text[], $2::text[]) AS q(kind, value)
+        CROSS JOIN LATERAL ({_KEY_OWNER}) k JOIN leads l ON l.id = k.lead_id
         GROUP BY 1 ORDER BY created
         """,
         [k for k, _ in keys],
@@ -297,9 +302,10 @@ async def touches_seen(conn: Conn, deliveries: list[tuple[str, str]]) -> dict[tu
     if not deliveries:
         return {}
     rows = await conn.fetch(
-        "SELECT t.source_system, t.source_id, t.lead_id FROM touches t"
-        " JOIN unnest($1::text[], $2::text[]) AS d(source_system, source_id)"
-        " ON t.source_system = d.source_system AND t.source_id = d.source_id",
+        "SELECT d.source_system, d.source_id, t.lead_id"
+        " FROM unnest($1::text[], $2::text[]) AS d(source_system, source_id)"
+        " CROSS JOIN LATERAL (SELECT lead_id FROM touches"
+        " WHERE source_system = d.source_system AND source_id = d.source_id LIMIT 1) t",
         [s for s, _ in deliveries],
         [i for _, i in deliveries],
     )
@@ -311,8 +317,8 @@ async def keys_owned(conn: Conn, keys: list[tuple[str, str]]) -> set[tuple[str, 
     if not keys:
         return set()
     rows = await conn.fetch(
-        "SELECT k.kind, k.value FROM identity_keys k"
-        " JOIN unnest($1::text[], $2::text[]) AS q(kind, value) ON k.kind = q.kind AND k.value = q.value",
+        f"SELECT q.kind, q.value FROM unnest($1::text[], $2::text[]) AS q(kind, value)"
+        f" CROSS JOIN LATERAL ({_KEY_OWNER}) k",
         [k for k, _ in keys],
         [v for _, v in keys],
     )

@@ -165,15 +165,18 @@ async def end_active_many(
     columns = columns_by_key(ends, keep="first")
     if not columns:
         return {}
+    # `= ANY` makes both updates look their rows up by index: joined to the whole list, a planner expecting
+    # many rows would hash every active enrollment and every due touch, for each batch.
     rows = await conn.fetch(
         "WITH ended AS ("
         "  UPDATE enrollments SET status = $3, ended_at = now(), end_reason = x.reason, exhaust_at = NULL"
         "  FROM unnest($1::uuid[], $2::text[]) AS x (lead_id, reason)"
-        "  WHERE enrollments.lead_id = x.lead_id AND enrollments.status = 'active'"
+        "  WHERE enrollments.lead_id = ANY($1::uuid[]) AND enrollments.lead_id = x.lead_id"
+        "  AND enrollments.status = 'active'"
         "  RETURNING enrollments.id, enrollments.lead_id"
         "), cancelled AS ("
-        "  UPDATE touches SET status = 'cancelled', done_at = now() FROM ended"
-        "  WHERE touches.enrollment_id = ended.id AND touches.status = 'due'"
+        "  UPDATE touches SET status = 'cancelled', done_at = now()"
+        "  WHERE touches.enrollment_id = ANY(ARRAY(SELECT id FROM ended)) AND touches.status = 'due'"
         ") SELECT id, lead_id FROM ended",
         *columns,
         status.value,

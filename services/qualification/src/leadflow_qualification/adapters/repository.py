@@ -111,10 +111,12 @@ async def update_profile(conn: Conn, lead_id: UUID, profile: LeadProfile) -> Lea
 
 async def update_profiles(conn: Conn, profiles: Sequence[tuple[UUID, LeadProfile]]) -> list[LeadRow]:
     """Keep many leads' profiles current in one statement; answer the leads found, locked."""
+    # Here and below, `id = ANY($1)` has the leads looked up by primary key: joined to the list alone, a
+    # planner that expects many rows (or has no statistics yet) may hash the whole table for each batch.
     rows = await conn.fetch(
         "UPDATE leads SET profile = p.new_profile, updated_at = now()"
         " FROM unnest($1::uuid[], $2::jsonb[]) AS p(lead_id, new_profile)"
-        f" WHERE id = p.lead_id RETURNING {LEAD_COLUMNS}",
+        f" WHERE id = ANY($1::uuid[]) AND id = p.lead_id RETURNING {LEAD_COLUMNS}",
         [lead_id for lead_id, _ in profiles],
         [profile.model_dump(mode="json") for _, profile in profiles],
     )
@@ -247,7 +249,7 @@ async def record_decisions(conn: Conn, made: Sequence[DecisionMade]) -> None:
         " last_progress_at = CASE WHEN last.moved THEN now() ELSE last_progress_at END,"
         " stale = stale AND NOT last.moved,"
         " stale_since = CASE WHEN last.moved THEN NULL ELSE stale_since END"
-        " FROM last WHERE leads.id = last.lead_id",
+        " FROM last WHERE leads.id = ANY($1::uuid[]) AND leads.id = last.lead_id",
         [m.lead_id for m in made],
         [m.decision.criteria_version for m in made],
         [m.decision.outcome.value for m in made],
@@ -316,7 +318,7 @@ async def change_statuses(conn: Conn, changes: Sequence[StatusChange]) -> None:
         " last_progress_at = now(), stale = false, stale_since = NULL, updated_at = now(),"
         " disqualification_reason = CASE WHEN f.keep THEN disqualification_reason ELSE f.code END"
         " FROM unnest($8::uuid[], $9::text[], $10::text[], $11::boolean[], $12::text[])"
-        " AS f(id, status, category, keep, code) WHERE leads.id = f.id)"
+        " AS f(id, status, category, keep, code) WHERE leads.id = ANY($8::uuid[]) AND leads.id = f.id)"
         " INSERT INTO status_history (lead_id, from_status, to_status, category, reason, reason_code, actor)"
         " SELECT lead_id, from_status, to_status, category, reason, reason_code, actor"
         " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])"
