@@ -8,6 +8,7 @@ import zlib
 from collections.abc import Iterable, Sequence
 
 import asyncpg
+import orjson
 import structlog
 from aiokafka import AIOKafkaProducer
 
@@ -34,6 +35,12 @@ CREATE INDEX IF NOT EXISTS outbox_published_at ON outbox (published_at) WHERE pu
 Header = tuple[str, str]
 
 _INSERT = "INSERT INTO outbox (topic, key, payload, headers) VALUES ($1, $2, $3, $4)"
+# Ids follow the queue's order (per-lead order relies on it), so the rows are inserted in array order.
+_INSERT_MANY = (
+    "INSERT INTO outbox (topic, key, payload, headers) SELECT topic, key, payload, headers::jsonb"
+    " FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::text[]) WITH ORDINALITY"
+    " AS r(topic, key, payload, headers, i) ORDER BY i"
+)
 
 
 class Outbox:
@@ -82,7 +89,15 @@ class Outbox:
             # One row is one statement: outside a transaction it commits alone, in one round trip.
             await self.conn.execute(_INSERT, *self.pending[0])
         else:
-            await self.conn.executemany(_INSERT, self.pending)
+            topics, keys, payloads, headers = zip(*self.pending, strict=True)
+            # Headers go as JSON text: a list of lists would be taken for a two-dimensional array.
+            await self.conn.execute(
+                _INSERT_MANY,
+                list(topics),
+                list(keys),
+                list(payloads),
+                [orjson.dumps(h).decode() for h in headers],
+            )
         self.written += len(self.pending)
         self.pending = []
 
