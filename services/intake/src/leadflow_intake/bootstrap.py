@@ -8,6 +8,7 @@ from pathlib import Path
 
 import structlog
 
+from leadflow_intake.adapters import repository
 from leadflow_intake.adapters.vendors import VendorClient
 from leadflow_intake.domain.dedup import MatchThresholds
 from leadflow_intake.entrypoints import consumers, http, webhooks
@@ -16,6 +17,7 @@ from leadflow_intake.use_cases.capture import DedupPolicy
 from leadflow_intake.use_cases.imports import claim_next, process_import
 from leadflow_shared.runtime import Runtime, ServiceDefinition
 from leadflow_shared.settings import ServiceSettings
+from leadflow_shared.totals import folder
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = structlog.get_logger(__name__)
@@ -63,6 +65,6 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         settings=settings,
         subscriptions=consumers.subscriptions(vendors, dedup_policy(settings)),
         routers=[http.router, webhooks.router],
-        background=[import_worker(settings), close_vendors],  # type: ignore[list-item]
+        background=[import_worker(settings), close_vendors, folder(repository.TOTALS)],  # type: ignore[list-item]
         state={"vendors": vendors},
     )
