@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,9 +15,7 @@ import pytest_asyncio
 from leadflow_devstack.testing import TestStack, api_client
 from leadflow_qualification.entrypoints import http
 from leadflow_qualification.settings import QualificationSettings
-from leadflow_qualification.use_cases import config as cfg
 from leadflow_shared.contracts.lead import Campaign, Channel, LeadProfile, Touch
-from leadflow_shared.db import create_pool
 
 pytestmark = pytest.mark.service
 
@@ -79,14 +76,6 @@ JOURNEYS: dict[str, tuple[list[tuple[float, str, str, str | None]], str, str | N
         "lena",
     ),
 }
-
-
-@pytest_asyncio.fixture(scope="module")
-async def pool(service_stack: TestStack) -> AsyncIterator[asyncpg.Pool]:
-    pool = await create_pool(service_stack.dsn("qualification"), "qualification")
-    cfg.forget()
-    yield pool
-    await asyncio.wait_for(pool.close(), 10)
 
 
 @pytest_asyncio.fixture(scope="module")

@@ -3,15 +3,19 @@
 What the database counts for given journeys is checked in tests/service/test_funnel_kpis.py.
 """
 
-from datetime import timedelta
+import importlib
+from datetime import UTC, datetime, timedelta
+from fractions import Fraction
 
 from leadflow_qualification.domain.funnel import (
+    DISQUALIFIED,
     FUNNEL_STEPS,
     FunnelFigures,
     Middles,
     conversion_rate,
     funnel_report,
     hours,
+    idle_since,
     median_hours,
 )
 from leadflow_qualification.domain.statuses import BaseCategory
@@ -52,3 +56,22 @@ def test_no_leads_give_an_empty_report() -> None:
     assert report.median_hours_to_first_contact is None
     assert all(rate is None for rate in report.conversion.values())
     assert (report.by_status, report.median_hours_in_status, report.disqualification_reasons) == ({}, {}, {})
+
+
+def test_a_lead_is_idle_from_the_first_microsecond_whose_hours_reach_the_limit() -> None:
+    now = datetime(2026, 11, 27, 9, 30, tzinfo=UTC)
+
+    def idle_hours(since: datetime) -> float:
+        return float(Fraction((now - since) // timedelta(microseconds=1), 10**6)) / 3600
+
+    assert idle_since(now, 24) == now - timedelta(hours=24)
+    for limit in (0.1, 100.5, 1 / 3, 72.000000001, 336):
+        since = idle_since(now, limit)
+        assert idle_hours(since) >= limit > idle_hours(since + timedelta(microseconds=1))
+
+
+def test_the_funnel_facts_keep_the_categories_of_the_funnel_steps_and_of_disqualification() -> None:
+    facts = importlib.import_module("leadflow_qualification.migrations.versions.0004_funnel_facts")
+
+    assert {c.value for step in FUNNEL_STEPS for c in step} <= set(facts.KEPT_CATEGORIES)
+    assert {c.value for c in DISQUALIFIED} == set(facts.DISQUALIFIED_CATEGORIES)

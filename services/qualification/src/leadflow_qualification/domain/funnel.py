@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from enum import StrEnum
+from fractions import Fraction
 
 from pydantic import BaseModel, ConfigDict
 
@@ -70,6 +72,26 @@ def median_hours(middles: Middles) -> float:
     """The median duration in hours to two decimals, as statistics.median and round give it."""
     lower = hours(middles.lower_us)
     return round(lower if middles.count % 2 else (lower + hours(middles.upper_us)) / 2, 2)
+
+
+def idle_since(now: datetime, limit_hours: float) -> datetime:
+    """The latest last change of a lead idle for at least `limit_hours` at `now`.
+
+    The report counts a lead idle when extract(epoch FROM now - last change)::float8 / 3600 >= limit_hours.
+    That float is correctly rounded from the exact microseconds, so it never decreases as they grow: the
+    leads that pass are those idle for at least the fewest microseconds that pass, found here by bisection.
+    """
+
+    def passes(us: int) -> bool:
+        return float(Fraction(us, 10**6)) / 3600 >= limit_hours
+
+    low, high = 0, 1
+    while not passes(high):
+        low, high = high, high * 2
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (low, middle) if passes(middle) else (middle, high)
+    return now - timedelta(microseconds=high)
 
 
 def conversion_rate(entered: int, reached: int) -> float | None:

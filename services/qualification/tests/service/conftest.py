@@ -1,0 +1,22 @@
+"""Service-test fixtures: qualification's pool on the session database."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import asyncpg
+import pytest_asyncio
+
+from leadflow_devstack.testing import TestStack
+from leadflow_qualification.use_cases import config as cfg
+from leadflow_shared.db import create_pool
+
+
+@pytest_asyncio.fixture(scope="module")
+async def pool(service_stack: TestStack) -> AsyncIterator[asyncpg.Pool]:
+    """Qualification's own pool, with the configuration cache emptied for the module."""
+    pool = await create_pool(service_stack.dsn("qualification"), "qualification")
+    cfg.forget()
+    yield pool
+    await asyncio.wait_for(pool.close(), 10)

@@ -1,0 +1,369 @@
+"""The funnel read from the per-lead facts gives what the original statement over the whole history gave."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import pytest
+import pytest_asyncio
+
+from leadflow_qualification.adapters import kpis
+from leadflow_qualification.adapters import repository as repo
+from leadflow_qualification.domain.funnel import (
+    DISQUALIFIED,
+    FUNNEL_STEPS,
+    NO_GROUP,
+    REASONS,
+    FunnelFigures,
+    GroupBy,
+    Middles,
+)
+from leadflow_qualification.domain.staleness import CategoryLimit, StalenessLimits
+from leadflow_qualification.domain.statuses import BaseCategory
+
+pytestmark = pytest.mark.service
+
+# Midday, years back, so that no other test's leads fall in these windows.
+BASE = datetime(2021, 3, 1, 12, tzinfo=UTC)
+NOW = BASE + timedelta(days=9)
+STATUSES = (
+    ("open", "open"),
+    ("new", "open"),
+    ("contacted", "contacted"),
+    ("meeting", "contacted"),
+    ("qualified", "qualified"),
+    ("converted", "converted"),
+    ("unqualified", "unqualified"),
+    ("nurturing", "nurturing"),
+    ("archived", "archived"),
+)
+CODES = (*sorted(REASONS), "gone_quiet", None)
+# Short limits, so that the leads of the windows are fresh, stale and unresponsive at NOW.
+LIMITS = StalenessLimits(
+    limits={
+        BaseCategory.OPEN: CategoryLimit(stale_after_hours=150),
+        BaseCategory.CONTACTED: CategoryLimit(stale_after_hours=120, unresponsive_after_hours=170),
+        BaseCategory.QUALIFIED: CategoryLimit(stale_after_hours=100.5, unresponsive_after_hours=180),
+    }
+)
+
+
+def _first(category: BaseCategory) -> str:
+    return f"min(at) FILTER (WHERE category = '{category.value}')"
+
+
+def _last(category: BaseCategory) -> str:
+    return f"max(at) FILTER (WHERE category = '{category.value}')"
+
+
+# Per funnel step: whether a lead entered the first category, and whether it entered the second later.
+_STEPS = ", ".join(
+    f"{_first(a)} IS NOT NULL AS entered_{n}, coalesce({_last(b)} >= {_first(a)}, false) AS reached_{n}"
+    for n, (a, b) in enumerate(FUNNEL_STEPS)
+)
+_STEP_COUNTS = ", ".join(
+    f"count(*) FILTER (WHERE entered_{n}), count(*) FILTER (WHERE reached_{n})"
+    for n in range(len(FUNNEL_STEPS))
+)
+
+# $1, $2: the window of creation; $3: the group (NULL: one group ''); $4: the key of leads without one;
+# $5, $6: disqualified categories and reasons; $7: now; $8-$10: the staleness limits per category.
+# Every row is (kind, grp, key, counts, lower_us, upper_us, ord); ord orders the keys of one kind as a
+# report lists them: by the first lead (in order of its first history row) that has the key.
+REFERENCE = f"""
+WITH history AS (
+    SELECT h.id, h.lead_id, h.to_status, h.category, h.at, h.reason_code,
+           CASE WHEN $3::text IS NULL THEN '' ELSE coalesce(nullif(CASE $3::text
+               WHEN 'source' THEN l.touch->>'source_system'
+               WHEN 'campaign' THEN coalesce(l.touch->'campaign'->>'utm_campaign',
+                                             l.touch->'campaign'->>'campaign_name')
+               ELSE l.owner END, ''), $4) END AS grp
+    FROM leads l JOIN status_history h ON h.lead_id = l.id
+    WHERE l.created_at >= $1 AND l.created_at < $2 AND l.merged_into IS NULL
+), steps AS (
+    SELECT *, min(id) OVER by_lead AS first_id, row_number() OVER in_order AS step,
+           lead(at) OVER in_order AS next_at,
+           min(at) FILTER (WHERE category = 'open') OVER by_lead AS opened
+    FROM history
+    WINDOW by_lead AS (PARTITION BY lead_id), in_order AS (PARTITION BY lead_id ORDER BY at, id)
+), leads AS (
+    SELECT grp, min(first_id) AS first_id,
+           min(to_status) FILTER (WHERE next_at IS NULL) AS status,
+           min(category) FILTER (WHERE next_at IS NULL) AS category,
+           extract(epoch FROM $7 - min(at) FILTER (WHERE next_at IS NULL))::float8 / 3600 AS idle_hours,
+           (extract(epoch FROM min(at) FILTER (WHERE category = 'contacted' AND at >= opened) - min(opened))
+               * 1000000)::bigint AS to_contact_us,
+           {_STEPS}
+    FROM steps GROUP BY lead_id, grp
+), idle AS (
+    SELECT l.grp, l.idle_hours >= lim.stale_after AS stale,
+           coalesce(l.idle_hours >= lim.unresponsive_after, false) AS unresponsive
+    FROM leads l
+    JOIN unnest($8::text[], $9::float8[], $10::float8[]) AS lim (category, stale_after, unresponsive_after)
+        USING (category)
+), spans AS (
+    SELECT grp, to_status, first_id, step, (extract(epoch FROM next_at - at) * 1000000)::bigint AS us
+    FROM steps WHERE next_at IS NOT NULL
+)
+SELECT 'leads' AS kind, grp, NULL AS key, ARRAY[count(*), {_STEP_COUNTS}, count(to_contact_us)] AS counts,
+       (array_agg(to_contact_us ORDER BY to_contact_us) FILTER (WHERE to_contact_us IS NOT NULL))
+           [(count(to_contact_us) + 1) / 2] AS lower_us,
+       (array_agg(to_contact_us ORDER BY to_contact_us) FILTER (WHERE to_contact_us IS NOT NULL))
+           [count(to_contact_us) / 2 + 1] AS upper_us,
+       NULL::bigint[] AS ord
+FROM leads GROUP BY grp
+UNION ALL
+SELECT 'idle', grp, NULL,
+       ARRAY[count(*) FILTER (WHERE stale AND NOT unresponsive), count(*) FILTER (WHERE unresponsive)],
+       NULL, NULL, NULL
+FROM idle GROUP BY grp
+UNION ALL
+SELECT 'status', grp, status, ARRAY[count(*)], NULL, NULL, ARRAY[min(first_id)]
+FROM leads GROUP BY grp, status
+UNION ALL
+SELECT 'category', grp, category, ARRAY[count(*)], NULL, NULL, ARRAY[min(first_id)]
+FROM leads GROUP BY grp, category
+UNION ALL
+SELECT 'in_status', grp, to_status, ARRAY[count(*)],
+       (array_agg(us ORDER BY us))[(count(*) + 1) / 2], (array_agg(us ORDER BY us))[count(*) / 2 + 1],
+       min(ARRAY[first_id, step])
+FROM spans GROUP BY grp, to_status
+UNION ALL
+SELECT 'reason', grp, reason_code, ARRAY[count(DISTINCT lead_id)], NULL, NULL, ARRAY[min(first_id)]
+FROM steps WHERE category = ANY($5::text[]) AND reason_code = ANY($6::text[]) GROUP BY grp, reason_code
+"""
+
+
+async def reference(
+    conn: asyncpg.Connection, start: datetime, end: datetime, by: GroupBy | None, limits: StalenessLimits
+) -> dict[str, FunnelFigures]:
+    """The figures the original statement, over every history row of the window's leads, gives."""
+    async with conn.transaction():
+        await conn.execute("SET LOCAL jit = off")
+        rows = await conn.fetch(
+            REFERENCE,
+            start,
+            end,
+            by.value if by else None,
+            NO_GROUP,
+            sorted(c.value for c in DISQUALIFIED),
+            sorted(REASONS),
+            NOW,
+            [c.value for c in limits.limits],
+            [limit.stale_after_hours for limit in limits.limits.values()],
+            [limit.unresponsive_after_hours for limit in limits.limits.values()],
+        )
+    groups: dict[str, FunnelFigures] = defaultdict(FunnelFigures)
+    for row in sorted(rows, key=lambda r: (r["ord"] or [], r["key"] or "")):
+        figures, key, counts = groups[row["grp"]], row["key"], row["counts"]
+        match row["kind"]:
+            case "leads":
+                figures.leads = counts[0]
+                figures.steps = {
+                    step: (counts[1 + 2 * n], counts[2 + 2 * n]) for n, step in enumerate(FUNNEL_STEPS)
+                }
+                if row["lower_us"] is not None:
+                    figures.to_first_contact = Middles(counts[-1], row["lower_us"], row["upper_us"])
+            case "idle":
+                figures.stale, figures.unresponsive = counts
+            case "status":
+                figures.by_status[key] = counts[0]
+            case "category":
+                figures.by_category[BaseCategory(key)] = counts[0]
+            case "in_status":
+                figures.in_status[key] = Middles(counts[0], row["lower_us"], row["upper_us"])
+            case "reason":
+                figures.disqualification_reasons[key] = counts[0]
+    return dict(groups)
+
+
+def in_order(groups: dict[str, FunnelFigures]) -> dict[str, tuple[Any, ...]]:
+    """The figures with every dict as its list of items, so that comparing them compares the key order too."""
+    return {
+        grp: (
+            f.leads,
+            list(f.by_status.items()),
+            list(f.by_category.items()),
+            list(f.steps.items()),
+            f.to_first_contact,
+            list(f.in_status.items()),
+            f.stale,
+            f.unresponsive,
+            list(f.disqualification_reasons.items()),
+        )
+        for grp, f in groups.items()
+    }
+
+
+def touch(rng: random.Random) -> dict[str, Any] | None:
+    source = rng.choice(["hubspot", "linkedin", "", None])
+    campaign = rng.choice(
+        [{"utm_campaign": "black-friday"}, {"campaign_name": "spring"}, {"utm_campaign": ""}, {}]
+    )
+    if source is None:
+        return None
+    return {"source_system": source, "channel": "web_form", "campaign": campaign}
+
+
+def history(rng: random.Random, created: datetime) -> list[tuple[str, str, datetime, str | None]]:
+    """Some status changes, not in time order, some of them at the same moment."""
+    steps = []
+    at = created
+    for _ in range(rng.choice([1, 1, 2, 3, 4, 6])):
+        status, category = rng.choice(STATUSES)
+        at = rng.choice(
+            [at, at + timedelta(hours=rng.expovariate(1 / 30)), created + timedelta(hours=rng.uniform(0, 90))]
+        )
+        steps.append((status, category, at, rng.choice(CODES)))
+    return steps
+
+
+async def add_history(
+    conn: asyncpg.Connection, rows: list[tuple[uuid.UUID, str, str, datetime, str | None]]
+) -> None:
+    await conn.execute(
+        "INSERT INTO status_history (lead_id, to_status, category, reason, actor, at, reason_code)"
+        " SELECT lead_id, status, category, 'journey', 'test', at, code"
+        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[], $5::text[])"
+        " AS h (lead_id, status, category, at, code)",
+        [r[0] for r in rows],
+        [r[1] for r in rows],
+        [r[2] for r in rows],
+        [r[3] for r in rows],
+        [r[4] for r in rows],
+    )
+
+
+@pytest_asyncio.fixture(scope="module")
+async def leads(pool: asyncpg.Pool) -> AsyncIterator[list[uuid.UUID]]:
+    """Random leads over four days, their histories written in every way the facts must follow."""
+    rng = random.Random(7)
+    ids = [uuid.uuid4() for _ in range(160)]
+    async with pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO leads (id, status, category, profile, touch, owner, created_at)"
+            " VALUES ($1, 'open', 'open', '{}', $2, $3, $4)",
+            [
+                (
+                    lead_id,
+                    touch(rng),
+                    rng.choice(["lena", "jonas", "", None]),
+                    BASE + timedelta(hours=rng.uniform(0, 96)),
+                )
+                for lead_id in ids
+            ],
+        )
+        created = dict(await conn.fetch("SELECT id, created_at FROM leads WHERE id = ANY($1)", ids))
+        changes = [(lead_id, *step) for lead_id in ids[:150] for step in history(rng, created[lead_id])]
+        rng.shuffle(changes)
+        # Many leads in one statement, as a batch writes them; then by COPY; then one row at a time.
+        await add_history(conn, changes[: len(changes) // 2])
+        await conn.copy_records_to_table(
+            "status_history",
+            columns=["lead_id", "to_status", "category", "at", "reason_code", "reason", "actor"],
+            records=[(*c, "copied", "test") for c in changes[len(changes) // 2 : -20]],
+        )
+        for change in changes[-20:]:
+            await add_history(conn, [change])
+        # Leads whose last change is idle exactly as long as a staleness limit, and a microsecond less.
+        edges = [
+            (lead_id, status, category, NOW - timedelta(hours=hours, microseconds=extra), None)
+            for lead_id, (status, category, hours, extra) in zip(
+                ids[150:],
+                [
+                    (status, category, hours, extra)
+                    for status, category, hours in (
+                        ("new", "open", 150),
+                        ("meeting", "contacted", 120),
+                        ("contacted", "contacted", 170),
+                        ("qualified", "qualified", 100.5),
+                        ("qualified", "qualified", 180),
+                    )
+                    for extra in (0, -1)
+                ],
+                strict=True,
+            )
+        ]
+        await conn.executemany(
+            "UPDATE leads SET created_at = $2 WHERE id = $1", [(e[0], e[3]) for e in edges]
+        )
+        await add_history(conn, edges)
+        # Leads change after their history was written: merged, reassigned, re-attributed, re-dated.
+        await conn.execute("UPDATE leads SET merged_into = $2 WHERE id = $1", ids[0], ids[1])
+        await conn.execute("UPDATE leads SET owner = 'grace' WHERE id = ANY($1)", ids[2:6])
+        await conn.execute("UPDATE leads SET touch = $2 WHERE id = $1", ids[6], touch(rng))
+        await conn.execute(
+            "UPDATE leads SET created_at = created_at - interval '2 days' WHERE id = $1", ids[7]
+        )
+        # History corrected and removed.
+        await conn.execute(
+            "UPDATE status_history SET at = at + interval '3 hours' WHERE lead_id = $1", ids[8]
+        )
+        await conn.execute("DELETE FROM status_history WHERE lead_id = $1", ids[9])
+        await conn.execute(
+            "DELETE FROM status_history WHERE id = (SELECT max(id) FROM status_history WHERE lead_id = $1)",
+            ids[10],
+        )
+    yield ids
+    await pool.execute("DELETE FROM status_history WHERE lead_id = ANY($1)", ids)
+    await pool.execute("DELETE FROM leads WHERE id = ANY($1)", ids)
+
+
+@pytest.mark.parametrize("by", [None, *GroupBy])
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        (BASE - timedelta(days=3), BASE + timedelta(days=5)),  # every lead
+        (BASE + timedelta(hours=7.5), BASE + timedelta(hours=80.25)),  # partial days at both edges
+        (BASE + timedelta(hours=30), BASE + timedelta(hours=31)),  # within one day
+        (BASE + timedelta(days=30), BASE + timedelta(days=31)),  # no leads
+    ],
+)
+async def test_the_facts_give_the_figures_of_the_whole_history(
+    pool: asyncpg.Pool, leads: list[uuid.UUID], start: datetime, end: datetime, by: GroupBy | None
+) -> None:
+    async with pool.acquire() as conn:
+        expected = await reference(conn, start, end, by, LIMITS)
+        actual = await kpis.funnel_figures(conn, start, end, by, NOW, LIMITS)
+
+    assert in_order(actual) == in_order(expected)
+
+
+async def test_the_facts_follow_the_status_changes_the_service_writes(pool: asyncpg.Pool) -> None:
+    ids = [uuid.uuid4() for _ in range(6)]
+    async with pool.acquire() as conn:
+        await conn.executemany(
+            "INSERT INTO leads (id, status, category, profile, owner) VALUES ($1, 'open', 'open', '{}', $2)",
+            [(lead_id, "lena" if n % 2 else None) for n, lead_id in enumerate(ids)],
+        )
+        # One statement for many leads, several changes of one lead among them; then one change alone.
+        await repo.change_statuses(
+            conn,
+            [
+                *(repo.StatusChange(i, None, "open", "open", "captured", None, "test") for i in ids),
+                repo.StatusChange(ids[0], "open", "contacted", "contacted", "call", None, "test"),
+                repo.StatusChange(ids[0], "contacted", "qualified", "qualified", "rule", None, "test"),
+                repo.StatusChange(ids[1], "open", "archived", "archived", "not icp", "not_icp", "test"),
+            ],
+        )
+        await repo.change_statuses(
+            conn, [repo.StatusChange(ids[2], "open", "nurturing", "nurturing", "later", "no_budget", "test")]
+        )
+        await repo.mark_merged(conn, ids[3], ids[4])
+        await repo.set_owner(conn, ids[5], "jonas", "emea")
+        now = datetime.now(UTC)
+        for by in (None, *GroupBy):
+            # around now: the leads the other tests of the session wrote through the service count too
+            window = (now - timedelta(days=1), now + timedelta(days=1))
+            expected = await reference(conn, *window, by, LIMITS)
+            actual = await kpis.funnel_figures(conn, *window, by, NOW, LIMITS)
+
+            assert in_order(actual) == in_order(expected)
+    await pool.execute("DELETE FROM status_history WHERE lead_id = ANY($1)", ids)
+    await pool.execute("DELETE FROM leads WHERE id = ANY($1)", ids)
