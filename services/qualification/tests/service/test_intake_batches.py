@@ -1,4 +1,5 @@
-"""Batch handlers of intake's events judge many leads in a few statements and end where one by one ends."""
+"""Batch handlers of intake's and opportunity's events handle many leads in a few statements and end where one
+by one ends."""
 
 from __future__ import annotations
 
@@ -13,9 +14,17 @@ import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack
 from leadflow_qualification.use_cases import config as cfg
-from leadflow_qualification.use_cases import intake_events, sales
+from leadflow_qualification.use_cases import intake_events, pipeline_events, sales
 from leadflow_shared.contracts.envelope import Envelope, new_event
-from leadflow_shared.contracts.events import EventData, LeadCaptured, LeadEngaged, LeadMerged, LeadUpdated
+from leadflow_shared.consumer import Reject
+from leadflow_shared.contracts.events import (
+    EventData,
+    LeadCaptured,
+    LeadConverted,
+    LeadEngaged,
+    LeadMerged,
+    LeadUpdated,
+)
 from leadflow_shared.contracts.lead import ActivityType, Channel, LeadProfile, QualifyingAnswers, Touch
 from leadflow_shared.db import create_pool
 from leadflow_shared.outbox import Outbox
@@ -190,6 +199,16 @@ def engagements(ids: Ids) -> Items:
     ]
 
 
+def converted(lead_id: uuid.UUID) -> tuple[Envelope, Any]:
+    event = LeadConverted(lead_id=lead_id, account_id=uuid.UUID(int=1), contact_id=uuid.UUID(int=2))
+    return new_event(event, source="opportunity"), event
+
+
+def conversions(ids: Ids) -> Items:
+    """Qualified leads converted, one of them twice, and a lead qualified by hand."""
+    return [converted(ids[label]) for label in ("ready", "engaged-before", "overridden", "ready", "known")]
+
+
 async def run(
     uows: UnitOfWorkFactory,
     prepare: Callable[[UnitOfWork, Ids], Awaitable[None]],
@@ -291,6 +310,7 @@ def per_lead(events: list[Any]) -> dict[str, list[str]]:
 CAPTURES = (before_captures, captures, (intake_events.leads_captured, intake_events.lead_captured))
 UPDATES = (before_changes, updates, (intake_events.leads_updated, intake_events.lead_updated))
 ENGAGEMENTS = (before_changes, engagements, (intake_events.leads_engaged, intake_events.lead_engaged))
+CONVERSIONS = (before_changes, conversions, (pipeline_events.leads_converted, pipeline_events.lead_converted))
 
 
 async def both_ways(uows: UnitOfWorkFactory, scenario: Any) -> list[Any]:
@@ -419,3 +439,27 @@ async def test_a_batch_costs_the_same_few_statements_for_ten_leads_as_for_a_hund
     few, many = await statements_for(uows, 10), await statements_for(uows, 100)
     assert few == many
     assert max(many) <= 5
+
+
+async def test_a_batch_of_conversions_ends_as_converting_one_by_one(uows, assignment):
+    leads, history, _, _, events = await both_ways(uows, CONVERSIONS)
+    status = {lead["id"]: lead["status"] for lead in leads}
+    assert {label for label, value in status.items() if value == "converted"} == {
+        "ready",
+        "engaged-before",
+        "overridden",
+        "known",
+    }
+    assert per_lead(events)["ready"] == ["lead.status_changed"]
+    assert [h["to_status"] for h in history if h["lead_id"] == "ready"][-1] == "converted"
+
+
+async def test_a_batch_converting_a_lead_it_does_not_know_is_rejected_whole(uows, assignment):
+    ids = {label: uuid.uuid4() for label in PEOPLE}
+    async with uows() as uow:
+        await before_changes(uow, ids)
+    with pytest.raises(Reject, match="unknown to qualification"):
+        async with uows() as uow:
+            await pipeline_events.leads_converted(uow, [converted(ids["ready"]), converted(ids["unknown"])])
+    async with uows.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM leads WHERE id = $1", ids["ready"]) == "qualified"

@@ -60,6 +60,11 @@ async def on_converted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     await pipeline_events.lead_converted(uow, data, envelope)
 
 
+async def on_converted_many(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
+    """opportunity: many lead.converted at once."""
+    await pipeline_events.leads_converted(uow, items)
+
+
 async def on_requalification(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """nurture: lead.requalification_requested."""
     await pipeline_events.requalification_requested(uow, data, envelope)
@@ -96,5 +101,6 @@ def subscriptions() -> list[Subscription]:
                 LeadRequalificationRequested.event_type: on_requalification,
                 NurtureExhausted.event_type: on_exhausted,
             },
+            batch_handlers={LeadConverted.event_type: on_converted_many},
         ),
     ]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from leadflow_qualification.adapters import repository as repo
+from leadflow_qualification.adapters.repository import LeadRow
 from leadflow_qualification.domain.statuses import BaseCategory, TransitionNotAllowed
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases.judging import judge, move
+from leadflow_qualification.use_cases.writes import BatchedWrites, Writes
 from leadflow_shared.consumer import Reject
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
@@ -24,7 +26,33 @@ async def lead_converted(uow: UnitOfWork, event: LeadConverted, envelope: Envelo
         raise Reject(f"converted lead {event.lead_id} is unknown to qualification")
     if lead.category == BaseCategory.CONVERTED:
         return
+    await _convert(uow, await cfg.load(uow.conn), lead, event, envelope, Writes(uow.conn))
+
+
+async def leads_converted(uow: UnitOfWork, items: list[tuple[Envelope, LeadConverted]]) -> None:
+    """Many conversions at once, with the effect of lead_converted on each in turn, in a few statements."""
+    found = await repo.lock_leads(uow.conn, [event.lead_id for _, event in items])
+    leads = {lead.id: lead for lead in found}
     config = await cfg.load(uow.conn)
+    writes = BatchedWrites(uow.conn)
+    for envelope, event in items:
+        lead = leads.get(event.lead_id)
+        if lead is None:
+            # The whole group is replayed one by one, and only this conversion is dead-lettered.
+            raise Reject(f"converted lead {event.lead_id} is unknown to qualification")
+        if lead.category != BaseCategory.CONVERTED:
+            await _convert(uow, config, lead, event, envelope, writes)
+    await writes.flush()
+
+
+async def _convert(
+    uow: UnitOfWork,
+    config: cfg.Config,
+    lead: LeadRow,
+    event: LeadConverted,
+    envelope: Envelope,
+    writes: Writes,
+) -> None:
     target = config.catalog.default_for(BaseCategory.CONVERTED).name
     try:
         await move(
@@ -35,6 +63,7 @@ async def lead_converted(uow: UnitOfWork, event: LeadConverted, envelope: Envelo
             reason=f"converted into contact {event.contact_id} of account {event.account_id}",
             actor="rule:opportunity.converted",
             causation=envelope,
+            writes=writes,
         )
     except TransitionNotAllowed as error:
         raise Reject(str(error)) from None
