@@ -15,8 +15,8 @@ import pytest_asyncio
 from leadflow_devstack.testing import TestStack
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases import intake_events, pipeline_events, sales
-from leadflow_shared.contracts.envelope import Envelope, new_event
 from leadflow_shared.consumer import Reject
+from leadflow_shared.contracts.envelope import Envelope, new_event
 from leadflow_shared.contracts.events import (
     EventData,
     LeadCaptured,
