@@ -230,36 +230,7 @@ class DecisionMade(NamedTuple):
 
 async def record_decisions(conn: Conn, made: Sequence[DecisionMade]) -> None:
     """Keep many decisions in order, and each lead's latest scores, in one statement."""
-    if not made:
-        return
-    await conn.execute(
-        "WITH n AS (SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::real[],"
-        " $6::real[], $7::text[], $8::jsonb[], $9::boolean[]) WITH ORDINALITY"
-        " AS n(lead_id, criteria_version, outcome, reason, fit_score, engagement_score, cause, body,"
-        " progress, i)),"
-        " d AS (INSERT INTO decisions"
-        " (lead_id, criteria_version, outcome, reason, fit_score, engagement_score, cause, body)"
-        " SELECT lead_id, criteria_version, outcome, reason, fit_score, engagement_score, cause, body"
-        " FROM n ORDER BY i),"
-        # A lead decided twice ends with its last decision, and with progress if either was progress.
-        " last AS (SELECT DISTINCT ON (lead_id) *, bool_or(progress) OVER (PARTITION BY lead_id) AS moved"
-        " FROM n ORDER BY lead_id, i DESC)"
-        " UPDATE leads SET decision = last.body, criteria_version = last.criteria_version,"
-        " fit_score = last.fit_score, engagement_score = last.engagement_score, updated_at = now(),"
-        " last_progress_at = CASE WHEN last.moved THEN now() ELSE last_progress_at END,"
-        " stale = stale AND NOT last.moved,"
-        " stale_since = CASE WHEN last.moved THEN NULL ELSE stale_since END"
-        " FROM last WHERE leads.id = ANY($1::uuid[]) AND leads.id = last.lead_id",
-        [m.lead_id for m in made],
-        [m.decision.criteria_version for m in made],
-        [m.decision.outcome.value for m in made],
-        [m.decision.reason.value if m.decision.reason else None for m in made],
-        [m.decision.fit_score for m in made],
-        [m.decision.engagement_score for m in made],
-        [m.cause for m in made],
-        [m.decision.model_dump(mode="json") for m in made],
-        [m.progress for m in made],
-    )
+    await write_judgements(conn, made, [])
 
 
 class StatusChange(NamedTuple):
@@ -296,12 +267,19 @@ async def add_history(
 
 
 async def change_statuses(conn: Conn, changes: Sequence[StatusChange]) -> None:
-    """Many status changes in one statement: every history row in order, each lead at its last status.
+    """Many status changes in one statement: every history row in order, each lead at its last status."""
+    await write_judgements(conn, [], changes)
 
-    The disqualification reason follows the moves in turn: a disqualifying status takes the move's
-    reason code (or keeps the one it had), any other status clears it.
+
+async def write_judgements(conn: Conn, made: Sequence[DecisionMade], changes: Sequence[StatusChange]) -> None:
+    """Decisions and status changes of many leads in one statement, each lead's row updated once.
+
+    Every decision and history row is kept in order. A lead decided more than once ends with its last
+    decision, and with progress if any was progress; a lead that moves ends at its last status, and its
+    disqualification reason follows the moves in turn: a disqualifying status takes the move's reason code
+    (or keeps the one it had), any other status clears it.
     """
-    if not changes:
+    if not made and not changes:
         return
     final: dict[UUID, tuple[str, str, bool, str | None]] = {}
     for change in changes:
@@ -314,16 +292,16 @@ async def change_statuses(conn: Conn, changes: Sequence[StatusChange]) -> None:
             keep, code = False, change.reason_code
         final[change.lead_id] = (change.to_status, change.category, keep, code)
     await conn.execute(
-        "WITH u AS (UPDATE leads SET status = f.status, category = f.category, status_since = now(),"
-        " last_progress_at = now(), stale = false, stale_since = NULL, updated_at = now(),"
-        " disqualification_reason = CASE WHEN f.keep THEN disqualification_reason ELSE f.code END"
-        " FROM unnest($8::uuid[], $9::text[], $10::text[], $11::boolean[], $12::text[])"
-        " AS f(id, status, category, keep, code) WHERE leads.id = ANY($8::uuid[]) AND leads.id = f.id)"
-        " INSERT INTO status_history (lead_id, from_status, to_status, category, reason, reason_code, actor)"
-        " SELECT lead_id, from_status, to_status, category, reason, reason_code, actor"
-        " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])"
-        " WITH ORDINALITY AS h(lead_id, from_status, to_status, category, reason, reason_code, actor, i)"
-        " ORDER BY i",
+        _WRITE_JUDGEMENTS,
+        [m.lead_id for m in made],
+        [m.decision.criteria_version for m in made],
+        [m.decision.outcome.value for m in made],
+        [m.decision.reason.value if m.decision.reason else None for m in made],
+        [m.decision.fit_score for m in made],
+        [m.decision.engagement_score for m in made],
+        [m.cause for m in made],
+        [m.decision.model_dump(mode="json") for m in made],
+        [m.progress for m in made],
         [c.lead_id for c in changes],
         [c.from_status for c in changes],
         [c.to_status for c in changes],
@@ -337,6 +315,53 @@ async def change_statuses(conn: Conn, changes: Sequence[StatusChange]) -> None:
         [f[2] for f in final.values()],
         [f[3] for f in final.values()],
     )
+
+
+# $1-$9: the decisions in order; $10-$16: the history rows in order; $17-$21: each moving lead's last status.
+# Deciding and moving a lead in one UPDATE writes its (large, many times indexed) row once, not twice.
+_WRITE_JUDGEMENTS = """
+WITH n AS (
+    SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::real[], $6::real[], $7::text[],
+                         $8::jsonb[], $9::boolean[]) WITH ORDINALITY
+        AS n(lead_id, criteria_version, outcome, reason, fit_score, engagement_score, cause, body, progress,
+             i)
+), d AS (
+    INSERT INTO decisions
+        (lead_id, criteria_version, outcome, reason, fit_score, engagement_score, cause, body)
+    SELECT lead_id, criteria_version, outcome, reason, fit_score, engagement_score, cause, body
+    FROM n ORDER BY i
+), h AS (
+    INSERT INTO status_history (lead_id, from_status, to_status, category, reason, reason_code, actor)
+    SELECT lead_id, from_status, to_status, category, reason, reason_code, actor
+    FROM unnest($10::uuid[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::text[])
+        WITH ORDINALITY AS h(lead_id, from_status, to_status, category, reason, reason_code, actor, i)
+    ORDER BY i
+), last AS (
+    SELECT DISTINCT ON (lead_id) *, bool_or(progress) OVER (PARTITION BY lead_id) AS moved
+    FROM n ORDER BY lead_id, i DESC
+), j AS (
+    SELECT coalesce(last.lead_id, f.id) AS id, last.lead_id IS NOT NULL AS decided, last.criteria_version,
+           last.fit_score, last.engagement_score, last.body, coalesce(last.moved, false) AS moved,
+           f.id IS NOT NULL AS moves, f.status, f.category, f.keep, f.code
+    FROM last FULL JOIN unnest($17::uuid[], $18::text[], $19::text[], $20::boolean[], $21::text[])
+        AS f(id, status, category, keep, code) ON f.id = last.lead_id
+)
+UPDATE leads SET
+    decision = CASE WHEN j.decided THEN j.body ELSE leads.decision END,
+    criteria_version = CASE WHEN j.decided THEN j.criteria_version ELSE leads.criteria_version END,
+    fit_score = CASE WHEN j.decided THEN j.fit_score ELSE leads.fit_score END,
+    engagement_score = CASE WHEN j.decided THEN j.engagement_score ELSE leads.engagement_score END,
+    status = CASE WHEN j.moves THEN j.status ELSE leads.status END,
+    category = CASE WHEN j.moves THEN j.category ELSE leads.category END,
+    status_since = CASE WHEN j.moves THEN now() ELSE leads.status_since END,
+    last_progress_at = CASE WHEN j.moves OR j.moved THEN now() ELSE leads.last_progress_at END,
+    stale = CASE WHEN j.moves THEN false ELSE leads.stale AND NOT j.moved END,
+    stale_since = CASE WHEN j.moves OR j.moved THEN NULL ELSE leads.stale_since END,
+    disqualification_reason
+        = CASE WHEN j.moves AND NOT j.keep THEN j.code ELSE leads.disqualification_reason END,
+    updated_at = now()
+FROM j WHERE leads.id = ANY($1::uuid[] || $17::uuid[]) AND leads.id = j.id
+"""
 
 
 async def set_owner(conn: Conn, lead_id: UUID, owner: str | None, team: str) -> None:

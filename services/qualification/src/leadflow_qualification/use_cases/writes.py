@@ -30,7 +30,7 @@ class Writes:
 
 
 class BatchedWrites(Writes):
-    """Collects the writes of many leads, in order, and makes them in two statements on flush.
+    """Collects the writes of many leads, in order, and makes them in one statement on flush.
 
     Deferring is safe because nothing read while judging a group depends on what was written for
     another lead of it; a lead's own rows are written in the order they were made.
@@ -63,8 +63,7 @@ class BatchedWrites(Writes):
         self._changes.append(change)
 
     async def flush(self) -> None:
-        """Write what was collected: the decisions and scores, then the history and statuses."""
+        """Write what was collected, the decisions, scores, history and statuses, in one statement."""
         decisions, changes = self._decisions, self._changes
         self._decisions, self._changes = [], []
-        await repo.record_decisions(self.conn, decisions)
-        await repo.change_statuses(self.conn, changes)
+        await repo.write_judgements(self.conn, decisions, changes)
