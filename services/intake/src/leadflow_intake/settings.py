@@ -17,6 +17,9 @@ class IntakeSettings(ServiceSettings):
     service_name: ClassVar[str] = "intake"
 
     http_port: int = Field(default=8001, ge=1, le=65535)
+    # An intake batch holds every submission's profile and fuzzy candidates at once; in the benchmark, batches
+    # of 250 kept the peak RSS about 20 MB lower than 500 and were no slower.
+    consumer_max_records: int = Field(default=250, ge=1, le=10_000)
     default_region: str = Field(default="US", description="phone region when a lead names no country")
 
     webhook_max_bytes: int = Field(default=1_048_576, ge=1024, description="largest webhook body accepted")
