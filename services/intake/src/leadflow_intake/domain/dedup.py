@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -121,6 +122,9 @@ def person_name(profile: LeadProfile) -> str:
     return folded_name(profile.first_name, profile.last_name)
 
 
+# Every new lead is compared with up to a hundred stored people of its company, and those same people come up
+# again for each newcomer there: folding a name costs more than the comparison itself.
+@functools.lru_cache(maxsize=16_384)
 def folded_name(first_name: str | None, last_name: str | None) -> str:
     """person_name from the two parts."""
     parts = [p for p in (first_name, last_name) if p]
