@@ -154,7 +154,13 @@ def worth_comparing(
 
 def company_name(profile: LeadProfile) -> str:
     """The folded company name without legal form ("ACME GmbH & Co. KG" -> "acme")."""
-    words = re.sub(r"[^a-z0-9 ]", " ", fold(profile.company or "")).split()
+    return folded_company(profile.company or "")
+
+
+@functools.lru_cache(maxsize=4096)
+def folded_company(company: str) -> str:
+    """company_name from the name as given."""
+    words = re.sub(r"[^a-z0-9 ]", " ", fold(company)).split()
     kept = [w for w in words if w not in COMPANY_NOISE]
     return " ".join(kept or words)
 
