@@ -101,6 +101,10 @@ REFRESH = (
     f"""
     CREATE FUNCTION funnel_refresh(ids uuid[]) RETURNS void LANGUAGE plpgsql AS $$
     BEGIN
+        -- Statement triggers fire for statements that wrote no history row too (a batch of decisions only).
+        IF cardinality(ids) = 0 THEN
+            RETURN;
+        END IF;
         INSERT INTO funnel_leads {FACTS.format(where="WHERE h.lead_id = ANY(ids)")}
         ON CONFLICT (lead_id) DO UPDATE SET
             {", ".join(f"{name} = excluded.{name}" for name, _, _ in COLUMNS[1:])};
