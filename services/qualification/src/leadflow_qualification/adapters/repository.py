@@ -19,6 +19,12 @@ LEAD_COLUMNS = (
     "id, status, category, profile, touch, owner, team, sales_input, manual_override, merged_into,"
     " fit_score, engagement_score"
 )
+# A lead whose profile was just written: only what jsonb may have reshaped is read back (see `stored`).
+_WRITTEN_LEAD_COLUMNS = (
+    "id, status, category, profile->'custom_fields' AS custom_fields, touch, owner, team, sales_input,"
+    " manual_override, merged_into, fit_score, engagement_score"
+)
+_NO_SALES_INPUT = SalesInput()
 
 
 @dataclass
@@ -41,20 +47,39 @@ class LeadRow:
     @classmethod
     def of(cls, row: asyncpg.Record) -> LeadRow:
         """A lead from a row selected with LEAD_COLUMNS."""
+        return cls.with_profile(row, LeadProfile.model_validate(row["profile"]))
+
+    @classmethod
+    def with_profile(cls, row: asyncpg.Record, profile: LeadProfile, touch: Touch | None = None) -> LeadRow:
+        """A lead from a row and its profile, known already; the touch too when given, else read."""
+        if touch is None and row["touch"]:
+            touch = Touch.model_validate(row["touch"])
+        sales_input = row["sales_input"]
         return cls(
             id=row["id"],
             status=row["status"],
             category=row["category"],
-            profile=LeadProfile.model_validate(row["profile"]),
-            touch=Touch.model_validate(row["touch"]) if row["touch"] else None,
+            profile=profile,
+            touch=touch,
             owner=row["owner"],
             team=row["team"],
-            sales_input=SalesInput.model_validate(row["sales_input"] or {}),
+            sales_input=SalesInput.model_validate(sales_input) if sales_input else _NO_SALES_INPUT,
             manual_override=row["manual_override"],
             merged_into=row["merged_into"],
             fit_score=row["fit_score"] or 0.0,
             engagement_score=row["engagement_score"] or 0.0,
         )
+
+
+def stored(profile: LeadProfile, custom_fields: dict[str, Any] | None) -> LeadProfile:
+    """The profile as reading back its row would give it, from the row's `custom_fields` alone.
+
+    Every other field is a string, a number or a flag that JSON keeps as it is; the raw custom fields
+    come back in jsonb's key order (and a float with an integral value may come back as an integer).
+    """
+    if not profile.custom_fields:
+        return profile
+    return profile.model_copy(update={"custom_fields": custom_fields})
 
 
 class NewLead(NamedTuple):
@@ -74,19 +99,31 @@ async def insert_lead(
     return bool(await insert_leads(conn, [NewLead(lead_id, status, category, profile, touch)]))
 
 
+# Models go to jsonb columns as the JSON text pydantic writes (the same bytes as orjson writes of their
+# dump), cast in SQL: no dict is built only to be encoded again, element by element, by the jsonb codec.
+
+
 async def insert_leads(conn: Conn, leads: Sequence[NewLead]) -> list[LeadRow]:
     """Store new leads in one statement; answer those created (the others were known already)."""
     rows = await conn.fetch(
         "INSERT INTO leads (id, status, category, profile, touch)"
-        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[])"
-        f" ON CONFLICT (id) DO NOTHING RETURNING {LEAD_COLUMNS}",
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]::jsonb[], $5::text[]::jsonb[])"
+        f" ON CONFLICT (id) DO NOTHING RETURNING {_WRITTEN_LEAD_COLUMNS}",
         [lead.id for lead in leads],
         [lead.status for lead in leads],
         [lead.category for lead in leads],
-        [lead.profile.model_dump(mode="json") for lead in leads],
-        [lead.touch.model_dump(mode="json") if lead.touch else None for lead in leads],
+        [lead.profile.model_dump_json() for lead in leads],
+        [lead.touch.model_dump_json() if lead.touch else None for lead in leads],
     )
-    return [LeadRow.of(row) for row in rows]
+    given: dict[UUID, NewLead] = {}
+    for lead in leads:
+        given.setdefault(lead.id, lead)  # of one id given twice, the first is inserted
+    return [
+        LeadRow.with_profile(
+            row, stored(given[row["id"]].profile, row["custom_fields"]), given[row["id"]].touch
+        )
+        for row in rows
+    ]
 
 
 async def lock_lead(conn: Conn, lead_id: UUID) -> LeadRow | None:
@@ -115,12 +152,14 @@ async def update_profiles(conn: Conn, profiles: Sequence[tuple[UUID, LeadProfile
     # planner that expects many rows (or has no statistics yet) may hash the whole table for each batch.
     rows = await conn.fetch(
         "UPDATE leads SET profile = p.new_profile, updated_at = now()"
-        " FROM unnest($1::uuid[], $2::jsonb[]) AS p(lead_id, new_profile)"
-        f" WHERE id = ANY($1::uuid[]) AND id = p.lead_id RETURNING {LEAD_COLUMNS}",
+        " FROM unnest($1::uuid[], $2::text[]::jsonb[]) WITH ORDINALITY AS p(lead_id, new_profile, i)"
+        f" WHERE id = ANY($1::uuid[]) AND id = p.lead_id RETURNING p.i, {_WRITTEN_LEAD_COLUMNS}",
         [lead_id for lead_id, _ in profiles],
-        [profile.model_dump(mode="json") for _, profile in profiles],
+        [profile.model_dump_json() for _, profile in profiles],
     )
-    return [LeadRow.of(row) for row in rows]
+    return [
+        LeadRow.with_profile(row, stored(profiles[row["i"] - 1][1], row["custom_fields"])) for row in rows
+    ]
 
 
 async def set_sales_input(conn: Conn, lead_id: UUID, sales: SalesInput) -> None:
@@ -135,7 +174,12 @@ async def set_sales_input(conn: Conn, lead_id: UUID, sales: SalesInput) -> None:
 
 async def set_override(conn: Conn, lead_id: UUID, override: bool) -> None:
     """Mark (or clear) a person's qualify/disqualify override."""
-    await conn.execute("UPDATE leads SET manual_override = $2 WHERE id = $1", lead_id, override)
+    await set_overrides(conn, [lead_id], override)
+
+
+async def set_overrides(conn: Conn, lead_ids: Sequence[UUID], override: bool) -> None:
+    """Mark (or clear) the override of many leads in one statement."""
+    await conn.execute("UPDATE leads SET manual_override = $2 WHERE id = ANY($1::uuid[])", lead_ids, override)
 
 
 async def mark_merged(conn: Conn, lead_id: UUID, survivor: UUID) -> None:
@@ -300,7 +344,7 @@ async def write_judgements(conn: Conn, made: Sequence[DecisionMade], changes: Se
         [m.decision.fit_score for m in made],
         [m.decision.engagement_score for m in made],
         [m.cause for m in made],
-        [m.decision.model_dump(mode="json") for m in made],
+        [m.decision.model_dump_json() for m in made],
         [m.progress for m in made],
         [c.lead_id for c in changes],
         [c.from_status for c in changes],
@@ -322,7 +366,7 @@ async def write_judgements(conn: Conn, made: Sequence[DecisionMade], changes: Se
 _WRITE_JUDGEMENTS = """
 WITH n AS (
     SELECT * FROM unnest($1::uuid[], $2::int[], $3::text[], $4::text[], $5::real[], $6::real[], $7::text[],
-                         $8::jsonb[], $9::boolean[]) WITH ORDINALITY
+                         $8::text[]::jsonb[], $9::boolean[]) WITH ORDINALITY
         AS n(lead_id, criteria_version, outcome, reason, fit_score, engagement_score, cause, body, progress,
              i)
 ), d AS (

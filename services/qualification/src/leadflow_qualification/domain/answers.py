@@ -25,6 +25,12 @@ _MULTIPLIERS = {
 _AMOUNT = re.compile(
     r"(?P<num>\d+(?:[.,\s']\d{3})*(?:[.,]\d+)?)\s*(?P<mult>k|tsd|thousand|mm|mio|millions|million|m)?(?![a-z])",
 )
+_GROUPS = re.compile(r"[.,]")
+_CODES = tuple((code, re.compile(rf"\b{code}\b")) for code in _CURRENCY_CODES)
+_EURO = re.compile(r"\b(euro|euros)\b")
+_DOLLAR = re.compile(r"\b(dollar|dollars|usd)\b")
+_THOUSANDS_RANGE = re.compile(r"\d\s*-\s*\d+\s*(k|tsd|thousand)")
+_MILLIONS_RANGE = re.compile(r"\d\s*-\s*\d+\s*(m|mm|mio|million)")
 _UPPER_BOUND = re.compile(r"\b(under|below|less than|up to|upto|max(imum)?|at most|no more than)\b|<")
 _LOWER_BOUND = re.compile(r"\b(over|above|more than|at least|min(imum)?|from)\b|>|\d\s*[kmKM]?\s*\+")
 
@@ -36,11 +42,31 @@ def normalise(text: str) -> str:
 
 def matches_any(text: str, keywords: Iterable[str]) -> str | None:
     """The first keyword found in text as whole words, or None."""
-    clean = normalise(text)
-    for keyword in keywords:
-        if _whole_words(keyword).search(clean):
-            return keyword
-    return None
+    words = keywords if isinstance(keywords, tuple) else tuple(keywords)
+    return keyword_list(words).first_in(normalise(text))
+
+
+class KeywordList:
+    """Keywords compiled once for whole-word search in normalised text."""
+
+    __slots__ = ("_any", "_each")
+
+    def __init__(self, keywords: tuple[str, ...]) -> None:
+        self._each = tuple((keyword, _whole_words(keyword)) for keyword in keywords)
+        # Most answers hold none of the keywords: one search over all of them says so at once.
+        self._any = re.compile("|".join(pattern.pattern for _, pattern in self._each)) if keywords else None
+
+    def first_in(self, clean: str) -> str | None:
+        """The first keyword, in list order, found as whole words in `clean` (already normalised), or None."""
+        if self._any is None or self._any.search(clean) is None:
+            return None
+        return next(keyword for keyword, pattern in self._each if pattern.search(clean))
+
+
+@functools.lru_cache(maxsize=256)
+def keyword_list(keywords: tuple[str, ...]) -> KeywordList:
+    """The keywords compiled for search; criteria keep the same few lists for every lead."""
+    return KeywordList(keywords)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -79,7 +105,7 @@ class BudgetRange:
 
 def _parse_number(raw: str) -> Decimal | None:
     compact = raw.replace(" ", "").replace("'", "")
-    groups = re.split(r"[.,]", compact)
+    groups = _GROUPS.split(compact)
     if len(groups) > 1 and all(len(g) == 3 for g in groups[1:]):
         compact = "".join(groups)  # "50,000" and "50.000" are both fifty thousand
     else:
@@ -95,12 +121,12 @@ def _currency(text: str) -> str | None:
         if symbol in text:
             return code
     upper = text.upper()
-    for code in _CURRENCY_CODES:
-        if re.search(rf"\b{code}\b", upper):
+    for code, pattern in _CODES:
+        if pattern.search(upper):
             return code
-    if re.search(r"\b(euro|euros)\b", text):
+    if _EURO.search(text):
         return "EUR"
-    if re.search(r"\b(dollar|dollars|usd)\b", text):
+    if _DOLLAR.search(text):
         return "USD"
     return None
 
@@ -120,9 +146,9 @@ def parse_budget(text: str) -> BudgetRange | None:
     currency = _currency(text.strip()) or _currency(clean)
     if len(amounts) >= 2:
         low, high = sorted(amounts[:2])
-        if low < Decimal(1_000) <= high and re.search(r"\d\s*-\s*\d+\s*(k|tsd|thousand)", clean):
+        if low < Decimal(1_000) <= high and _THOUSANDS_RANGE.search(clean):
             low *= Decimal(1_000)  # "20-30k" means 20k to 30k
-        elif low < Decimal(1_000) and re.search(r"\d\s*-\s*\d+\s*(m|mm|mio|million)", clean):
+        elif low < Decimal(1_000) and _MILLIONS_RANGE.search(clean):
             low *= Decimal(1_000_000)
         return BudgetRange(low=low, high=high, currency=currency)
     amount = amounts[0]
@@ -153,6 +179,7 @@ _SPAN = re.compile(
     r"(?P<n>\d+|an?|one|two|three|four|five|six|nine|twelve|couple of|few)\s*"
     r"(?P<unit>day|week|month|quarter|year)s?\b"
 )
+_PERIOD = re.compile(r"\b(this|current|next)\s+(week|month|quarter|year)\b")
 _NOW = re.compile(r"\b(asap|immediately|right away|right now|urgent(ly)?|now|today)\b")
 
 
@@ -172,7 +199,7 @@ def parse_timeline_days(text: str, now: datetime) -> int | None:
     today = now.date()
     if _NOW.search(clean):
         return 0
-    period = re.search(r"\b(this|current|next)\s+(week|month|quarter|year)\b", clean)
+    period = _PERIOD.search(clean)
     if period:
         which, unit = period.groups()
         shift = 1 if which == "next" else 0

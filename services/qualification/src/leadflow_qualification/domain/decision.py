@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import StrEnum
+from typing import NamedTuple
 
 from pydantic import BaseModel, ConfigDict
 
-from leadflow_qualification.domain.answers import matches_any, parse_budget, parse_timeline_days
+from leadflow_qualification.domain.answers import (
+    KeywordList,
+    keyword_list,
+    normalise,
+    parse_budget,
+    parse_timeline_days,
+)
 from leadflow_qualification.domain.criteria import (
     BudgetRule,
     CompanySizeRule,
@@ -19,9 +27,8 @@ from leadflow_qualification.domain.criteria import (
     Criteria,
     EngagementRules,
     FitRule,
-    FitRules,
     IndustryRule,
-    QualifyingRules,
+    QualifyCondition,
     SeniorityRule,
     ValidityRule,
     WorkEmailRule,
@@ -119,48 +126,142 @@ def _email_domain(email: str | None) -> str | None:
     return email.rsplit("@", 1)[1].strip().lower() or None
 
 
-def _check_fit_rule(rule: FitRule, profile: LeadProfile) -> tuple[bool | None, str | None]:
+FitCheck = Callable[[LeadProfile], tuple[bool | None, str | None]]
+
+
+def _fit_check(rule: FitRule) -> FitCheck:
+    """How one ICP rule reads a profile: held (True/False) or unknown (None), and the value it read."""
     if isinstance(rule, IndustryRule):
-        if not profile.industry:
-            return None, None
-        return " ".join(profile.industry.lower().split()) in rule.industries, profile.industry
+        industries = frozenset(rule.industries)
+
+        def industry(profile: LeadProfile) -> tuple[bool | None, str | None]:
+            if not profile.industry:
+                return None, None
+            return " ".join(profile.industry.lower().split()) in industries, profile.industry
+
+        return industry
     if isinstance(rule, CompanySizeRule):
-        size = profile.company_size
-        if size is None:
-            return None, None
-        low_ok = rule.min_employees is None or size >= rule.min_employees
-        high_ok = rule.max_employees is None or size <= rule.max_employees
-        return low_ok and high_ok, f"{size} employees"
+        low, high = rule.min_employees, rule.max_employees
+
+        def company_size(profile: LeadProfile) -> tuple[bool | None, str | None]:
+            size = profile.company_size
+            if size is None:
+                return None, None
+            return (low is None or size >= low) and (high is None or size <= high), f"{size} employees"
+
+        return company_size
     if isinstance(rule, CountryRule):
-        if not profile.country:
-            return None, None
-        code = _country_code(profile.country)
-        return (code in rule.countries) if code else None, profile.country
+        countries = frozenset(rule.countries)
+
+        def country(profile: LeadProfile) -> tuple[bool | None, str | None]:
+            if not profile.country:
+                return None, None
+            code = _country_code(profile.country)
+            return (code in countries) if code else None, profile.country
+
+        return country
     if isinstance(rule, SeniorityRule):
-        if not profile.seniority:
-            return None, None
-        return profile.seniority.lower() in rule.levels, profile.seniority
+        levels = frozenset(rule.levels)
+
+        def seniority(profile: LeadProfile) -> tuple[bool | None, str | None]:
+            if not profile.seniority:
+                return None, None
+            return profile.seniority.lower() in levels, profile.seniority
+
+        return seniority
     if isinstance(rule, WorkEmailRule):
-        domain = _email_domain(profile.email)
-        if domain is None:
-            return None, None
-        return domain not in rule.free_mail_domains, domain
+        free_mail = frozenset(rule.free_mail_domains)
+
+        def work_email(profile: LeadProfile) -> tuple[bool | None, str | None]:
+            domain = _email_domain(profile.email)
+            if domain is None:
+                return None, None
+            return domain not in free_mail, domain
+
+        return work_email
     raise TypeError(f"unknown fit rule {type(rule).__name__}")
 
 
-def score_fit(profile: LeadProfile, fit: FitRules) -> tuple[float, float, tuple[FitRuleResult, ...]]:
+@dataclass(frozen=True, slots=True)
+class Rulebook:
+    """What judging reads from one criteria object, worked out once instead of for every lead."""
+
+    criteria: Criteria
+    fit: tuple[tuple[str, FitRule, FitCheck], ...]
+    total_weight: int
+    unsure: KeywordList
+    need_negative: KeywordList
+    need: KeywordList
+    authority_no: KeywordList
+    authority_yes: KeywordList
+    budget_no: KeywordList
+    budget_yes: KeywordList
+    timeline_no: KeywordList
+    minimum_budget: str
+    specs: dict[str, QualifyCondition]
+
+    @classmethod
+    def of(cls, criteria: Criteria) -> Rulebook:
+        """The rulebook of these criteria."""
+        q, rules = criteria.qualifying, criteria.fit.rules()
+        return cls(
+            criteria=criteria,
+            fit=tuple((name, rule, _fit_check(rule)) for name, rule in rules),
+            total_weight=sum(rule.weight for _, rule in rules),
+            unsure=keyword_list(q.unsure_keywords),
+            need_negative=keyword_list(q.need.negative_keywords),
+            need=keyword_list(q.need.keywords),
+            authority_no=keyword_list(q.authority.no_keywords),
+            authority_yes=keyword_list(q.authority.yes_keywords),
+            budget_no=keyword_list(q.budget.no_keywords),
+            budget_yes=keyword_list(q.budget.yes_keywords),
+            timeline_no=keyword_list(q.timeline.no_keywords),
+            minimum_budget=f"{q.budget.min_amount:f} {q.budget.currency}",
+            specs={spec.name: spec for spec in criteria.decision.conditions},
+        )
+
+
+# A service judges under one or two criteria objects at a time (the one in force, one being simulated).
+RULEBOOKS_KEPT = 8
+_rulebooks: dict[int, Rulebook] = {}
+
+
+def rulebook(criteria: Criteria) -> Rulebook:
+    """The rulebook of these criteria, kept while they are among the last few used.
+
+    Criteria are immutable, so their rulebook never goes stale; it is found by the object's identity
+    (the rulebook holds the object, so no other one can take its id while it is kept).
+    """
+    book = _rulebooks.get(id(criteria))
+    if book is None or book.criteria is not criteria:
+        book = Rulebook.of(criteria)
+        if len(_rulebooks) >= RULEBOOKS_KEPT:
+            del _rulebooks[next(iter(_rulebooks))]
+        _rulebooks[id(criteria)] = book
+    return book
+
+
+def score_fit(profile: LeadProfile, book: Rulebook) -> tuple[float, float, tuple[FitRuleResult, ...]]:
     """Fit score 0-100, the best score still reachable once unknown facts are known, and each rule."""
-    results = tuple(
-        FitRuleResult(name=name, weight=rule.weight, required=rule.required, held=held, value=value)
-        for name, rule in fit.rules()
-        for held, value in (_check_fit_rule(rule, profile),)
-    )
-    total = fit.total_weight
+    results: list[FitRuleResult] = []
+    held_weight = open_weight = 0
+    for name, rule, check in book.fit:
+        held, value = check(profile)
+        results.append(
+            FitRuleResult(name=name, weight=rule.weight, required=rule.required, held=held, value=value)
+        )
+        if held is True:
+            held_weight += rule.weight
+        elif held is None:
+            open_weight += rule.weight
+    total = book.total_weight
     if total == 0:
-        return 0.0, 0.0, results
-    held_weight = sum(r.weight for r in results if r.held is True)
-    open_weight = sum(r.weight for r in results if r.held is None)
-    return round(100 * held_weight / total, 2), round(100 * (held_weight + open_weight) / total, 2), results
+        return 0.0, 0.0, tuple(results)
+    return (
+        round(100 * held_weight / total, 2),
+        round(100 * (held_weight + open_weight) / total, 2),
+        tuple(results),
+    )
 
 
 # engagement
@@ -179,61 +280,65 @@ def score_engagement(activities: Iterable[Activity], rules: EngagementRules, now
 # need, authority, budget, timeline
 
 
-def _result(
-    kind: ConditionKind, held: bool | None, value: str | None, source: Source, why: str
-) -> ConditionResult:
-    return ConditionResult(name=kind.value, kind=kind, held=held, value=value, source=source, explanation=why)
+class Finding(NamedTuple):
+    """What a qualifying condition found: held, failed or unknown (None), the value, its source, and why."""
+
+    held: bool | None
+    value: str | None
+    source: Source
+    explanation: str
 
 
 def derive_need(
-    profile: LeadProfile, activities: tuple[Activity, ...], sales: SalesInput, q: QualifyingRules
-) -> ConditionResult:
+    profile: LeadProfile, activities: tuple[Activity, ...], sales: SalesInput, book: Rulebook
+) -> Finding:
     """Need: sales' word, else an activity that proves it, else the form answer."""
-    kind = ConditionKind.NEED
+    q = book.criteria.qualifying
     if sales.need is not None:
-        return _result(kind, sales.need, str(sales.need).lower(), Source.SALES, "sales said so")
+        return Finding(sales.need, str(sales.need).lower(), Source.SALES, "sales said so")
     proof = next((a for a in activities if a.activity_type in q.need.proving_activities), None)
     if proof is not None:
-        return _result(
-            kind, True, proof.activity_type.value, Source.ACTIVITY, f"the lead's {proof.activity_type.value}"
+        return Finding(
+            True, proof.activity_type.value, Source.ACTIVITY, f"the lead's {proof.activity_type.value}"
         )
     answer = (profile.answers.need or "").strip()
     if not answer:
-        return _result(kind, None, None, Source.NONE, "no need stated yet")
-    if unsure := matches_any(answer, q.unsure_keywords):
-        return _result(kind, None, answer, Source.ANSWER, f"the answer is unsure ({unsure!r})")
-    negative = matches_any(answer, q.need.negative_keywords)
+        return Finding(None, None, Source.NONE, "no need stated yet")
+    clean = normalise(answer)
+    if unsure := book.unsure.first_in(clean):
+        return Finding(None, answer, Source.ANSWER, f"the answer is unsure ({unsure!r})")
+    negative = book.need_negative.first_in(clean)
     if negative:
-        return _result(kind, False, answer, Source.ANSWER, f"the answer says {negative!r}")
+        return Finding(False, answer, Source.ANSWER, f"the answer says {negative!r}")
     if not q.need.keywords:
-        return _result(kind, True, answer, Source.ANSWER, "the lead described a need")
-    keyword = matches_any(answer, q.need.keywords)
+        return Finding(True, answer, Source.ANSWER, "the lead described a need")
+    keyword = book.need.first_in(clean)
     if keyword:
-        return _result(kind, True, answer, Source.ANSWER, f"the answer mentions {keyword!r}")
-    return _result(kind, None, answer, Source.ANSWER, "the answer names no need we solve")
+        return Finding(True, answer, Source.ANSWER, f"the answer mentions {keyword!r}")
+    return Finding(None, answer, Source.ANSWER, "the answer names no need we solve")
 
 
-def derive_authority(profile: LeadProfile, sales: SalesInput, q: QualifyingRules) -> ConditionResult:
+def derive_authority(profile: LeadProfile, sales: SalesInput, book: Rulebook) -> Finding:
     """Authority: sales' word, else the form answer, else a buying seniority (a lower one proves nothing)."""
-    kind = ConditionKind.AUTHORITY
     if sales.authority is not None:
-        return _result(kind, sales.authority, str(sales.authority).lower(), Source.SALES, "sales said so")
+        return Finding(sales.authority, str(sales.authority).lower(), Source.SALES, "sales said so")
     answer = (profile.answers.authority or "").strip()
-    if answer and not matches_any(answer, q.unsure_keywords):
-        no = matches_any(answer, q.authority.no_keywords)
+    clean = normalise(answer)
+    if answer and not book.unsure.first_in(clean):
+        no = book.authority_no.first_in(clean)
         if no:
-            return _result(kind, False, answer, Source.ANSWER, f"the answer says {no!r}")
-        yes = matches_any(answer, q.authority.yes_keywords)
+            return Finding(False, answer, Source.ANSWER, f"the answer says {no!r}")
+        yes = book.authority_yes.first_in(clean)
         if yes:
-            return _result(kind, True, answer, Source.ANSWER, f"the answer says {yes!r}")
+            return Finding(True, answer, Source.ANSWER, f"the answer says {yes!r}")
     seniority = (profile.seniority or "").lower()
-    if seniority and seniority in q.authority.seniority_levels:
-        return _result(kind, True, seniority, Source.PROFILE, f"seniority {seniority!r} decides purchases")
+    if seniority and seniority in book.criteria.qualifying.authority.seniority_levels:
+        return Finding(True, seniority, Source.PROFILE, f"seniority {seniority!r} decides purchases")
     if seniority:
-        return _result(
-            kind, None, seniority, Source.PROFILE, f"seniority {seniority!r} alone does not show authority"
+        return Finding(
+            None, seniority, Source.PROFILE, f"seniority {seniority!r} alone does not show authority"
         )
-    return _result(kind, None, answer or None, Source.NONE, "authority not known yet")
+    return Finding(None, answer or None, Source.NONE, "authority not known yet")
 
 
 def _budget_from_amount(low: Decimal | None, high: Decimal | None, rule: BudgetRule) -> bool | None:
@@ -245,33 +350,31 @@ def _budget_from_amount(low: Decimal | None, high: Decimal | None, rule: BudgetR
 
 
 def derive_budget(
-    profile: LeadProfile, activities: tuple[Activity, ...], sales: SalesInput, q: QualifyingRules
-) -> tuple[ConditionResult, Decimal | None]:
+    profile: LeadProfile, activities: tuple[Activity, ...], sales: SalesInput, book: Rulebook
+) -> tuple[Finding, Decimal | None]:
     """Budget: sales' word or amount, else a budget trigger, else the stated amount or a yes/no answer."""
-    kind, rule = ConditionKind.BUDGET, q.budget
-    minimum = f"{rule.min_amount:f} {rule.currency}"
+    rule, minimum = book.criteria.qualifying.budget, book.minimum_budget
     if sales.budget is not None:
-        return _result(
-            kind, sales.budget, str(sales.budget).lower(), Source.SALES, "sales said so"
+        return Finding(
+            sales.budget, str(sales.budget).lower(), Source.SALES, "sales said so"
         ), sales.budget_amount
     if sales.budget_amount is not None:
         held = sales.budget_amount >= rule.min_amount
         value = f"{sales.budget_amount:f} {rule.currency}"
-        return _result(
-            kind, held, value, Source.SALES, f"sales noted {value}, minimum {minimum}"
+        return Finding(
+            held, value, Source.SALES, f"sales noted {value}, minimum {minimum}"
         ), sales.budget_amount
     trigger = next(
         (a for a in activities if a.trigger is not None and a.trigger in rule.proving_triggers), None
     )
     if trigger is not None and trigger.trigger is not None:
-        return _result(
-            kind, True, trigger.trigger.value, Source.ACTIVITY, f"trigger {trigger.trigger.value}"
-        ), None
+        return Finding(True, trigger.trigger.value, Source.ACTIVITY, f"trigger {trigger.trigger.value}"), None
     answer = (profile.answers.budget or "").strip()
     if not answer:
-        return _result(kind, None, None, Source.NONE, "no budget stated yet"), None
-    if unsure := matches_any(answer, q.unsure_keywords):
-        return _result(kind, None, answer, Source.ANSWER, f"the answer is unsure ({unsure!r})"), None
+        return Finding(None, None, Source.NONE, "no budget stated yet"), None
+    clean = normalise(answer)
+    if unsure := book.unsure.first_in(clean):
+        return Finding(None, answer, Source.ANSWER, f"the answer is unsure ({unsure!r})"), None
     stated = parse_budget(answer)
     if stated is not None:
         currency = stated.currency or rule.currency
@@ -279,44 +382,43 @@ def derive_budget(
             rate = rule.exchange_rates.get(currency)
             if rate is None:
                 why = f"no exchange rate from {currency} to {rule.currency}"
-                return _result(kind, None, answer, Source.ANSWER, why), None
+                return Finding(None, answer, Source.ANSWER, why), None
             stated = stated.converted(rate, rule.currency)
         verdict = _budget_from_amount(stated.low, stated.high, rule)
         why = f"stated {stated.describe()} against a minimum of {minimum}"
         amount = stated.high if stated.high is not None else stated.low
-        return _result(kind, verdict, answer, Source.ANSWER, why), amount
-    no = matches_any(answer, rule.no_keywords)
+        return Finding(verdict, answer, Source.ANSWER, why), amount
+    no = book.budget_no.first_in(clean)
     if no:
-        return _result(kind, False, answer, Source.ANSWER, f"the answer says {no!r}"), None
-    yes = matches_any(answer, rule.yes_keywords)
+        return Finding(False, answer, Source.ANSWER, f"the answer says {no!r}"), None
+    yes = book.budget_yes.first_in(clean)
     if yes:
-        return _result(kind, True, answer, Source.ANSWER, f"the answer says {yes!r}"), None
-    return _result(kind, None, answer, Source.ANSWER, "the budget answer could not be read"), None
+        return Finding(True, answer, Source.ANSWER, f"the answer says {yes!r}"), None
+    return Finding(None, answer, Source.ANSWER, "the budget answer could not be read"), None
 
 
 def derive_timeline(
-    profile: LeadProfile, sales: SalesInput, q: QualifyingRules, now: datetime
-) -> tuple[ConditionResult, int | None]:
+    profile: LeadProfile, sales: SalesInput, book: Rulebook, now: datetime
+) -> tuple[Finding, int | None]:
     """Timeline: sales' days, else the answer read as days from now, compared with the maximum."""
-    kind, limit = ConditionKind.TIMELINE, q.timeline.max_days
+    limit = book.criteria.qualifying.timeline.max_days
     if sales.timeline_days is not None:
         days = sales.timeline_days
         why = f"sales noted {days} days, maximum {limit}"
-        return _result(kind, days <= limit, f"{days} days", Source.SALES, why), days
+        return Finding(days <= limit, f"{days} days", Source.SALES, why), days
     answer = (profile.answers.timeline or "").strip()
     if not answer:
-        return _result(kind, None, None, Source.NONE, "no timeline stated yet"), None
-    if unsure := matches_any(answer, q.unsure_keywords):
-        return _result(kind, None, answer, Source.ANSWER, f"the answer is unsure ({unsure!r})"), None
-    no = matches_any(answer, q.timeline.no_keywords)
+        return Finding(None, None, Source.NONE, "no timeline stated yet"), None
+    clean = normalise(answer)
+    if unsure := book.unsure.first_in(clean):
+        return Finding(None, answer, Source.ANSWER, f"the answer is unsure ({unsure!r})"), None
+    no = book.timeline_no.first_in(clean)
     if no:
-        return _result(kind, False, answer, Source.ANSWER, f"the answer says {no!r}"), None
+        return Finding(False, answer, Source.ANSWER, f"the answer says {no!r}"), None
     parsed = parse_timeline_days(answer, now)
     if parsed is None:
-        return _result(kind, None, answer, Source.ANSWER, "the timeline answer could not be read"), None
-    return _result(
-        kind, parsed <= limit, answer, Source.ANSWER, f"about {parsed} days, maximum {limit}"
-    ), parsed
+        return Finding(None, answer, Source.ANSWER, "the timeline answer could not be read"), None
+    return Finding(parsed <= limit, answer, Source.ANSWER, f"about {parsed} days, maximum {limit}"), parsed
 
 
 # validity
@@ -339,6 +441,10 @@ def find_invalidity(profile: LeadProfile, rule: ValidityRule) -> str | None:
 
 # the verdict
 
+_NO_SALES_INPUT = SalesInput()
+_RULE_STATES: dict[bool | None, str] = {True: "holds", False: "fails", None: "unknown"}
+_CONDITION_STATES: dict[bool | None, str] = {True: "yes", False: "no", None: "not known yet"}
+
 
 def evaluate(
     lead_facts: LeadFacts,
@@ -351,18 +457,23 @@ def evaluate(
 
     A condition that is not known yet never disqualifies: a new lead with no answers stays undecided.
     """
+    book = rulebook(criteria)
     profile = lead_facts.profile
     acts = tuple(activities)
-    sales = sales_input or SalesInput()
-    q = criteria.qualifying
+    sales = sales_input or _NO_SALES_INPUT
 
-    fit, fit_best, fit_rules = score_fit(profile, criteria.fit)
+    fit, fit_best, fit_rules = score_fit(profile, book)
     engagement = score_engagement(acts, criteria.engagement, now)
-    need = derive_need(profile, acts, sales, q)
-    authority = derive_authority(profile, sales, q)
-    budget, budget_amount = derive_budget(profile, acts, sales, q)
-    timeline, timeline_days = derive_timeline(profile, sales, q, now)
-    derived = {c.kind: c for c in (need, authority, budget, timeline)}
+    need = derive_need(profile, acts, sales, book)
+    authority = derive_authority(profile, sales, book)
+    budget, budget_amount = derive_budget(profile, acts, sales, book)
+    timeline, timeline_days = derive_timeline(profile, sales, book, now)
+    derived = {
+        ConditionKind.NEED: need,
+        ConditionKind.AUTHORITY: authority,
+        ConditionKind.BUDGET: budget,
+        ConditionKind.TIMELINE: timeline,
+    }
 
     conditions: list[ConditionResult] = []
     for spec in criteria.decision.conditions:
@@ -370,45 +481,35 @@ def evaluate(
             threshold = spec.threshold or 0.0
             held: bool | None = True if fit >= threshold else (False if fit_best < threshold else None)
             why = f"fit {fit:g} of 100 (at best {fit_best:g} once all facts are known), needs {threshold:g}"
-            conditions.append(
-                ConditionResult(
-                    name=spec.name,
-                    kind=spec.kind,
-                    held=held,
-                    value=f"{fit:g}",
-                    source=Source.SCORE,
-                    explanation=why,
-                )
-            )
+            found = Finding(held, f"{fit:g}", Source.SCORE, why)
         elif spec.kind is ConditionKind.ENGAGEMENT:
             threshold = spec.threshold or 0.0
             why = f"engagement {engagement:g}, needs {threshold:g}"
-            conditions.append(
-                ConditionResult(
-                    name=spec.name,
-                    kind=spec.kind,
-                    held=engagement >= threshold,
-                    value=f"{engagement:g}",
-                    source=Source.SCORE,
-                    explanation=why,
-                )
-            )
+            found = Finding(engagement >= threshold, f"{engagement:g}", Source.SCORE, why)
         else:
-            conditions.append(derived[spec.kind].model_copy(update={"name": spec.name}))
+            found = derived[spec.kind]
+        conditions.append(
+            ConditionResult(
+                name=spec.name,
+                kind=spec.kind,
+                held=found.held,
+                value=found.value,
+                source=found.source,
+                explanation=found.explanation,
+            )
+        )
 
     reasons = [
         f"criteria version {criteria.version}",
         f"fit score {fit:g}/100, engagement score {engagement:g}",
     ]
     for rule in fit_rules:
-        state = {True: "holds", False: "fails", None: "unknown"}[rule.held]
         reasons.append(
-            f"ICP {rule.name}{' (required)' if rule.required else ''}: {state}"
+            f"ICP {rule.name}{' (required)' if rule.required else ''}: {_RULE_STATES[rule.held]}"
             + (f" ({rule.value})" if rule.value else "")
         )
     for cond in conditions:
-        state = {True: "yes", False: "no", None: "not known yet"}[cond.held]
-        reasons.append(f"{cond.name}: {state} — {cond.explanation}")
+        reasons.append(f"{cond.name}: {_CONDITION_STATES[cond.held]} — {cond.explanation}")
 
     outcome, reason = Outcome.UNDECIDED, None
     invalid = find_invalidity(profile, criteria.validity)
@@ -427,7 +528,7 @@ def evaluate(
         outcome = Outcome.QUALIFIED
         reasons.append("qualified: every condition holds")
     else:
-        specs = {s.name: s for s in criteria.decision.conditions}
+        specs = book.specs
         failing = next((c for c in conditions if c.held is False and specs[c.name].reason is not None), None)
         if failing is not None:
             outcome, reason = Outcome.UNQUALIFIED, specs[failing.name].reason

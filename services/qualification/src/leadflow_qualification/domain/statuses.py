@@ -8,6 +8,7 @@ ships by default; organisations may add more statuses to it like to any other ca
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 from enum import StrEnum
@@ -215,8 +216,12 @@ def check_transition(catalog: StatusCatalog, current: str | None, target: str) -
     return target_status
 
 
+@functools.cache
 def category_path(start: BaseCategory, goal: BaseCategory) -> tuple[BaseCategory, ...] | None:
-    """The shortest chain of allowed category moves from start to goal (start excluded); None: unreachable."""
+    """The shortest chain of allowed category moves from start to goal (start excluded); None: unreachable.
+
+    The transitions are fixed, so each of the 49 answers is worked out once.
+    """
     if start is goal:
         return ()
     frontier: list[tuple[BaseCategory, tuple[BaseCategory, ...]]] = [(start, ())]

@@ -70,9 +70,19 @@ async def on_requalification(uow: UnitOfWork, envelope: Envelope, data: Any) -> 
     await pipeline_events.requalification_requested(uow, data, envelope)
 
 
+async def on_requalification_many(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
+    """nurture: many lead.requalification_requested at once."""
+    await pipeline_events.requalifications_requested(uow, items)
+
+
 async def on_exhausted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """nurture: nurture.exhausted."""
     await pipeline_events.nurture_exhausted(uow, data, envelope)
+
+
+async def on_exhausted_many(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
+    """nurture: many nurture.exhausted at once."""
+    await pipeline_events.nurtures_exhausted(uow, items)
 
 
 def subscriptions() -> list[Subscription]:
@@ -101,6 +111,10 @@ def subscriptions() -> list[Subscription]:
                 LeadRequalificationRequested.event_type: on_requalification,
                 NurtureExhausted.event_type: on_exhausted,
             },
-            batch_handlers={LeadConverted.event_type: on_converted_many},
+            batch_handlers={
+                LeadConverted.event_type: on_converted_many,
+                LeadRequalificationRequested.event_type: on_requalification_many,
+                NurtureExhausted.event_type: on_exhausted_many,
+            },
         ),
     ]

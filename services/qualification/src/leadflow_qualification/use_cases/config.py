@@ -45,12 +45,16 @@ class Config:
 DEFAULT_CONFIG = Config(DEFAULT_CRITERIA, DEFAULT_CATALOG, 0, None, 0, DEFAULT_STALENESS_LIMITS, 0)
 
 _cache: tuple[float, Config] | None = None
+# Each kind's newest stored version as last read, and its parsed value: a version read again is the same
+# object, so what is worked out from it once (such as the criteria's rulebook) stays valid.
+_parsed: dict[str, tuple[int, Any, Any]] = {}
 
 
 def forget() -> None:
     """Drop the cached configuration (after a change, or in tests)."""
     global _cache
     _cache = None
+    _parsed.clear()
 
 
 def _problems(error: ValidationError) -> tuple[str, ...]:
@@ -72,6 +76,16 @@ def _parse(kind: str, body: Mapping[str, Any]) -> Any:
         raise InvalidConfig(error.problems) from None
 
 
+def _parse_stored(kind: str, version: int, body: Mapping[str, Any]) -> Any:
+    """A stored version, parsed once for as long as it stays the newest of its kind."""
+    kept = _parsed.get(kind)
+    if kept is not None and kept[0] == version and kept[1] == body:
+        return kept[2]
+    parsed = _parse(kind, body)
+    _parsed[kind] = (version, body, parsed)
+    return parsed
+
+
 async def load(conn: repo.Conn, *, fresh: bool = False) -> Config:
     """The configuration in force (cached for CACHE_TTL_S unless fresh)."""
     global _cache
@@ -80,16 +94,20 @@ async def load(conn: repo.Conn, *, fresh: bool = False) -> Config:
     found = {r["kind"]: (r["version"], r["body"]) for r in await repo.latest_configs(conn)}
     config = DEFAULT_CONFIG
     if CRITERIA in found:
-        config = _replace(config, criteria=_parse(CRITERIA, found[CRITERIA][1]))
+        config = _replace(config, criteria=_parse_stored(CRITERIA, *found[CRITERIA]))
     if STATUSES in found:
         version, body = found[STATUSES]
-        config = _replace(config, catalog=_parse(STATUSES, body), catalog_version=version)
+        config = _replace(config, catalog=_parse_stored(STATUSES, version, body), catalog_version=version)
     if ASSIGNMENT in found:
         version, body = found[ASSIGNMENT]
-        config = _replace(config, assignment=_parse(ASSIGNMENT, body), assignment_version=version)
+        config = _replace(
+            config, assignment=_parse_stored(ASSIGNMENT, version, body), assignment_version=version
+        )
     if STALENESS in found:
         version, body = found[STALENESS]
-        config = _replace(config, staleness=_parse(STALENESS, body), staleness_version=version)
+        config = _replace(
+            config, staleness=_parse_stored(STALENESS, version, body), staleness_version=version
+        )
     _cache = (time.monotonic(), config)
     return config
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from leadflow_qualification.adapters import repository as repo
 from leadflow_qualification.adapters.repository import LeadRow
 from leadflow_qualification.domain.statuses import BaseCategory, TransitionNotAllowed
@@ -75,14 +77,55 @@ async def requalification_requested(
     """Nurture asks for a new judgement: a nurtured or archived lead re-opens unless still unqualified."""
     lead = await repo.lock_lead(uow.conn, event.lead_id)
     if lead is None or lead.merged_into is not None:
-        raise Reject(f"lead {event.lead_id} to requalify is unknown to qualification (or merged)")
+        raise Reject(_unknown_to_requalify(event))
     if lead.category == BaseCategory.CONVERTED:
         return
     if lead.manual_override:
         await repo.set_override(uow.conn, lead.id, False)
         lead.manual_override = False
-    why = f"requalification requested: {event.reason}" + (f" ({event.trigger})" if event.trigger else "")
-    await judge(uow, await cfg.load(uow.conn), lead, envelope, cause=why, progress=True, requalify=True)
+    await judge(
+        uow, await cfg.load(uow.conn), lead, envelope, cause=_requalify(event), progress=True, requalify=True
+    )
+
+
+async def requalifications_requested(
+    uow: UnitOfWork, items: list[tuple[Envelope, LeadRequalificationRequested]]
+) -> None:
+    """Many requests at once, with the effect of requalification_requested on each in turn."""
+    found = await repo.lock_leads(uow.conn, [event.lead_id for _, event in items])
+    leads = {lead.id: lead for lead in found if lead.merged_into is None}
+    for _, event in items:
+        if event.lead_id not in leads:
+            # The whole group is replayed one by one, and only this request is dead-lettered.
+            raise Reject(_unknown_to_requalify(event))
+    config = await cfg.load(uow.conn)
+    writes = BatchedWrites(uow.conn)
+    await writes.load_activities(leads)
+    overridden: list[UUID] = []
+    for envelope, event in items:
+        lead = leads[event.lead_id]
+        if lead.category == BaseCategory.CONVERTED:
+            continue
+        if lead.manual_override:
+            overridden.append(lead.id)
+            lead.manual_override = False
+        await judge(
+            uow, config, lead, envelope, cause=_requalify(event), progress=True, requalify=True, writes=writes
+        )
+    if overridden:
+        await repo.set_overrides(uow.conn, overridden, False)
+    await writes.flush()
+
+
+def _requalify(event: LeadRequalificationRequested) -> str:
+    return f"requalification requested: {event.reason}" + (f" ({event.trigger})" if event.trigger else "")
+
+
+def _unknown_to_requalify(event: LeadRequalificationRequested) -> str:
+    return f"lead {event.lead_id} to requalify is unknown to qualification (or merged)"
+
+
+_EXHAUSTIBLE = (BaseCategory.NURTURING, BaseCategory.UNQUALIFIED)
 
 
 async def nurture_exhausted(uow: UnitOfWork, event: NurtureExhausted, envelope: Envelope) -> None:
@@ -90,9 +133,35 @@ async def nurture_exhausted(uow: UnitOfWork, event: NurtureExhausted, envelope: 
     if event.next is not ExhaustedNext.ARCHIVE:
         return
     lead = await repo.lock_lead(uow.conn, event.lead_id)
-    if lead is None or lead.category not in (BaseCategory.NURTURING, BaseCategory.UNQUALIFIED):
+    if lead is None or lead.category not in _EXHAUSTIBLE:
         return
+    await _archive(uow, await cfg.load(uow.conn), lead, event, envelope, Writes(uow.conn))
+
+
+async def nurtures_exhausted(uow: UnitOfWork, items: list[tuple[Envelope, NurtureExhausted]]) -> None:
+    """Many ended tracks at once, with the effect of nurture_exhausted on each in turn."""
+    archiving = [(envelope, event) for envelope, event in items if event.next is ExhaustedNext.ARCHIVE]
+    if not archiving:
+        return
+    found = await repo.lock_leads(uow.conn, [event.lead_id for _, event in archiving])
+    leads = {lead.id: lead for lead in found}
     config = await cfg.load(uow.conn)
+    writes = BatchedWrites(uow.conn)
+    for envelope, event in archiving:
+        lead = leads.get(event.lead_id)
+        if lead is not None and lead.category in _EXHAUSTIBLE:
+            await _archive(uow, config, lead, event, envelope, writes)
+    await writes.flush()
+
+
+async def _archive(
+    uow: UnitOfWork,
+    config: cfg.Config,
+    lead: LeadRow,
+    event: NurtureExhausted,
+    envelope: Envelope,
+    writes: Writes,
+) -> None:
     await move(
         uow,
         config,
@@ -101,4 +170,5 @@ async def nurture_exhausted(uow: UnitOfWork, event: NurtureExhausted, envelope: 
         reason=f"nurture track {event.track} exhausted",
         actor="rule:nurture.exhausted",
         causation=envelope,
+        writes=writes,
     )

@@ -1,0 +1,93 @@
+"""What judging works out once per criteria object, per keyword list and per pair of categories."""
+
+from datetime import UTC, datetime
+
+from leadflow_qualification.domain import decision
+from leadflow_qualification.domain.answers import KeywordList, keyword_list, matches_any
+from leadflow_qualification.domain.criteria import DEFAULT_CRITERIA, parse_criteria, revise_criteria
+from leadflow_qualification.domain.decision import Outcome, evaluate, rulebook
+from leadflow_qualification.domain.facts import LeadFacts
+from leadflow_qualification.domain.statuses import BaseCategory, category_path
+from leadflow_shared.contracts.lead import LeadProfile, QualifyingAnswers
+
+NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+
+MARTA = LeadFacts(
+    profile=LeadProfile(
+        first_name="Marta",
+        email="marta@porto-cargo.example",
+        seniority="director",
+        country="DE",
+        industry="Logistics",
+        company_size=80,
+        answers=QualifyingAnswers(
+            need="Our quotes take a week", authority="I sign", budget="€30k", timeline="this quarter"
+        ),
+    )
+)
+
+
+def test_the_rulebook_of_criteria_is_worked_out_once_and_found_again():
+    assert rulebook(DEFAULT_CRITERIA) is rulebook(DEFAULT_CRITERIA)
+
+
+def test_equal_criteria_read_again_get_a_rulebook_of_their_own():
+    again = parse_criteria(DEFAULT_CRITERIA.model_dump(mode="json"))
+    assert again == DEFAULT_CRITERIA
+    assert rulebook(again) is not rulebook(DEFAULT_CRITERIA)
+    assert rulebook(again).criteria is again
+
+
+def test_a_revised_version_is_judged_by_its_own_rulebook():
+    stricter = revise_criteria(DEFAULT_CRITERIA, {"qualifying": {"budget": {"min_amount": "50000"}}})
+    assert evaluate(MARTA, (), None, DEFAULT_CRITERIA, NOW).outcome is Outcome.QUALIFIED
+    assert evaluate(MARTA, (), None, stricter, NOW).outcome is Outcome.UNQUALIFIED
+    assert rulebook(stricter).minimum_budget == "50000 EUR"
+    assert rulebook(DEFAULT_CRITERIA).minimum_budget == "10000 EUR"
+
+
+def test_only_the_last_few_criteria_keep_their_rulebooks():
+    versions = [
+        revise_criteria(DEFAULT_CRITERIA, {"qualifying": {"timeline": {"max_days": days}}})
+        for days in range(1, decision.RULEBOOKS_KEPT + 3)
+    ]
+    books = [rulebook(criteria) for criteria in versions]
+    assert len(decision._rulebooks) == decision.RULEBOOKS_KEPT
+    assert rulebook(versions[-1]) is books[-1]
+    assert rulebook(versions[0]) is not books[0]
+
+
+def test_a_rulebook_weighs_the_fit_rules_as_the_criteria_do():
+    book = rulebook(DEFAULT_CRITERIA)
+    assert book.total_weight == DEFAULT_CRITERIA.fit.total_weight == 100
+    assert [name for name, _, _ in book.fit] == [name for name, _ in DEFAULT_CRITERIA.fit.rules()]
+
+
+def test_a_keyword_list_finds_the_first_keyword_of_the_list_not_the_first_in_the_text():
+    words = KeywordList(("decision maker", "no"))
+    assert words.first_in("no, but i am the decision maker") == "decision maker"
+    assert words.first_in("no idea") == "no"
+
+
+def test_a_keyword_list_finds_only_whole_words():
+    words = KeywordList(("no", "tbd"))
+    assert words.first_in("i know what we need") is None
+    assert words.first_in("tbd.") == "tbd"
+    assert KeywordList(()).first_in("anything") is None
+
+
+def test_a_keyword_list_is_compiled_once_per_list():
+    assert keyword_list(("yes", "approved")) is keyword_list(("yes", "approved"))
+    assert keyword_list(("yes", "approved")) is not keyword_list(("approved", "yes"))
+
+
+def test_keywords_given_as_a_list_match_as_the_same_tuple_does():
+    assert matches_any("Budget is APPROVED", ["yes", "approved"]) == "approved"
+    assert matches_any("Budget is APPROVED", ("yes", "approved")) == "approved"
+
+
+def test_the_path_between_two_categories_is_worked_out_once():
+    first = category_path(BaseCategory.ARCHIVED, BaseCategory.QUALIFIED)
+    assert first == (BaseCategory.OPEN, BaseCategory.QUALIFIED)
+    assert category_path(BaseCategory.ARCHIVED, BaseCategory.QUALIFIED) is first
+    assert category_path(BaseCategory.CONVERTED, BaseCategory.OPEN) is None
