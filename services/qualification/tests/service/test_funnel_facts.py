@@ -1,11 +1,12 @@
-"""The funnel read from the per-lead facts gives what the original statement over the whole history gave."""
+"""The funnel read from the cells and the per-lead facts gives what the original statements over the whole
+history, and over the facts of every lead of the window, gave."""
 
 from __future__ import annotations
 
 import random
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,7 @@ from leadflow_qualification.domain.funnel import (
     FunnelFigures,
     GroupBy,
     Middles,
+    idle_since,
 )
 from leadflow_qualification.domain.staleness import CategoryLimit, StalenessLimits
 from leadflow_qualification.domain.statuses import BaseCategory
@@ -183,6 +185,108 @@ async def reference(
     return dict(groups)
 
 
+# The statement that read the facts of every lead of the window before the cells (adapters/kpis.py up to
+# migration 0004): $1, $2: the window; $3: the group (NULL: one group ''); $4: the key of leads without one;
+# $5: the disqualification reasons; $6-$8: per category with a staleness limit, the latest last change of a
+# stale lead and of an unresponsive one.
+_FACT_STEPS = ", ".join(
+    f"{a}_first IS NOT NULL AS entered_{n}, coalesce({b}_last >= {a}_first, false) AS reached_{n}"
+    for n, (a, b) in enumerate(FUNNEL_STEPS)
+)
+FACTS_REFERENCE = f"""
+WITH facts AS NOT MATERIALIZED (
+    SELECT CASE WHEN $3::text IS NULL THEN '' ELSE coalesce(nullif(CASE $3::text
+               WHEN 'source' THEN source WHEN 'campaign' THEN campaign ELSE owner END, ''), $4) END AS grp,
+           first_id, status, category, last_at, to_contact_us, reasons, span_status, span_us, {_FACT_STEPS}
+    FROM funnel_leads WHERE created_at >= $1 AND created_at < $2 AND NOT merged
+), leads AS (
+    SELECT f.*, f.last_at <= lim.stale_since AS stale,
+           coalesce(f.last_at <= lim.unresponsive_since, false) AS unresponsive
+    FROM facts f
+    LEFT JOIN unnest($6::text[], $7::timestamptz[], $8::timestamptz[]) AS lim (category, stale_since,
+                                                                               unresponsive_since)
+        USING (category)
+), spans AS (
+    SELECT grp, first_id, unnest(span_status) AS to_status, unnest(span_us) AS us,
+           generate_series(1, cardinality(span_us)) AS step
+    FROM facts WHERE span_us IS NOT NULL
+), reasons AS (
+    SELECT grp, first_id, unnest(reasons) AS code FROM facts WHERE reasons IS NOT NULL
+)
+SELECT 'leads' AS kind, grp, status AS key, category,
+       ARRAY[count(*), {_STEP_COUNTS}, count(*) FILTER (WHERE stale AND NOT unresponsive),
+             count(*) FILTER (WHERE unresponsive)] AS counts,
+       NULL::bigint AS lower_us, NULL::bigint AS upper_us, ARRAY[min(first_id)] AS ord
+FROM leads GROUP BY grp, status, category
+UNION ALL
+SELECT 'to_contact', grp, NULL, NULL, ARRAY[count(*)],
+       (array_agg(to_contact_us ORDER BY to_contact_us))[(count(*) + 1) / 2],
+       (array_agg(to_contact_us ORDER BY to_contact_us))[count(*) / 2 + 1], NULL
+FROM facts WHERE to_contact_us IS NOT NULL GROUP BY grp
+UNION ALL
+SELECT 'in_status', grp, to_status, NULL, ARRAY[count(*)],
+       (array_agg(us ORDER BY us))[(count(*) + 1) / 2], (array_agg(us ORDER BY us))[count(*) / 2 + 1],
+       min(ARRAY[first_id, step])
+FROM spans GROUP BY grp, to_status
+UNION ALL
+SELECT 'reason', grp, code, NULL, ARRAY[count(*)], NULL, NULL, ARRAY[min(first_id)]
+FROM reasons WHERE code = ANY($5::text[]) GROUP BY grp, code
+"""
+
+
+async def facts_reference(
+    conn: asyncpg.Connection,
+    start: datetime,
+    end: datetime,
+    by: GroupBy | None,
+    now: datetime,
+    limits: StalenessLimits,
+) -> dict[str, FunnelFigures]:
+    """The figures the statement over the facts of every lead of the window gives."""
+    rows = await conn.fetch(
+        FACTS_REFERENCE,
+        start,
+        end,
+        by.value if by else None,
+        NO_GROUP,
+        sorted(REASONS),
+        [c.value for c in limits.limits],
+        [idle_since(now, limit.stale_after_hours) for limit in limits.limits.values()],
+        [
+            idle_since(now, limit.unresponsive_after_hours)
+            if limit.unresponsive_after_hours is not None
+            else None
+            for limit in limits.limits.values()
+        ],
+    )
+    return facts_figures(rows)
+
+
+def facts_figures(rows: Sequence[asyncpg.Record]) -> dict[str, FunnelFigures]:
+    """The figures of each group from the rows of FACTS_REFERENCE, keys in the order they report."""
+    groups: dict[str, FunnelFigures] = defaultdict(FunnelFigures)
+    for row in sorted(rows, key=lambda r: (r["ord"] or [], r["key"] or "")):
+        figures, key, counts = groups[row["grp"]], row["key"], row["counts"]
+        match row["kind"]:
+            case "leads":
+                category = BaseCategory(row["category"])
+                figures.leads += counts[0]
+                figures.by_status[key] = figures.by_status.get(key, 0) + counts[0]
+                figures.by_category[category] = figures.by_category.get(category, 0) + counts[0]
+                for n, step in enumerate(FUNNEL_STEPS):
+                    entered, reached = figures.steps.get(step, (0, 0))
+                    figures.steps[step] = (entered + counts[1 + 2 * n], reached + counts[2 + 2 * n])
+                figures.stale += counts[-2]
+                figures.unresponsive += counts[-1]
+            case "to_contact":
+                figures.to_first_contact = Middles(counts[0], row["lower_us"], row["upper_us"])
+            case "in_status":
+                figures.in_status[key] = Middles(counts[0], row["lower_us"], row["upper_us"])
+            case "reason":
+                figures.disqualification_reasons[key] = counts[0]
+    return dict(groups)
+
+
 def in_order(groups: dict[str, FunnelFigures]) -> dict[str, tuple[Any, ...]]:
     """The figures with every dict as its list of items, so that comparing them compares the key order too."""
     return {
@@ -240,60 +344,76 @@ async def add_history(
     )
 
 
+async def add_random_leads(
+    conn: asyncpg.Connection,
+    rng: random.Random,
+    ids: list[uuid.UUID],
+    quiet: list[uuid.UUID],
+    first: datetime,
+    hours: float,
+    one_by_one: int = 0,
+) -> None:
+    """Leads created over `hours` from `first`, those of `ids` with a random history written in many leads
+    per statement (as a batch writes them), then by COPY, then the last `one_by_one` rows one at a time."""
+    await conn.executemany(
+        "INSERT INTO leads (id, status, category, profile, touch, owner, created_at)"
+        " VALUES ($1, 'open', 'open', '{}', $2, $3, $4)",
+        [
+            (
+                lead_id,
+                touch(rng),
+                rng.choice(["lena", "jonas", "", None]),
+                first + timedelta(hours=rng.uniform(0, hours)),
+            )
+            for lead_id in ids + quiet
+        ],
+    )
+    created = dict(await conn.fetch("SELECT id, created_at FROM leads WHERE id = ANY($1)", ids))
+    changes = [(lead_id, *step) for lead_id in ids for step in history(rng, created[lead_id])]
+    rng.shuffle(changes)
+    await add_history(conn, changes[: len(changes) // 2])
+    await conn.copy_records_to_table(
+        "status_history",
+        columns=["lead_id", "to_status", "category", "at", "reason_code", "reason", "actor"],
+        records=[(*c, "copied", "test") for c in changes[len(changes) // 2 : len(changes) - one_by_one]],
+    )
+    for change in changes[len(changes) - one_by_one :]:
+        await add_history(conn, [change])
+
+
+async def add_idle_edges(conn: asyncpg.Connection, ids: list[uuid.UUID], now: datetime) -> None:
+    """Ten leads created and last changed exactly as long before `now` as a staleness limit, or 1 µs less."""
+    edges = [
+        (lead_id, status, category, now - timedelta(hours=hours, microseconds=extra), None)
+        for lead_id, (status, category, hours, extra) in zip(
+            ids,
+            [
+                (status, category, hours, extra)
+                for status, category, hours in (
+                    ("new", "open", 150),
+                    ("meeting", "contacted", 120),
+                    ("contacted", "contacted", 170),
+                    ("qualified", "qualified", 100.5),
+                    ("qualified", "qualified", 180),
+                )
+                for extra in (0, -1)
+            ],
+            strict=True,
+        )
+    ]
+    await conn.executemany("UPDATE leads SET created_at = $2 WHERE id = $1", [(e[0], e[3]) for e in edges])
+    await add_history(conn, edges)
+
+
 @pytest_asyncio.fixture(scope="module")
 async def leads(pool: asyncpg.Pool) -> AsyncIterator[list[uuid.UUID]]:
     """Random leads over four days, their histories written in every way the facts must follow."""
     rng = random.Random(7)
     ids = [uuid.uuid4() for _ in range(160)]
     async with pool.acquire() as conn:
-        await conn.executemany(
-            "INSERT INTO leads (id, status, category, profile, touch, owner, created_at)"
-            " VALUES ($1, 'open', 'open', '{}', $2, $3, $4)",
-            [
-                (
-                    lead_id,
-                    touch(rng),
-                    rng.choice(["lena", "jonas", "", None]),
-                    BASE + timedelta(hours=rng.uniform(0, 96)),
-                )
-                for lead_id in ids
-            ],
-        )
-        created = dict(await conn.fetch("SELECT id, created_at FROM leads WHERE id = ANY($1)", ids))
-        changes = [(lead_id, *step) for lead_id in ids[:150] for step in history(rng, created[lead_id])]
-        rng.shuffle(changes)
-        # Many leads in one statement, as a batch writes them; then by COPY; then one row at a time.
-        await add_history(conn, changes[: len(changes) // 2])
-        await conn.copy_records_to_table(
-            "status_history",
-            columns=["lead_id", "to_status", "category", "at", "reason_code", "reason", "actor"],
-            records=[(*c, "copied", "test") for c in changes[len(changes) // 2 : -20]],
-        )
-        for change in changes[-20:]:
-            await add_history(conn, [change])
+        await add_random_leads(conn, rng, ids[:150], ids[150:], BASE, hours=96, one_by_one=20)
         # Leads whose last change is idle exactly as long as a staleness limit, and a microsecond less.
-        edges = [
-            (lead_id, status, category, NOW - timedelta(hours=hours, microseconds=extra), None)
-            for lead_id, (status, category, hours, extra) in zip(
-                ids[150:],
-                [
-                    (status, category, hours, extra)
-                    for status, category, hours in (
-                        ("new", "open", 150),
-                        ("meeting", "contacted", 120),
-                        ("contacted", "contacted", 170),
-                        ("qualified", "qualified", 100.5),
-                        ("qualified", "qualified", 180),
-                    )
-                    for extra in (0, -1)
-                ],
-                strict=True,
-            )
-        ]
-        await conn.executemany(
-            "UPDATE leads SET created_at = $2 WHERE id = $1", [(e[0], e[3]) for e in edges]
-        )
-        await add_history(conn, edges)
+        await add_idle_edges(conn, ids[150:], NOW)
         # Leads change after their history was written: merged, reassigned, re-attributed, re-dated.
         await conn.execute("UPDATE leads SET merged_into = $2 WHERE id = $1", ids[0], ids[1])
         await conn.execute("UPDATE leads SET owner = 'grace' WHERE id = ANY($1)", ids[2:6])
@@ -367,3 +487,111 @@ async def test_the_facts_follow_the_status_changes_the_service_writes(pool: asyn
             assert in_order(actual) == in_order(expected)
     await pool.execute("DELETE FROM status_history WHERE lead_id = ANY($1)", ids)
     await pool.execute("DELETE FROM leads WHERE id = ANY($1)", ids)
+
+
+# Six weeks of leads, a year before the other windows, so that nodes of several levels serve a window.
+WEEKS = datetime(2020, 1, 3, 5, tzinfo=UTC)
+WEEKS_NOW = WEEKS + timedelta(days=44)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def weeks(pool: asyncpg.Pool) -> AsyncIterator[list[uuid.UUID]]:
+    """Random leads over six weeks, some merged, some idle exactly as long as a staleness limit."""
+    rng = random.Random(11)
+    ids = [uuid.uuid4() for _ in range(400)]
+    async with pool.acquire() as conn:
+        await add_random_leads(conn, rng, ids[:380], ids[380:], WEEKS, hours=42 * 24)
+        await add_idle_edges(conn, ids[380:390], WEEKS_NOW)
+        await conn.executemany(
+            "UPDATE leads SET merged_into = $2 WHERE id = $1", [(ids[n], ids[n + 1]) for n in range(0, 40, 4)]
+        )
+    yield ids
+    await pool.execute("DELETE FROM status_history WHERE lead_id = ANY($1)", ids)
+    await pool.execute("DELETE FROM leads WHERE id = ANY($1)", ids)
+
+
+WEEKS_WINDOWS = [
+    (WEEKS - timedelta(hours=5), WEEKS + timedelta(days=42, hours=19)),  # whole days only
+    (WEEKS + timedelta(hours=7.5), WEEKS + timedelta(days=40, hours=2.25)),  # partial days at both edges
+    (WEEKS + timedelta(days=9, hours=1), WEEKS + timedelta(days=25, hours=23)),  # the middle
+    (WEEKS + timedelta(days=3, hours=1), WEEKS + timedelta(days=3, hours=13)),  # within one day
+    (WEEKS - timedelta(days=700), WEEKS + timedelta(days=300)),  # longer than the longest node
+]
+
+
+async def assert_same_figures(conn: asyncpg.Connection, start: datetime, end: datetime) -> None:
+    for by in (None, *GroupBy):
+        expected = await facts_reference(conn, start, end, by, WEEKS_NOW, LIMITS)
+        actual = await kpis.funnel_figures(conn, start, end, by, WEEKS_NOW, LIMITS)
+
+        assert in_order(actual) == in_order(expected), (start, end, by)
+
+
+@pytest.mark.parametrize(("start", "end"), WEEKS_WINDOWS)
+async def test_the_cells_give_the_figures_of_the_facts_of_every_lead(
+    pool: asyncpg.Pool, weeks: list[uuid.UUID], start: datetime, end: datetime
+) -> None:
+    async with pool.acquire() as conn:
+        await assert_same_figures(conn, start, end)
+
+
+async def change_some(conn: asyncpg.Connection, rng: random.Random, ids: list[uuid.UUID]) -> None:
+    """New changes, a merge, a new owner, a new creation day and a removed change, each on other days."""
+    await add_history(
+        conn,
+        [
+            (lead_id, *rng.choice(STATUSES), WEEKS + timedelta(days=rng.uniform(0, 43)), rng.choice(CODES))
+            for lead_id in rng.sample(ids, 30)
+        ],
+    )
+    one, other, third, fourth, fifth = rng.sample(ids[40:380], 5)
+    await conn.execute("UPDATE leads SET merged_into = $2 WHERE id = $1", one, other)
+    await conn.execute("UPDATE leads SET owner = 'grace' WHERE id = $1", third)
+    await conn.execute("UPDATE leads SET created_at = created_at + interval '9 days' WHERE id = $1", fourth)
+    await conn.execute(
+        "DELETE FROM status_history WHERE id = (SELECT min(id) FROM status_history WHERE lead_id = $1)", fifth
+    )
+
+
+async def test_the_cells_follow_the_changes_made_after_they_were_built(
+    pool: asyncpg.Pool, weeks: list[uuid.UUID]
+) -> None:
+    rng = random.Random(3)
+    async with pool.acquire() as conn:
+        for start, end in WEEKS_WINDOWS[:3]:
+            await kpis.funnel_figures(conn, start, end, None, WEEKS_NOW, LIMITS)
+            await change_some(conn, rng, weeks)
+            await assert_same_figures(conn, start, end)
+
+
+async def test_days_changed_after_the_cells_were_rebuilt_are_counted_from_the_facts(
+    pool: asyncpg.Pool, weeks: list[uuid.UUID], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    start, end = WEEKS_WINDOWS[1]
+    async with pool.acquire() as conn:
+        await kpis.funnel_figures(conn, start, end, None, WEEKS_NOW, LIMITS)
+        await change_some(conn, random.Random(5), weeks)
+
+        async def rebuilt_before_the_changes(*_: Any) -> None:
+            """As if the changes were committed after the reader rebuilt the cells."""
+
+        monkeypatch.setattr(kpis, "_build", rebuilt_before_the_changes)
+        assert await conn.fetchval("SELECT count(DISTINCT day) FROM funnel_dirty") >= 5
+        await assert_same_figures(conn, start, end)
+
+
+async def test_a_transaction_notes_each_changed_day_once(pool: asyncpg.Pool, weeks: list[uuid.UUID]) -> None:
+    async with pool.acquire() as conn:
+        await kpis.funnel_figures(conn, *WEEKS_WINDOWS[0], None, WEEKS_NOW, LIMITS)
+        async with conn.transaction():
+            for lead_id in weeks[100:110]:
+                await add_history(conn, [(lead_id, "contacted", "contacted", WEEKS_NOW, None)])
+            noted = await conn.fetch("SELECT day, count(*) FROM funnel_dirty GROUP BY day")
+        created = await conn.fetch(
+            "SELECT DISTINCT (created_at AT TIME ZONE 'UTC')::date - DATE '1970-01-01' AS day"
+            " FROM leads WHERE id = ANY($1)",
+            weeks[100:110],
+        )
+
+    assert sorted(r["day"] for r in noted) == sorted(r["day"] for r in created)
+    assert {r["count"] for r in noted} == {1}

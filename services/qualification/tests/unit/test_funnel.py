@@ -4,19 +4,28 @@ What the database counts for given journeys is checked in tests/service/test_fun
 """
 
 import importlib
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 
 from leadflow_qualification.domain.funnel import (
     DISQUALIFIED,
     FUNNEL_STEPS,
+    MAX_LEVEL,
     FunnelFigures,
     Middles,
+    bucket_of_rank,
     conversion_rate,
+    day_of,
+    day_start,
+    days_of,
     funnel_report,
     hours,
     idle_since,
     median_hours,
+    middle_ranks,
+    nodes_covering,
+    nodes_to_build,
+    usable_nodes,
 )
 from leadflow_qualification.domain.statuses import BaseCategory
 
@@ -75,3 +84,44 @@ def test_the_funnel_facts_keep_the_categories_of_the_funnel_steps_and_of_disqual
 
     assert {c.value for step in FUNNEL_STEPS for c in step} <= set(facts.KEPT_CATEGORIES)
     assert {c.value for c in DISQUALIFIED} == set(facts.DISQUALIFIED_CATEGORIES)
+
+
+def test_a_day_is_counted_in_utc_from_1970() -> None:
+    assert day_of(datetime(1970, 1, 2, 0, 30, tzinfo=timezone(timedelta(hours=1)))) == 0
+    assert day_start(day_of(datetime(2026, 11, 27, 8, tzinfo=UTC))) == datetime(2026, 11, 27, tzinfo=UTC)
+
+
+def test_the_nodes_of_a_run_of_days_cover_it_exactly_with_the_fewest_aligned_runs() -> None:
+    for first, stop in ((0, 0), (3, 4), (3, 17), (20_000, 20_190), (-5, 9), (0, 3000)):
+        nodes = nodes_covering(first, stop)
+        days = [day for node in nodes for day in days_of(node)]
+
+        assert days == list(range(first, stop))
+        assert all(lvl <= MAX_LEVEL for lvl, _ in nodes)
+    assert nodes_covering(3, 17) == [(0, 3), (2, 1), (3, 1), (0, 16)]
+
+
+def test_nodes_are_built_from_their_halves_down_to_the_days_not_yet_built() -> None:
+    built = {(0, 8), (1, 5)}
+
+    assert nodes_to_build([(2, 2), (0, 3)], built) == [(0, 3), (0, 9), (1, 4), (2, 2)]
+
+
+def test_a_changed_or_unbuilt_day_splits_its_nodes_and_is_counted_from_the_facts() -> None:
+    nodes = nodes_covering(8, 24)
+    built = {(3, 1), (2, 4), (1, 8), (0, 18), (2, 5)}
+
+    usable, days = usable_nodes(nodes, built, changed={19, 30})
+
+    assert usable == [(3, 1), (1, 8), (0, 18), (2, 5)]
+    assert days == [19]
+
+
+def test_the_middles_are_found_by_bucket_and_rank_within_it() -> None:
+    histogram = {7: 2, 3: 1, 12: 4}
+
+    assert middle_ranks(7) == (4, 4)
+    assert middle_ranks(6) == (3, 4)
+    assert bucket_of_rank(histogram, 1) == (3, 1)
+    assert bucket_of_rank(histogram, 3) == (7, 2)
+    assert bucket_of_rank(histogram, 4) == (12, 1)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from datetime import date, datetime
+from typing import Any, NamedTuple
 from uuid import UUID
 
 import asyncpg
@@ -19,6 +20,16 @@ CONTACT_COLUMNS = (
     " c.owner, c.source_system, c.campaign, c.campaign_key, c.signals, c.criteria_check, c.created_at,"
     " c.updated_at, a.name AS account_name"
 )
+# The same columns with the account's name read by primary key for each row: a group's contacts joined to
+# accounts may be planned as a hash of the whole table (a young table's statistics say it is tiny).
+CONTACT_COLUMNS_BY_ROW = CONTACT_COLUMNS.replace(
+    "a.name AS account_name", "(SELECT a.name FROM accounts a WHERE a.id = c.account_id) AS account_name"
+)
+
+
+def _columns(rows: Sequence[Sequence[Any]], *, count: int) -> list[list[Any]]:
+    """The columns of rows, for unnest()."""
+    return [[row[i] for row in rows] for i in range(count)]
 
 
 async def account_candidates(conn: asyncpg.Connection, keys: AccountKeys) -> list[AccountCandidate]:
@@ -29,6 +40,33 @@ async def account_candidates(conn: asyncpg.Connection, keys: AccountKeys) -> lis
         keys.name_key,
     )
     return [AccountCandidate(row["id"], row["name"], row["domain"]) for row in rows]
+
+
+@dataclass(frozen=True)
+class StoredAccount:
+    """An account as stored: what matching compares, its name key and when it was created."""
+
+    candidate: AccountCandidate
+    name_key: str | None
+    created_at: datetime
+
+
+async def accounts_by_keys(
+    conn: asyncpg.Connection, domains: Sequence[str | None], name_keys: Sequence[str | None]
+) -> tuple[list[StoredAccount], datetime | None]:
+    """Accounts with any of the domains or name keys, oldest first, and the transaction's now() (None
+    when none was found): an account this transaction creates is stamped with that time."""
+    rows = await conn.fetch(
+        "SELECT id, name, domain, name_key, created_at, now() AS now FROM accounts"
+        " WHERE domain = ANY($1::text[]) OR name_key = ANY($2::text[]) ORDER BY created_at, id",
+        list(domains),
+        list(name_keys),
+    )
+    stored = [
+        StoredAccount(AccountCandidate(r["id"], r["name"], r["domain"]), r["name_key"], r["created_at"])
+        for r in rows
+    ]
+    return stored, rows[0]["now"] if rows else None
 
 
 async def insert_account(conn: asyncpg.Connection, account_id: UUID, keys: AccountKeys) -> bool:
@@ -42,6 +80,19 @@ async def insert_account(conn: asyncpg.Connection, account_id: UUID, keys: Accou
         keys.name_key,
     )
     return bool(inserted)
+
+
+async def insert_accounts(conn: asyncpg.Connection, accounts: Sequence[tuple[UUID, AccountKeys]]) -> int:
+    """Create accounts in their keys' order; answer how many were created (concurrent writers may have
+    taken some domains or name keys first)."""
+    rows = sorted((i, k.display_name, k.domain, k.name_key) for i, k in accounts)
+    inserted = await conn.fetch(
+        "INSERT INTO accounts (id, name, domain, name_key)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])"
+        " ON CONFLICT DO NOTHING RETURNING id",
+        *_columns(sorted(rows, key=lambda r: (r[2] is None, r[2] or "", r[3] or "")), count=4),
+    )
+    return len(inserted)
 
 
 async def account_name(conn: asyncpg.Connection, account_id: UUID) -> str:
@@ -62,6 +113,42 @@ async def contact_of_lead_or_email(
         email_key,
     )
     return dict(row) if row else None
+
+
+async def contacts_of_leads_or_emails(
+    conn: asyncpg.Connection, wanted: Sequence[tuple[UUID, str | None]]
+) -> dict[int, dict[str, Any]]:
+    """For each (lead, email key) by position, the contact_of_lead_or_email finds; locked in id order."""
+    rows = await conn.fetch(
+        "WITH w AS MATERIALIZED (SELECT w.i, coalesce("
+        " (SELECT l.contact_id FROM converted_leads l WHERE l.lead_id = w.lead_id),"
+        " (SELECT x.id FROM contacts x WHERE x.email_key = w.email_key)) AS contact_id"
+        " FROM unnest($1::uuid[], $2::text[]) WITH ORDINALITY AS w(lead_id, email_key, i))"
+        f" SELECT w.i, {CONTACT_COLUMNS_BY_ROW} FROM contacts c JOIN w ON w.contact_id = c.id"
+        " WHERE c.id = ANY(ARRAY(SELECT contact_id FROM w)) ORDER BY c.id FOR UPDATE OF c",
+        [lead_id for lead_id, _ in wanted],
+        [email_key for _, email_key in wanted],
+    )
+    return {row["i"] - 1: {k: v for k, v in row.items() if k != "i"} for row in rows}
+
+
+async def insert_contacts(
+    conn: asyncpg.Connection, contacts: Sequence[tuple[UUID, UUID, str | None, UUID]]
+) -> list[dict[str, Any]]:
+    """Create contacts (id, account, email key, lead) in email order, each taking the contact a concurrent
+    writer created with the same email instead; answer them in the order given. Email keys must differ."""
+    if not contacts:
+        return []
+    rows = await conn.fetch(
+        "WITH c AS (INSERT INTO contacts (id, account_id, email_key, lead_id)"
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[])"
+        " ON CONFLICT (email_key) WHERE email_key IS NOT NULL DO UPDATE SET updated_at = now()"
+        " RETURNING *)"
+        f" SELECT {CONTACT_COLUMNS_BY_ROW} FROM c",
+        *_columns(sorted(contacts, key=lambda c: (c[2] is None, c[2] or "")), count=4),
+    )
+    by_key = {row["email_key"] or row["id"]: dict(row) for row in rows}
+    return [by_key[email_key or contact_id] for contact_id, _, email_key, _ in contacts]
 
 
 async def insert_contact(
@@ -114,15 +201,8 @@ class ContactUpdate:
     campaign_key: str | None = None
 
 
-async def update_contact(conn: asyncpg.Connection, contact_id: UUID, update: ContactUpdate) -> None:
-    """Lay newer details over the contact; the first source and campaign stay (first-touch attribution)."""
-    await conn.execute(
-        "UPDATE contacts SET lead_id = $2, signals = $3, criteria_check = $4,"
-        " first_name = coalesce($5, first_name), last_name = coalesce($6, last_name),"
-        " email = coalesce($7, email), phone = coalesce($8, phone), job_title = coalesce($9, job_title),"
-        " owner = coalesce($10, owner), source_system = coalesce(source_system, $11),"
-        " campaign = CASE WHEN campaign = '{}'::jsonb THEN coalesce($12, campaign) ELSE campaign END,"
-        " campaign_key = coalesce(campaign_key, $13), updated_at = now() WHERE id = $1",
+def _contact_update_row(contact_id: UUID, update: ContactUpdate) -> tuple[Any, ...]:
+    return (
         contact_id,
         update.lead_id,
         update.signals,
@@ -137,6 +217,29 @@ async def update_contact(conn: asyncpg.Connection, contact_id: UUID, update: Con
         update.campaign,
         update.campaign_key,
     )
+
+
+async def update_contact(conn: asyncpg.Connection, contact_id: UUID, update: ContactUpdate) -> None:
+    """Lay newer details over the contact; the first source and campaign stay (first-touch attribution)."""
+    await conn.execute(
+        "UPDATE contacts SET lead_id = $2, signals = $3, criteria_check = $4,"
+        " first_name = coalesce($5, first_name), last_name = coalesce($6, last_name),"
+        " email = coalesce($7, email), phone = coalesce($8, phone), job_title = coalesce($9, job_title),"
+        " owner = coalesce($10, owner), source_system = coalesce(source_system, $11),"
+        " campaign = CASE WHEN campaign = '{}'::jsonb THEN coalesce($12, campaign) ELSE campaign END,"
+        " campaign_key = coalesce(campaign_key, $13), updated_at = now() WHERE id = $1",
+        *_contact_update_row(contact_id, update),
+    )
+
+
+class ConvertedLead(NamedTuple):
+    """Which account and contact a lead became, and where it came from."""
+
+    lead_id: UUID
+    account_id: UUID
+    contact_id: UUID
+    source_system: str | None
+    campaign_key: str | None
 
 
 async def link_lead(
@@ -159,6 +262,36 @@ async def link_lead(
     )
 
 
+async def record_conversions(
+    conn: asyncpg.Connection,
+    updates: Sequence[tuple[UUID, ContactUpdate]],
+    converted: Sequence[ConvertedLead],
+) -> None:
+    """update_contact for each contact (one update each) and link_lead for each lead, in one statement."""
+    await conn.execute(
+        "WITH updated AS (UPDATE contacts c SET lead_id = u.lead_id, signals = u.signals,"
+        " criteria_check = u.criteria_check, first_name = coalesce(u.first_name, c.first_name),"
+        " last_name = coalesce(u.last_name, c.last_name), email = coalesce(u.email, c.email),"
+        " phone = coalesce(u.phone, c.phone), job_title = coalesce(u.job_title, c.job_title),"
+        " owner = coalesce(u.owner, c.owner), source_system = coalesce(c.source_system, u.source_system),"
+        " campaign = CASE WHEN c.campaign = '{}'::jsonb THEN coalesce(u.campaign, c.campaign)"
+        " ELSE c.campaign END,"
+        " campaign_key = coalesce(c.campaign_key, u.campaign_key), updated_at = now()"
+        " FROM unnest($1::uuid[], $2::uuid[], $3::jsonb[], $4::jsonb[], $5::text[], $6::text[], $7::text[],"
+        " $8::text[], $9::text[], $10::text[], $11::text[], $12::jsonb[], $13::text[])"
+        " AS u(id, lead_id, signals, criteria_check, first_name, last_name, email, phone, job_title, owner,"
+        " source_system, campaign, campaign_key)"
+        # `id = ANY($1)` has the contacts looked up by primary key (see CONTACT_COLUMNS_BY_ROW).
+        " WHERE c.id = ANY($1::uuid[]) AND c.id = u.id)"
+        " INSERT INTO converted_leads (lead_id, account_id, contact_id, source_system, campaign_key)"
+        " SELECT * FROM unnest($14::uuid[], $15::uuid[], $16::uuid[], $17::text[], $18::text[])"
+        " ON CONFLICT (lead_id) DO NOTHING",
+        # Rows in key order, as concurrent groups take them.
+        *_columns(sorted((_contact_update_row(*u) for u in updates), key=lambda row: row[0]), count=13),
+        *_columns(sorted(converted), count=5),
+    )
+
+
 @dataclass(frozen=True)
 class NewOpportunity:
     """What is stored with a new opportunity beyond its domain state."""
@@ -170,40 +303,68 @@ class NewOpportunity:
     criteria_version: int
     stage_set_version: int
 
+    def row(self) -> tuple[Any, ...]:
+        """The values of the opportunity row, in NEW_OPPORTUNITY_COLUMNS order."""
+        s = self.state
+        return (
+            s.opportunity_id,
+            s.lead_id,
+            s.account_id,
+            s.contact_id,
+            s.name,
+            s.stage,
+            s.probability,
+            s.forecast_category.value,
+            s.amount,
+            self.amount_basis,
+            s.close_date,
+            self.owner,
+            s.source_system,
+            self.campaign,
+            s.campaign,
+            self.criteria_version,
+            self.stage_set_version,
+            s.opened_at,
+        )
+
+
+NEW_OPPORTUNITY_COLUMNS = (
+    "id, lead_id, account_id, contact_id, name, stage, probability, forecast_category, amount, amount_basis,"
+    " close_date, owner, source_system, campaign, campaign_key, criteria_version, stage_set_version,"
+    " opened_at"
+)
+# The first history row of each opportunity the statement's `o` opened.
+_OPENED = (
+    " RETURNING id, stage, probability, forecast_category, amount, close_date, opened_at)"
+    " INSERT INTO stage_history (opportunity_id, from_stage, to_stage, probability, forecast_category,"
+    " amount, close_date, changed, actor, at)"
+    " SELECT o.id, NULL, o.stage, o.probability, o.forecast_category, o.amount, o.close_date,"
+    " ARRAY['opened'], 'opportunity-criteria', o.opened_at FROM o"
+)
+
 
 async def insert_opportunity(conn: asyncpg.Connection, new: NewOpportunity) -> bool:
     """Open an opportunity and its first history row; False when the contact already has an open one."""
-    s = new.state
     inserted = await conn.fetchval(
-        "WITH o AS (INSERT INTO opportunities (id, lead_id, account_id, contact_id, name, stage, probability,"
-        " forecast_category, amount, amount_basis, close_date, owner, source_system, campaign, campaign_key,"
-        " criteria_version, stage_set_version, opened_at)"
+        f"WITH o AS (INSERT INTO opportunities ({NEW_OPPORTUNITY_COLUMNS})"
         " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
-        " ON CONFLICT DO NOTHING RETURNING id)"
-        " INSERT INTO stage_history (opportunity_id, from_stage, to_stage, probability, forecast_category,"
-        " amount, close_date, changed, actor, at)"
-        " SELECT o.id, NULL, $6, $7, $8, $9, $11, ARRAY['opened'], 'opportunity-criteria', $18 FROM o"
-        " RETURNING true",
-        s.opportunity_id,
-        s.lead_id,
-        s.account_id,
-        s.contact_id,
-        s.name,
-        s.stage,
-        s.probability,
-        s.forecast_category.value,
-        s.amount,
-        new.amount_basis,
-        s.close_date,
-        new.owner,
-        s.source_system,
-        new.campaign,
-        s.campaign,
-        new.criteria_version,
-        new.stage_set_version,
-        s.opened_at,
+        f" ON CONFLICT DO NOTHING{_OPENED} RETURNING true",
+        *new.row(),
     )
     return bool(inserted)
+
+
+async def insert_opportunities(conn: asyncpg.Connection, news: Sequence[NewOpportunity]) -> set[UUID]:
+    """insert_opportunity for many contacts, in contact order, in one statement; answer the ids opened."""
+    rows = await conn.fetch(
+        f"WITH o AS (INSERT INTO opportunities ({NEW_OPPORTUNITY_COLUMNS})"
+        " SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::uuid[], $5::text[], $6::text[],"
+        " $7::float8[], $8::text[], $9::numeric[], $10::text[], $11::date[], $12::text[], $13::text[],"
+        " $14::jsonb[], $15::text[], $16::int[], $17::int[], $18::timestamptz[])"
+        f" ON CONFLICT DO NOTHING{_OPENED} RETURNING opportunity_id",
+        *_columns(sorted((new.row() for new in news), key=lambda row: row[3]), count=18),
+    )
+    return {row["opportunity_id"] for row in rows}
 
 
 OPPORTUNITY_COLUMNS = (

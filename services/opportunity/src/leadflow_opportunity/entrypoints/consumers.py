@@ -38,13 +38,11 @@ async def on_qualified(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
 
 
 async def on_many_qualified(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
-    """qualification: lead.qualified of many leads, each in turn, with the configuration read once."""
+    """qualification: lead.qualified of many leads, converted together in a few statements."""
     # A refused one fails the group, which the consumer then replays message by message to refuse it alone.
+    assert all(isinstance(data, LeadQualified) for _, data in items)
     config = await config_store.current(uow.conn)
-    now = datetime.now(UTC)
-    for envelope, data in items:
-        assert isinstance(data, LeadQualified)
-        await conversion.convert_qualified(uow, envelope, data, now, config)
+    await conversion.convert_many_qualified(uow, items, datetime.now(UTC), config)
 
 
 def subscriptions() -> list[Subscription]:

@@ -1,10 +1,12 @@
-"""Funnel figures counted in Postgres from the per-lead funnel facts of the leads created in a window."""
+"""Funnel figures of the leads created in a window: whole days from the cells kept per run of days, the rest
+from the per-lead facts (migrations 0004 and 0005)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime
+from enum import IntEnum
 
 import asyncpg
 
@@ -15,73 +17,113 @@ from leadflow_qualification.domain.funnel import (
     FunnelFigures,
     GroupBy,
     Middles,
+    Node,
+    bucket_of_rank,
+    day_of,
+    day_start,
     idle_since,
+    middle_ranks,
+    nodes_covering,
+    nodes_to_build,
+    usable_nodes,
 )
 from leadflow_qualification.domain.staleness import StalenessLimits
 from leadflow_qualification.domain.statuses import BaseCategory
 
-# Sorting the durations of the window for their middles needs more than the default work_mem to stay off
-# disk, and compiling the query (JIT) would cost more than it saves.
-SETTINGS = "SET LOCAL work_mem = '64MB'; SET LOCAL jit = off"
 
-# Per funnel step: whether a lead entered the first category, and whether it entered the second later
-# (funnel_leads keeps the first and last entry into each category of the steps: migration 0004).
-_STEPS = ", ".join(
-    f"{a}_first IS NOT NULL AS entered_{n}, coalesce({b}_last >= {a}_first, false) AS reached_{n}"
-    for n, (a, b) in enumerate(FUNNEL_STEPS)
-)
-_STEP_COUNTS = ", ".join(
-    f"count(*) FILTER (WHERE entered_{n}), count(*) FILTER (WHERE reached_{n})"
-    for n in range(len(FUNNEL_STEPS))
+class Item(IntEnum):
+    """What a row of funnel_cells counts (migration 0005)."""
+
+    LEADS = 0
+    ENTERED = 1
+    REACHED = 2
+    REASON = 3
+    TO_CONTACT = 4
+    IN_STATUS = 5
+
+
+# The kinds of durations in funnel_day_spans.
+CONTACT_SPAN, STATUS_SPAN = 0, 1
+GROUP_KINDS = {None: 0, GroupBy.SOURCE: 1, GroupBy.CAMPAIGN: 2, GroupBy.OWNER: 3}
+GROUP_COLUMNS = {GroupBy.SOURCE: "source", GroupBy.CAMPAIGN: "campaign", GroupBy.OWNER: "owner"}
+
+# Each statement reads a few thousand rows: starting workers or compiling (JIT) would cost more than they
+# save. Generic plans would guess how recent the staleness limits are, and read the whole window.
+SETTINGS = (
+    "SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0;"
+    " SET LOCAL plan_cache_mode = force_custom_plan"
 )
 
-# $1, $2: the window of creation; $3: the group (NULL: one group ''); $4: the key of leads without one;
-# $5: the disqualification reasons (funnel_leads.reasons holds the reason codes a lead got in a DISQUALIFIED
-# category); $6-$8: per category with a staleness limit, the latest last change of a stale lead and
-# of an unresponsive one (NULL: never unresponsive).
-# Every row is (kind, grp, key, category, counts, lower_us, upper_us, ord); ord orders the keys of one kind
-# as a report lists them: by the first lead (in order of its first history row) that has the key. The
-# leads are counted per status and category at once, and figures_of sums them up.
-# Not materialized: each part scans the window's rows itself, in parallel workers where it can.
-_FUNNEL = f"""
-WITH facts AS NOT MATERIALIZED (
-    SELECT CASE WHEN $3::text IS NULL THEN '' ELSE coalesce(nullif(CASE $3::text
-               WHEN 'source' THEN source WHEN 'campaign' THEN campaign ELSE owner END, ''), $4) END AS grp,
-           first_id, status, category, last_at, to_contact_us, reasons, span_status, span_us, {_STEPS}
-    FROM funnel_leads WHERE created_at >= $1 AND created_at < $2 AND NOT merged
-), leads AS (
-    SELECT f.*, f.last_at <= lim.stale_since AS stale,
-           coalesce(f.last_at <= lim.unresponsive_since, false) AS unresponsive
-    FROM facts f
-    LEFT JOIN unnest($6::text[], $7::timestamptz[], $8::timestamptz[]) AS lim (category, stale_since,
-                                                                               unresponsive_since)
-        USING (category)
-), spans AS (
-    SELECT grp, first_id, unnest(span_status) AS to_status, unnest(span_us) AS us,
-           generate_series(1, cardinality(span_us)) AS step
-    FROM facts WHERE span_us IS NOT NULL
-), reasons AS (
-    SELECT grp, first_id, unnest(reasons) AS code FROM facts WHERE reasons IS NOT NULL
-)
-SELECT 'leads' AS kind, grp, status AS key, category,
-       ARRAY[count(*), {_STEP_COUNTS}, count(*) FILTER (WHERE stale AND NOT unresponsive),
-             count(*) FILTER (WHERE unresponsive)] AS counts,
-       NULL::bigint AS lower_us, NULL::bigint AS upper_us, ARRAY[min(first_id)] AS ord
-FROM leads GROUP BY grp, status, category
-UNION ALL
-SELECT 'to_contact', grp, NULL, NULL, ARRAY[count(*)],
-       (array_agg(to_contact_us ORDER BY to_contact_us))[(count(*) + 1) / 2],
-       (array_agg(to_contact_us ORDER BY to_contact_us))[count(*) / 2 + 1], NULL
-FROM facts WHERE to_contact_us IS NOT NULL GROUP BY grp
-UNION ALL
-SELECT 'in_status', grp, to_status, NULL, ARRAY[count(*)],
-       (array_agg(us ORDER BY us))[(count(*) + 1) / 2], (array_agg(us ORDER BY us))[count(*) / 2 + 1],
-       min(ARRAY[first_id, step])
-FROM spans GROUP BY grp, to_status
-UNION ALL
-SELECT 'reason', grp, code, NULL, ARRAY[count(*)], NULL, NULL, ARRAY[min(first_id)]
-FROM reasons WHERE code = ANY($5::text[]) GROUP BY grp, code
+# One reader rebuilds the changed days at a time.
+_LOCK = "SELECT pg_advisory_xact_lock(hashtext('funnel cells of ' || current_schema()))"
+# The built nodes that overlap the days [$1, $2).
+_BUILT = """
+SELECT lvl, node FROM funnel_nodes WHERE (node + 1)::bigint << lvl > $1 AND node::bigint << lvl < $2
 """
+
+# $1, $2: the nodes; $3, $4: the ranges counted from the facts; $5: the group kind; $6: the key of no group.
+_CELLS = """
+SELECT item, CASE WHEN grp = '' AND $5 <> 0 THEN $6 ELSE grp END AS grp, key, category, bucket,
+       sum(n)::bigint AS n, min(ord) AS ord
+FROM (
+    SELECT c.grp, c.item, c.key, c.category, c.bucket, c.n, c.ord
+    FROM unnest($1::smallint[], $2::int[]) AS u (lvl, node)
+    JOIN funnel_cells c ON c.lvl = u.lvl AND c.node = u.node AND c.gkind = $5
+    UNION ALL
+    SELECT grp, item, key, category, bucket, n, ord FROM funnel_items($3, $4, ARRAY[$5::smallint])
+) cells
+GROUP BY 1, 2, 3, 4, 5
+"""
+
+# The window's leads of a group and category whose last change is later than the category's stale limit
+# ($n + 1) and unresponsive limit ($n + 2): the others of the category are stale or unresponsive. One branch
+# per category ($n), so that each reads the recent leads by the index on (category, last_at).
+_RECENT = """
+SELECT {grp} AS grp, f.category, count(*) FILTER (WHERE f.last_at > ${stale}) AS not_stale,
+       count(*) FILTER (WHERE f.last_at > ${unresponsive}) AS responsive
+FROM funnel_leads f
+WHERE f.category = ${category} AND NOT f.merged AND f.last_at > least(${stale}, ${unresponsive})
+      AND f.created_at >= $1 AND f.created_at < $2
+GROUP BY 1, 2
+"""
+
+# The durations of the buckets asked for ($1-$3): of the built days in [$4, $5) but $6, and of the ranges
+# $7, $8 from the facts.
+_VALUES = """
+SELECT s.kind, s.key, s.bucket, s.us, {grp} AS grp
+FROM unnest($1::smallint[], $2::text[], $3::int[]) AS b (kind, key, bucket)
+JOIN funnel_day_spans s ON s.kind = b.kind AND s.key = b.key AND s.bucket = b.bucket
+     AND s.day >= $4 AND s.day < $5 AND s.day <> ALL($6::int[])
+UNION ALL
+SELECT s.kind, s.key, s.bucket, s.us, {grp}
+FROM funnel_values($7, $8) s
+JOIN unnest($1::smallint[], $2::text[], $3::int[]) AS b (kind, key, bucket) USING (kind, key, bucket)
+"""
+
+
+def _group(by: GroupBy | None, table: str, no_group: str) -> str:
+    """The group of a row of `table`, `no_group` the parameter that names the group of rows without one."""
+    if by is None:
+        return "''"
+    return f"coalesce(nullif({table}.{GROUP_COLUMNS[by]}, ''), {no_group})"
+
+
+async def _build(conn: asyncpg.Connection, nodes: list[Node], first: int, stop: int) -> None:
+    """Rebuild the days that changed and build the nodes asked for that are not built yet."""
+    async with conn.transaction():
+        await conn.execute(_LOCK)
+        changed = [r["day"] for r in await conn.fetch("DELETE FROM funnel_dirty RETURNING day")]
+        if changed:
+            await conn.execute("SELECT funnel_forget_days($1)", sorted(set(changed)))
+        built = {(r["lvl"], r["node"]) for r in await conn.fetch(_BUILT, first, stop)}
+        missing = nodes_to_build(nodes, built)
+        days = [number for lvl, number in missing if lvl == 0]
+        if days:
+            await conn.execute("SELECT funnel_build_days($1)", days)
+        for level in sorted({lvl for lvl, _ in missing if lvl}):
+            await conn.execute(
+                "SELECT funnel_build_nodes($1, $2)", level, [n for lvl, n in missing if lvl == level]
+            )
 
 
 async def funnel_figures(
@@ -93,48 +135,152 @@ async def funnel_figures(
     limits: StalenessLimits,
 ) -> dict[str, FunnelFigures]:
     """The figures of each group of the leads created in [start, end) (one group '' when not grouped)."""
-    async with conn.transaction():
+    first, stop = day_of(start), day_of(end)
+    first += day_start(first) < start  # the whole days of the window are [first, stop)
+    nodes = nodes_covering(first, stop)
+    if nodes:
+        await _build(conn, nodes, first, stop)
+    async with conn.transaction(isolation="repeatable_read", readonly=True):
         await conn.execute(SETTINGS)
-        rows = await conn.fetch(
-            _FUNNEL,
-            start,
-            end,
-            by.value if by else None,
-            NO_GROUP,
-            sorted(REASONS),
-            [c.value for c in limits.limits],
-            [idle_since(now, limit.stale_after_hours) for limit in limits.limits.values()],
-            [
-                idle_since(now, limit.unresponsive_after_hours)
-                if limit.unresponsive_after_hours is not None
-                else None
-                for limit in limits.limits.values()
-            ],
+        if nodes:
+            built = {(r["lvl"], r["node"]) for r in await conn.fetch(_BUILT, first, stop)}
+            changed = {
+                r["day"]
+                for r in await conn.fetch(
+                    "SELECT DISTINCT day FROM funnel_dirty WHERE day >= $1 AND day < $2", first, stop
+                )
+            }
+            usable, live_days = usable_nodes(nodes, built, changed)
+            ranges = [(start, min(end, day_start(first))), (max(start, day_start(stop)), end)]
+            ranges += [(day_start(day), day_start(day + 1)) for day in live_days]
+        else:
+            usable, live_days, ranges = [], [], [(start, end)]
+        ranges = [(lo, hi) for lo, hi in ranges if lo < hi]
+        lows, highs = [lo for lo, _ in ranges], [hi for _, hi in ranges]
+        gkind = GROUP_KINDS[by]
+        cells = await conn.fetch(
+            _CELLS, [lvl for lvl, _ in usable], [n for _, n in usable], lows, highs, gkind, NO_GROUP
         )
-    return figures_of(rows)
+        groups = _figures(cells)
+        await _count_idle(conn, groups, start, end, by, now, limits)
+        await _middles(conn, groups, cells, by, (first, stop, live_days), (lows, highs))
+    return groups
 
 
-def figures_of(rows: Sequence[asyncpg.Record]) -> dict[str, FunnelFigures]:
-    """The figures of each group from the rows of the funnel statement, keys in the order they report."""
+def _figures(cells: Sequence[asyncpg.Record]) -> dict[str, FunnelFigures]:
+    """The counts of each group, keys in the order of their first lead."""
     groups: dict[str, FunnelFigures] = defaultdict(FunnelFigures)
-    for row in sorted(rows, key=lambda r: (r["ord"] or [], r["key"] or "")):
-        figures, key, counts = groups[row["grp"]], row["key"], row["counts"]
-        match row["kind"]:
-            case "leads":
-                # rows in order of their first lead: a status or category first seen is the next to list
+    steps: dict[str, dict[tuple[int, str], int]] = defaultdict(dict)
+    for row in sorted(cells, key=lambda r: (r["ord"] or [], r["key"])):
+        figures, key, n = groups[row["grp"]], row["key"], row["n"]
+        match row["item"]:
+            case Item.LEADS:
                 category = BaseCategory(row["category"])
-                figures.leads += counts[0]
-                figures.by_status[key] = figures.by_status.get(key, 0) + counts[0]
-                figures.by_category[category] = figures.by_category.get(category, 0) + counts[0]
-                for n, step in enumerate(FUNNEL_STEPS):
-                    entered, reached = figures.steps.get(step, (0, 0))
-                    figures.steps[step] = (entered + counts[1 + 2 * n], reached + counts[2 + 2 * n])
-                figures.stale += counts[-2]
-                figures.unresponsive += counts[-1]
-            case "to_contact":
-                figures.to_first_contact = Middles(counts[0], row["lower_us"], row["upper_us"])
-            case "in_status":
-                figures.in_status[key] = Middles(counts[0], row["lower_us"], row["upper_us"])
-            case "reason":
-                figures.disqualification_reasons[key] = counts[0]
-    return dict(groups)
+                figures.leads += n
+                figures.by_status[key] = figures.by_status.get(key, 0) + n
+                figures.by_category[category] = figures.by_category.get(category, 0) + n
+            case Item.ENTERED | Item.REACHED:
+                steps[row["grp"]][row["item"], key] = n
+            case Item.REASON if key in REASONS:
+                figures.disqualification_reasons[key] = n
+    for grp, figures in groups.items():
+        figures.steps = {
+            step: (steps[grp].get((Item.ENTERED, str(n)), 0), steps[grp].get((Item.REACHED, str(n)), 0))
+            for n, step in enumerate(FUNNEL_STEPS)
+        }
+    return {grp: figures for grp, figures in groups.items() if figures.leads}
+
+
+async def _count_idle(
+    conn: asyncpg.Connection,
+    groups: dict[str, FunnelFigures],
+    start: datetime,
+    end: datetime,
+    by: GroupBy | None,
+    now: datetime,
+    limits: StalenessLimits,
+) -> None:
+    """Stale and unresponsive leads: those of a category with a limit, less the ones changed since."""
+    categories = list(limits.limits)
+    stale_since = [idle_since(now, limits.limits[c].stale_after_hours) for c in categories]
+    unresponsive_since = [
+        idle_since(now, hours) if (hours := limits.limits[c].unresponsive_after_hours) is not None else None
+        for c in categories
+    ]
+    heads = [start, end, *([NO_GROUP] if by else [])]
+    branches = [
+        _RECENT.format(grp=_group(by, "f", "$3"), category=n, stale=n + 1, unresponsive=n + 2)
+        for n in range(len(heads) + 1, len(heads) + 1 + 3 * len(categories), 3)
+    ]
+    parameters = [
+        # without an unresponsive limit, the stale limit bounds the leads read
+        value
+        for c, stale, unresponsive in zip(categories, stale_since, unresponsive_since, strict=True)
+        for value in (c.value, stale, unresponsive or stale)
+    ]
+    rows = await conn.fetch(" UNION ALL ".join(branches), *heads, *parameters) if branches else []
+    recent = {(r["grp"], r["category"]): (r["not_stale"], r["responsive"]) for r in rows}
+    for grp, figures in groups.items():
+        for category, since in zip(categories, unresponsive_since, strict=True):
+            total = figures.by_category.get(category, 0)
+            not_stale, responsive = recent.get((grp, category.value), (0, 0))
+            stale = total - not_stale
+            unresponsive = total - responsive if since is not None else 0
+            figures.stale += stale - unresponsive
+            figures.unresponsive += unresponsive
+
+
+async def _middles(
+    conn: asyncpg.Connection,
+    groups: dict[str, FunnelFigures],
+    cells: Sequence[asyncpg.Record],
+    by: GroupBy | None,
+    days: tuple[int, int, list[int]],
+    ranges: tuple[list[datetime], list[datetime]],
+) -> None:
+    """The exact middle durations: the histograms name the bucket of each middle, read with its values."""
+    histograms: dict[tuple[str, int, str], dict[int, int]] = defaultdict(dict)
+    ords: dict[tuple[str, int, str], list[int]] = {}
+    for row in cells:
+        if row["item"] in (Item.TO_CONTACT, Item.IN_STATUS):
+            kind = CONTACT_SPAN if row["item"] == Item.TO_CONTACT else STATUS_SPAN
+            histograms[row["grp"], kind, row["key"]][row["bucket"]] = row["n"]
+            if kind == STATUS_SPAN:
+                metric = (row["grp"], kind, row["key"])
+                ords[metric] = min(ords.get(metric, row["ord"]), row["ord"])
+    wanted: dict[tuple[str, int, str], tuple[int, tuple[tuple[int, int], tuple[int, int]]]] = {}
+    for metric, histogram in histograms.items():
+        count = sum(histogram.values())
+        lower, upper = middle_ranks(count)
+        wanted[metric] = (count, (bucket_of_rank(histogram, lower), bucket_of_rank(histogram, upper)))
+    buckets = sorted({(kind, key, b) for (_, kind, key), (_, places) in wanted.items() for b, _ in places})
+    if not buckets:
+        return
+    first, stop, live_days = days
+    values: dict[tuple[str, int, str, int], list[int]] = defaultdict(list)
+    for row in await conn.fetch(
+        _VALUES.format(grp=_group(by, "s", "$9")),
+        [b[0] for b in buckets],
+        [b[1] for b in buckets],
+        [b[2] for b in buckets],
+        first,
+        stop,
+        live_days,
+        *ranges,
+        *([NO_GROUP] if by else []),
+    ):
+        values[row["grp"], row["kind"], row["key"], row["bucket"]].append(row["us"])
+    for series in values.values():
+        series.sort()
+    for metric in sorted(wanted, key=lambda m: (ords.get(m, []), m[2])):
+        grp, kind, key = metric
+        count, ((low_bucket, low_rank), (high_bucket, high_rank)) = wanted[metric]
+        middles = Middles(
+            count,
+            values[grp, kind, key, low_bucket][low_rank - 1],
+            values[grp, kind, key, high_bucket][high_rank - 1],
+        )
+        if kind == CONTACT_SPAN:
+            groups[grp].to_first_contact = middles
+        else:
+            groups[grp].in_status[key] = middles

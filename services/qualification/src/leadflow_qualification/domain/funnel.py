@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 
@@ -92,6 +93,88 @@ def idle_since(now: datetime, limit_hours: float) -> datetime:
         middle = (low + high) // 2
         low, high = (low, middle) if passes(middle) else (middle, high)
     return now - timedelta(microseconds=high)
+
+
+MAX_LEVEL = 10
+"""The figures of whole days are kept per node: 2**lvl days from a multiple of 2**lvl, up to 2**10 days."""
+_EPOCH = date(1970, 1, 1)
+
+Node = tuple[int, int]
+"""(lvl, number): the days [number * 2**lvl, (number + 1) * 2**lvl) counted from 1970-01-01."""
+
+
+def day_of(moment: datetime) -> int:
+    """The UTC day of a moment, counted from 1970-01-01."""
+    return (moment.astimezone(UTC).date() - _EPOCH).days
+
+
+def day_start(day: int) -> datetime:
+    """The first moment of a UTC day counted from 1970-01-01."""
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(days=day)
+
+
+def days_of(node: Node) -> range:
+    """The days a node covers."""
+    lvl, number = node
+    return range(number << lvl, (number + 1) << lvl)
+
+
+def nodes_covering(first: int, stop: int) -> list[Node]:
+    """The fewest nodes that cover the days [first, stop) exactly, in order."""
+    nodes: list[Node] = []
+    day = first
+    while day < stop:
+        lvl = 0
+        while lvl < MAX_LEVEL and day % (2 << lvl) == 0 and day + (2 << lvl) <= stop:
+            lvl += 1
+        nodes.append((lvl, day >> lvl))
+        day += 1 << lvl
+    return nodes
+
+
+def nodes_to_build(nodes: Iterable[Node], built: set[Node]) -> list[Node]:
+    """The nodes to build, halves before the nodes they make up, so that every node of `nodes` is built."""
+    needed: set[Node] = set()
+    pending = [node for node in nodes if node not in built]
+    while pending:
+        lvl, number = node = pending.pop()
+        if node in needed:
+            continue
+        needed.add(node)
+        if lvl:
+            halves = ((lvl - 1, 2 * number), (lvl - 1, 2 * number + 1))
+            pending.extend(half for half in halves if half not in built)
+    return sorted(needed)
+
+
+def usable_nodes(nodes: Iterable[Node], built: set[Node], changed: set[int]) -> tuple[list[Node], list[int]]:
+    """The built nodes without a changed day that cover `nodes`, and the days left to count from the facts."""
+    usable: list[Node] = []
+    days: list[int] = []
+    pending = list(nodes)[::-1]
+    while pending:
+        lvl, number = node = pending.pop()
+        if node in built and not any(day in days_of(node) for day in changed):
+            usable.append(node)
+        elif lvl == 0:
+            days.append(number)
+        else:
+            pending.extend(((lvl - 1, 2 * number + 1), (lvl - 1, 2 * number)))
+    return usable, days
+
+
+def middle_ranks(count: int) -> tuple[int, int]:
+    """The ranks (from 1) of the lower and upper middle of `count` sorted values."""
+    return (count + 1) // 2, count // 2 + 1
+
+
+def bucket_of_rank(histogram: Mapping[int, int], rank: int) -> tuple[int, int]:
+    """The bucket that holds the value of a rank (from 1), and the value's rank within the bucket."""
+    for bucket in sorted(histogram):
+        if rank <= histogram[bucket]:
+            return bucket, rank
+        rank -= histogram[bucket]
+    raise ValueError(f"rank {rank} beyond the histogram")
 
 
 def conversion_rate(entered: int, reached: int) -> float | None:
