@@ -91,6 +91,20 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
                         params["http_tool"],
                     )
                     results["http"]["process"] = "intake, INTAKE_ROLE=api"
+                    if params["http_alone"]:
+                        # The same load while the workers are paused: what the api process answers when it
+                        # has the cores to itself, as on replicas of its own.
+                        say("http: the same load with the worker processes paused")
+                        with services.paused():
+                            results["http"]["alone"] = await run_http(
+                                api.url,
+                                stack.tokens["write"],
+                                f"{run}a",
+                                params["http_rate"],
+                                params["http_seconds"],
+                                params["http_connections"],
+                                params["http_tool"],
+                            )
                 finally:
                     api.stop()
                 say("http: letting the submissions drain through the pipeline")
@@ -171,6 +185,9 @@ def main(
     http_seconds: Annotated[float, typer.Option(help="seconds of HTTP load")] = 30.0,
     http_connections: Annotated[int, typer.Option(help="wrk connections")] = 32,
     http_tool: Annotated[str, typer.Option(help="auto, wrk or asyncio")] = "auto",
+    http_alone: Annotated[
+        bool, typer.Option(help="repeat the HTTP load with the worker processes paused")
+    ] = True,
     stored_leads: Annotated[int, typer.Option(help="leads bulk-loaded for the query benchmark")] = 1_000_000,
     queries: Annotated[int, typer.Option(help="requests per by-id endpoint (lists get a fifth)")] = 1000,
     query_seconds: Annotated[float, typer.Option(help="time budget per query endpoint")] = 20.0,
@@ -206,6 +223,7 @@ def main(
         "http_seconds": http_seconds,
         "http_connections": http_connections,
         "http_tool": http_tool,
+        "http_alone": http_alone,
         "stored_leads": stored_leads,
         "queries": queries,
         "query_seconds": query_seconds,

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
+import os
+import signal
 import sys
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -63,6 +66,18 @@ class Services:
         api.start(wait=False)
         api.wait_ready(timeout=120)
         return api
+
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """Stop every service process with SIGSTOP for the block and let it go on after."""
+        pids = [p.process.pid for p in self.processes.values() if p.process is not None]
+        for pid in pids:
+            os.kill(pid, signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            for pid in pids:
+                os.kill(pid, signal.SIGCONT)
 
     def stop(self) -> None:
         """Stop every service gracefully."""

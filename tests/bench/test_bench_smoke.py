@@ -58,6 +58,7 @@ def test_a_tiny_benchmark_run_prints_the_table_and_writes_figures_for_every_sect
     assert figures["latency"]["to_final_ms"]["p99"] is not None
     assert figures["http"]["requests"] > 0
     assert figures["http"]["ack_ms"]["p99"] is not None
+    assert figures["http"]["alone"]["requests"] > 0
     by_id = [e for e in figures["queries"]["endpoints"] if e["kind"] == "by id" and e["available"]]
     assert by_id, figures["queries"]["endpoints"]
     assert all(e["ms"]["p99"] is not None for e in figures["queries"]["endpoints"] if e["available"])

@@ -30,7 +30,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from leadflow_shared import inbox, metrics
-from leadflow_shared.contracts.envelope import Envelope, MalformedEvent, decode, decode_data
+from leadflow_shared.contracts.envelope import Envelope, MalformedEvent, decode, decode_data, header_type
 from leadflow_shared.contracts.events import EventData
 from leadflow_shared.contracts.topics import dlq
 from leadflow_shared.db import TRANSIENT_DB_ERRORS
@@ -188,24 +188,9 @@ class EventConsumer:
             return await self._apply(wanted, list(dead), isolate=True)
 
     def _decode(self, msgs: list[ConsumerRecord[bytes, bytes]]) -> tuple[list[DeadLetter], list[Wanted]]:
-        dead: list[DeadLetter] = []
-        wanted: list[Wanted] = []
-        for msg in msgs:
-            try:
-                envelope = decode(msg.value)
-            except MalformedEvent as exc:
-                dead.append((msg, str(exc)))
-                continue
-            handler = self.sub.handlers.get(envelope.type)
-            if handler is None:
-                self._ignored.inc()
-                continue
-            try:
-                data = decode_data(envelope)
-            except MalformedEvent as exc:
-                dead.append((msg, str(exc)))
-                continue
-            wanted.append((msg, envelope, data, handler))
+        dead, wanted, ignored = sort_messages(msgs, self.sub.handlers)
+        if ignored:
+            self._ignored.inc(ignored)
         return dead, wanted
 
     async def _apply(self, wanted: list[Wanted], dead: list[DeadLetter], *, isolate: bool) -> int:
@@ -261,6 +246,40 @@ class EventConsumer:
             metrics.DEAD_LETTERS.labels(self.service, self.sub.name, msg.topic).inc()
             log.warning("message dead-lettered", topic=msg.topic, offset=msg.offset, reason=reason)
         return outbox.written
+
+
+def sort_messages(
+    msgs: list[ConsumerRecord[bytes, bytes]], handlers: Mapping[str, Handler]
+) -> tuple[list[DeadLetter], list[Wanted], int]:
+    """The messages to dead-letter, those to handle with their handler, and how many are not wanted here.
+
+    A message whose type header names a type without a handler is passed over unparsed; one without the
+    header (from outside leadflow) is parsed to learn its type.
+    """
+    dead: list[DeadLetter] = []
+    wanted: list[Wanted] = []
+    ignored = 0
+    for msg in msgs:
+        named = header_type(msg.headers)
+        if named is not None and named not in handlers:
+            ignored += 1
+            continue
+        try:
+            envelope = decode(msg.value)
+        except MalformedEvent as exc:
+            dead.append((msg, str(exc)))
+            continue
+        handler = handlers.get(envelope.type)
+        if handler is None:
+            ignored += 1
+            continue
+        try:
+            data = decode_data(envelope)
+        except MalformedEvent as exc:
+            dead.append((msg, str(exc)))
+            continue
+        wanted.append((msg, envelope, data, handler))
+    return dead, wanted, ignored
 
 
 def plan_batches(

@@ -13,7 +13,7 @@ import structlog
 from aiokafka import AIOKafkaProducer
 
 from leadflow_shared import metrics
-from leadflow_shared.contracts.envelope import Envelope, encode, new_event
+from leadflow_shared.contracts.envelope import TYPE_HEADER, Envelope, encode, new_event
 from leadflow_shared.contracts.events import EventData
 
 log = structlog.get_logger(__name__)
@@ -62,7 +62,9 @@ class Outbox:
     ) -> Envelope:
         """Wrap the data in an envelope and queue it for this transaction; return the envelope."""
         envelope = new_envelope(data, self.source, causation, correlation_id)
-        self.pending.append((self.topic_prefix + data.topic, envelope.key(), encode(envelope), []))
+        self.pending.append(
+            (self.topic_prefix + data.topic, envelope.key(), encode(envelope), [(TYPE_HEADER, envelope.type)])
+        )
         return envelope
 
     async def emit_many(self, items: Sequence[tuple[EventData, Envelope | None]]) -> list[Envelope]:

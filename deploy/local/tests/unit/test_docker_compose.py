@@ -6,6 +6,7 @@ import re
 
 from leadflow_devstack.cli import DOCKER_PASSWORDS
 from leadflow_devstack.paths import repo_root
+from leadflow_devstack.postgres import TUNING
 from leadflow_shared.contracts.topics import all_topics
 
 
@@ -24,3 +25,10 @@ def test_each_service_connects_with_the_password_the_init_script_gives_its_role(
 
     for role, password in DOCKER_PASSWORDS.items():
         assert f"postgresql://{role}:{password}@postgres:5432/leadflow" in compose
+
+
+def test_the_postgres_container_runs_with_the_settings_the_local_stack_writes():
+    compose = _compose()
+
+    for name, value in TUNING.items():
+        assert f"-c {name}={value}" in compose

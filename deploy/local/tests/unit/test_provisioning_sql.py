@@ -11,6 +11,7 @@ from leadflow_devstack.postgres import (
     quote_ident,
     quote_literal,
     render_init_sql,
+    render_tuning,
     role_statements,
 )
 
@@ -51,3 +52,9 @@ def test_the_docker_init_script_is_the_generated_provisioning_sql():
     assert checked_in == render_init_sql("leadflow", DOCKER_PASSWORDS), (
         "regenerate it: .venv/bin/leadflow-stack init-sql > deploy/postgres/init.sql"
     )
+
+
+def test_the_tuning_include_sets_each_setting_once_with_quoted_values():
+    text = render_tuning({"shared_buffers": "1GB", "jit": "off"})
+
+    assert text.splitlines()[1:] == ["shared_buffers = '1GB'", "jit = 'off'"]

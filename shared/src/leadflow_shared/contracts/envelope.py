@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
 from uuid import UUID, uuid4
@@ -10,6 +11,10 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from leadflow_shared.contracts.events import EVENT_TYPES, EventData
+
+TYPE_HEADER = "ce_type"
+"""The Kafka header that names an event's type beside the structured JSON, so a consumer can pass over the
+types it does not handle without parsing them (the CloudEvents Kafka binding's name for the attribute)."""
 
 
 class UnknownEventType(ValueError):
@@ -76,6 +81,14 @@ def encode(envelope: Envelope) -> bytes:
     # The data is JSON-ready already and orjson writes UUIDs and datetimes itself: no second model walk.
     fields = {name: value for name, value in envelope.__dict__.items() if value is not None}
     return orjson.dumps(fields, option=orjson.OPT_UTC_Z)
+
+
+def header_type(headers: Sequence[tuple[str, bytes]] | None) -> str | None:
+    """The event type the message headers name, or None when they name none (a message from elsewhere)."""
+    for key, value in headers or ():
+        if key == TYPE_HEADER:
+            return value.decode(errors="replace")
+    return None
 
 
 def decode(raw: bytes | None) -> Envelope:
