@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import random
+import sys
 import time
 import uuid
 from collections.abc import Sequence
@@ -184,6 +186,19 @@ DERIVED = (
 """Tables filled besides the COPYs (accounts first, the rest by the services' triggers): vacuumed too."""
 
 
+# The funnel's cells are caught up: no day left to rebuild, and every run of days before today built, that is
+# 2**lvl days from a multiple of 2**lvl inside [first day of the facts, today), for every level up to 10.
+FUNNEL_CELLS_CAUGHT_UP = """
+SELECT NOT EXISTS (SELECT FROM funnel_dirty)
+       AND (SELECT count(*) FROM funnel_nodes
+            WHERE node::bigint << lvl >= d.first AND (node + 1)::bigint << lvl <= d.today)
+           >= (SELECT sum(greatest(0, (d.today >> l) - ((d.first + (1 << l) - 1) >> l)))
+               FROM generate_series(0, 10) l)
+FROM (SELECT funnel_day(min(created_at)) AS first, funnel_day(now()) AS today
+      FROM funnel_leads WHERE NOT merged) d
+"""
+
+
 @dataclass(frozen=True)
 class Stored:
     """Some ids and emails of the loaded leads, to ask for, and how many rows each table got."""
@@ -193,6 +208,8 @@ class Stored:
     count: int
     load_s: float
     rows: dict[str, int] = field(default_factory=dict)
+    funnel_cells_s: float | None = None
+    """How long after the load the funnel's cells were caught up (None: not within the timeout)."""
 
 
 def _account(company: int) -> uuid.UUID:
@@ -350,8 +367,11 @@ class _Batch:
         )
 
 
-async def bulk_load(stack: TestStack, count: int, chunk: int = 50_000, seed: int = 11) -> Stored:
-    """COPY `count` leads into every service's tables, as the pipeline would have left them, then VACUUM.
+async def bulk_load(
+    stack: TestStack, count: int, chunk: int = 50_000, seed: int = 11, cells_timeout_s: float = 600.0
+) -> Stored:
+    """COPY `count` leads into every service's tables, as the pipeline would have left them, then VACUUM, then
+    wait (up to cells_timeout_s) until qualification's job has caught up with the funnel's cells.
 
     Each lead gets its intake profile and first touch, its qualification status and history; about 17% also
     get an opportunity (with account, contact and conversion) and about 50% a nurture enrollment.
@@ -399,12 +419,25 @@ async def bulk_load(stack: TestStack, count: int, chunk: int = 50_000, seed: int
         await flush()
         for service, table in {*COPY_COLUMNS, *DERIVED}:
             await conns[service].execute(f"VACUUM ANALYZE {service}.{table}")
+        load_s = time.perf_counter() - started
+        # qualification's background job keeps the funnel's cells: time the endpoint once it has caught up
+        caught_up_s: float | None = None
+        waited = 0.0
+        while (waited := time.perf_counter() - started - load_s) < cells_timeout_s:
+            if await conns["qualification"].fetchval(FUNNEL_CELLS_CAUGHT_UP):
+                caught_up_s = waited
+                break
+            await asyncio.sleep(0.5)
+        print(
+            f"queries: funnel cells caught up {waited:.1f} s after the load"
+            if caught_up_s is not None
+            else f"queries: funnel cells not caught up after {cells_timeout_s:.0f} s",
+            file=sys.stderr,
+        )
     finally:
         for conn in conns.values():
             await conn.close()
-    return Stored(
-        ids or [uuid.uuid4()], emails or ["nobody@example.com"], count, time.perf_counter() - started, rows
-    )
+    return Stored(ids or [uuid.uuid4()], emails or ["nobody@example.com"], count, load_s, rows, caught_up_s)
 
 
 @dataclass(frozen=True)
@@ -490,6 +523,8 @@ async def run_queries(
                 ms=percentiles(latencies),
                 items=len(items) if isinstance(items, list) else None,
             )
+            if probe.path == "/v1/kpis/funnel":
+                entry["cells_caught_up_s"] = stored.funnel_cells_s
             page2 = _next_page(probe.path, body)
             if page2:
                 page_latencies: list[float] = []

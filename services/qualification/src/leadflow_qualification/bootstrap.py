@@ -6,6 +6,7 @@ from pathlib import Path
 
 from leadflow_qualification.entrypoints import consumers, http
 from leadflow_qualification.settings import QualificationSettings
+from leadflow_qualification.use_cases.funnel_cells import cells_keeper
 from leadflow_qualification.use_cases.staleness import sweeper
 from leadflow_shared.runtime import ServiceDefinition
 from leadflow_shared.settings import ServiceSettings
@@ -14,13 +15,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def definition(settings: ServiceSettings) -> ServiceDefinition:
-    """Wire qualification's subscriptions, routes and the staleness sweep."""
-    interval = settings.sweep_interval_s if isinstance(settings, QualificationSettings) else 30.0
+    """Wire qualification's subscriptions, routes, the staleness sweep and the funnel cells' keeper."""
+    own = settings if isinstance(settings, QualificationSettings) else QualificationSettings.model_construct()
     return ServiceDefinition(
         title="leadflow qualification",
         description="Judges each lead by the organisation's own criteria and owns its status.",
         settings=settings,
         subscriptions=consumers.subscriptions(),
         routers=[http.router],
-        background=[sweeper(interval)],
+        background=[
+            sweeper(own.sweep_interval_s),
+            cells_keeper(own.funnel_refresh_interval_s, own.funnel_refresh_days, own.funnel_refresh_nodes),
+        ],
     )

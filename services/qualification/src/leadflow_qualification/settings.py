@@ -18,3 +18,12 @@ class QualificationSettings(ServiceSettings):
 
     http_port: int = Field(default=8002, ge=1, le=65535)
     sweep_interval_s: float = Field(default=5.0, gt=0, description="seconds between staleness sweeps")
+    funnel_refresh_interval_s: float = Field(
+        default=30.0, gt=0, description="seconds between turns of keeping the funnel's cells"
+    )
+    funnel_refresh_days: int = Field(
+        default=16, ge=1, description="days of funnel cells built from the facts per transaction at most"
+    )
+    funnel_refresh_nodes: int = Field(
+        default=256, ge=1, description="runs of days of funnel cells built from halves per transaction"
+    )

@@ -3,6 +3,7 @@ history, and over the facts of every lead of the window, gave."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import uuid
 from collections import defaultdict
@@ -24,10 +25,15 @@ from leadflow_qualification.domain.funnel import (
     FunnelFigures,
     GroupBy,
     Middles,
+    day_of,
+    day_start,
     idle_since,
+    nodes_covering,
+    usable_nodes,
 )
 from leadflow_qualification.domain.staleness import CategoryLimit, StalenessLimits
 from leadflow_qualification.domain.statuses import BaseCategory
+from leadflow_qualification.use_cases import funnel_cells
 
 pytestmark = pytest.mark.service
 
@@ -527,12 +533,35 @@ async def assert_same_figures(conn: asyncpg.Connection, start: datetime, end: da
         assert in_order(actual) == in_order(expected), (start, end, by)
 
 
-@pytest.mark.parametrize(("start", "end"), WEEKS_WINDOWS)
-async def test_the_cells_give_the_figures_of_the_facts_of_every_lead(
-    pool: asyncpg.Pool, weeks: list[uuid.UUID], start: datetime, end: datetime
-) -> None:
-    async with pool.acquire() as conn:
-        await assert_same_figures(conn, start, end)
+async def keep_all(pool: asyncpg.Pool) -> None:
+    """Let the job catch up in one round."""
+    kept = await funnel_cells.keep_cells(pool, max_days=100_000, max_nodes=100_000)
+
+    assert (kept.rounds, kept.more, kept.skipped) == (1, False, False)
+
+
+async def cells_state(conn: asyncpg.Connection) -> tuple[list[Any], ...]:
+    """Every row of the tables the job keeps, in order."""
+    state = []
+    for table, order in (
+        ("funnel_dirty", "day"),
+        ("funnel_nodes", "lvl, node"),
+        ("funnel_cells", "lvl, node, gkind, grp, item, key, category, bucket"),
+        ("funnel_day_spans", "day, kind, key, bucket, us, source, campaign, owner"),
+    ):
+        state.append([tuple(r) for r in await conn.fetch(f"SELECT * FROM {table} ORDER BY {order}")])
+    return tuple(state)
+
+
+async def served_from_the_cells(conn: asyncpg.Connection, start: datetime, end: datetime) -> bool:
+    """Whether every whole day of the window is read from built, unchanged nodes."""
+    start = max(start, await conn.fetchval("SELECT min(created_at) FROM funnel_leads WHERE NOT merged"))
+    first, stop = day_of(start), day_of(end)
+    first += day_start(first) < start
+    built = {(r["lvl"], r["node"]) for r in await conn.fetch("SELECT lvl, node FROM funnel_nodes")}
+    changed = {r["day"] for r in await conn.fetch("SELECT day FROM funnel_dirty")}
+    usable, days = usable_nodes(nodes_covering(first, stop), built, changed)
+    return bool(usable) and not days
 
 
 async def change_some(conn: asyncpg.Connection, rng: random.Random, ids: list[uuid.UUID]) -> None:
@@ -559,30 +588,28 @@ async def test_the_cells_follow_the_changes_made_after_they_were_built(
     rng = random.Random(3)
     async with pool.acquire() as conn:
         for start, end in WEEKS_WINDOWS[:3]:
-            await kpis.funnel_figures(conn, start, end, None, WEEKS_NOW, LIMITS)
+            await keep_all(pool)
             await change_some(conn, rng, weeks)
+            await assert_same_figures(conn, start, end)
+            await keep_all(pool)
             await assert_same_figures(conn, start, end)
 
 
-async def test_days_changed_after_the_cells_were_rebuilt_are_counted_from_the_facts(
-    pool: asyncpg.Pool, weeks: list[uuid.UUID], monkeypatch: pytest.MonkeyPatch
+async def test_days_changed_after_the_job_ran_are_counted_from_the_facts(
+    pool: asyncpg.Pool, weeks: list[uuid.UUID]
 ) -> None:
     start, end = WEEKS_WINDOWS[1]
+    await keep_all(pool)
     async with pool.acquire() as conn:
-        await kpis.funnel_figures(conn, start, end, None, WEEKS_NOW, LIMITS)
         await change_some(conn, random.Random(5), weeks)
 
-        async def rebuilt_before_the_changes(*_: Any) -> None:
-            """As if the changes were committed after the reader rebuilt the cells."""
-
-        monkeypatch.setattr(kpis, "_build", rebuilt_before_the_changes)
         assert await conn.fetchval("SELECT count(DISTINCT day) FROM funnel_dirty") >= 5
         await assert_same_figures(conn, start, end)
 
 
 async def test_a_transaction_notes_each_changed_day_once(pool: asyncpg.Pool, weeks: list[uuid.UUID]) -> None:
+    await keep_all(pool)
     async with pool.acquire() as conn:
-        await kpis.funnel_figures(conn, *WEEKS_WINDOWS[0], None, WEEKS_NOW, LIMITS)
         async with conn.transaction():
             for lead_id in weeks[100:110]:
                 await add_history(conn, [(lead_id, "contacted", "contacted", WEEKS_NOW, None)])
@@ -595,3 +622,122 @@ async def test_a_transaction_notes_each_changed_day_once(pool: asyncpg.Pool, wee
 
     assert sorted(r["day"] for r in noted) == sorted(r["day"] for r in created)
     assert {r["count"] for r in noted} == {1}
+
+
+@pytest.mark.parametrize(("start", "end"), WEEKS_WINDOWS)
+async def test_the_cells_give_the_figures_of_the_facts_of_every_lead(
+    pool: asyncpg.Pool, weeks: list[uuid.UUID], start: datetime, end: datetime
+) -> None:
+    await keep_all(pool)
+    async with pool.acquire() as conn:
+        await assert_same_figures(conn, start, end)
+
+
+async def test_the_report_only_reads_whatever_state_the_cells_are_in(
+    pool: asyncpg.Pool, weeks: list[uuid.UUID]
+) -> None:
+    rng = random.Random(13)
+    async with pool.acquire() as conn, pool.acquire() as writer:
+        await conn.execute("SET default_transaction_read_only = on")
+        try:
+            for state in ("never built", "partly built", "kept", "changed since"):
+                if state == "never built":
+                    await writer.execute("TRUNCATE funnel_nodes, funnel_cells, funnel_day_spans")
+                elif state == "partly built":
+                    work = await kpis.keep_cells(writer, day_of(datetime.now(UTC)), max_days=3, max_nodes=3)
+                    assert work is not None
+                    assert work.more
+                elif state == "kept":
+                    await keep_all(pool)
+                else:
+                    await change_some(writer, rng, weeks)
+                before = await cells_state(conn)
+
+                for start, end in WEEKS_WINDOWS:
+                    await assert_same_figures(conn, start, end)
+
+                assert await cells_state(conn) == before, state
+        finally:
+            await conn.execute("RESET default_transaction_read_only")
+
+
+async def test_after_the_job_whole_days_are_read_from_the_cells(
+    pool: asyncpg.Pool, weeks: list[uuid.UUID]
+) -> None:
+    await keep_all(pool)
+    async with pool.acquire() as conn:
+        for start, end in WEEKS_WINDOWS[:3]:
+            assert await served_from_the_cells(conn, start, end), (start, end)
+        assert (
+            await conn.fetchval("SELECT count(*) FROM funnel_dirty WHERE day < $1", day_of(datetime.now(UTC)))
+            == 0
+        )
+
+
+async def test_a_round_with_a_small_limit_does_part_of_the_work_and_the_next_round_the_rest(
+    pool: asyncpg.Pool, weeks: list[uuid.UUID]
+) -> None:
+    today = day_of(datetime.now(UTC))
+    await keep_all(pool)
+    async with pool.acquire() as conn:
+        await change_some(conn, random.Random(17), weeks)
+        changed = sorted(
+            {r["day"] for r in await conn.fetch("SELECT day FROM funnel_dirty WHERE day < $1", today)}
+        )
+        half = (len(changed) + 1) // 2
+        assert half >= 3
+
+        first = await kpis.keep_cells(conn, today, max_days=half, max_nodes=10_000)
+
+        assert first is not None
+        assert first.more
+        assert first.forget == changed[::-1][:half]
+        left = sorted({r["day"] for r in await conn.fetch("SELECT day FROM funnel_dirty")})
+        assert [day for day in left if day < today] == changed[: len(changed) - half]
+        assert not await served_from_the_cells(conn, *WEEKS_WINDOWS[0])
+        await assert_same_figures(conn, *WEEKS_WINDOWS[0])
+
+        second = await kpis.keep_cells(conn, today, max_days=half, max_nodes=10_000)
+
+        assert second is not None
+        assert not second.more
+        assert sorted(second.forget) == sorted(set(left))
+        assert await served_from_the_cells(conn, *WEEKS_WINDOWS[0])
+        await assert_same_figures(conn, *WEEKS_WINDOWS[0])
+
+
+async def test_a_round_skips_while_another_round_holds_the_lock(
+    pool: asyncpg.Pool, weeks: list[uuid.UUID]
+) -> None:
+    today = day_of(datetime.now(UTC))
+    async with pool.acquire() as holder, pool.acquire() as other:
+        await change_some(holder, random.Random(19), weeks)
+        before = await cells_state(other)
+        async with holder.transaction():
+            assert await holder.fetchval(kpis.TRY_LOCK)
+
+            assert await kpis.keep_cells(other, today, 100_000, 100_000) is None
+            assert (await funnel_cells.keep_cells(pool, 100_000, 100_000)).skipped
+            assert await cells_state(other) == before
+
+        kept = await kpis.keep_cells(other, today, 100_000, 100_000)
+
+        assert kept is not None
+        assert kept.done
+
+
+async def test_two_rounds_at_once_never_both_work(pool: asyncpg.Pool, weeks: list[uuid.UUID]) -> None:
+    today = day_of(datetime.now(UTC))
+    await keep_all(pool)
+    for seed in range(3):
+        async with pool.acquire() as one, pool.acquire() as two:
+            await change_some(one, random.Random(23 + seed), weeks)
+            works = await asyncio.gather(
+                kpis.keep_cells(one, today, 100_000, 100_000), kpis.keep_cells(two, today, 100_000, 100_000)
+            )
+
+        # one round did it all: the other skipped, or found nothing left
+        assert sum(1 for work in works if work is not None and work.done) == 1
+    async with pool.acquire() as conn:
+        assert await served_from_the_cells(conn, *WEEKS_WINDOWS[0])
+        await assert_same_figures(conn, *WEEKS_WINDOWS[0])

@@ -14,6 +14,7 @@ from leadflow_qualification.domain.funnel import (
     FunnelFigures,
     Middles,
     bucket_of_rank,
+    cells_work,
     conversion_rate,
     day_of,
     day_start,
@@ -24,7 +25,7 @@ from leadflow_qualification.domain.funnel import (
     median_hours,
     middle_ranks,
     nodes_covering,
-    nodes_to_build,
+    nodes_within,
     usable_nodes,
 )
 from leadflow_qualification.domain.statuses import BaseCategory
@@ -101,10 +102,63 @@ def test_the_nodes_of_a_run_of_days_cover_it_exactly_with_the_fewest_aligned_run
     assert nodes_covering(3, 17) == [(0, 3), (2, 1), (3, 1), (0, 16)]
 
 
-def test_nodes_are_built_from_their_halves_down_to_the_days_not_yet_built() -> None:
-    built = {(0, 8), (1, 5)}
+def test_the_nodes_within_a_run_of_days_are_every_aligned_run_of_every_level_inside_it() -> None:
+    assert nodes_within(3, 9) == [
+        *((0, day) for day in range(8, 2, -1)),
+        (1, 3),
+        (1, 2),
+        (2, 1),
+    ]
+    for first, stop in ((0, 3000), (-5, 40), (20_000, 20_190)):
+        within = nodes_within(first, stop)
 
-    assert nodes_to_build([(2, 2), (0, 3)], built) == [(0, 3), (0, 9), (1, 4), (2, 2)]
+        assert all(first <= day < stop for node in within for day in days_of(node))
+        assert len(within) == sum(
+            1
+            for lvl in range(MAX_LEVEL + 1)
+            for day in range(first, stop)
+            if day % 2**lvl == 0 and day + 2**lvl <= stop
+        )
+
+
+def test_a_round_forgets_the_latest_changed_days_and_builds_the_latest_missing_days_first() -> None:
+    built = {*((0, day) for day in range(8)), (1, 0), (1, 1), (1, 2), (1, 3), (2, 0), (2, 1), (3, 0)}
+
+    work = cells_work(0, 12, changed=[2, 9, 2, 6], built=built, max_days=2, max_nodes=10)
+
+    # 9 and 6 first; 6 and the nodes above it are forgotten, 11 and 10 built, then the pairs they complete
+    assert (work.forget, work.days) == ([9, 6], [11, 10])
+    assert work.nodes == [(1, 5)]
+    assert work.more
+
+
+def test_rounds_build_every_node_inside_the_days_from_their_halves_within_their_limits() -> None:
+    built: set[tuple[int, int]] = set()
+    changed = [3, 17]
+    rounds = 0
+    while True:
+        work = cells_work(1, 40, changed, built, max_days=5, max_nodes=4)
+        built -= {(lvl, day >> lvl) for day in work.forget for lvl in range(MAX_LEVEL + 1)}
+        for lvl, number in work.nodes:
+            assert {(lvl - 1, 2 * number), (lvl - 1, 2 * number + 1)} <= built | {(0, d) for d in work.days}
+            built.add((lvl, number))
+        built |= {(0, day) for day in work.days}
+        assert len(work.days) <= 5
+        assert len(work.nodes) <= 4
+        changed = [day for day in changed if day not in work.forget]
+        rounds += 1
+        if not work.more:
+            break
+
+    assert built == set(nodes_within(1, 40))
+    assert rounds > 1
+    assert not cells_work(1, 40, [], built, 5, 4).done
+
+
+def test_a_round_without_facts_only_forgets_the_changed_days() -> None:
+    work = cells_work(None, 12, changed=[4], built={(0, 4), (1, 2)}, max_days=8, max_nodes=8)
+
+    assert (work.forget, work.days, work.nodes, work.more) == ([4], [], [], False)
 
 
 def test_a_changed_or_unbuilt_day_splits_its_nodes_and_is_counted_from_the_facts() -> None:

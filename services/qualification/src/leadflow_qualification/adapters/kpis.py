@@ -1,11 +1,11 @@
 """Funnel figures of the leads created in a window: whole days from the cells kept per run of days, the rest
-from the per-lead facts (migrations 0004 and 0005)."""
+from the per-lead facts (migrations 0004 and 0005); and the rounds that keep the cells."""
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import IntEnum
 
 import asyncpg
@@ -14,17 +14,17 @@ from leadflow_qualification.domain.funnel import (
     FUNNEL_STEPS,
     NO_GROUP,
     REASONS,
+    CellsWork,
     FunnelFigures,
     GroupBy,
     Middles,
-    Node,
     bucket_of_rank,
+    cells_work,
     day_of,
     day_start,
     idle_since,
     middle_ranks,
     nodes_covering,
-    nodes_to_build,
     usable_nodes,
 )
 from leadflow_qualification.domain.staleness import StalenessLimits
@@ -54,12 +54,14 @@ SETTINGS = (
     " SET LOCAL plan_cache_mode = force_custom_plan"
 )
 
-# One reader rebuilds the changed days at a time.
-_LOCK = "SELECT pg_advisory_xact_lock(hashtext('funnel cells of ' || current_schema()))"
+# One round keeps the cells at a time; the others skip theirs rather than wait.
+TRY_LOCK = "SELECT pg_try_advisory_xact_lock(hashtext('funnel cells of ' || current_schema()))"
 # The built nodes that overlap the days [$1, $2).
 _BUILT = """
 SELECT lvl, node FROM funnel_nodes WHERE (node + 1)::bigint << lvl > $1 AND node::bigint << lvl < $2
 """
+# The first and last moment of creation of the facts: no whole day outside them needs reading.
+_SPAN = "SELECT min(created_at), max(created_at) FROM funnel_leads WHERE NOT merged"
 
 # $1, $2: the nodes; $3, $4: the ranges counted from the facts; $5: the group kind; $6: the key of no group.
 _CELLS = """
@@ -108,22 +110,28 @@ def _group(by: GroupBy | None, table: str, no_group: str) -> str:
     return f"coalesce(nullif({table}.{GROUP_COLUMNS[by]}, ''), {no_group})"
 
 
-async def _build(conn: asyncpg.Connection, nodes: list[Node], first: int, stop: int) -> None:
-    """Rebuild the days that changed and build the nodes asked for that are not built yet."""
+async def keep_cells(conn: asyncpg.Connection, today: int, max_days: int, max_nodes: int) -> CellsWork | None:
+    """One round of keeping the cells, in one transaction: forget the days that changed, then build days and
+    nodes until every node before `today` is built; None when another round holds the lock."""
     async with conn.transaction():
-        await conn.execute(_LOCK)
-        changed = [r["day"] for r in await conn.fetch("DELETE FROM funnel_dirty RETURNING day")]
-        if changed:
-            await conn.execute("SELECT funnel_forget_days($1)", sorted(set(changed)))
-        built = {(r["lvl"], r["node"]) for r in await conn.fetch(_BUILT, first, stop)}
-        missing = nodes_to_build(nodes, built)
-        days = [number for lvl, number in missing if lvl == 0]
-        if days:
-            await conn.execute("SELECT funnel_build_days($1)", days)
-        for level in sorted({lvl for lvl, _ in missing if lvl}):
+        if not await conn.fetchval(TRY_LOCK):
+            return None
+        await conn.execute(SETTINGS)
+        earliest = await conn.fetchval(_SPAN)
+        changed = [r["day"] for r in await conn.fetch("SELECT DISTINCT day FROM funnel_dirty")]
+        built = {(r["lvl"], r["node"]) for r in await conn.fetch("SELECT lvl, node FROM funnel_nodes")}
+        first = day_of(earliest) if earliest else None
+        work = cells_work(first, today, changed, built, max_days, max_nodes)
+        if work.forget:
+            await conn.execute("DELETE FROM funnel_dirty WHERE day = ANY($1)", work.forget)
+            await conn.execute("SELECT funnel_forget_days($1)", work.forget)
+        if work.days:
+            await conn.execute("SELECT funnel_build_days($1)", work.days)
+        for level in sorted({lvl for lvl, _ in work.nodes}):
             await conn.execute(
-                "SELECT funnel_build_nodes($1, $2)", level, [n for lvl, n in missing if lvl == level]
+                "SELECT funnel_build_nodes($1, $2)", level, [n for lvl, n in work.nodes if lvl == level]
             )
+    return work
 
 
 async def funnel_figures(
@@ -134,14 +142,20 @@ async def funnel_figures(
     now: datetime,
     limits: StalenessLimits,
 ) -> dict[str, FunnelFigures]:
-    """The figures of each group of the leads created in [start, end) (one group '' when not grouped)."""
-    first, stop = day_of(start), day_of(end)
-    first += day_start(first) < start  # the whole days of the window are [first, stop)
-    nodes = nodes_covering(first, stop)
-    if nodes:
-        await _build(conn, nodes, first, stop)
+    """The figures of each group of the leads created in [start, end) (one group '' when not grouped).
+
+    Only reads: whole days come from the nodes built and unchanged since, the rest from the facts.
+    """
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         await conn.execute(SETTINGS)
+        earliest, latest = await conn.fetchrow(_SPAN)
+        if earliest is None or earliest >= end or latest < start:
+            return {}
+        # Days without facts count nothing: the window is read only where the facts are.
+        start, end = max(start, earliest), min(end, latest + timedelta(microseconds=1))
+        first, stop = day_of(start), day_of(end)
+        first += day_start(first) < start  # the whole days of the window are [first, stop)
+        nodes = nodes_covering(first, stop)
         if nodes:
             built = {(r["lvl"], r["node"]) for r in await conn.fetch(_BUILT, first, stop)}
             changed = {

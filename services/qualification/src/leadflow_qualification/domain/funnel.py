@@ -132,19 +132,62 @@ def nodes_covering(first: int, stop: int) -> list[Node]:
     return nodes
 
 
-def nodes_to_build(nodes: Iterable[Node], built: set[Node]) -> list[Node]:
-    """The nodes to build, halves before the nodes they make up, so that every node of `nodes` is built."""
-    needed: set[Node] = set()
-    pending = [node for node in nodes if node not in built]
-    while pending:
-        lvl, number = node = pending.pop()
-        if node in needed:
+def nodes_within(first: int, stop: int) -> list[Node]:
+    """Every node of every level that lies wholly inside the days [first, stop), by level, latest first."""
+    return [
+        (lvl, number)
+        for lvl in range(MAX_LEVEL + 1)
+        for number in range((stop >> lvl) - 1, -(-first >> lvl) - 1, -1)
+    ]
+
+
+def above(days: Iterable[int]) -> set[Node]:
+    """The nodes of every level that hold one of the days."""
+    return {(lvl, day >> lvl) for day in days for lvl in range(MAX_LEVEL + 1)}
+
+
+@dataclass(frozen=True)
+class CellsWork:
+    """One round of keeping the cells: the changed days forgotten (with every node above them), the days
+    built from the facts and the nodes built from their halves (by level), and whether work is left."""
+
+    forget: list[int]
+    days: list[int]
+    nodes: list[Node]
+    more: bool
+
+    @property
+    def done(self) -> bool:
+        """Whether the round changed anything."""
+        return bool(self.forget or self.days or self.nodes)
+
+
+def cells_work(
+    first: int | None, stop: int, changed: Iterable[int], built: set[Node], max_days: int, max_nodes: int
+) -> CellsWork:
+    """The work of one round, latest days first: forget up to `max_days` changed days, build up to
+    `max_days` days and `max_nodes` nodes so that every node inside [first, stop) is built in the end."""
+    pending = sorted(set(changed), reverse=True)
+    forget = pending[:max_days]
+    more = len(pending) > max_days
+    if first is None:
+        return CellsWork(forget, [], [], more)
+    have = built - above(forget)
+    wanted = nodes_within(first, stop)
+    missing = [number for lvl, number in wanted if lvl == 0 and (0, number) not in have]
+    days = missing[:max_days]
+    more = more or len(missing) > max_days
+    have |= {(0, day) for day in days}
+    nodes: list[Node] = []
+    for lvl, number in wanted:
+        if not lvl or (lvl, number) in have:
             continue
-        needed.add(node)
-        if lvl:
-            halves = ((lvl - 1, 2 * number), (lvl - 1, 2 * number + 1))
-            pending.extend(half for half in halves if half not in built)
-    return sorted(needed)
+        if len(nodes) < max_nodes and {(lvl - 1, 2 * number), (lvl - 1, 2 * number + 1)} <= have:
+            nodes.append((lvl, number))
+            have.add((lvl, number))
+        else:
+            more = True
+    return CellsWork(forget, days, nodes, more)
 
 
 def usable_nodes(nodes: Iterable[Node], built: set[Node], changed: set[int]) -> tuple[list[Node], list[int]]:

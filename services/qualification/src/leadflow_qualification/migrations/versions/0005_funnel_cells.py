@@ -4,9 +4,11 @@ The funnel reads whole days of its window from `funnel_cells`: per node (a run o
 a multiple of 2**lvl) and grouping, the counts, the key order (smallest first history row id) and
 histograms of the durations in logarithmic buckets. `funnel_day_spans` keeps each day's durations by
 bucket, so that the exact middle values are read from one bucket. Writers only note which days changed
-(`funnel_dirty`, by a statement trigger on `funnel_leads`); the reader rebuilds the changed days and their
-nodes from `funnel_leads` and counts the days that changed since, and the partial days at the window's
-edges, from the facts directly.
+(`funnel_dirty`, by a statement trigger on `funnel_leads`); a background job of the service rebuilds the
+changed days and builds the nodes not built yet (use_cases/funnel_cells.py), a bounded amount per
+transaction. The reader only reads: it counts the days changed or not built, and the partial days at the
+window's edges, from the facts directly. The migration builds nothing, so that it never holds the writers
+for long: until the job has caught up, the reader counts from the facts.
 
 Revision ID: 0005
 """
@@ -187,8 +189,9 @@ FUNCTIONS = (
     """,
 )
 
-# Writers note the days whose facts a statement changed, once per transaction and day: the reader rebuilds
-# them before it reads them (a transaction-local setting remembers the days noted, and is undone with it).
+# Writers note the days whose facts a statement changed, once per transaction and day: the job rebuilds them,
+# the reader counts them from the facts until then (a transaction-local setting remembers the days noted, and
+# is undone with it).
 DIRTY = (
     """
     CREATE FUNCTION funnel_days_changed() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -225,14 +228,9 @@ DIRTY = (
 
 
 def upgrade() -> None:
-    # Writers wait until the days are built and the triggers exist, so that no change is missed.
-    op.execute("LOCK TABLE funnel_leads IN SHARE ROW EXCLUSIVE MODE")
     execute_script(TABLES)
     for statement in (*FUNCTIONS, *DIRTY):
         op.execute(statement)
-    op.execute("SELECT funnel_build_days(ARRAY(SELECT DISTINCT funnel_day(created_at) FROM funnel_leads))")
-    op.execute("ANALYZE funnel_cells")
-    op.execute("ANALYZE funnel_day_spans")
 
 
 def downgrade() -> None:
