@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import uuid
 from typing import Any
 
 from leadflow_intake.bootstrap import dedup_policy
 from leadflow_intake.use_cases.capture import CaptureResult, capture, capture_many
-from leadflow_shared.contracts.envelope import decode
-from leadflow_shared.contracts.lead import LeadSubmission
+from leadflow_shared.contracts.envelope import Envelope, decode
+from leadflow_shared.contracts.lead import Consent, LeadSubmission, QualifyingAnswers
 
 from .conftest import Intake
 from .test_webhooks import phone
@@ -45,9 +46,17 @@ async def run(intake: Intake, *, together: bool) -> tuple[list[CaptureResult], l
             first_name="Known", last_name="Person", email=f"known@{tag}.example", source_id=f"k-{tag}"
         )
         await capture(uow, known, policy=policy)
+    results, envelopes = await captured(intake, batch(tag), together=together)
+    return results, [(e.type, str(e.data.get("lead_id"))) for e in envelopes]
+
+
+async def captured(
+    intake: Intake, submissions: list[LeadSubmission], *, together: bool
+) -> tuple[list[CaptureResult], list[Envelope]]:
+    """Capture the submissions in one transaction, as a batch or one by one; answer the results and events."""
+    policy = dedup_policy(intake.settings)
     async with intake.pool.acquire() as conn:
         start = await conn.fetchval("SELECT coalesce(max(id), 0) FROM outbox")
-    submissions = batch(tag)
     async with intake.uow() as uow:
         if together:
             results = await capture_many(uow, [(s, None) for s in submissions], policy=policy)
@@ -56,8 +65,7 @@ async def run(intake: Intake, *, together: bool) -> tuple[list[CaptureResult], l
     async with intake.pool.acquire() as conn:
         rows = await conn.fetch("SELECT payload FROM outbox WHERE id > $1 ORDER BY id", start)
         await conn.execute("UPDATE outbox SET published_at = now() WHERE id > $1", start)
-    events = [(decode(r["payload"]).type, str(decode(r["payload"]).data.get("lead_id"))) for r in rows]
-    return results, events
+    return results, [decode(r["payload"]) for r in rows]
 
 
 def shape(results: list[CaptureResult], events: list[tuple[str, str]]) -> tuple[Any, ...]:
@@ -139,3 +147,88 @@ async def test_a_batch_that_loses_a_race_for_a_person_takes_its_people_one_by_on
 async def _capture_batch(intake: Intake, items: list[LeadSubmission]) -> list[CaptureResult]:
     async with intake.uow() as uow:
         return await capture_many(uow, [(s, None) for s in items], policy=dedup_policy(intake.settings))
+
+
+def known_people(tag: str) -> tuple[list[LeadSubmission], list[LeadSubmission]]:
+    """Two stored people, then a batch that meets them again by email and by phone, each twice (Ines twice in
+    a row), around a rejection, a redelivery and a new person."""
+    ines, tomas = phone(tag), phone(tag).replace("+49151", "+49152")
+
+    def person(source_id: str, **fields: Any) -> LeadSubmission:
+        return LeadSubmission(source_system="website", source_id=f"{source_id}-{tag}", **fields)
+
+    stored = [
+        person("k1", first_name="Ines", email=f"ines@hl-{tag}.example", phone=ines, company="Harbour Lights"),
+        person("k2", last_name="Berg", email=f"tomas@quay-{tag}.example", phone=tomas, company="Quayside"),
+    ]
+    batch = [
+        person(
+            "a",
+            email=f"ines@hl-{tag}.example",
+            company=f"Ines Consulting {tag}",
+            job_title="CEO",
+            custom_fields={"b": 1},
+            consent=Consent(sms=True),
+        ),
+        person("b", first_name="Tomas", phone=tomas, country="Germany", custom_fields={"a": 2}),
+        person(
+            "d",
+            last_name="Moreau",
+            phone=ines,
+            custom_fields={"c": 3, "b": 0},
+            answers=QualifyingAnswers(budget="50k EUR"),
+        ),
+        person("c", first_name="No", last_name="Contact"),
+        person("k1", email=f"TOMAS@quay-{tag}.example", company=f"Redelivered {tag}"),
+        person("e", first_name="Solo", email=f"solo@s-{tag}.example", company=f"S {tag}"),
+        person(
+            "f",
+            email=f"tomas@quay-{tag}.example",
+            company=f"Berg Freight {tag}",
+            is_test=True,
+            custom_fields={"zz": 1, "a": 1, "list": [1, 2]},
+        ),
+    ]
+    return stored, batch
+
+
+async def test_runs_of_known_people_end_as_capturing_them_one_by_one(intake: Intake) -> None:
+    together, one_by_one = [await run_known(intake, together=flag) for flag in (True, False)]
+    assert together == one_by_one
+    outcomes = [outcome for outcome, _, _ in together[0][0]]
+    assert outcomes == [
+        "updated",
+        "updated",
+        "updated",
+        "rejected",
+        "duplicate_delivery",
+        "captured",
+        "updated",
+    ]
+    assert [n for n, _ in together[1]] == [0, 1, 0, 1], "each person is updated twice, in the batch's order"
+
+
+async def run_known(intake: Intake, *, together: bool) -> tuple[Any, ...]:
+    """capture_many or capture() of known_people(): the shape, each update's profile as the event carries it
+    (keys in their order), the stored profiles and the touches in the order they were recorded."""
+    tag = uuid.uuid4().hex[:8]
+    stored, submissions = known_people(tag)
+    async with intake.uow() as uow:
+        known = [await capture(uow, s, policy=dedup_policy(intake.settings)) for s in stored]
+    results, envelopes = await captured(intake, submissions, together=together)
+    async with intake.pool.acquire() as conn:
+        profiles = [await conn.fetchval("SELECT profile FROM leads WHERE id = $1", k.lead_id) for k in known]
+        touches = await conn.fetch(
+            "SELECT lead_id, source_id FROM touches WHERE lead_id = ANY($1::uuid[]) ORDER BY id",
+            [k.lead_id for k in known],
+        )
+    positions = {str(k.lead_id): n for n, k in enumerate(known)}
+
+    def untagged(value: Any) -> str:
+        return json.dumps(value).replace(tag, "TAG").replace(phone(tag)[6:], "PHONE")
+
+    updated = [e.data for e in envelopes if e.type == "lead.updated"]
+    updates = [(positions[str(data["lead_id"])], untagged(data["profile"])) for data in updated]
+    recorded = [(positions[str(t["lead_id"])], untagged(t["source_id"])) for t in touches]
+    events = [(e.type, str(e.data.get("lead_id"))) for e in envelopes]
+    return shape(results, events), updates, [untagged(p) for p in profiles], recorded

@@ -1,3 +1,5 @@
+import itertools
+
 import pytest
 
 from leadflow_intake.domain.dedup import (
@@ -9,6 +11,7 @@ from leadflow_intake.domain.dedup import (
     match,
     merge_profiles,
     worth_comparing,
+    worth_comparing_among,
 )
 from leadflow_shared.contracts.lead import Channel, Consent, LeadProfile, QualifyingAnswers, Touch
 
@@ -158,3 +161,19 @@ def test_a_candidate_not_worth_comparing_never_comes_out_as_more_than_a_new_lead
     thresholds = MatchThresholds()
     if not worth_comparing(new, first, last, email, phone, thresholds):
         assert match(new, [("c", candidate)], thresholds).outcome is MatchOutcome.NEW
+
+
+# Review thresholds at and just above a score the grid reaches ("Dana Kov" to "Dana Kovacs"), and others.
+@pytest.mark.parametrize("review", [0.0, 80.0, 84.21052631578947, 84.21052631578948, 100.0])
+def test_many_candidates_are_worth_comparing_together_exactly_when_they_are_one_by_one(review: float) -> None:
+    thresholds = MatchThresholds(merge=100.0, review=review)
+    new = DANA.model_copy(update={"phone": "+4915112345678"})
+    names = [*NAMES, ("Dan", "Kovacs"), ("Dana", "Kov"), ("Kovacs", "Dana"), ("D", None)]
+    contacts = [*CONTACTS, (" DANA@acme.example ", " +4915112345678")]
+    stored = [
+        (n, first, last, email, phone)
+        for n, ((first, last), (email, phone)) in enumerate(itertools.product(names, contacts))
+    ]
+    one_by_one = {n for n, *fields in stored if worth_comparing(new, *fields, thresholds)}
+    assert worth_comparing_among(new, stored, thresholds) == one_by_one
+    assert 0 < len(one_by_one) < len(stored) or review == 0.0

@@ -1,6 +1,8 @@
+import re
 from datetime import UTC, datetime
 
 import pytest
+from email_validator import EmailNotValidError, validate_email
 
 from leadflow_intake.domain.normalise import (
     Normalised,
@@ -8,8 +10,11 @@ from leadflow_intake.domain.normalise import (
     Seniority,
     company_domain,
     country_code,
+    mail_domain,
     normalise,
+    normalise_email,
     parse_company_size,
+    received_again,
     seniority_of,
     split_full_name,
 )
@@ -207,3 +212,81 @@ def test_the_touch_takes_the_submission_time_over_the_receipt_time():
     result = normalised(LeadSubmission(email="dana@acme.example", submitted_at=submitted, is_test=True))
     assert result.touch.occurred_at == submitted.replace(tzinfo=UTC)
     assert result.profile.is_test is True
+
+
+# Plain addresses take the cached path, the others email-validator's own: both answer as the library does.
+ADDRESSES = [
+    "dana@acme.example",
+    "Dana.Kovacs@ACME.Example",
+    "  dana+news@acme.example ",
+    "POSTMASTER@acme.example",
+    "d!#$%&'*+/=?^_`{|}~-k@acme.example",
+    "dana@xn--mller-kva.example",
+    "dana@münchen.example",
+    "dána@acme.example",
+    "Dana <dana@acme.example>",
+    '"dana kovacs"@acme.example',
+    "dana@[127.0.0.1]",
+    ".dana@acme.example",
+    "dana.@acme.example",
+    "da..na@acme.example",
+    "dana@",
+    "@acme.example",
+    "dana@acme",
+    "dana@acme..example",
+    "dana@-acme.example",
+    "dana@ab--cd.example",
+    "dana@localhost",
+    "dana@acme.invalid",
+    "dana@acme.123",
+    "dana@acme.example@other.example",
+    "dana(at)acme.example",
+    "a" * 65 + "@acme.example",
+    "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 60 + ".example",
+    "dana@" + "b" * 64 + ".example",
+]
+
+
+@pytest.mark.parametrize("address", ADDRESSES)
+def test_an_email_address_is_normalised_exactly_as_email_validator_normalises_it(address):
+    try:
+        expected = validate_email(address.strip(), check_deliverability=False).normalized.lower()
+    except EmailNotValidError as exc:
+        with pytest.raises(ValueError, match="^" + re.escape(str(exc)) + "$"):
+            normalise_email(address)
+    else:
+        assert normalise_email(address) == expected
+
+
+def test_a_mail_domain_is_checked_once_per_process():
+    mail_domain.cache_clear()
+    assert normalise_email("dana@kovacs-logistik.example") == "dana@kovacs-logistik.example"
+    assert normalise_email("Tomas.Berg@kovacs-logistik.example") == "tomas.berg@kovacs-logistik.example"
+    assert (mail_domain.cache_info().misses, mail_domain.cache_info().hits) == (1, 1)
+
+
+def test_an_invalid_mail_domain_stays_invalid_when_asked_again():
+    for _ in range(2):
+        with pytest.raises(ValueError, match="period"):
+            normalise_email("dana@acme")
+    assert mail_domain("acme", False, True) is None
+
+
+def test_job_titles_and_country_names_are_read_once_per_process():
+    seniority_of.cache_clear()
+    country_code.cache_clear()
+    for _ in range(3):
+        assert seniority_of("Head of Operations") is Seniority.DIRECTOR
+        assert country_code("Deutschland") == "DE"
+    assert (seniority_of.cache_info().misses, seniority_of.cache_info().hits) == (1, 2)
+    assert (country_code.cache_info().misses, country_code.cache_info().hits) == (1, 2)
+
+
+def test_received_again_is_normalise_at_the_new_time_of_receipt():
+    later = datetime(2025, 3, 4, 11, 0, tzinfo=UTC)
+    timeless = LeadSubmission(email="dana@acme.example", phone="12", country="Atlantis")
+    timed = timeless.model_copy(update={"submitted_at": datetime(2025, 3, 1, 9, 0, tzinfo=UTC)})
+    rejected = LeadSubmission(first_name="Dana")
+    for submission in (timeless, timed, rejected):
+        before = normalise(submission, received_at=RECEIVED)
+        assert received_again(before, submission, later) == normalise(submission, received_at=later)

@@ -324,12 +324,10 @@ async def source_kpi_rows(
     return by_day, {"touches": sum(r["touches"] for r in by_day), **{k: int(v) for k, v in totals.items()}}
 
 
-# What fuzzy matching reads of a candidate: the rest of a stored profile is not worth validating.
-_MATCHED = (
-    "jsonb_build_object('first_name', profile->'first_name', 'last_name', profile->'last_name',"
-    " 'email', profile->'email', 'phone', profile->'phone', 'company', profile->'company',"
-    " 'company_domain', profile->'company_domain')"
-)
+# What fuzzy matching reads of a candidate's profile: the rest is not worth reading or validating. As text
+# columns, not a JSON object per candidate: decoding those cost intake more than the rest of the query.
+CANDIDATE_FIELDS = ("first_name", "last_name", "email", "phone", "company", "company_domain")
+_MATCHED = ", ".join(f"profile->>'{name}' AS {name}" for name in CANDIDATE_FIELDS)
 
 
 async def record_duplicate(
@@ -446,20 +444,20 @@ async def keys_owned(conn: Conn, keys: list[tuple[str, str]]) -> set[tuple[str, 
 
 async def company_candidates(
     conn: Conn, domains: list[str], company_keys: list[str], limit: int
-) -> tuple[dict[str, list[UUID]], dict[str, list[UUID]], dict[UUID, dict[str, Any]]]:
+) -> tuple[dict[str, list[UUID]], dict[str, list[UUID]], dict[UUID, asyncpg.Record]]:
     """Live leads at these company domains and folded company names (at most `limit` each): ids by domain,
-    ids by company key, and the fields of their profiles that matching reads (unvalidated: most are never
-    compared in full)."""
+    ids by company key, and a row of each lead with the CANDIDATE_FIELDS of its profile (unvalidated: most
+    are never compared in full)."""
     if not domains and not company_keys:
         return {}, {}, {}
     rows = await conn.fetch(
         f"""
-        SELECT 'domain' AS by, q.value, l.id, l.profile FROM unnest($1::text[]) AS q(value)
-        CROSS JOIN LATERAL (SELECT id, {_MATCHED} AS profile FROM leads
+        SELECT 'domain' AS by, q.value, l.* FROM unnest($1::text[]) AS q(value)
+        CROSS JOIN LATERAL (SELECT id, {_MATCHED} FROM leads
                             WHERE company_domain = q.value AND merged_into IS NULL LIMIT $3) l
         UNION ALL
-        SELECT 'key', q.value, l.id, l.profile FROM unnest($2::text[]) AS q(value)
-        CROSS JOIN LATERAL (SELECT id, {_MATCHED} AS profile FROM leads
+        SELECT 'key', q.value, l.* FROM unnest($2::text[]) AS q(value)
+        CROSS JOIN LATERAL (SELECT id, {_MATCHED} FROM leads
                             WHERE company_key = q.value AND merged_into IS NULL LIMIT $3) l
         """,
         domains,
@@ -468,11 +466,9 @@ async def company_candidates(
     )
     by_domain: dict[str, list[UUID]] = {}
     by_key: dict[str, list[UUID]] = {}
-    profiles: dict[UUID, dict[str, Any]] = {}
     for r in rows:
         (by_domain if r["by"] == "domain" else by_key).setdefault(r["value"], []).append(r["id"])
-        profiles[r["id"]] = r["profile"]
-    return by_domain, by_key, profiles
+    return by_domain, by_key, {r["id"]: r for r in rows}
 
 
 async def insert_new_leads(
@@ -483,45 +479,108 @@ async def insert_new_leads(
     await conn.execute(
         "INSERT INTO leads (id, email, phone, profile, company_domain, company_key)"
         " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])",
-        [lead_id for lead_id, _, _, _ in leads],
-        [p.email for _, p, _, _ in leads],
-        [p.phone for _, p, _, _ in leads],
-        [p.model_dump(mode="json") for _, p, _, _ in leads],
-        [p.company_domain for _, p, _, _ in leads],
-        [company_name(p) or None for _, p, _, _ in leads],
+        *_lead_columns([(lead_id, profile) for lead_id, profile, _, _ in leads]),
     )
-    lost: set[UUID] = set()
-    # Rows in key order: concurrent batches then wait on each other instead of deadlocking.
-    owners = sorted((kind, value, lead_id) for lead_id, _, keys, _ in leads for kind, value in keys)
-    if owners:
-        rows = await conn.fetch(
-            """
-            INSERT INTO identity_keys (kind, value, lead_id)
-            SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])
-            ON CONFLICT (kind, value) DO UPDATE SET lead_id = identity_keys.lead_id
-            RETURNING kind, value, lead_id
-            """,
-            [k for k, _, _ in owners],
-            [v for _, v, _ in owners],
-            [i for _, _, i in owners],
-        )
-        claimed = {(r["kind"], r["value"], r["lead_id"]) for r in rows}
-        lost = {lead_id for kind, value, lead_id in owners if (kind, value, lead_id) not in claimed}
+    owners = [(kind, value, lead_id) for lead_id, _, keys, _ in leads for kind, value in keys]
+    claimed = await claim_many_keys(conn, owners)
+    lost = {lead_id for kind, value, lead_id in owners if (kind, value, lead_id) not in claimed}
     ordered = sorted(leads, key=lambda lead: (lead[3].source_system, lead[3].source_id or ""))
-    touches = [touch for _, _, _, touch in ordered]
+    touched = {lead_id for lead_id, _, _ in await add_touches(conn, [(i, t) for i, _, _, t in ordered])}
+    return lost | {lead_id for lead_id, _, _, _ in leads if lead_id not in touched}
+
+
+async def survivors(conn: Conn, keys_of: list[list[tuple[str, str]]]) -> list[set[UUID]]:
+    """leads_by_keys() of many submissions' keys at once, each as a set."""
+    if not keys_of:
+        return []
+    rows = await conn.fetch(
+        f"""
+        SELECT DISTINCT q.n, coalesce(l.merged_into, l.id) AS id
+        FROM unnest($1::int[], $2::text[], $3::text[]) AS q(n, kind, value)
+        CROSS JOIN LATERAL ({_KEY_OWNER}) k JOIN leads l ON l.id = k.lead_id
+        """,
+        [n for n, keys in enumerate(keys_of) for _ in keys],
+        [kind for keys in keys_of for kind, _ in keys],
+        [value for keys in keys_of for _, value in keys],
+    )
+    found: list[set[UUID]] = [set() for _ in keys_of]
+    for r in rows:
+        found[r["n"]].add(r["id"])
+    return found
+
+
+async def lock_profiles(conn: Conn, lead_ids: list[UUID]) -> dict[UUID, LeadProfile]:
+    """load_profile(lock=True) of many leads, locked in the order given."""
+    rows = await conn.fetch(
+        "SELECT l.id, l.profile FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)"
+        " JOIN leads l ON l.id = u.id ORDER BY u.n FOR UPDATE OF l",
+        lead_ids,
+    )
+    return {r["id"]: LeadProfile.model_validate(r["profile"]) for r in rows}
+
+
+async def update_leads(conn: Conn, leads: list[tuple[UUID, LeadProfile]]) -> None:
+    """update_lead() of many leads, each once."""
+    await conn.execute(
+        """
+        UPDATE leads l SET email = u.email, phone = u.phone, profile = u.profile,
+               company_domain = u.company_domain, company_key = u.company_key, updated_at = now()
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])
+             AS u(id, email, phone, profile, company_domain, company_key)
+        WHERE l.id = u.id
+        """,
+        *_lead_columns(leads),
+    )
+
+
+def _lead_columns(leads: list[tuple[UUID, LeadProfile]]) -> list[list[Any]]:
+    """The columns of leads rows as arrays: id, email, phone, profile, company domain and company key."""
+    return [
+        [lead_id for lead_id, _ in leads],
+        [p.email for _, p in leads],
+        [p.phone for _, p in leads],
+        [p.model_dump(mode="json") for _, p in leads],
+        [p.company_domain for _, p in leads],
+        [company_name(p) or None for _, p in leads],
+    ]
+
+
+async def claim_many_keys(conn: Conn, owners: list[tuple[str, str, UUID]]) -> set[tuple[str, str, UUID]]:
+    """claim_keys() of many (kind, value, lead id) at once, none twice: answer the ones each lead got or
+    had already."""
+    if not owners:
+        return set()
+    # Rows in key order: concurrent batches then wait on each other instead of deadlocking.
+    ordered = sorted(owners)
+    rows = await conn.fetch(
+        """
+        INSERT INTO identity_keys (kind, value, lead_id)
+        SELECT * FROM unnest($1::text[], $2::text[], $3::uuid[])
+        ON CONFLICT (kind, value) DO UPDATE SET lead_id = identity_keys.lead_id
+        RETURNING kind, value, lead_id
+        """,
+        [k for k, _, _ in ordered],
+        [v for _, v, _ in ordered],
+        [i for _, _, i in ordered],
+    )
+    return {(r["kind"], r["value"], r["lead_id"]) for r in rows}
+
+
+async def add_touches(conn: Conn, touches: list[tuple[UUID, Touch]]) -> list[tuple[UUID, str, str | None]]:
+    """add_touch() of many touches, in the order given: answer (lead id, source system, source id) of
+    those recorded, not of those whose source id was recorded before."""
     rows = await conn.fetch(
         """
         INSERT INTO touches (lead_id, channel, source_system, source_id, campaign, occurred_at)
         SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::jsonb[], $6::timestamptz[])
         ON CONFLICT (source_system, source_id) WHERE source_id IS NOT NULL DO NOTHING
-        RETURNING lead_id
+        RETURNING lead_id, source_system, source_id
         """,
-        [lead_id for lead_id, _, _, _ in ordered],
-        [t.channel.value for t in touches],
-        [t.source_system for t in touches],
-        [t.source_id for t in touches],
-        [t.campaign.model_dump(mode="json", exclude_none=True) for t in touches],
-        [t.occurred_at for t in touches],
+        [lead_id for lead_id, _ in touches],
+        [t.channel.value for _, t in touches],
+        [t.source_system for _, t in touches],
+        [t.source_id for _, t in touches],
+        [t.campaign.model_dump(mode="json", exclude_none=True) for _, t in touches],
+        [t.occurred_at for _, t in touches],
     )
-    touched = {r["lead_id"] for r in rows}
-    return lost | {lead_id for lead_id, _, _, _ in leads if lead_id not in touched}
+    return [(r["lead_id"], r["source_system"], r["source_id"]) for r in rows]

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Generic, TypeVar
 
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 from leadflow_shared.contracts.lead import Consent, LeadProfile, QualifyingAnswers, Touch
 
@@ -150,6 +150,39 @@ def worth_comparing(
         return True
     left, right = person_name(new), folded_name(first_name, last_name)
     return bool(left and right) and fuzz.token_sort_ratio(left, right) >= thresholds.review
+
+
+def worth_comparing_among(
+    new: LeadProfile,
+    stored: Iterable[tuple[K, str | None, str | None, str | None, str | None]],
+    thresholds: MatchThresholds,
+) -> set[K]:
+    """The stored people (key, first name, last name, email, phone) that worth_comparing() holds true for.
+
+    The names go through one fuzzy pass together, with a cutoff a point below the review threshold (a cutoff
+    is rounded otherwise than a score), and only the names it lets through are compared again one by one: a
+    call per name from Python cost more than the comparison itself.
+    """
+    email = new.email.strip().lower() if new.email else None
+    phone = new.phone.strip() if new.phone else None
+    left = person_name(new)
+    worth: set[K] = set()
+    names: dict[K, str] = {}
+    for key, first_name, last_name, their_email, their_phone in stored:
+        if (email is not None and their_email and their_email.strip().lower() == email) or (
+            phone is not None and their_phone and their_phone.strip() == phone
+        ):
+            worth.add(key)
+        elif left and (right := folded_name(first_name, last_name)):
+            names[key] = right
+    if names:
+        near = process.extract(
+            left, names, scorer=fuzz.token_sort_ratio, score_cutoff=max(thresholds.review - 1, 0), limit=None
+        )
+        worth.update(
+            key for _, _, key in near if fuzz.token_sort_ratio(left, names[key]) >= thresholds.review
+        )
+    return worth
 
 
 def company_name(profile: LeadProfile) -> str:

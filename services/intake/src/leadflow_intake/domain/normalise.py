@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from enum import StrEnum
 from urllib.parse import urlsplit
 
+import email_validator
 import phonenumbers
 import pycountry
 from email_validator import EmailNotValidError, validate_email
+from email_validator.rfc_constants import DOT_ATOM_TEXT, EMAIL_MAX_LENGTH
+from email_validator.syntax import validate_email_domain_name
 
 from leadflow_shared.contracts.lead import LeadProfile, LeadSubmission, QualifyingAnswers, Touch
 
@@ -255,11 +259,47 @@ def split_full_name(full_name: str) -> tuple[str | None, str | None]:
 
 def normalise_email(raw: str) -> str:
     """Validate an email address and lower-case it; raises ValueError with the reason."""
+    text = raw.strip()
+    plain = _plain_address(text)
+    if plain is not None:
+        return plain
     try:
-        checked = validate_email(raw.strip(), check_deliverability=False)
+        checked = validate_email(text, check_deliverability=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from exc
     return checked.normalized.lower()
+
+
+def _plain_address(text: str) -> str | None:
+    """normalise_email() of a plain valid address (an ASCII dot-atom before a valid domain), with the domain
+    checked once per process; None for any other address, which email-validator then reads in full.
+
+    For a plain address the library does nothing else but split it at the @-sign and check three lengths.
+    """
+    local, _, domain = text.partition("@")
+    if not (domain and text.isascii() and DOT_ATOM_TEXT.match(local)) or email_validator.STRICT:
+        return None
+    found = mail_domain(domain, email_validator.TEST_ENVIRONMENT, email_validator.GLOBALLY_DELIVERABLE)
+    if found is None:
+        return None
+    unicode_domain, ascii_domain = found
+    normalized = f"{local}@{unicode_domain}"
+    lengths = (len(text), len(normalized.encode()), len(local) + 1 + len(ascii_domain))
+    return normalized.lower() if max(lengths) <= EMAIL_MAX_LENGTH else None
+
+
+# Leads of one company share its mail domain, and the domain check (UTS-46 mapping, IDNA, per-character
+# tables) costs twice the rest of the validation.
+@functools.lru_cache(maxsize=4096)
+def mail_domain(domain: str, test_environment: bool, globally_deliverable: bool) -> tuple[str, str] | None:
+    """email-validator's verdict on the part after the @-sign: Unicode and ASCII forms, None if invalid."""
+    try:
+        checked = validate_email_domain_name(
+            domain, test_environment=test_environment, globally_deliverable=globally_deliverable
+        )
+    except EmailNotValidError:
+        return None
+    return checked["domain"], checked["ascii_domain"]
 
 
 def normalise_phone(raw: str, region: str | None) -> str:
@@ -316,6 +356,8 @@ def company_domain(email: str | None, website: str | None) -> str | None:
     return None
 
 
+# Titles repeat across leads ("Head of Operations", "CEO"): each is read once per process.
+@functools.lru_cache(maxsize=4096)
 def seniority_of(job_title: str | None) -> Seniority:
     """Read the seniority from a job title by keyword rules."""
     if not job_title:
@@ -327,6 +369,8 @@ def seniority_of(job_title: str | None) -> Seniority:
     return Seniority.UNKNOWN
 
 
+# A few spellings of a few countries make most leads' country.
+@functools.lru_cache(maxsize=1024)
 def country_code(raw: str | None) -> str | None:
     """ISO 3166 alpha-2 for a country code, name or common alias; None when unknown."""
     text = clean(raw)
@@ -448,6 +492,16 @@ def normalise(submission: LeadSubmission, *, received_at: datetime) -> Normalise
         occurred_at=occurred_at,
     )
     return Normalised(profile=profile, touch=touch, warnings=tuple(warnings))
+
+
+def received_again(
+    result: NormaliseResult, submission: LeadSubmission, received_at: datetime
+) -> NormaliseResult:
+    """normalise(submission, received_at=received_at) from its result at another time of receipt: only a touch
+    without a time of its own changes."""
+    if isinstance(result, Rejected) or submission.submitted_at is not None:
+        return result
+    return replace(result, touch=result.touch.model_copy(update={"occurred_at": _aware(received_at)}))
 
 
 def fold(text: str) -> str:

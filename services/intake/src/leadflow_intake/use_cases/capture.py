@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -15,9 +16,9 @@ from leadflow_intake.domain.dedup import (
     company_name,
     match,
     merge_profiles,
-    worth_comparing,
+    worth_comparing_among,
 )
-from leadflow_intake.domain.normalise import Normalised, Rejected, normalise
+from leadflow_intake.domain.normalise import Normalised, NormaliseResult, Rejected, normalise, received_again
 from leadflow_intake.use_cases.quarantine import quarantine
 from leadflow_shared.consumer import Conflict
 from leadflow_shared.contracts.envelope import Envelope
@@ -64,14 +65,23 @@ async def capture(
     correlation_id: str | None = None,
     raw: object = None,
     policy: DedupPolicy = DedupPolicy(),
+    normalised: NormaliseResult | None = None,
 ) -> CaptureResult:
-    """Turn one submission into a captured or updated lead, or quarantine it with its reason."""
+    """Turn one submission into a captured or updated lead, or quarantine it with its reason.
+
+    `normalised` is what normalise() made of the submission before, if it ran already.
+    """
     if submission.source_id:
         seen = await repo.touch_seen(uow.conn, submission.source_system, submission.source_id)
         if seen is not None:
             return CaptureResult("duplicate_delivery", seen)
 
-    result = normalise(submission, received_at=datetime.now(UTC))
+    received_at = datetime.now(UTC)
+    result = (
+        normalise(submission, received_at=received_at)
+        if normalised is None
+        else received_again(normalised, submission, received_at)
+    )
     if isinstance(result, Rejected):
         await quarantine(
             uow,
@@ -163,17 +173,20 @@ async def capture_many(
     """capture() of each submission in turn, with a few statements for all the new people among them.
 
     A submission that meets an earlier one of the batch (same key, source id or company), a known
-    person, a rejection or a merge takes the one-by-one path, after the new people are written.
+    person, a rejection or a merge takes the one-by-one path, after the new people are written. On that
+    path, each run of known people, each known by their keys as one live lead, is updated in a few
+    statements too.
     """
     conn = uow.conn
     deliveries = [(s.source_system, s.source_id) for s, _ in items if s.source_id]
     seen = await repo.touches_seen(conn, deliveries)
     received_at = datetime.now(UTC)
+    results_of: dict[int, NormaliseResult] = {}
     normalised: dict[int, Normalised] = {}
     for index, (submission, _) in enumerate(items):
         if submission.source_id and (submission.source_system, submission.source_id) in seen:
             continue
-        result = normalise(submission, received_at=received_at)
+        results_of[index] = result = normalise(submission, received_at=received_at)
         if isinstance(result, Normalised):
             normalised[index] = result
     all_keys = {key for n in normalised.values() for key in identity_keys(n.profile)}
@@ -188,6 +201,7 @@ async def capture_many(
     results: dict[int, CaptureResult] = {}
     fresh: list[_Fresh] = []
     one_by_one: list[int] = []
+    known_people: list[int] = []
     taken_keys: set[tuple[str, str]] = set()
     taken_sources: set[tuple[str, str]] = set()
     later_companies: set[str] = set()
@@ -220,6 +234,8 @@ async def capture_many(
             # Whoever shares its company from here on must see what the one-by-one path makes of it.
             later_companies |= companies
             one_by_one.append(index)
+            if found is not None and not meets_earlier and owned.intersection(keys):
+                known_people.append(index)
             continue
         item = _Fresh(index, uuid4(), found, keys, causation)
         if decision.outcome is MatchOutcome.REVIEW and decision.candidate is not None:
@@ -262,10 +278,86 @@ async def capture_many(
         results[item.index] = CaptureResult(
             "captured", item.lead_id, review_against=item.review.candidate if item.review else None
         )
-    for index in one_by_one:
-        submission, causation = items[index]
-        results[index] = await capture(uow, submission, causation=causation, policy=policy)
+    # Nothing before a known person's turn changes who holds its keys: no one else in the batch has them.
+    holders = await repo.survivors(conn, [identity_keys(normalised[i].profile) for i in known_people])
+    held = {
+        i: _Known(i, *items[i], normalised[i], next(iter(lead_ids)))
+        for i, lead_ids in zip(known_people, holders, strict=True)
+        if len(lead_ids) == 1
+    }
+    run: list[_Known] = []
+    for turn in [*one_by_one, None]:
+        person = held.get(turn) if turn is not None else None
+        # A lead met again reads its profile as stored after the first: a run updates each lead once.
+        if run and (person is None or any(k.lead_id == person.lead_id for k in run)):
+            results.update(await _update_known(uow, run))
+            run = []
+        if person is not None:
+            run.append(person)
+        elif turn is not None:
+            submission, causation = items[turn]
+            results[turn] = await capture(
+                uow, submission, causation=causation, policy=policy, normalised=results_of.get(turn)
+            )
     return [results[index] for index in range(len(items))]
+
+
+@dataclass(frozen=True)
+class _Known:
+    """A submission of a person whose identity keys one live lead holds, met by no one before in its batch."""
+
+    index: int
+    submission: LeadSubmission
+    causation: Envelope | None
+    normalised: Normalised
+    lead_id: UUID
+
+
+async def _update_known(uow: UnitOfWork, run: list[_Known]) -> dict[int, CaptureResult]:
+    """capture() of each submission of a run of known people, each of another lead, in a few statements.
+
+    They share no key, source id or lead: the run's order is kept only where it shows, in the order of
+    their touches and events.
+    """
+    conn = uow.conn
+    results: dict[int, CaptureResult] = {}
+    seen = await repo.touches_seen(
+        conn, [(k.submission.source_system, k.submission.source_id) for k in run if k.submission.source_id]
+    )
+    live = []
+    for k in run:
+        delivery = (k.submission.source_system, k.submission.source_id or "")
+        if k.submission.source_id and delivery in seen:
+            results[k.index] = CaptureResult("duplicate_delivery", seen[delivery])
+        else:
+            live.append(k)
+    if not live:
+        return results
+    received_at = datetime.now(UTC)
+    stored = await repo.lock_profiles(conn, [k.lead_id for k in live])
+    updates = []
+    for k in live:
+        result = received_again(k.normalised, k.submission, received_at)
+        assert isinstance(result, Normalised)
+        before = stored.get(k.lead_id)
+        updates.append(
+            (k, result.touch, merge_profiles(before, result.profile) if before else result.profile)
+        )
+    await repo.update_leads(conn, [(k.lead_id, profile) for k, _, profile in updates])
+    await repo.claim_many_keys(
+        conn, [(kind, value, k.lead_id) for k in live for kind, value in identity_keys(k.normalised.profile)]
+    )
+    added = await repo.add_touches(conn, [(k.lead_id, touch) for k, touch, _ in updates])
+    recorded = {(source_system, source_id) for _, source_system, source_id in added}
+    for k, touch, profile in updates:
+        if touch.source_id is not None and (touch.source_system, touch.source_id) not in recorded:
+            results[k.index] = CaptureResult("duplicate_delivery", k.lead_id)
+            continue
+        await uow.outbox.emit(
+            LeadUpdated(lead_id=k.lead_id, profile=profile, touch=touch), causation=k.causation
+        )
+        results[k.index] = CaptureResult("updated", k.lead_id)
+    return results
 
 
 def _behind(fresh: list[_Fresh], lost: set[UUID]) -> set[int]:
@@ -303,7 +395,7 @@ def _candidates(
     policy: DedupPolicy,
     by_domain: dict[str, list[UUID]],
     by_name: dict[str, list[UUID]],
-    stored: dict[UUID, dict[str, Any]],
+    stored: Mapping[UUID, Mapping[str, Any]],
     validated: dict[UUID, LeadProfile],
     new_at_domain: dict[str, list[tuple[UUID, LeadProfile]]],
     new_at_name: dict[str, list[tuple[UUID, LeadProfile]]],
@@ -311,21 +403,26 @@ def _candidates(
     """The live leads at the profile's company domain or name that match() could take for more than a
     new lead: stored ones, and the new ones of a batch before it."""
     domain, name = profile.company_domain, company_name(profile)
-    ids = [*(by_domain.get(domain, []) if domain else []), *(by_name.get(name, []) if name else [])]
+    ids = dict.fromkeys(
+        [*(by_domain.get(domain, []) if domain else []), *(by_name.get(name, []) if name else [])]
+    )
+    worth = worth_comparing_among(
+        profile,
+        (
+            (i, stored[i]["first_name"], stored[i]["last_name"], stored[i]["email"], stored[i]["phone"])
+            for i in ids
+        ),
+        policy.thresholds,
+    )
     found: dict[UUID, LeadProfile] = {}
     for lead_id in ids:
-        fields = stored[lead_id]
-        if lead_id in found or not worth_comparing(
-            profile,
-            fields.get("first_name"),
-            fields.get("last_name"),
-            fields.get("email"),
-            fields.get("phone"),
-            policy.thresholds,
-        ):
+        if lead_id not in worth:
             continue
         if lead_id not in validated:
-            validated[lead_id] = LeadProfile.model_validate(fields)
+            fields = stored[lead_id]
+            validated[lead_id] = LeadProfile.model_validate(
+                {column: fields[column] for column in repo.CANDIDATE_FIELDS}
+            )
         found[lead_id] = validated[lead_id]
     for lead_id, known in [*new_at_domain.get(domain or "", []), *new_at_name.get(name, [])]:
         found[lead_id] = known
