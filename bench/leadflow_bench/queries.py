@@ -186,15 +186,15 @@ DERIVED = (
 """Tables filled besides the COPYs (accounts first, the rest by the services' triggers): vacuumed too."""
 
 
-# The funnel's cells are caught up: no day left to rebuild, and every run of days before today built, that is
-# 2**lvl days from a multiple of 2**lvl inside [first day of the facts, today), for every level up to 10.
+# The funnel's cells are caught up: no day left to rebuild, and every run of days up to today built, that is
+# 2**lvl days from a multiple of 2**lvl inside [first day of the facts, today], for every level up to 10.
 FUNNEL_CELLS_CAUGHT_UP = """
 SELECT NOT EXISTS (SELECT FROM funnel_dirty)
        AND (SELECT count(*) FROM funnel_nodes
-            WHERE node::bigint << lvl >= d.first AND (node + 1)::bigint << lvl <= d.today)
-           >= (SELECT sum(greatest(0, (d.today >> l) - ((d.first + (1 << l) - 1) >> l)))
+            WHERE node::bigint << lvl >= d.first AND (node + 1)::bigint << lvl <= d.stop)
+           >= (SELECT sum(greatest(0, (d.stop >> l) - ((d.first + (1 << l) - 1) >> l)))
                FROM generate_series(0, 10) l)
-FROM (SELECT funnel_day(min(created_at)) AS first, funnel_day(now()) AS today
+FROM (SELECT funnel_day(min(created_at)) AS first, funnel_day(now()) + 1 AS stop
       FROM funnel_leads WHERE NOT merged) d
 """
 

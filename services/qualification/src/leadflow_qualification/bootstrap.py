@@ -25,6 +25,11 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         routers=[http.router],
         background=[
             sweeper(own.sweep_interval_s),
-            cells_keeper(own.funnel_refresh_interval_s, own.funnel_refresh_days, own.funnel_refresh_nodes),
+            cells_keeper(
+                own.funnel_refresh_interval_s,
+                own.funnel_refresh_days,
+                own.funnel_refresh_nodes,
+                own.funnel_settle_s,
+            ),
         ],
     )

@@ -27,3 +27,9 @@ class QualificationSettings(ServiceSettings):
     funnel_refresh_nodes: int = Field(
         default=256, ge=1, description="runs of days of funnel cells built from halves per transaction"
     )
+    funnel_settle_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="seconds today must go unchanged before its funnel cells are rebuilt (until then the"
+        " report counts today from the facts)",
+    )

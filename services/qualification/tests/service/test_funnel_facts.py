@@ -741,3 +741,39 @@ async def test_two_rounds_at_once_never_both_work(pool: asyncpg.Pool, weeks: lis
     async with pool.acquire() as conn:
         assert await served_from_the_cells(conn, *WEEKS_WINDOWS[0])
         await assert_same_figures(conn, *WEEKS_WINDOWS[0])
+
+
+async def test_today_is_rebuilt_only_once_it_has_been_still_and_a_window_past_the_last_lead_reads_it_whole(
+    pool: asyncpg.Pool, weeks: list[uuid.UUID]
+) -> None:
+    rng = random.Random(23)
+    ids = [uuid.uuid4() for _ in range(30)]
+    now = datetime.now(UTC)
+    today = day_of(now)
+    window = (now - timedelta(days=3), now + timedelta(hours=1))
+    await keep_all(pool)
+    try:
+        async with pool.acquire() as conn:
+            await add_random_leads(
+                conn, rng, ids, [], max(day_start(today), now - timedelta(hours=2)), hours=0.5
+            )
+            assert await conn.fetchval("SELECT count(*) FROM funnel_dirty WHERE day = $1", today) > 0
+
+            still = await kpis.keep_cells(conn, today, 100_000, 100_000, settle_s=3600)
+
+            assert still is not None
+            assert today not in still.forget
+            assert await conn.fetchval("SELECT count(*) FROM funnel_dirty WHERE day = $1", today) > 0
+            await assert_same_figures(conn, *window)
+
+            settled = await kpis.keep_cells(conn, today, 100_000, 100_000, settle_s=0)
+
+            assert settled is not None
+            assert today in settled.forget
+            assert today in settled.days
+            assert await conn.fetchval("SELECT count(*) FROM funnel_dirty") == 0
+            await assert_same_figures(conn, *window)
+            await assert_same_figures(conn, now - timedelta(days=900), now + timedelta(days=1))
+    finally:
+        await pool.execute("DELETE FROM status_history WHERE lead_id = ANY($1)", ids)
+        await pool.execute("DELETE FROM leads WHERE id = ANY($1)", ids)

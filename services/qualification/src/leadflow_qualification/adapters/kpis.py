@@ -110,18 +110,28 @@ def _group(by: GroupBy | None, table: str, no_group: str) -> str:
     return f"coalesce(nullif({table}.{GROUP_COLUMNS[by]}, ''), {no_group})"
 
 
-async def keep_cells(conn: asyncpg.Connection, today: int, max_days: int, max_nodes: int) -> CellsWork | None:
-    """One round of keeping the cells, in one transaction: forget the days that changed, then build days and
-    nodes until every node before `today` is built; None when another round holds the lock."""
+# The changed days to rebuild: every past one, and today once it has not changed for $2 seconds (while leads
+# keep arriving, today is counted from the facts instead of being rebuilt at every round).
+_SETTLED = """
+SELECT day FROM funnel_dirty GROUP BY day HAVING day < $1 OR max(at) < now() - make_interval(secs => $2)
+"""
+
+
+async def keep_cells(
+    conn: asyncpg.Connection, today: int, max_days: int, max_nodes: int, settle_s: float = 0.0
+) -> CellsWork | None:
+    """One round of keeping the cells, in one transaction: forget the days that changed (today only once it
+    has been still for `settle_s`), then build days and nodes until every node up to `today` is built; None
+    when another round holds the lock."""
     async with conn.transaction():
         if not await conn.fetchval(TRY_LOCK):
             return None
         await conn.execute(SETTINGS)
         earliest = await conn.fetchval(_SPAN)
-        changed = [r["day"] for r in await conn.fetch("SELECT DISTINCT day FROM funnel_dirty")]
+        changed = [r["day"] for r in await conn.fetch(_SETTLED, today, settle_s)]
         built = {(r["lvl"], r["node"]) for r in await conn.fetch("SELECT lvl, node FROM funnel_nodes")}
         first = day_of(earliest) if earliest else None
-        work = cells_work(first, today, changed, built, max_days, max_nodes)
+        work = cells_work(first, today + 1, changed, built, max_days, max_nodes)
         if work.forget:
             await conn.execute("DELETE FROM funnel_dirty WHERE day = ANY($1)", work.forget)
             await conn.execute("SELECT funnel_forget_days($1)", work.forget)
@@ -151,10 +161,14 @@ async def funnel_figures(
         earliest, latest = await conn.fetchrow(_SPAN)
         if earliest is None or earliest >= end or latest < start:
             return {}
-        # Days without facts count nothing: the window is read only where the facts are.
+        # Days without facts count nothing: the window is read only where the facts are. A window that
+        # reaches past the first or the last lead holds all of that lead's day: it counts as a whole day.
+        whole_first, whole_last = start <= earliest, end > latest
         start, end = max(start, earliest), min(end, latest + timedelta(microseconds=1))
-        first, stop = day_of(start), day_of(end)
-        first += day_start(first) < start  # the whole days of the window are [first, stop)
+        first, stop = day_of(start), day_of(latest) + 1 if whole_last else day_of(end)
+        first += (
+            day_start(first) < start and not whole_first
+        )  # the whole days of the window are [first, stop)
         nodes = nodes_covering(first, stop)
         if nodes:
             built = {(r["lvl"], r["node"]) for r in await conn.fetch(_BUILT, first, stop)}

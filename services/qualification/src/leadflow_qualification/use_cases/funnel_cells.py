@@ -28,13 +28,13 @@ class CellsKept:
     skipped: bool = False
 
 
-async def keep_cells(pool: asyncpg.Pool, max_days: int, max_nodes: int) -> CellsKept:
+async def keep_cells(pool: asyncpg.Pool, max_days: int, max_nodes: int, settle_s: float = 0.0) -> CellsKept:
     """Rounds of their own transactions until the cells are caught up, another process keeps them, or a round
     finds nothing to do."""
     kept = CellsKept()
     while True:
         async with pool.acquire() as conn:
-            work = await kpis.keep_cells(conn, day_of(now_utc()), max_days, max_nodes)
+            work = await kpis.keep_cells(conn, day_of(now_utc()), max_days, max_nodes, settle_s)
         if work is None:
             kept.skipped = True
             return kept
@@ -47,15 +47,14 @@ async def keep_cells(pool: asyncpg.Pool, max_days: int, max_nodes: int) -> Cells
             return kept
 
 
-def cells_keeper(interval_s: float, max_days: int, max_nodes: int) -> BackgroundTask:
+def cells_keeper(interval_s: float, max_days: int, max_nodes: int, settle_s: float) -> BackgroundTask:
     """A background job that keeps the funnel's cells every interval_s until the service stops."""
 
     async def keep_funnel_cells(runtime: Runtime) -> None:
-        kept = await keep_cells(runtime.pool, max_days, max_nodes)
+        kept = await keep_cells(runtime.pool, max_days, max_nodes, settle_s)
         if kept.skipped and not kept.rounds:
             log.debug("funnel cells kept by another process")
         elif kept.forgotten or kept.days or kept.nodes:
-            # the day of today changes all day long and is only dropped: not worth an info line every turn
             (log.info if kept.days or kept.nodes else log.debug)(
                 "funnel cells kept",
                 rounds=kept.rounds,

@@ -40,7 +40,7 @@ _ENTERED = ", ".join(f"{a}_first IS NOT NULL" for a, _ in STEPS)
 _REACHED = ", ".join(f"coalesce({b}_last >= {a}_first, false)" for a, b in STEPS)
 
 TABLES = """
-CREATE TABLE funnel_dirty (day int NOT NULL);
+CREATE TABLE funnel_dirty (day int NOT NULL, at timestamptz NOT NULL DEFAULT now());
 
 CREATE TABLE funnel_nodes (lvl smallint NOT NULL, node int NOT NULL, PRIMARY KEY (lvl, node));
 
@@ -209,7 +209,7 @@ DIRTY = (
         END IF;
         days := ARRAY(SELECT d FROM unnest(days) d WHERE d <> ALL(noted));
         IF cardinality(days) > 0 THEN
-            INSERT INTO funnel_dirty SELECT unnest(days);
+            INSERT INTO funnel_dirty (day) SELECT unnest(days);
             PERFORM set_config('leadflow.funnel_days', (noted || days)::text, true);
         END IF;
         RETURN NULL;
