@@ -1,4 +1,4 @@
-"""Service-test fixtures: qualification's pool on the session database."""
+"""Service-test fixtures: qualification's pool and units of work on the session database."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import pytest_asyncio
 from leadflow_devstack.testing import TestStack
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_shared.db import create_pool
+from leadflow_shared.uow import UnitOfWorkFactory
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -20,3 +21,9 @@ async def pool(service_stack: TestStack) -> AsyncIterator[asyncpg.Pool]:
     cfg.forget()
     yield pool
     await asyncio.wait_for(pool.close(), 10)
+
+
+@pytest_asyncio.fixture(scope="module")
+async def uows(pool: asyncpg.Pool, service_stack: TestStack) -> UnitOfWorkFactory:
+    """Units of work of qualification on the module's pool."""
+    return UnitOfWorkFactory(pool, "qualification", service_stack.topic_prefix)

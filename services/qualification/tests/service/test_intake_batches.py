@@ -12,7 +12,6 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from leadflow_devstack.testing import TestStack
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases import intake_events, pipeline_events, sales
 from leadflow_shared.consumer import Reject
@@ -26,7 +25,6 @@ from leadflow_shared.contracts.events import (
     LeadUpdated,
 )
 from leadflow_shared.contracts.lead import ActivityType, Channel, LeadProfile, QualifyingAnswers, Touch
-from leadflow_shared.db import create_pool
 from leadflow_shared.outbox import Outbox
 from leadflow_shared.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -104,13 +102,6 @@ def engaged(lead_id: uuid.UUID, activity_id: str, kind: ActivityType, **more: An
             **more,
         )
     )
-
-
-@pytest_asyncio.fixture(scope="module")
-async def uows(service_stack: TestStack) -> AsyncIterator[UnitOfWorkFactory]:
-    pool = await create_pool(service_stack.dsn("qualification"), "qualification")
-    yield UnitOfWorkFactory(pool, "qualification", service_stack.topic_prefix)
-    await pool.close()
 
 
 @pytest_asyncio.fixture

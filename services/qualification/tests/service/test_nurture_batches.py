@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
-import pytest_asyncio
 
-from leadflow_devstack.testing import TestStack
-from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases import intake_events, pipeline_events, sales
 from leadflow_shared.consumer import Reject
 from leadflow_shared.contracts.envelope import Envelope, new_event
@@ -27,7 +24,6 @@ from leadflow_shared.contracts.events import (
     NurtureExhausted,
 )
 from leadflow_shared.contracts.lead import Channel, LeadProfile, QualifyingAnswers, Touch, TriggerKind
-from leadflow_shared.db import create_pool
 from leadflow_shared.uow import UnitOfWork, UnitOfWorkFactory
 
 pytestmark = pytest.mark.service
@@ -132,14 +128,6 @@ def exhaustions(ids: Ids) -> Items:
         exhausted(ids, "twice"),
         exhausted(ids, "twice"),
     ]
-
-
-@pytest_asyncio.fixture(scope="module")
-async def uows(service_stack: TestStack) -> AsyncIterator[UnitOfWorkFactory]:
-    pool = await create_pool(service_stack.dsn("qualification"), "qualification")
-    cfg.forget()
-    yield UnitOfWorkFactory(pool, "qualification", service_stack.topic_prefix)
-    await pool.close()
 
 
 Together = Callable[[UnitOfWork, Items], Awaitable[None]]
