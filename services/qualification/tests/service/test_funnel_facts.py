@@ -548,6 +548,7 @@ async def cells_state(conn: asyncpg.Connection) -> tuple[list[Any], ...]:
         ("funnel_nodes", "lvl, node"),
         ("funnel_cells", "lvl, node, gkind, grp, item, key, category, bucket"),
         ("funnel_day_spans", "day, kind, key, bucket, us, source, campaign, owner"),
+        ("funnel_last_changes", "day, category, hour"),
     ):
         state.append([tuple(r) for r in await conn.fetch(f"SELECT * FROM {table} ORDER BY {order}")])
     return tuple(state)
@@ -642,7 +643,9 @@ async def test_the_report_only_reads_whatever_state_the_cells_are_in(
         try:
             for state in ("never built", "partly built", "kept", "changed since"):
                 if state == "never built":
-                    await writer.execute("TRUNCATE funnel_nodes, funnel_cells, funnel_day_spans")
+                    await writer.execute(
+                        "TRUNCATE funnel_nodes, funnel_cells, funnel_day_spans, funnel_last_changes"
+                    )
                 elif state == "partly built":
                     work = await kpis.keep_cells(writer, day_of(datetime.now(UTC)), max_days=3, max_nodes=3)
                     assert work is not None

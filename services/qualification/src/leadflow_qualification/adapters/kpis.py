@@ -89,17 +89,51 @@ WHERE f.category = ${category} AND NOT f.merged AND f.last_at > least(${stale}, 
 GROUP BY 1, 2
 """
 
-# The durations of the buckets asked for ($1-$3): of the built days in [$4, $5) but $6, and of the ranges
-# $7, $8 from the facts.
-_VALUES = """
-SELECT s.kind, s.key, s.bucket, s.us, {grp} AS grp
-FROM unnest($1::smallint[], $2::text[], $3::int[]) AS b (kind, key, bucket)
-JOIN funnel_day_spans s ON s.kind = b.kind AND s.key = b.key AND s.bucket = b.bucket
-     AND s.day >= $4 AND s.day < $5 AND s.day <> ALL($6::int[])
-UNION ALL
-SELECT s.kind, s.key, s.bucket, s.us, {grp}
-FROM funnel_values($7, $8) s
-JOIN unnest($1::smallint[], $2::text[], $3::int[]) AS b (kind, key, bucket) USING (kind, key, bucket)
+# Ungrouped, the same counts per (category $1, limit $2): the whole days built in [$3, $4) but $5 by the hour
+# of the last change (migration 0006), the leads of the limit's own hour from the facts, and the ranges $6, $7
+# from the facts.
+_RECENT_BY_HOURS = """
+WITH ranges AS MATERIALIZED (
+    SELECT f.category, f.last_at
+    FROM unnest($6::timestamptz[], $7::timestamptz[]) AS r (lo, hi)
+    JOIN funnel_leads f ON f.created_at >= r.lo AND f.created_at < r.hi AND NOT f.merged
+)
+SELECT p.i,
+       (SELECT coalesce(sum(x.n), 0) FROM funnel_last_changes x
+        WHERE x.category = p.category AND x.hour > funnel_hour(p.since) AND x.day >= $3 AND x.day < $4
+              AND x.day <> ALL($5::int[]))
+     + (SELECT count(*) FROM funnel_leads f
+        WHERE f.category = p.category AND NOT f.merged AND f.last_at > p.since
+              AND f.last_at < funnel_hour_start(funnel_hour(p.since) + 1)
+              AND f.created_at >= funnel_day_start($3) AND f.created_at < funnel_day_start($4)
+              AND funnel_day(f.created_at) <> ALL($5::int[]))
+     + (SELECT count(*) FROM ranges r WHERE r.category = p.category AND r.last_at > p.since) AS n
+FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS p (category, since, i)
+"""
+
+# The value of each rank asked for ($1-$6: kind, key, bucket, group, rank from 1, how many from there) among
+# the durations of that bucket and group: of the built days in [$7, $8) but $9, and of the ranges $10, $11
+# from the facts. The database ranks them: only the middles travel, not the thousands of values of a dense
+# bucket.
+_RANKED = """
+WITH live AS MATERIALIZED (
+    SELECT s.kind, s.key, s.bucket, s.us, {live_grp} AS grp
+    FROM funnel_values($10, $11) s
+    WHERE (s.kind, s.key, s.bucket) IN (SELECT * FROM unnest($1::smallint[], $2::text[], $3::int[]))
+)
+SELECT w.i, ARRAY(
+    SELECT u.us FROM (
+        SELECT s.us FROM funnel_day_spans s
+        WHERE s.kind = w.kind AND s.key = w.key AND s.bucket = w.bucket AND s.day >= $7 AND s.day < $8
+              AND s.day <> ALL($9::int[]){span_filter}
+        UNION ALL
+        SELECT l.us FROM live l
+        WHERE l.kind = w.kind AND l.key = w.key AND l.bucket = w.bucket AND l.grp = w.grp
+    ) u
+    ORDER BY u.us OFFSET w.rank - 1 LIMIT w.n
+) AS us
+FROM unnest($1::smallint[], $2::text[], $3::int[], $4::text[], $5::int[], $6::int[])
+     WITH ORDINALITY AS w (kind, key, bucket, grp, rank, n, i)
 """
 
 
@@ -190,7 +224,8 @@ async def funnel_figures(
             _CELLS, [lvl for lvl, _ in usable], [n for _, n in usable], lows, highs, gkind, NO_GROUP
         )
         groups = _figures(cells)
-        await _count_idle(conn, groups, start, end, by, now, limits)
+        idle = (first, stop, live_days) if nodes else (0, 0, [])
+        await _count_idle(conn, groups, start, end, by, now, limits, idle, (lows, highs))
         await _middles(conn, groups, cells, by, (first, stop, live_days), (lows, highs))
     return groups
 
@@ -227,6 +262,8 @@ async def _count_idle(
     by: GroupBy | None,
     now: datetime,
     limits: StalenessLimits,
+    days: tuple[int, int, list[int]],
+    ranges: tuple[list[datetime], list[datetime]],
 ) -> None:
     """Stale and unresponsive leads: those of a category with a limit, less the ones changed since."""
     categories = list(limits.limits)
@@ -235,7 +272,31 @@ async def _count_idle(
         idle_since(now, hours) if (hours := limits.limits[c].unresponsive_after_hours) is not None else None
         for c in categories
     ]
-    heads = [start, end, *([NO_GROUP] if by else [])]
+    if by is None:
+        recent = await _count_recent_by_hours(conn, categories, stale_since, unresponsive_since, days, ranges)
+    else:
+        recent = await _count_recent(conn, start, end, by, categories, stale_since, unresponsive_since)
+    for grp, figures in groups.items():
+        for category, since in zip(categories, unresponsive_since, strict=True):
+            total = figures.by_category.get(category, 0)
+            not_stale, responsive = recent.get((grp, category.value), (0, 0))
+            stale = total - not_stale
+            unresponsive = total - responsive if since is not None else 0
+            figures.stale += stale - unresponsive
+            figures.unresponsive += unresponsive
+
+
+async def _count_recent(
+    conn: asyncpg.Connection,
+    start: datetime,
+    end: datetime,
+    by: GroupBy,
+    categories: list[BaseCategory],
+    stale_since: list[datetime],
+    unresponsive_since: list[datetime | None],
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """Per group and category, the window's leads changed after the stale and the unresponsive limit."""
+    heads = [start, end, NO_GROUP]
     branches = [
         _RECENT.format(grp=_group(by, "f", "$3"), category=n, stale=n + 1, unresponsive=n + 2)
         for n in range(len(heads) + 1, len(heads) + 1 + 3 * len(categories), 3)
@@ -247,15 +308,28 @@ async def _count_idle(
         for value in (c.value, stale, unresponsive or stale)
     ]
     rows = await conn.fetch(" UNION ALL ".join(branches), *heads, *parameters) if branches else []
-    recent = {(r["grp"], r["category"]): (r["not_stale"], r["responsive"]) for r in rows}
-    for grp, figures in groups.items():
-        for category, since in zip(categories, unresponsive_since, strict=True):
-            total = figures.by_category.get(category, 0)
-            not_stale, responsive = recent.get((grp, category.value), (0, 0))
-            stale = total - not_stale
-            unresponsive = total - responsive if since is not None else 0
-            figures.stale += stale - unresponsive
-            figures.unresponsive += unresponsive
+    return {(r["grp"], r["category"]): (r["not_stale"], r["responsive"]) for r in rows}
+
+
+async def _count_recent_by_hours(
+    conn: asyncpg.Connection,
+    categories: list[BaseCategory],
+    stale_since: list[datetime],
+    unresponsive_since: list[datetime | None],
+    days: tuple[int, int, list[int]],
+    ranges: tuple[list[datetime], list[datetime]],
+) -> dict[tuple[str, str], tuple[int, int]]:
+    """Ungrouped, per category, the window's leads changed after the stale and the unresponsive limit."""
+    limits = [
+        (category.value, since)
+        for category, stale, unresponsive in zip(categories, stale_since, unresponsive_since, strict=True)
+        for since in (stale, unresponsive or stale)
+    ]
+    if not limits:
+        return {}
+    rows = await conn.fetch(_RECENT_BY_HOURS, [c for c, _ in limits], [s for _, s in limits], *days, *ranges)
+    counts = [row["n"] for row in sorted(rows, key=lambda r: r["i"])]
+    return {("", category): (counts[2 * n], counts[2 * n + 1]) for n, (category, _) in enumerate(limits[::2])}
 
 
 async def _middles(
@@ -281,32 +355,44 @@ async def _middles(
         count = sum(histogram.values())
         lower, upper = middle_ranks(count)
         wanted[metric] = (count, (bucket_of_rank(histogram, lower), bucket_of_rank(histogram, upper)))
-    buckets = sorted({(kind, key, b) for (_, kind, key), (_, places) in wanted.items() for b, _ in places})
-    if not buckets:
+    # One request per bucket and group: the lower middle's rank, and whether the upper one follows it there.
+    requests: dict[tuple[int, str, int, str, int], int] = {}
+    for (grp, kind, key), (_, ((low_bucket, low_rank), (high_bucket, high_rank))) in wanted.items():
+        if (low_bucket, low_rank + 1) == (high_bucket, high_rank):
+            requests[kind, key, low_bucket, grp, low_rank] = 2
+        else:
+            for bucket, rank in ((low_bucket, low_rank), (high_bucket, high_rank)):
+                requests.setdefault((kind, key, bucket, grp, rank), 1)
+    if not requests:
         return
     first, stop, live_days = days
-    values: dict[tuple[str, int, str, int], list[int]] = defaultdict(list)
+    asked = list(requests)
+    no_group = [NO_GROUP] if by else []
+    statement = _RANKED.format(
+        live_grp=_group(by, "s", "$12"),
+        span_filter=f" AND {_group(by, 's', '$12')} = w.grp" if by else "",
+    )
+    values: dict[tuple[str, int, str, int, int], int] = {}
     for row in await conn.fetch(
-        _VALUES.format(grp=_group(by, "s", "$9")),
-        [b[0] for b in buckets],
-        [b[1] for b in buckets],
-        [b[2] for b in buckets],
+        statement,
+        *([r[i] for r in asked] for i in range(5)),
+        [requests[r] for r in asked],
         first,
         stop,
         live_days,
         *ranges,
-        *([NO_GROUP] if by else []),
+        *no_group,
     ):
-        values[row["grp"], row["kind"], row["key"], row["bucket"]].append(row["us"])
-    for series in values.values():
-        series.sort()
+        kind, key, bucket, grp, rank = asked[row["i"] - 1]
+        for offset, us in enumerate(row["us"]):
+            values[grp, kind, key, bucket, rank + offset] = us
     for metric in sorted(wanted, key=lambda m: (ords.get(m, []), m[2])):
         grp, kind, key = metric
         count, ((low_bucket, low_rank), (high_bucket, high_rank)) = wanted[metric]
         middles = Middles(
             count,
-            values[grp, kind, key, low_bucket][low_rank - 1],
-            values[grp, kind, key, high_bucket][high_rank - 1],
+            values[grp, kind, key, low_bucket, low_rank],
+            values[grp, kind, key, high_bucket, high_rank],
         )
         if kind == CONTACT_SPAN:
             groups[grp].to_first_contact = middles
