@@ -15,7 +15,7 @@ class MailSender(Protocol):
     """Sends a batch of emails; answers one error (or None) per message, in order."""
 
     async def send(self, messages: Sequence[EmailMessage]) -> list[Exception | None]:
-        """Send each message."""
+        """Send each message; read the messages only to send them (they may be rendered when first read)."""
         ...
 
 
@@ -42,7 +42,7 @@ class SmtpSender:
         try:
             await client.connect()
         except (aiosmtplib.SMTPException, OSError) as error:
-            return [error for _ in messages]
+            return [error] * len(messages)
         results: list[Exception | None] = []
         try:
             for message in messages:

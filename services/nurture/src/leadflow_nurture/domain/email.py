@@ -10,18 +10,31 @@ from email import policy
 from email.headerregistry import Address, BaseHeader, HeaderRegistry
 from email.message import EmailMessage
 from string import Template
+from typing import Any
 
 from leadflow_nurture.domain.tracks import Step
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 
 
+# Headers whose values recur from touch to touch: the body's MIME headers, a step's subject, the channel.
+_RECURRING = frozenset(
+    {"subject", "content-type", "content-transfer-encoding", "mime-version", "x-leadflow-channel"}
+)
+_KEPT_HEADERS = 4096
+
+
 class _HeaderClasses(HeaderRegistry):
-    """The standard header registry, but each header class is built once, not once per header set."""
+    """The standard header registry, but each header class is built once, not once per header set.
+
+    A recurring header's parsed object is kept and handed to every message that sets the same value, as the
+    From header is: header objects are immutable strings, and parsing is most of the cost of a message.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self._classes: dict[str, type[BaseHeader]] = {}
+        self._recurring: dict[tuple[str, str], BaseHeader] = {}
 
     def __getitem__(self, name: str) -> type[BaseHeader]:
         key = name.lower()
@@ -29,6 +42,17 @@ class _HeaderClasses(HeaderRegistry):
         if cls is None:
             cls = self._classes[key] = super().__getitem__(name)
         return cls
+
+    def __call__(self, name: str, value: Any) -> BaseHeader:
+        if not isinstance(value, str) or name.lower() not in _RECURRING:
+            return self[name](name, value)
+        key = (name, value)
+        header = self._recurring.get(key)
+        if header is None:
+            if len(self._recurring) >= _KEPT_HEADERS:
+                self._recurring.clear()
+            header = self._recurring[key] = self[name](name, value)
+        return header
 
 
 # The default policy, with the same headers: only cheaper to build (a new class per header is most of it).

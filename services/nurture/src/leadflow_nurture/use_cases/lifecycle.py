@@ -85,35 +85,33 @@ async def enroll_many(uow: UnitOfWork, store: TrackStore, enrollees: Sequence[En
     outcome: list[UUID | None] = [None for _ in enrollees]
     if not planned:
         return outcome
-    # A lead already on a track keeps it: the unique active enrollment refuses the new row.
+    # A lead already on a track keeps it: the unique active enrollment refuses the new row, and only the
+    # rows inserted get their first touch (in the order given, as one INSERT after the other would).
     rows = await uow.conn.fetch(
-        "INSERT INTO enrollments (id, lead_id, track, track_version, source, started_at)"
-        " SELECT id, lead_id, track, track_version, source, $6::timestamptz"
-        " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::text[])"
-        " AS x (id, lead_id, track, track_version, source)"
-        " ON CONFLICT (lead_id) WHERE status = 'active' DO NOTHING RETURNING id",
+        "WITH x AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::int[], $5::text[],"
+        " $7::text[], $8::text[], $9::timestamptz[]) WITH ORDINALITY"
+        " AS x (id, lead_id, track, track_version, source, channel, content_ref, due_at, position)),"
+        " enrolled AS (INSERT INTO enrollments (id, lead_id, track, track_version, source, started_at)"
+        " SELECT id, lead_id, track, track_version, source, $6::timestamptz FROM x"
+        " ON CONFLICT (lead_id) WHERE status = 'active' DO NOTHING RETURNING id),"
+        " first_touches AS (INSERT INTO touches (enrollment_id, lead_id, step, channel, content_ref, due_at)"
+        " SELECT id, lead_id, 1, channel, content_ref, due_at FROM x"
+        " WHERE id IN (SELECT id FROM enrolled) ORDER BY position)"
+        " SELECT id FROM enrolled",
         [enrollment_id for _, enrollment_id, _, _ in planned],
         [enrollee.lead_id for _, _, enrollee, _ in planned],
         [track.name for _, _, _, track in planned],
         [track.version for _, _, _, track in planned],
         [enrollee.context.source.value for _, _, enrollee, _ in planned],
         started,
+        [track.steps[0].channel.value for _, _, _, track in planned],
+        [track.steps[0].content_ref for _, _, _, track in planned],
+        [started + track.steps[0].delay.as_timedelta() for _, _, _, track in planned],
     )
     inserted = {row["id"] for row in rows}
     enrolled = [item for item in planned if item[1] in inserted]
     if not enrolled:
         return outcome
-    await uow.conn.execute(
-        "INSERT INTO touches (enrollment_id, lead_id, step, channel, content_ref, due_at)"
-        " SELECT enrollment_id, lead_id, 1, channel, content_ref, due_at"
-        " FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[])"
-        " AS x (enrollment_id, lead_id, channel, content_ref, due_at)",
-        [enrollment_id for _, enrollment_id, _, _ in enrolled],
-        [enrollee.lead_id for _, _, enrollee, _ in enrolled],
-        [track.steps[0].channel.value for _, _, _, track in enrolled],
-        [track.steps[0].content_ref for _, _, _, track in enrolled],
-        [started + track.steps[0].delay.as_timedelta() for _, _, _, track in enrolled],
-    )
     await uow.outbox.emit_many(
         [
             (

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from string import Template
-from typing import Any
+from typing import Any, overload
 
 import asyncpg
 import structlog
@@ -32,7 +32,7 @@ from leadflow_nurture.domain.email import Recipient, Sender, render_touch
 from leadflow_nurture.domain.engagement import check_exhaustion
 from leadflow_nurture.domain.enrollment import TouchOutcome, TouchRecord
 from leadflow_nurture.domain.matching import LeadContext
-from leadflow_nurture.domain.tracks import EntrySource
+from leadflow_nurture.domain.tracks import EntrySource, Step
 from leadflow_nurture.use_cases import lifecycle
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import EventData, ExhaustedNext, NurtureExhausted, NurtureTouchSent
@@ -75,7 +75,7 @@ async def send_due_touches(
         if not rows:
             return 0
         outcomes: dict[int, str] = {}
-        to_send: list[tuple[asyncpg.Record, EmailMessage]] = []
+        to_send: list[tuple[asyncpg.Record, Step, LeadProfile]] = []
         for row in rows:
             if row["enrollment_status"] != "active":
                 outcomes[row["id"]] = "cancelled"
@@ -88,20 +88,24 @@ async def send_due_touches(
             elif profile is None or not profile.email:
                 outcomes[row["id"]] = SKIPPED_NO_ADDRESS
             else:
-                to_send.append((row, _message(row, step, profile, config.sender)))
-        results = await mail.send([message for _, message in to_send])
+                to_send.append((row, step, profile))
+        results = await mail.send(Messages(to_send, config.sender))
         failures: list[tuple[int, str]] = []
-        for (row, _), error in zip(to_send, results, strict=True):
+        for (row, _, _), error in zip(to_send, results, strict=True):
             if error is None:
                 outcomes[row["id"]] = TouchOutcome.SENT.value
             else:
                 failures.append((row["id"], repr(error)[:500]))
         if failures:
             log.warning("touches not sent; retrying later", count=len(failures), error=failures[0][1])
-            await conn.executemany(
-                "UPDATE touches SET attempts = attempts + 1, last_error = $2,"
-                " due_at = now() + $3::interval WHERE id = $1",
-                [(touch_id, error, config.retry_delay) for touch_id, error in failures],
+            # Claimed touches are distinct rows: one statement for all does what one per touch did.
+            await conn.execute(
+                "UPDATE touches SET attempts = attempts + 1, last_error = x.error,"
+                " due_at = now() + $3::interval FROM unnest($1::bigint[], $2::text[]) AS x (id, error)"
+                " WHERE touches.id = ANY($1::bigint[]) AND touches.id = x.id",
+                [touch_id for touch_id, _ in failures],
+                [error for _, error in failures],
+                config.retry_delay,
             )
         await _settle(uow.conn, store, [r for r in rows if r["id"] in outcomes], outcomes, uow.outbox)
         return len(outcomes)
@@ -114,12 +118,17 @@ async def _settle(
     outcomes: dict[int, str],
     outbox: Any,
 ) -> None:
-    await conn.executemany(
-        "UPDATE touches SET status = $2, done_at = now(), attempts = attempts + 1 WHERE id = $1",
-        [(row["id"], outcomes[row["id"]]) for row in rows],
-    )
+    if rows:
+        await conn.execute(
+            "UPDATE touches SET status = x.status, done_at = now(), attempts = attempts + 1"
+            " FROM unnest($1::bigint[], $2::text[]) AS x (id, status)"
+            " WHERE touches.id = ANY($1::bigint[]) AND touches.id = x.id",
+            [row["id"] for row in rows],
+            [outcomes[row["id"]] for row in rows],
+        )
     next_touches: list[tuple[Any, ...]] = []
-    enrollment_updates: list[tuple[Any, ...]] = []
+    # Per enrollment, what its touches of this round add up to: (sent, skipped, exhaust after the last).
+    enrollment_updates: dict[Any, tuple[int, int, timedelta | None]] = {}
     events: list[tuple[EventData, Envelope | None]] = []
     for row in rows:
         outcome = outcomes[row["id"]]
@@ -142,7 +151,12 @@ async def _settle(
             )
         else:
             exhaust_after = track.exit.grace.as_timedelta()
-        enrollment_updates.append((row["enrollment_id"], int(sent), int(not sent), exhaust_after))
+        sent_before, skipped_before, _ = enrollment_updates.get(row["enrollment_id"], (0, 0, None))
+        enrollment_updates[row["enrollment_id"]] = (
+            sent_before + int(sent),
+            skipped_before + int(not sent),
+            exhaust_after,
+        )
         if sent:
             events.append(
                 (
@@ -157,23 +171,73 @@ async def _settle(
                 )
             )
     if enrollment_updates:
-        await conn.executemany(
-            "UPDATE enrollments SET touches_sent = touches_sent + $2, touches_skipped = touches_skipped + $3,"
-            " last_touch_at = now(), exhaust_at = now() + $4::interval WHERE id = $1",
-            enrollment_updates,
+        await conn.execute(
+            "UPDATE enrollments SET touches_sent = touches_sent + x.sent, touches_skipped = touches_skipped"
+            " + x.skipped, last_touch_at = now(), exhaust_at = now() + x.exhaust_after"
+            " FROM unnest($1::uuid[], $2::int[], $3::int[], $4::interval[])"
+            " AS x (id, sent, skipped, exhaust_after)"
+            " WHERE enrollments.id = ANY($1::uuid[]) AND enrollments.id = x.id",
+            list(enrollment_updates),
+            *_columns(enrollment_updates.values(), 3),
         )
     if next_touches:
         # The next delay counts from when this touch actually went out, as the domain's next_touch does.
-        await conn.executemany(
+        # In the order given, so the new touches' ids run as they did one INSERT at a time.
+        await conn.execute(
             "INSERT INTO touches (enrollment_id, lead_id, step, channel, content_ref, due_at)"
-            " VALUES ($1, $2, $3, $4, $5, now() + $6::interval) ON CONFLICT (enrollment_id, step) DO NOTHING",
-            next_touches,
+            " SELECT enrollment_id, lead_id, step, channel, content_ref, now() + delay"
+            " FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::interval[])"
+            " WITH ORDINALITY AS x (enrollment_id, lead_id, step, channel, content_ref, delay, position)"
+            " ORDER BY position ON CONFLICT (enrollment_id, step) DO NOTHING",
+            *_columns(next_touches, 6),
         )
     if events:
         await outbox.emit_many(events)
 
 
-def _message(row: asyncpg.Record, step: Any, profile: LeadProfile, sender: Sender) -> EmailMessage:
+def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
+    """The columns of rows of one width, for unnest()."""
+    columns: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for column, value in zip(columns, row, strict=True):
+            column.append(value)
+    return columns
+
+
+class Messages(Sequence[EmailMessage]):
+    """The emails of a round, rendered all at once when the sender first reads one.
+
+    A round whose SMTP connection fails renders none (its touches are only due again), and a touch that
+    cannot be rendered still stops the round before any email of it is sent.
+    """
+
+    def __init__(self, drafts: Sequence[tuple[asyncpg.Record, Step, LeadProfile]], sender: Sender) -> None:
+        self._drafts = drafts
+        self._sender = sender
+        self._rendered: list[EmailMessage] | None = None
+
+    def __len__(self) -> int:
+        return len(self._drafts)
+
+    @overload
+    def __getitem__(self, index: int) -> EmailMessage: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[EmailMessage]: ...
+
+    def __getitem__(self, index: int | slice) -> EmailMessage | Sequence[EmailMessage]:
+        if self._rendered is None:
+            sender = self._sender
+            self._rendered = [_message(row, step, profile, sender) for row, step, profile in self._drafts]
+        return self._rendered[index]
+
+    @property
+    def rendered(self) -> bool:
+        """Whether the emails were rendered (some sender read them)."""
+        return self._rendered is not None
+
+
+def _message(row: asyncpg.Record, step: Step, profile: LeadProfile, sender: Sender) -> EmailMessage:
     lead_sender = Sender(
         email=sender.email,
         display_name=sender.display_name,
