@@ -19,11 +19,13 @@ import asyncio
 import contextlib
 import random
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import asyncpg
+import prometheus_client
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
@@ -114,8 +116,18 @@ class EventConsumer:
         self._semaphore = asyncio.Semaphore(concurrency)
         self._ignored = metrics.EVENTS_IGNORED.labels(service, subscription.name)
         self._skipped = metrics.EVENTS_SKIPPED.labels(service, subscription.name)
+        self._consumed_by_type: dict[str, prometheus_client.Counter] = {}
         self._task: asyncio.Task[None] | None = None
         self.running = False
+
+    def _consumed(self, event_type: str) -> prometheus_client.Counter:
+        """The consumed-events counter of one type, looked up once (prometheus takes a lock per lookup)."""
+        counter = self._consumed_by_type.get(event_type)
+        if counter is None:
+            counter = self._consumed_by_type[event_type] = metrics.EVENTS_CONSUMED.labels(
+                self.service, self.sub.name, event_type
+            )
+        return counter
 
     async def start(self) -> None:
         """Join the group and start consuming in the background."""
@@ -238,8 +250,9 @@ class EventConsumer:
                 for msg, reason in dead
             )
             await outbox.flush()
-        for event_type in consumed:
-            metrics.EVENTS_CONSUMED.labels(self.service, self.sub.name, event_type).inc()
+        # One counter update per type and batch, not per message.
+        for event_type, count in Counter(consumed).items():
+            self._consumed(event_type).inc(count)
         if skipped:
             self._skipped.inc(skipped)
         for msg, reason in dead:
@@ -297,11 +310,19 @@ def plan_batches(
     next_layer: dict[bytes, int] = {}
     layers: list[list[Wanted]] = []
     for item in items:
-        msg, data = item[0], item[2]
-        leads = [] if msg.key is None else [msg.key, *(lead.encode() for lead in data.other_leads())]
-        layer = max((next_layer.get(lead, 0) for lead in leads), default=0)
-        for lead in leads:
-            next_layer[lead] = layer + 1
+        key = item[0].key
+        others = () if key is None else item[2].other_leads()
+        if others:
+            leads = [key, *(lead.encode() for lead in others)]
+            layer = max(next_layer.get(lead, 0) for lead in leads)
+            for lead in leads:
+                next_layer[lead] = layer + 1
+        elif key is not None:
+            # The common case, one lead per message: no list to build.
+            layer = next_layer.get(key, 0)
+            next_layer[key] = layer + 1
+        else:
+            layer = 0
         if layer == len(layers):
             layers.append([])
         layers[layer].append(item)

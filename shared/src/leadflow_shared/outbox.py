@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import zlib
 from collections.abc import Iterable, Sequence
 
@@ -63,7 +64,7 @@ class Outbox:
         """Wrap the data in an envelope and queue it for this transaction; return the envelope."""
         envelope = new_envelope(data, self.source, causation, correlation_id)
         self.pending.append(
-            (self.topic_prefix + data.topic, envelope.key(), encode(envelope), [(TYPE_HEADER, envelope.type)])
+            (self.topic_prefix + data.topic, envelope.key(), encode(envelope), _type_headers(envelope.type))
         )
         return envelope
 
@@ -98,10 +99,38 @@ class Outbox:
                 list(topics),
                 list(keys),
                 list(payloads),
-                [orjson.dumps(h).decode() for h in headers],
+                [_headers_json(h) for h in headers],
             )
         self.written += len(self.pending)
         self.pending = []
+
+
+@functools.lru_cache(maxsize=256)
+def _type_headers(event_type: str) -> list[Header]:
+    """The headers of one of our own events; one list per type, never changed, shared by its rows."""
+    return [(TYPE_HEADER, event_type)]
+
+
+@functools.lru_cache(maxsize=256)
+def _type_headers_json(event_type: str) -> str:
+    """The JSON text of a type's headers."""
+    return orjson.dumps(_type_headers(event_type)).decode()
+
+
+def _headers_json(headers: list[Header]) -> str:
+    """Headers as JSON text; those of our own events come from a memo by type."""
+    if len(headers) == 1 and headers[0][0] == TYPE_HEADER:
+        return _type_headers_json(headers[0][1])
+    return orjson.dumps(headers).decode()
+
+
+@functools.lru_cache(maxsize=1024)
+def _kafka_headers(headers_json: str) -> list[tuple[str, bytes]] | None:
+    """The Kafka headers of an outbox row's JSON headers (None for none); most rows share a few texts.
+
+    The list is shared by every message with the same headers; the producer only reads it.
+    """
+    return [(key, value.encode()) for key, value in orjson.loads(headers_json)] or None
 
 
 def new_envelope(
@@ -209,22 +238,20 @@ class OutboxRelay:
             )
             if not locked:
                 return None
+            # Headers come as their JSON text: rows share a few texts, each decoded and encoded once (memo).
             rows = await conn.fetch(
-                "SELECT id, topic, key, payload, headers FROM outbox"
+                "SELECT id, topic, key, payload, headers::text AS headers FROM outbox"
                 " WHERE published_at IS NULL ORDER BY id LIMIT $1",
                 self.batch_size,
             )
             if not rows:
                 return 0
-            futures = []
-            for row in rows:
-                headers = [(k, v.encode()) for k, v in row["headers"]]
-                futures.append(
-                    await self.producer.send(
-                        row["topic"], value=row["payload"], key=row["key"], headers=headers or None
-                    )
-                )
-            await asyncio.gather(*futures)
+            send = self.producer.send
+            futures = [
+                await send(topic, value=payload, key=key, headers=_kafka_headers(headers))
+                for _, topic, key, payload, headers in rows
+            ]
+            await _all_delivered(futures)
             await conn.execute(
                 "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                 [row["id"] for row in rows],
@@ -250,3 +277,24 @@ class OutboxRelay:
                     )
                     if status != "DELETE 10000":
                         break
+
+
+async def _all_delivered(futures: list[asyncio.Future[object]]) -> None:
+    """Wait until Kafka acknowledged every message; raise the first failure in send order.
+
+    The futures settle a producer batch at a time, so after the first wait the rest are mostly done:
+    awaiting them in turn costs far less than gather(), which schedules a callback per future.
+    """
+    for index, future in enumerate(futures):
+        try:
+            await future
+        except BaseException:
+            # As gather() does, collect the outcome of the rest, so none is reported as never retrieved.
+            for rest in futures[index + 1 :]:
+                rest.add_done_callback(_retrieve)
+            raise
+
+
+def _retrieve(future: asyncio.Future[object]) -> None:
+    if not future.cancelled():
+        future.exception()

@@ -5,13 +5,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
+from uuid import uuid4
 
 import asyncpg
+import pytest
 import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack
+from leadflow_shared.contracts.envelope import TYPE_HEADER
+from leadflow_shared.contracts.events import LeadStatusChanged
 from leadflow_shared.db import create_pool
-from leadflow_shared.outbox import OutboxRelay
+from leadflow_shared.outbox import Outbox, OutboxRelay
 
 
 class RecordingProducer:
@@ -95,3 +99,65 @@ async def test_housekeeping_forgets_old_published_rows_and_old_inbox_records_onl
     assert left == [b"recent", b"unsent"]
     kept = await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'housekeeping-test'")
     assert kept == 1
+
+
+class HeaderRecordingProducer(RecordingProducer):
+    """Keeps the key and headers of every message too; its futures fail when told to."""
+
+    def __init__(self, fail: bool = False) -> None:
+        super().__init__()
+        self.fail = fail
+        self.messages: list[tuple[bytes | None, Any]] = []
+
+    async def send(self, topic: str, value: bytes, key: bytes | None = None, headers: Any = None) -> Any:
+        self.messages.append((key, headers))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        if self.fail:
+            done.set_exception(ConnectionError("broker went away"))
+        else:
+            done.set_result(None)
+        return done
+
+
+async def test_the_relay_sends_each_rows_key_and_headers_as_the_outbox_wrote_them(
+    pools: dict[str, asyncpg.Pool],
+) -> None:
+    pool = pools["qualification"]
+    async with pool.acquire() as conn, conn.transaction():
+        outbox = Outbox(conn, "qualification")
+        first = await outbox.emit(_status_changed())
+        second = await outbox.emit(_status_changed())
+        await outbox.put_many([("t.dlq", b"lead-1", b"{}", [("dlq.reason", "bad"), ("dlq.offset", "7")])])
+        await outbox.flush()
+    await put(pool, b"from elsewhere")
+    producer = HeaderRecordingProducer()
+    relay = OutboxRelay(pool, producer, "qualification")  # type: ignore[arg-type]
+
+    assert await relay.publish_pending() == 4
+    assert producer.messages == [
+        (first.key(), [(TYPE_HEADER, b"lead.status_changed")]),
+        (second.key(), [(TYPE_HEADER, b"lead.status_changed")]),
+        (b"lead-1", [("dlq.reason", b"bad"), ("dlq.offset", b"7")]),
+        (None, None),
+    ]
+
+
+async def test_rows_whose_delivery_fails_stay_unpublished_for_the_next_round(
+    pools: dict[str, asyncpg.Pool],
+) -> None:
+    pool = pools["intake"]
+    await put(pool, b"first", b"second")
+    relay = OutboxRelay(pool, HeaderRecordingProducer(fail=True), "intake")  # type: ignore[arg-type]
+
+    with pytest.raises(ConnectionError):
+        await relay.publish_pending()
+
+    assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 2
+    relay = OutboxRelay(pool, HeaderRecordingProducer(), "intake")  # type: ignore[arg-type]
+    assert await relay.publish_pending() == 2
+
+
+def _status_changed() -> LeadStatusChanged:
+    return LeadStatusChanged(
+        lead_id=uuid4(), from_status=None, to_status="open", category="open", reason="new", actor="rule"
+    )
