@@ -4,6 +4,7 @@ history, and over the facts of every lead of the window, gave."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import random
 import uuid
 from collections import defaultdict
@@ -18,6 +19,7 @@ import pytest_asyncio
 from leadflow_qualification.adapters import kpis
 from leadflow_qualification.adapters import repository as repo
 from leadflow_qualification.domain.funnel import (
+    BUCKET_THRESHOLDS,
     DISQUALIFIED,
     FUNNEL_STEPS,
     NO_GROUP,
@@ -25,6 +27,7 @@ from leadflow_qualification.domain.funnel import (
     FunnelFigures,
     GroupBy,
     Middles,
+    bucket_value,
     day_of,
     day_start,
     idle_since,
@@ -780,3 +783,16 @@ async def test_today_is_rebuilt_only_once_it_has_been_still_and_a_window_past_th
     finally:
         await pool.execute("DELETE FROM status_history WHERE lead_id = ANY($1)", ids)
         await pool.execute("DELETE FROM leads WHERE id = ANY($1)", ids)
+
+
+async def test_the_buckets_the_report_does_not_read_hold_one_duration_in_the_database_too(
+    pool: asyncpg.Pool,
+) -> None:
+    durations = [*range(0, 300), *random.Random(5).sample(range(300, 10**12), 2000), 10**15]
+    rows = await pool.fetch(
+        "SELECT us, funnel_bucket(us) AS bucket FROM unnest($1::bigint[]) AS u (us)", durations
+    )
+
+    for row in rows:
+        assert row["bucket"] == bisect.bisect_right(BUCKET_THRESHOLDS, row["us"]), row
+        assert bucket_value(row["bucket"]) in (None, row["us"]), row

@@ -8,12 +8,14 @@ from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 
 from leadflow_qualification.domain.funnel import (
+    BUCKET_THRESHOLDS,
     DISQUALIFIED,
     FUNNEL_STEPS,
     MAX_LEVEL,
     FunnelFigures,
     Middles,
     bucket_of_rank,
+    bucket_value,
     cells_work,
     conversion_rate,
     day_of,
@@ -169,6 +171,22 @@ def test_a_changed_or_unbuilt_day_splits_its_nodes_and_is_counted_from_the_facts
 
     assert usable == [(3, 1), (1, 8), (0, 18), (2, 5)]
     assert days == [19]
+
+
+def test_only_zero_and_the_one_microsecond_buckets_hold_a_single_duration() -> None:
+    single = {bucket: bucket_value(bucket) for bucket in range(len(BUCKET_THRESHOLDS) + 1)}
+
+    assert single[0] == 0
+    assert single[1] == 1
+    assert single[12] == 12
+    assert BUCKET_THRESHOLDS[12] == 13
+    assert all(
+        value is None or BUCKET_THRESHOLDS[bucket] == value + 1 for bucket, value in single.items() if bucket
+    )
+    assert single[len(BUCKET_THRESHOLDS)] is None  # the last bucket is open-ended
+    assert single[100] is None
+    cells = importlib.import_module("leadflow_qualification.migrations.versions.0005_funnel_cells")
+    assert list(BUCKET_THRESHOLDS) == cells.THRESHOLDS
 
 
 def test_the_middles_are_found_by_bucket_and_rank_within_it() -> None:

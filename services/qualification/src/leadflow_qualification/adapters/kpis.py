@@ -19,6 +19,7 @@ from leadflow_qualification.domain.funnel import (
     GroupBy,
     Middles,
     bucket_of_rank,
+    bucket_value,
     cells_work,
     day_of,
     day_start,
@@ -356,15 +357,21 @@ async def _middles(
         lower, upper = middle_ranks(count)
         wanted[metric] = (count, (bucket_of_rank(histogram, lower), bucket_of_rank(histogram, upper)))
     # One request per bucket and group: the lower middle's rank, and whether the upper one follows it there.
+    # A bucket that can hold one duration only (zero, say, which fills one when statuses change together)
+    # needs no reading at all.
+    values: dict[tuple[str, int, str, int, int], int] = {}
     requests: dict[tuple[int, str, int, str, int], int] = {}
     for (grp, kind, key), (_, ((low_bucket, low_rank), (high_bucket, high_rank))) in wanted.items():
-        if (low_bucket, low_rank + 1) == (high_bucket, high_rank):
+        places = ((low_bucket, low_rank), (high_bucket, high_rank))
+        for bucket, rank in places:
+            if (value := bucket_value(bucket)) is not None:
+                values[grp, kind, key, bucket, rank] = value
+        if (low_bucket, low_rank + 1) == (high_bucket, high_rank) and bucket_value(low_bucket) is None:
             requests[kind, key, low_bucket, grp, low_rank] = 2
         else:
-            for bucket, rank in ((low_bucket, low_rank), (high_bucket, high_rank)):
-                requests.setdefault((kind, key, bucket, grp, rank), 1)
-    if not requests:
-        return
+            for bucket, rank in places:
+                if bucket_value(bucket) is None:
+                    requests.setdefault((kind, key, bucket, grp, rank), 1)
     first, stop, live_days = days
     asked = list(requests)
     no_group = [NO_GROUP] if by else []
@@ -372,17 +379,21 @@ async def _middles(
         live_grp=_group(by, "s", "$12"),
         span_filter=f" AND {_group(by, 's', '$12')} = w.grp" if by else "",
     )
-    values: dict[tuple[str, int, str, int, int], int] = {}
-    for row in await conn.fetch(
-        statement,
-        *([r[i] for r in asked] for i in range(5)),
-        [requests[r] for r in asked],
-        first,
-        stop,
-        live_days,
-        *ranges,
-        *no_group,
-    ):
+    rows = (
+        await conn.fetch(
+            statement,
+            *([r[i] for r in asked] for i in range(5)),
+            [requests[r] for r in asked],
+            first,
+            stop,
+            live_days,
+            *ranges,
+            *no_group,
+        )
+        if asked
+        else []
+    )
+    for row in rows:
         kind, key, bucket, grp, rank = asked[row["i"] - 1]
         for offset, us in enumerate(row["us"]):
             values[grp, kind, key, bucket, rank + offset] = us

@@ -211,6 +211,24 @@ def middle_ranks(count: int) -> tuple[int, int]:
     return (count + 1) // 2, count // 2 + 1
 
 
+BUCKETS_PER_DOUBLING = 8
+BUCKET_THRESHOLDS = tuple(
+    sorted({round(2 ** (i / BUCKETS_PER_DOUBLING)) for i in range(56 * BUCKETS_PER_DOUBLING)})
+)
+"""The database's duration buckets (migration 0005's funnel_bucket): bucket b > 0 holds the durations in
+[BUCKET_THRESHOLDS[b - 1], BUCKET_THRESHOLDS[b]) µs, bucket 0 those below 1 µs."""
+
+
+def bucket_value(bucket: int) -> int | None:
+    """The one duration a bucket can hold, or None when it spans several: durations are never negative, so
+    bucket 0 holds only 0, and the narrow buckets of the smallest durations hold one microsecond each."""
+    if bucket == 0:
+        return 0
+    if bucket < len(BUCKET_THRESHOLDS) and BUCKET_THRESHOLDS[bucket] - BUCKET_THRESHOLDS[bucket - 1] == 1:
+        return BUCKET_THRESHOLDS[bucket - 1]
+    return None
+
+
 def bucket_of_rank(histogram: Mapping[int, int], rank: int) -> tuple[int, int]:
     """The bucket that holds the value of a rank (from 1), and the value's rank within the bucket."""
     for bucket in sorted(histogram):
