@@ -32,6 +32,9 @@ TUNING: dict[str, str] = {
     "checkpoint_timeout": "15min",
     "jit": "off",
     "random_page_cost": "1.1",
+    # Decision bodies, profiles and event payloads of 2 KB and more are compressed on every write; lz4 does
+    # that for about a tenth of pglz's CPU at the same size on these JSON documents.
+    "default_toast_compression": "lz4",
 }
 
 
