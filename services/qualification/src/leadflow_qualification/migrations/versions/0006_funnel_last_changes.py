@@ -7,7 +7,8 @@ category last changed in each hour; the reader sums the hours after the limit's 
 of the limit's own hour from the facts (besides the days it counts from the facts anyway). The cells job keeps
 it with the other day tables: built with a day, forgotten with it. The days already built get theirs here.
 The index on (category, last_at) now covers the window and grouping columns: grouped reports still count from
-the facts, and read only the index.
+the facts, and read only the index. It is built concurrently, after the migration's transaction, so that the
+writers of funnel_leads never wait for it.
 
 Revision ID: 0006
 """
@@ -29,11 +30,24 @@ CREATE TABLE funnel_last_changes (
     n bigint NOT NULL
 );
 CREATE INDEX funnel_last_changes_hour ON funnel_last_changes (category, hour, day) INCLUDE (n);
-
-CREATE INDEX funnel_leads_recent ON funnel_leads (category, last_at)
-    INCLUDE (created_at, source, campaign, owner) WHERE NOT merged;
-DROP INDEX funnel_leads_last;
 """
+
+# The cells job's lock (adapters/kpis.py TRY_LOCK): its rounds skip while the functions change and the days
+# already built get their rows, so no day is built by the old function after the fill has read the built days.
+LOCK = "SELECT pg_advisory_xact_lock(hashtext('funnel cells of ' || current_schema()))"
+
+# Built beside the writers (CONCURRENTLY, outside the migration's transaction), so they never wait for it.
+RECENT_INDEX = (
+    "DROP INDEX CONCURRENTLY IF EXISTS funnel_leads_recent",  # left invalid by an interrupted earlier try
+    "CREATE INDEX CONCURRENTLY funnel_leads_recent ON funnel_leads (category, last_at)"
+    " INCLUDE (created_at, source, campaign, owner) WHERE NOT merged",
+    "DROP INDEX CONCURRENTLY IF EXISTS funnel_leads_last",
+)
+LAST_INDEX = (
+    "DROP INDEX CONCURRENTLY IF EXISTS funnel_leads_last",
+    "CREATE INDEX CONCURRENTLY funnel_leads_last ON funnel_leads (category, last_at) WHERE NOT merged",
+    "DROP INDEX CONCURRENTLY IF EXISTS funnel_leads_recent",
+)
 
 # The hours since 1970-01-01 UTC: hour h is [funnel_hour_start(h), funnel_hour_start(h + 1)).
 HOURS = (
@@ -96,15 +110,21 @@ FORGET_BEFORE = FORGET.replace("DELETE FROM funnel_last_changes WHERE day = ANY(
 
 
 def upgrade() -> None:
+    op.execute(LOCK)
     execute_script(TABLES)
     for statement in (*HOURS, BUILD, FORGET, FILL):
         op.execute(statement)
+    with op.get_context().autocommit_block():
+        for statement in RECENT_INDEX:
+            op.execute(statement)
 
 
 def downgrade() -> None:
+    with op.get_context().autocommit_block():
+        for statement in LAST_INDEX:
+            op.execute(statement)
+    op.execute(LOCK)
     op.execute(BUILD_BEFORE)
     op.execute(FORGET_BEFORE)
     op.execute("DROP FUNCTION funnel_last_changes_of, funnel_hour_start, funnel_hour")
-    op.execute("CREATE INDEX funnel_leads_last ON funnel_leads (category, last_at) WHERE NOT merged")
-    op.execute("DROP INDEX funnel_leads_recent")
     op.execute("DROP TABLE funnel_last_changes")
