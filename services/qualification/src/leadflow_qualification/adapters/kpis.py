@@ -341,7 +341,8 @@ async def _middles(
     days: tuple[int, int, list[int]],
     ranges: tuple[list[datetime], list[datetime]],
 ) -> None:
-    """The exact middle durations: the histograms name the bucket of each middle, read with its values."""
+    """The exact middle durations: the histograms name the bucket and rank of each middle, which the database
+    picks among that bucket's values (or which the bucket fixes, when it can hold one duration only)."""
     histograms: dict[tuple[str, int, str], dict[int, int]] = defaultdict(dict)
     ords: dict[tuple[str, int, str], list[int]] = {}
     for row in cells:
