@@ -225,9 +225,10 @@ async def funnel_figures(
             _CELLS, [lvl for lvl, _ in usable], [n for _, n in usable], lows, highs, gkind, NO_GROUP
         )
         groups = _figures(cells)
-        idle = (first, stop, live_days) if nodes else (0, 0, [])
-        await _count_idle(conn, groups, start, end, by, now, limits, idle, (lows, highs))
-        await _middles(conn, groups, cells, by, (first, stop, live_days), (lows, highs))
+        # Without nodes, [first, stop) is empty: everything is counted from the ranges.
+        days = (first, stop, live_days)
+        await _count_idle(conn, groups, start, end, by, now, limits, days, (lows, highs))
+        await _middles(conn, groups, cells, by, days, (lows, highs))
     return groups
 
 
@@ -362,17 +363,18 @@ async def _middles(
     # needs no reading at all.
     values: dict[tuple[str, int, str, int, int], int] = {}
     requests: dict[tuple[int, str, int, str, int], int] = {}
-    for (grp, kind, key), (_, ((low_bucket, low_rank), (high_bucket, high_rank))) in wanted.items():
-        places = ((low_bucket, low_rank), (high_bucket, high_rank))
-        for bucket, rank in places:
-            if (value := bucket_value(bucket)) is not None:
+    for (grp, kind, key), (_, (low, high)) in wanted.items():
+        unread = []
+        for bucket, rank in (low, high):
+            if (value := bucket_value(bucket)) is None:
+                unread.append((bucket, rank))
+            else:
                 values[grp, kind, key, bucket, rank] = value
-        if (low_bucket, low_rank + 1) == (high_bucket, high_rank) and bucket_value(low_bucket) is None:
-            requests[kind, key, low_bucket, grp, low_rank] = 2
+        if unread == [low, (low[0], low[1] + 1)]:
+            requests[kind, key, low[0], grp, low[1]] = 2
         else:
-            for bucket, rank in places:
-                if bucket_value(bucket) is None:
-                    requests.setdefault((kind, key, bucket, grp, rank), 1)
+            for bucket, rank in unread:
+                requests.setdefault((kind, key, bucket, grp, rank), 1)
     first, stop, live_days = days
     asked = list(requests)
     no_group = [NO_GROUP] if by else []
