@@ -8,6 +8,7 @@ run, the batch is laid out in layers: a lead's n-th message goes in layer n, so 
 most once per layer, and within a layer the messages of one type go together to the type's batch
 handler when the subscription has one: a few statements for the lot instead of a few per message.
 Layers run in order, so each lead's messages keep theirs, which is all Kafka promises.
+A poll takes what the fetcher prefetched and tops it up with what reached Kafka since (see `_poll`).
 Offsets are committed only after that transaction commits. A message that cannot be parsed or handled goes to
 `<topic>.dlq` with the reason; a transient failure (database or network) rolls the batch back and
 retries it from the last committed offset.
@@ -58,6 +59,10 @@ class Retry(Exception):
 class Conflict(Retry):
     """A concurrent writer got to the same rows first: roll the batch back and retry it soon."""
 
+
+# getmany() answering within HELD_S means the records were fetched before; TOP_UP_MS bounds the wait for more.
+HELD_S = 0.002
+TOP_UP_MS = 10
 
 RETRYABLE: tuple[type[BaseException], ...] = (*TRANSIENT_DB_ERRORS, Retry)
 # Failures that mean a concurrent writer got there first, not that something is down.
@@ -148,7 +153,7 @@ class EventConsumer:
         backoff = 0.5
         while not self._stopping.is_set():
             try:
-                batches = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
+                batches = await self._poll()
             except KafkaError as exc:
                 log.warning("poll failed", consumer=self.group_id, error=repr(exc))
                 await asyncio.sleep(backoff)
@@ -169,6 +174,22 @@ class EventConsumer:
                 backoff = min(backoff * 2, 10.0)
             else:
                 backoff = 0.5
+
+    async def _poll(self) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+        """The next records: those the fetcher holds, topped up with those that reached Kafka since."""
+        asked = time.perf_counter()
+        batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
+        batches = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
+        count = sum(len(msgs) for msgs in batches.values())
+        if not count or count >= self.max_records or time.perf_counter() - asked > HELD_S:
+            return batches
+        # The fetcher held these: it fetched them while the last batch ran, then fetched no more of
+        # their partitions until they were taken. Taking them sent that fetch; waiting the one round trip
+        # it takes lets this batch carry what came since, instead of leaving it for the next one.
+        more = await self.consumer.getmany(timeout_ms=TOP_UP_MS, max_records=self.max_records - count)
+        for tp, msgs in more.items():
+            batches.setdefault(tp, []).extend(msgs)
+        return batches
 
     async def _guarded(self, tp: TopicPartition, msgs: list[ConsumerRecord[bytes, bytes]]) -> None:
         async with self._semaphore:
