@@ -101,7 +101,9 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
             client_id=f"{name}-producer",
             enable_idempotence=True,
             acks="all",
-            linger_ms=5,
+            # The relay adds a whole round of rows before the sender runs, so they share requests anyway;
+            # lingering would only hold each round's acknowledgement back (median 7.7 -> 2.1 ms at 500/s).
+            linger_ms=0,
             max_batch_size=262_144,
             # The Java client's partition for every key, computed cheaper than aiokafka's own murmur2.
             partitioner=KafkaPartitioner(),
