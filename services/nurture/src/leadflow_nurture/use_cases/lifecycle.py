@@ -163,18 +163,25 @@ async def end_active_many(
     columns = columns_by_key(ends, keep="first")
     if not columns:
         return {}
-    # `= ANY` makes both updates look their rows up by index: joined to the whole list, a planner expecting
-    # many rows would hash every active enrollment and every due touch, for each batch.
+    # Each lead's active enrollment, and each ended enrollment's touches, are looked up by index one at a
+    # time (LATERAL ... LIMIT, OFFSET 0), whatever the statistics say. While the tables grow faster than
+    # autovacuum analyzes them, the planner believed few enrollments were active and few touches due, and
+    # read all of them per batch instead (9 ms and 1,200 buffers per call at 60,000 leads).
     rows = await conn.fetch(
-        "WITH ended AS ("
-        "  UPDATE enrollments SET status = $3, ended_at = now(), end_reason = x.reason, exhaust_at = NULL"
-        "  FROM unnest($1::uuid[], $2::text[]) AS x (lead_id, reason)"
-        "  WHERE enrollments.lead_id = ANY($1::uuid[]) AND enrollments.lead_id = x.lead_id"
-        "  AND enrollments.status = 'active'"
+        "WITH target AS ("
+        "  SELECT a.id, x.reason FROM unnest($1::uuid[], $2::text[]) AS x (lead_id, reason)"
+        "  CROSS JOIN LATERAL (SELECT e.id FROM enrollments e"
+        "                      WHERE e.lead_id = x.lead_id AND e.status = 'active' LIMIT 1) a"
+        "), ended AS ("
+        "  UPDATE enrollments SET status = $3, ended_at = now(), end_reason = target.reason,"
+        "         exhaust_at = NULL"
+        "  FROM target WHERE enrollments.id = target.id"
         "  RETURNING enrollments.id, enrollments.lead_id"
         "), cancelled AS ("
         "  UPDATE touches SET status = 'cancelled', done_at = now()"
-        "  WHERE touches.enrollment_id = ANY(ARRAY(SELECT id FROM ended)) AND touches.status = 'due'"
+        "  FROM ended CROSS JOIN LATERAL (SELECT t.id, t.status FROM touches t"
+        "                                 WHERE t.enrollment_id = ended.id OFFSET 0) d"
+        "  WHERE touches.id = d.id AND d.status = 'due'"
         ") SELECT id, lead_id FROM ended",
         *columns,
         status.value,
