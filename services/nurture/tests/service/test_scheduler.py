@@ -16,6 +16,7 @@ import pytest
 from leadflow_nurture.adapters.smtp import SmtpSender
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.email import Sender
+from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.matching import LeadContext
 from leadflow_nurture.domain.tracks import EntrySource, parse_track_set
 from leadflow_nurture.settings import NurtureSettings
@@ -249,3 +250,39 @@ async def test_a_quiet_baker_is_exhausted_and_archived_after_the_grace_period(
     )
     assert await uows.pool.fetchval("SELECT reason FROM archives WHERE lead_id = $1", lead_id) == "exhausted"
     assert "nurture.exhausted" in await outbox_types(uows)
+
+
+async def test_ending_a_leads_enrollment_ends_only_its_active_one_and_cancels_only_its_due_touches(
+    uows: UnitOfWorkFactory,
+) -> None:
+    store = TrackStore()
+    [lead_id] = await enroll_bakers(uows, store, 1)
+    async with uows() as uow:
+        first = await lifecycle.end_active(uow.conn, lead_id, EnrollmentStatus.EXHAUSTED, "quiet")
+        context = LeadContext(source=EntrySource.DISQUALIFIED, reason=DisqualificationReason.NO_BUDGET)
+        second = await lifecycle.enroll(uow, store, lead_id, context, None)
+    await uows.pool.execute(
+        "UPDATE touches SET status = 'sent', done_at = now() WHERE enrollment_id = $1", second
+    )
+
+    async with uows() as uow:
+        ended = await lifecycle.end_active(uow.conn, lead_id, EnrollmentStatus.REQUALIFIED, "engaged")
+        again = await lifecycle.end_active(uow.conn, lead_id, EnrollmentStatus.REQUALIFIED, "engaged")
+
+    assert second not in (first, None)
+    assert (ended, again) == (second, None)
+    enrollments = await uows.pool.fetch(
+        "SELECT id, status, end_reason FROM enrollments WHERE lead_id = $1 ORDER BY seq", lead_id
+    )
+    assert [tuple(r) for r in enrollments] == [
+        (first, "exhausted", "quiet"),
+        (second, "requalified", "engaged"),
+    ]
+    touches = await uows.pool.fetch(
+        "SELECT enrollment_id, status FROM touches WHERE lead_id = $1 ORDER BY enrollment_id = $2, step",
+        lead_id,
+        first,
+    )
+    # An enrollment holds its next touch only: the first's was due and is cancelled, the second's was sent.
+    statuses = [(r["enrollment_id"] == first, r["status"]) for r in touches]
+    assert statuses == [(False, "sent"), (True, "cancelled")]
