@@ -286,3 +286,23 @@ async def test_ending_a_leads_enrollment_ends_only_its_active_one_and_cancels_on
     # An enrollment holds its next touch only: the first's was due and is cancelled, the second's was sent.
     statuses = [(r["enrollment_id"] == first, r["status"]) for r in touches]
     assert statuses == [(False, "sent"), (True, "cancelled")]
+
+
+async def test_engagement_after_the_leads_enrollment_ended_changes_nothing(uows: UnitOfWorkFactory) -> None:
+    store = TrackStore()
+    [lead_id] = await enroll_bakers(uows, store, 1)
+    async with uows() as uow:
+        await lifecycle.end_active(uow.conn, lead_id, EnrollmentStatus.EXHAUSTED, "quiet")
+    async with uows() as uow:
+        funded = LeadEngaged(
+            lead_id=lead_id,
+            activity_id="a1",
+            activity_type=ActivityType.TRIGGER,
+            occurred_at=lifecycle.now(),
+            trigger=TriggerKind.FUNDING_ROUND,
+        )
+        await lifecycle.engage(uow, store, funded, None)  # type: ignore[arg-type]
+
+    enrollment = await uows.pool.fetchrow("SELECT * FROM enrollments WHERE lead_id = $1", lead_id)
+    assert (enrollment["status"], enrollment["engagement_points"]) == ("exhausted", 0)
+    assert "lead.requalification_requested" not in await outbox_types(uows)

@@ -221,10 +221,11 @@ def enrollment_from_row(row: asyncpg.Record) -> Enrollment:
 
 async def engage(uow: UnitOfWork, store: TrackStore, event: LeadEngaged, causation: Envelope) -> None:
     """Add the engagement to the active enrollment; a trigger or the threshold requests requalification."""
+    # The active enrollment is the lead's last (see end_active_many), read by the lead's own index.
     row = await uow.conn.fetchrow(
-        "SELECT * FROM enrollments WHERE lead_id = $1 AND status = 'active' FOR UPDATE", event.lead_id
+        "SELECT * FROM enrollments WHERE lead_id = $1 ORDER BY seq DESC LIMIT 1 FOR UPDATE", event.lead_id
     )
-    if row is None:
+    if row is None or row["status"] != EnrollmentStatus.ACTIVE:
         return
     track = await store.version(uow.conn, row["track"], row["track_version"])
     at = event.occurred_at if event.occurred_at.tzinfo else event.occurred_at.replace(tzinfo=UTC)
