@@ -208,6 +208,17 @@ async def test_an_opted_out_baker_gets_nothing_more_and_the_opt_out_is_recorded(
     assert await uows.pool.fetchval("SELECT status FROM touches WHERE lead_id = $1", lead_id) == "cancelled"
 
 
+def funding_round(lead_id: UUID, activity_id: str) -> LeadEngaged:
+    """News that the lead's company raised money: a trigger the drip listens to."""
+    return LeadEngaged(
+        lead_id=lead_id,
+        activity_id=activity_id,
+        activity_type=ActivityType.TRIGGER,
+        occurred_at=lifecycle.now(),
+        trigger=TriggerKind.FUNDING_ROUND,
+    )
+
+
 async def test_a_funding_round_sends_the_baker_back_to_qualification(uows: UnitOfWorkFactory) -> None:
     store = TrackStore()
     [lead_id] = await enroll_bakers(uows, store, 1)
@@ -220,14 +231,7 @@ async def test_a_funding_round_sends_the_baker_back_to_qualification(uows: UnitO
         )
         await lifecycle.engage(uow, store, opened, None)  # type: ignore[arg-type]
     async with uows() as uow:
-        funded = LeadEngaged(
-            lead_id=lead_id,
-            activity_id="a2",
-            activity_type=ActivityType.TRIGGER,
-            occurred_at=lifecycle.now(),
-            trigger=TriggerKind.FUNDING_ROUND,
-        )
-        await lifecycle.engage(uow, store, funded, None)  # type: ignore[arg-type]
+        await lifecycle.engage(uow, store, funding_round(lead_id, "a2"), None)  # type: ignore[arg-type]
     enrollment = await uows.pool.fetchrow("SELECT * FROM enrollments WHERE lead_id = $1", lead_id)
     assert (enrollment["status"], enrollment["engagement_points"]) == ("requalified", 5)
     rows = await uows.pool.fetch("SELECT payload FROM outbox ORDER BY id")
@@ -294,14 +298,7 @@ async def test_engagement_after_the_leads_enrollment_ended_changes_nothing(uows:
     async with uows() as uow:
         await lifecycle.end_active(uow.conn, lead_id, EnrollmentStatus.EXHAUSTED, "quiet")
     async with uows() as uow:
-        funded = LeadEngaged(
-            lead_id=lead_id,
-            activity_id="a1",
-            activity_type=ActivityType.TRIGGER,
-            occurred_at=lifecycle.now(),
-            trigger=TriggerKind.FUNDING_ROUND,
-        )
-        await lifecycle.engage(uow, store, funded, None)  # type: ignore[arg-type]
+        await lifecycle.engage(uow, store, funding_round(lead_id, "a1"), None)  # type: ignore[arg-type]
 
     enrollment = await uows.pool.fetchrow("SELECT * FROM enrollments WHERE lead_id = $1", lead_id)
     assert (enrollment["status"], enrollment["engagement_points"]) == ("exhausted", 0)
