@@ -60,8 +60,7 @@ class Conflict(Retry):
     """A concurrent writer got to the same rows first: roll the batch back and retry it soon."""
 
 
-# getmany() answering within HELD_S means the records were fetched before; TOP_UP_MS bounds the wait for more.
-HELD_S = 0.002
+# How long a poll that found records already fetched waits for those that reached Kafka since.
 TOP_UP_MS = 10
 
 RETRYABLE: tuple[type[BaseException], ...] = (*TRANSIENT_DB_ERRORS, Retry)
@@ -177,11 +176,14 @@ class EventConsumer:
 
     async def _poll(self) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
         """The next records: those the fetcher holds, topped up with those that reached Kafka since."""
-        asked = time.perf_counter()
         batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
-        batches = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
+        batches = await self.consumer.getmany(timeout_ms=0, max_records=self.max_records)
+        if not batches:
+            # Nothing held: wait for records, which are then as fresh as they come.
+            batches = await self.consumer.getmany(timeout_ms=200, max_records=self.max_records)
+            return batches
         count = sum(len(msgs) for msgs in batches.values())
-        if not count or count >= self.max_records or time.perf_counter() - asked > HELD_S:
+        if count >= self.max_records:
             return batches
         # The fetcher held these: it fetched them while the last batch ran, then fetched no more of
         # their partitions until they were taken. Taking them sent that fetch; waiting the one round trip

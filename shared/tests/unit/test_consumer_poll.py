@@ -59,17 +59,20 @@ async def test_records_the_fetcher_held_are_topped_up_with_those_that_came_since
     batches = await consumer._poll()
 
     assert offsets(batches) == {0: [1, 2, 3], 1: [7]}
-    assert fake.calls[1] == {"timeout_ms": consumer_module.TOP_UP_MS, "max_records": 498}
+    assert fake.calls == [
+        {"timeout_ms": 0, "max_records": 500},
+        {"timeout_ms": consumer_module.TOP_UP_MS, "max_records": 498},
+    ]
 
 
 async def test_records_waited_for_are_fresh_and_go_at_once() -> None:
-    fake = FakeKafka((consumer_module.HELD_S * 5, {P0: records(P0, 1)}))
+    fake = FakeKafka((0, {}), (0.01, {P0: records(P0, 1)}))
     consumer = await consumer_over(fake)
 
     batches = await consumer._poll()
 
     assert offsets(batches) == {0: [1]}
-    assert len(fake.calls) == 1
+    assert [call["timeout_ms"] for call in fake.calls] == [0, 200]
 
 
 async def test_a_full_batch_is_not_topped_up() -> None:
@@ -82,9 +85,9 @@ async def test_a_full_batch_is_not_topped_up() -> None:
     assert len(fake.calls) == 1
 
 
-async def test_a_poll_that_finds_nothing_asks_once() -> None:
-    fake = FakeKafka((0, {}))
+async def test_a_poll_that_finds_nothing_waits_once_and_answers_nothing() -> None:
+    fake = FakeKafka((0, {}), (0, {}))
     consumer = await consumer_over(fake)
 
     assert await consumer._poll() == {}
-    assert len(fake.calls) == 1
+    assert [call["timeout_ms"] for call in fake.calls] == [0, 200]
