@@ -47,6 +47,15 @@ TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 
+def columns(rows: Iterable[Sequence[Any]], width: int) -> list[list[Any]]:
+    """The columns of rows of one width, for unnest() (`width` empty lists when there are no rows)."""
+    result: list[list[Any]] = [[] for _ in range(width)]
+    for row in rows:
+        for column, value in zip(result, row, strict=True):
+            column.append(value)
+    return result
+
+
 def columns_by_key(
     rows: Iterable[Sequence[Any]], *, keep: Literal["last", "first"] = "last"
 ) -> list[list[Any]]:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from leadflow_shared.db import columns_by_key
+from leadflow_shared.db import columns, columns_by_key
 
 
 def test_rows_become_columns_for_unnest_in_the_order_their_keys_first_came() -> None:
@@ -23,3 +23,8 @@ def test_a_key_given_twice_can_keep_its_first_row_where_rows_only_fill_what_is_u
 
 def test_no_rows_give_no_columns() -> None:
     assert columns_by_key([]) == []
+
+
+def test_rows_of_one_width_become_its_columns_in_order_and_none_become_empty_columns() -> None:
+    assert columns([(1, "a"), (2, "b"), (1, "c")], 2) == [[1, 2, 1], ["a", "b", "c"]]
+    assert columns([], 3) == [[], [], []]

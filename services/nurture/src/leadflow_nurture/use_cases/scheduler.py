@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
@@ -37,6 +37,7 @@ from leadflow_nurture.use_cases import lifecycle
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import EventData, ExhaustedNext, NurtureExhausted, NurtureTouchSent
 from leadflow_shared.contracts.lead import LeadProfile
+from leadflow_shared.db import columns
 from leadflow_shared.uow import UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
@@ -178,7 +179,7 @@ async def _settle(
             " AS x (id, sent, skipped, exhaust_after)"
             " WHERE enrollments.id = ANY($1::uuid[]) AND enrollments.id = x.id",
             list(enrollment_updates),
-            *_columns(enrollment_updates.values(), 3),
+            *columns(enrollment_updates.values(), 3),
         )
     if next_touches:
         # The next delay counts from when this touch actually went out, as the domain's next_touch does.
@@ -189,19 +190,10 @@ async def _settle(
             " FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::interval[])"
             " WITH ORDINALITY AS x (enrollment_id, lead_id, step, channel, content_ref, delay, position)"
             " ORDER BY position ON CONFLICT (enrollment_id, step) DO NOTHING",
-            *_columns(next_touches, 6),
+            *columns(next_touches, 6),
         )
     if events:
         await outbox.emit_many(events)
-
-
-def _columns(rows: Iterable[tuple[Any, ...]], width: int) -> list[list[Any]]:
-    """The columns of rows of one width, for unnest()."""
-    columns: list[list[Any]] = [[] for _ in range(width)]
-    for row in rows:
-        for column, value in zip(columns, row, strict=True):
-            column.append(value)
-    return columns
 
 
 class Messages(Sequence[EmailMessage]):

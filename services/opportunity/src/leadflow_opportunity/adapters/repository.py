@@ -13,6 +13,7 @@ import asyncpg
 from leadflow_opportunity.domain.matching import AccountCandidate, AccountKeys
 from leadflow_opportunity.domain.stages import ForecastCategory, OpportunityState, StageMove
 from leadflow_shared import pagination
+from leadflow_shared.db import columns
 from leadflow_shared.pagination import BadCursor
 
 CONTACT_COLUMNS = (
@@ -25,11 +26,6 @@ CONTACT_COLUMNS = (
 CONTACT_COLUMNS_BY_ROW = CONTACT_COLUMNS.replace(
     "a.name AS account_name", "(SELECT a.name FROM accounts a WHERE a.id = c.account_id) AS account_name"
 )
-
-
-def _columns(rows: Sequence[Sequence[Any]], *, count: int) -> list[list[Any]]:
-    """The columns of rows, for unnest()."""
-    return [[row[i] for row in rows] for i in range(count)]
 
 
 async def account_candidates(conn: asyncpg.Connection, keys: AccountKeys) -> list[AccountCandidate]:
@@ -90,7 +86,7 @@ async def insert_accounts(conn: asyncpg.Connection, accounts: Sequence[tuple[UUI
         "INSERT INTO accounts (id, name, domain, name_key)"
         " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[])"
         " ON CONFLICT DO NOTHING RETURNING id",
-        *_columns(sorted(rows, key=lambda r: (r[2] is None, r[2] or "", r[3] or "")), count=4),
+        *columns(sorted(rows, key=lambda r: (r[2] is None, r[2] or "", r[3] or "")), 4),
     )
     return len(inserted)
 
@@ -145,7 +141,7 @@ async def insert_contacts(
         " ON CONFLICT (email_key) WHERE email_key IS NOT NULL DO UPDATE SET updated_at = now()"
         " RETURNING *)"
         f" SELECT {CONTACT_COLUMNS_BY_ROW} FROM c",
-        *_columns(sorted(contacts, key=lambda c: (c[2] is None, c[2] or "")), count=4),
+        *columns(sorted(contacts, key=lambda c: (c[2] is None, c[2] or "")), 4),
     )
     by_key = {row["email_key"] or row["id"]: dict(row) for row in rows}
     return [by_key[email_key or contact_id] for contact_id, _, email_key, _ in contacts]
@@ -287,8 +283,8 @@ async def record_conversions(
         " SELECT * FROM unnest($14::uuid[], $15::uuid[], $16::uuid[], $17::text[], $18::text[])"
         " ON CONFLICT (lead_id) DO NOTHING",
         # Rows in key order, as concurrent groups take them.
-        *_columns(sorted((_contact_update_row(*u) for u in updates), key=lambda row: row[0]), count=13),
-        *_columns(sorted(converted), count=5),
+        *columns(sorted((_contact_update_row(*u) for u in updates), key=lambda row: row[0]), 13),
+        *columns(sorted(converted), 5),
     )
 
 
@@ -362,7 +358,7 @@ async def insert_opportunities(conn: asyncpg.Connection, news: Sequence[NewOppor
         " $7::float8[], $8::text[], $9::numeric[], $10::text[], $11::date[], $12::text[], $13::text[],"
         " $14::jsonb[], $15::text[], $16::int[], $17::int[], $18::timestamptz[])"
         f" ON CONFLICT DO NOTHING{_OPENED} RETURNING opportunity_id",
-        *_columns(sorted((new.row() for new in news), key=lambda row: row[3]), count=18),
+        *columns(sorted((new.row() for new in news), key=lambda row: row[3]), 18),
     )
     return {row["opportunity_id"] for row in rows}
 
