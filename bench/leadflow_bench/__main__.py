@@ -51,7 +51,9 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
             del values
         profile_dir = Path(params["profile_dir"]) if params["profile_dir"] else None
         say("starting the four services" + (f" under cProfile -> {profile_dir}" if profile_dir else ""))
-        services = Services.start(stack, params["service_env"], profile_dir=profile_dir)
+        services = Services.start(
+            stack, params["service_env"], profile_dir=profile_dir, worker_nice=params["worker_nice"]
+        )
         services.sample()
         async with Progress(stack) as progress:
             if "throughput" in sections:
@@ -205,6 +207,14 @@ def main(
         list[str] | None,
         typer.Option(help="KEY=VALUE for the service processes, e.g. INTAKE_CONSUMER_MAX_RECORDS=2000"),
     ] = None,
+    worker_nice: Annotated[
+        int,
+        typer.Option(
+            help="<SVC>_NICE of the four service processes (the HTTP section's api process runs at 0)",
+            min=0,
+            max=19,
+        ),
+    ] = 10,
 ) -> None:
     """Benchmark the raw pipe, the pipeline, HTTP intake and queries; print one table, write JSON."""
     chosen = [s.strip() for s in sections.split(",") if s.strip()]
@@ -235,6 +245,7 @@ def main(
         "profile_dir": profile_dir,
         "keep_stack": keep_stack,
         "service_env": dict(item.split("=", 1) for item in service_env or []),
+        "worker_nice": worker_nice,
     }
     # SIGTERM unwinds like Ctrl-C, so the services are stopped and the stack is dropped.
     signal.signal(signal.SIGTERM, _interrupt)

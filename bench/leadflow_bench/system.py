@@ -46,22 +46,37 @@ class Services:
     stack: TestStack
     processes: dict[str, BenchService]
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
+    extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def start(
-        cls, stack: TestStack, extra_env: Mapping[str, str] | None = None, profile_dir: Path | None = None
+        cls,
+        stack: TestStack,
+        extra_env: Mapping[str, str] | None = None,
+        profile_dir: Path | None = None,
+        worker_nice: int = 0,
     ) -> Services:
         """Start every service and wait until all are ready."""
-        processes = {name: BenchService(stack, name, extra_env, profile_dir) for name in SERVICES}
+        processes = {
+            name: BenchService(
+                stack, name, {f"{name.upper()}_NICE": str(worker_nice), **(extra_env or {})}, profile_dir
+            )
+            for name in SERVICES
+        }
         for process in processes.values():
             process.start(wait=False)
         for process in processes.values():
             process.wait_ready(timeout=120)
-        return cls(stack, processes)
+        return cls(stack, processes, extra_env=dict(extra_env or {}))
 
     def start_api(self, service: str) -> BenchService:
         """Start one more process of a service in the api role (HTTP only) and wait until it is ready."""
-        api = BenchService(self.stack, service, {f"{service.upper()}_ROLE": "api"}, None)
+        api = BenchService(
+            self.stack,
+            service,
+            {f"{service.upper()}_NICE": "0", **self.extra_env, f"{service.upper()}_ROLE": "api"},
+            None,
+        )
         api.log_file = self.stack.logs / f"{self.stack.name}-{service}-api.log"
         api.start(wait=False)
         api.wait_ready(timeout=120)

@@ -23,6 +23,7 @@ from leadflow_shared.http import create_app
 from leadflow_shared.logging import configure_logging
 from leadflow_shared.outbox import OutboxRelay
 from leadflow_shared.partitioner import KafkaPartitioner
+from leadflow_shared.priority import lower_cpu_priority
 from leadflow_shared.settings import ServiceSettings
 from leadflow_shared.uow import UnitOfWorkFactory
 
@@ -200,6 +201,9 @@ def serve(definition: ServiceDefinition) -> None:
     """Run the service until SIGTERM or SIGINT, then shut down gracefully."""
     settings = definition.settings
     configure_logging(settings.service_name, settings.log_level)
+    lowered = lower_cpu_priority(settings.nice)
+    if lowered:
+        structlog.get_logger().info("cpu priority lowered", nice=settings.nice, scope=lowered)
     app = build_app(definition)
     config = uvicorn.Config(
         app,

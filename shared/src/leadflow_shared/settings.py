@@ -59,6 +59,13 @@ class ServiceSettings(BaseSettings):
     # Must outlast the retention of the topics consumed, or a replay from the start would redo old work.
     inbox_retention_s: int = Field(default=14 * 24 * 3600, ge=0)
     shutdown_timeout_s: float = Field(default=20.0, gt=0)
+    nice: int = Field(
+        default=0,
+        ge=0,
+        le=19,
+        description="CPU niceness to run at (Linux; with autogroups, the whole session's when the process"
+        " leads it): workers that share a host with api processes and the database give way to them",
+    )
     role: Literal["all", "api", "worker"] = Field(
         default="all",
         description="all: HTTP API, consumers and background loops in one process; api: HTTP API only"
