@@ -87,7 +87,12 @@ def table(results: dict[str, Any]) -> Table:
         )
         out.add_row(
             "",
-            "acknowledgement, the pipeline draining on the same cores",
+            "acknowledgement, the pipeline draining on the same cores"
+            + (
+                f" (workers at nice {nice})"
+                if (nice := results.get("parameters", {}).get("worker_nice"))
+                else ""
+            ),
             _ms(http["ack_ms"]),
             TARGETS["webhook_p99"],
         )
