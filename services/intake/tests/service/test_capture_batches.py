@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any
 
+from leadflow_intake.adapters import repository as repo
 from leadflow_intake.bootstrap import dedup_policy
 from leadflow_intake.use_cases.capture import CaptureResult, capture, capture_many
 from leadflow_shared.contracts.envelope import Envelope, decode
@@ -232,3 +233,30 @@ async def run_known(intake: Intake, *, together: bool) -> tuple[Any, ...]:
     recorded = [(positions[str(t["lead_id"])], untagged(t["source_id"])) for t in touches]
     events = [(e.type, str(e.data.get("lead_id"))) for e in envelopes]
     return shape(results, events), updates, [untagged(p) for p in profiles], recorded
+
+
+async def test_company_candidates_list_people_by_domain_and_by_name_with_their_fields(intake: Intake) -> None:
+    tag = uuid.uuid4().hex[:8]
+    acme, domain = f"Acme Anvils {tag}", f"acme-{tag}.example"
+    people = [
+        LeadSubmission(first_name="Ada", last_name="Both", email=f"ada@{domain}", company=acme),
+        LeadSubmission(
+            first_name="Ben", last_name="Domain", email=f"ben@{domain}", company=f"Elsewhere {tag}"
+        ),
+        LeadSubmission(first_name="Cy", last_name="Name", email=f"cy.{tag}@gmail.com", company=acme),
+    ]
+    policy = dedup_policy(intake.settings)
+    async with intake.uow() as uow:
+        ids = [(await capture(uow, person, policy=policy)).lead_id for person in people]
+    async with intake.pool.acquire() as conn:
+        key = await conn.fetchval("SELECT company_key FROM leads WHERE id = $1", ids[0])
+        stored_domain = await conn.fetchval("SELECT company_domain FROM leads WHERE id = $1", ids[0])
+        by_domain, by_key, fields = await repo.company_candidates(conn, [stored_domain], [key], 50)
+    ada, ben, cy = ids
+    assert {d: sorted(found) for d, found in by_domain.items()} == {stored_domain: sorted([ada, ben])}
+    assert {k: sorted(found) for k, found in by_key.items()} == {key: sorted([ada, cy])}
+    assert {lead_id: (f["first_name"], f["last_name"], f["email"]) for lead_id, f in fields.items()} == {
+        ada: ("Ada", "Both", f"ada@{domain}"),
+        ben: ("Ben", "Domain", f"ben@{domain}"),
+        cy: ("Cy", "Name", f"cy.{tag}@gmail.com"),
+    }
