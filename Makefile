@@ -9,7 +9,7 @@ STAMP := $(VENV)/.leadflow-installed
 PACKAGES := shared services/intake services/qualification services/opportunity services/nurture deploy/local
 DEV_REQUIREMENTS := deploy/local/requirements-dev.txt
 INSTALL_INPUTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml) $(DEV_REQUIREMENTS)
-LINT_PATHS := shared/src $(wildcard services/*/src) deploy/local/src
+LINT_PATHS := shared/src $(wildcard services/*/src) deploy/local/src bench/leadflow_bench
 TEST_LINT_PATHS := shared/tests $(wildcard services/*/tests) tests conftest.py
 PYTEST_ARGS ?=
 

@@ -18,11 +18,12 @@ from leadflow_bench.measure import git_commit, machine
 from leadflow_bench.pipeline import run_latency, run_throughput
 from leadflow_bench.queries import bulk_load, run_queries
 from leadflow_bench.raw import run_raw
+from leadflow_bench.scaling import run_scaling
 from leadflow_bench.system import Progress, Services, wait_quiet
 from leadflow_devstack.paths import repo_root
 from leadflow_devstack.testing import SERVICES, TestStack, new_test_stack
 
-SECTIONS = ("raw", "throughput", "latency", "http", "queries")
+SECTIONS = ("raw", "throughput", "latency", "http", "queries", "restart", "scaling")
 
 app = typer.Typer(add_completion=False)
 
@@ -55,6 +56,7 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
             stack, params["service_env"], profile_dir=profile_dir, worker_nice=params["worker_nice"]
         )
         services.sample()
+        results["startup"] = {"together_s": services.startup_s}
         async with Progress(stack) as progress:
             if "throughput" in sections:
                 count = params["leads"]
@@ -126,6 +128,16 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
                     "endpoints": endpoints,
                 }
         services.sample()
+        if "restart" in sections:
+            # A rolling deploy's step: a service stopped gracefully, then started alone on the data in place.
+            restarts: dict[str, dict[str, float]] = {}
+            for name in SERVICES:
+                say(f"restart: {name}")
+                stop_s, ready_s = services.restart(name)
+                restarts[name] = {"stop_s": stop_s, "ready_s": ready_s}
+            results["startup"]["restart"] = restarts
+            results["startup"]["stored_leads"] = results.get("queries", {}).get("stored", 0)
+            services.sample()
         thr = results.get("throughput", {})
         results["resources"] = {
             "peak_rss_mb": {n: round(services.peak_rss_mb.get(n, 0.0), 1) for n in SERVICES},
@@ -143,6 +155,20 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
             services.stop()
         if not params["keep_stack"]:
             await _destroy(stack)
+    if "scaling" in sections:
+        # After the main stack's services stopped: each replica count has the machine to itself.
+        results["scaling"] = await run_scaling(
+            params["replicas"],
+            params["scaling_leads"],
+            params["scaling_partitions"],
+            warm_up=params["scaling_warm_up"],
+            service_env=params["service_env"],
+            worker_nice=params["worker_nice"],
+            duplicates=params["duplicates"],
+            timeout_s=params["timeout"],
+            say=say,
+            destroy=(lambda _: None) if params["keep_stack"] else _destroy,
+        )
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
 
 
@@ -195,6 +221,14 @@ def main(
     query_seconds: Annotated[float, typer.Option(help="time budget per query endpoint")] = 20.0,
     duplicates: Annotated[float, typer.Option(help="share of submissions repeating an earlier email")] = 0.1,
     partitions: Annotated[int, typer.Option(help="partitions per topic")] = 3,
+    replicas: Annotated[str, typer.Option(help="scaling: comma-separated processes per service")] = "1,2",
+    scaling_leads: Annotated[int, typer.Option(help="scaling: leads per replica count")] = 20_000,
+    scaling_warm_up: Annotated[
+        int, typer.Option(help="scaling: leads drained before each timed run, while the groups settle")
+    ] = 500,
+    scaling_partitions: Annotated[
+        int, typer.Option(help="scaling: partitions per topic (a multiple of each replica count)")
+    ] = 6,
     batch: Annotated[int, typer.Option(help="raw pipe batch size")] = 500,
     sections: Annotated[str, typer.Option(help="comma-separated: " + ",".join(SECTIONS))] = ",".join(
         SECTIONS
@@ -224,6 +258,12 @@ def main(
     malformed = [item for item in service_env or [] if "=" not in item]
     if malformed:
         raise typer.BadParameter(f"--service-env wants KEY=VALUE, not {malformed}")
+    try:
+        replica_counts = [int(r) for r in replicas.split(",") if r.strip()]
+    except ValueError:
+        raise typer.BadParameter(f"--replicas wants counts such as 1,2, not {replicas!r}") from None
+    if not replica_counts or min(replica_counts) < 1:
+        raise typer.BadParameter(f"--replicas wants counts of at least 1, not {replicas!r}")
     params = {
         "leads": leads,
         "raw_messages": raw_messages or leads,
@@ -239,6 +279,10 @@ def main(
         "query_seconds": query_seconds,
         "duplicates": duplicates,
         "partitions": partitions,
+        "replicas": replica_counts,
+        "scaling_leads": scaling_leads,
+        "scaling_partitions": scaling_partitions,
+        "scaling_warm_up": scaling_warm_up,
         "batch": batch,
         "sections": chosen,
         "timeout": timeout,

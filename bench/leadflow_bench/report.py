@@ -132,6 +132,36 @@ def table(results: dict[str, Any]) -> Table:
                 f"peak RSS {peak:.0f} MB; CPU {cpu if cpu is not None else '-'} s / 1,000 leads",
                 TARGETS["rss"],
             )
+    startup = results.get("startup")
+    if startup:
+        together = startup.get("together_s", {})
+        for name, seconds in together.items():
+            out.add_row(
+                "7 start-up" if name == next(iter(together)) else "",
+                f"  {name}",
+                f"ready {seconds} s after spawn (the four started together, empty schema)",
+                "",
+            )
+        stored = startup.get("stored_leads", 0)
+        for name, figures in startup.get("restart", {}).items():
+            out.add_row(
+                "",
+                f"  {name} restarted alone",
+                f"graceful stop {figures['stop_s']} s, then ready {figures['ready_s']} s after spawn",
+                f"{stored:,} leads stored" if stored else "",
+            )
+    scaling = results.get("scaling")
+    if scaling:
+        for index, run in enumerate(scaling["runs"]):
+            shares = run["machine_cpu_s_per_1000_leads"]
+            out.add_row(
+                "8 scaling" if index == 0 else "",
+                f"  {run['replicas']} process(es) per service ({scaling['leads']:,} leads,"
+                f" {scaling['partitions']} partitions)",
+                f"{run['leads_per_s']:,} leads/s; CPU s / 1,000 leads: services"
+                f" {run['services_cpu_s_per_1000_leads']}, machine {shares.get('machine_busy', '-')}",
+                f"x{run['vs_one_replica']} of one" if "vs_one_replica" in run else "",
+            )
     return out
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import importlib
 import os
 import signal
@@ -14,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -29,6 +31,13 @@ class BenchService(ServiceProcess):
     ) -> None:
         super().__init__(stack, service, extra_env)
         self.profile_dir = profile_dir
+        self.spawned_at = 0.0
+
+    def start(self, wait: bool = True) -> BenchService:
+        """Start the process, remembering when, so its start-up can be timed."""
+        self.spawned_at = time.monotonic()
+        super().start(wait)
+        return self
 
     def command(self) -> list[str]:
         """The service's command line, under cProfile when a profile directory is set."""
@@ -41,12 +50,16 @@ class BenchService(ServiceProcess):
 
 @dataclass
 class Services:
-    """The four services of one stack, with their resource samples."""
+    """The services of one stack (one process each, or several replicas), with their resource samples."""
 
     stack: TestStack
     processes: dict[str, BenchService]
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     extra_env: Mapping[str, str] = field(default_factory=dict)
+    # Further processes of a service in the same consumer groups, beside the one in `processes`.
+    replicas: dict[str, list[BenchService]] = field(default_factory=dict)
+    # Seconds from spawning each process in `processes` to its first ready answer.
+    startup_s: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def start(
@@ -55,19 +68,49 @@ class Services:
         extra_env: Mapping[str, str] | None = None,
         profile_dir: Path | None = None,
         worker_nice: int = 0,
+        replicas: int = 1,
     ) -> Services:
-        """Start every service and wait until all are ready."""
-        processes = {
-            name: BenchService(
-                stack, name, {f"{name.upper()}_NICE": str(worker_nice), **(extra_env or {})}, profile_dir
-            )
-            for name in SERVICES
-        }
-        for process in processes.values():
+        """Start every service (`replicas` processes each, all at once) and wait until all are ready."""
+        env = {**(extra_env or {})}
+
+        def spawn(name: str) -> BenchService:
+            return BenchService(stack, name, {f"{name.upper()}_NICE": str(worker_nice), **env}, profile_dir)
+
+        processes = {name: spawn(name) for name in SERVICES}
+        more = {name: [spawn(name) for _ in range(replicas - 1)] for name in SERVICES}
+        for number, extra in enumerate(zip(*more.values(), strict=True), start=2):
+            for process in extra:
+                process.log_file = stack.logs / f"{stack.name}-{process.service}-{number}.log"
+        everyone = [*processes.values(), *(p for extra in more.values() for p in extra)]
+        for process in everyone:
             process.start(wait=False)
-        for process in processes.values():
-            process.wait_ready(timeout=120)
-        return cls(stack, processes, extra_env=dict(extra_env or {}))
+        ready = wait_all_ready(everyone, timeout=120)
+        return cls(
+            stack,
+            processes,
+            extra_env=env,
+            replicas=more,
+            startup_s={name: round(ready[id(p)], 2) for name, p in processes.items()},
+        )
+
+    def all_processes(self) -> Iterator[BenchService]:
+        """Every process of every service."""
+        yield from self.processes.values()
+        for extra in self.replicas.values():
+            yield from extra
+
+    def restart(self, service: str) -> tuple[float, float]:
+        """Stop one service gracefully and start it again alone: seconds to stop, and to ready again."""
+        old = self.processes[service]
+        began = time.monotonic()
+        old.stop()
+        stopped = time.monotonic() - began
+        # Not profiled: its profile would overwrite the one the first process wrote on its stop.
+        new = BenchService(self.stack, service, old.extra_env, None)
+        new.start(wait=False)
+        ready = wait_all_ready([new], timeout=120)
+        self.processes[service] = new
+        return round(stopped, 2), round(ready[id(new)], 2)
 
     def start_api(self, service: str) -> BenchService:
         """Start one more process of a service in the api role (HTTP only) and wait until it is ready."""
@@ -85,7 +128,7 @@ class Services:
     @contextlib.contextmanager
     def paused(self) -> Iterator[None]:
         """Stop every service process with SIGSTOP for the block and let it go on after."""
-        pids = [p.process.pid for p in self.processes.values() if p.process is not None]
+        pids = [p.process.pid for p in self.all_processes() if p.process is not None]
         for pid in pids:
             os.kill(pid, signal.SIGSTOP)
         try:
@@ -95,34 +138,62 @@ class Services:
                 os.kill(pid, signal.SIGCONT)
 
     def stop(self) -> None:
-        """Stop every service gracefully."""
-        for process in self.processes.values():
+        """Stop every process gracefully."""
+        for process in self.all_processes():
             process.stop()
 
     def sample(self) -> dict[str, ProcessSample]:
-        """CPU and memory of every service now; remembers the peak RSS seen."""
+        """CPU and memory of every service now (its replicas' CPU added up); remembers the peak RSS seen."""
         samples: dict[str, ProcessSample] = {}
-        for name, process in self.processes.items():
-            if process.process is None:
+        for name, first in self.processes.items():
+            found = [
+                sample
+                for process in (first, *self.replicas.get(name, ()))
+                if process.process is not None and (sample := sample_process(process.process.pid)) is not None
+            ]
+            if not found:
                 continue
-            sample = sample_process(process.process.pid)
-            if sample is None:
-                continue
-            samples[name] = sample
-            self.peak_rss_mb[name] = max(self.peak_rss_mb.get(name, 0.0), sample.peak_rss_mb, sample.rss_mb)
+            peak = max(max(s.peak_rss_mb, s.rss_mb) for s in found)
+            samples[name] = ProcessSample(sum(s.cpu_s for s in found), max(s.rss_mb for s in found), peak)
+            self.peak_rss_mb[name] = max(self.peak_rss_mb.get(name, 0.0), peak)
         return samples
 
 
+def wait_all_ready(processes: list[BenchService], timeout: float) -> dict[int, float]:
+    """Poll every process's readiness together; seconds from its spawn to its first 200, by id(process)."""
+    ready: dict[int, float] = {}
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=1.0) as client:
+        while len(ready) < len(processes):
+            for process in processes:
+                if id(process) in ready:
+                    continue
+                if process.process is not None and process.process.poll() is not None:
+                    raise RuntimeError(f"{process.service} exited; log tail:\n{process.log_tail()}")
+                try:
+                    answered = client.get(process.url + "/health/ready").status_code == 200
+                except httpx.HTTPError:
+                    answered = False
+                if answered:
+                    ready[id(process)] = time.monotonic() - process.spawned_at
+            if time.monotonic() > deadline:
+                late = next(p for p in processes if id(p) not in ready)
+                raise RuntimeError(f"{late.service} not ready; log tail:\n{late.log_tail()}")
+            time.sleep(0.02)
+    return ready
+
+
+@functools.cache
 def declared_subscriptions(prefix: str) -> dict[str, set[str]]:
-    """Group id -> topics, read from each service's own subscription list (empty for a service that fails)."""
+    """Group id -> topics, from the subscriptions each service's composition root wires (read only)."""
     result: dict[str, set[str]] = {}
     for service in SERVICES:
-        try:
-            module = importlib.import_module(f"leadflow_{service}.entrypoints.consumers")
-            subscriptions = module.subscriptions()
-        except Exception:
-            continue
-        for sub in subscriptions:
+        settings_module = importlib.import_module(f"leadflow_{service}.settings")
+        settings_cls = getattr(settings_module, f"{service.capitalize()}Settings")
+        definition = importlib.import_module(f"leadflow_{service}.bootstrap").definition
+        # Wiring opens no connection: the address only has to be well formed.
+        settings = settings_cls(database_url="postgresql://bench@127.0.0.1/unused", topic_prefix=prefix)
+        for sub in definition(settings).subscriptions:
             result[f"{prefix}{service}.{sub.name}"] = {prefix + t for t in sub.topics}
     return result
 

@@ -29,6 +29,12 @@ def test_a_tiny_benchmark_run_prints_the_table_and_writes_figures_for_every_sect
             "--http-seconds=2",
             "--stored-leads=5000",
             "--queries=30",
+            "--scaling-leads=100",
+            "--scaling-warm-up=20",
+            "--replicas=1,2",
+            # Funnel cells kept within seconds, not the minute a deployment waits for today to settle.
+            "--service-env=QUALIFICATION_FUNNEL_SETTLE_S=1",
+            "--service-env=QUALIFICATION_FUNNEL_REFRESH_INTERVAL_S=1",
             f"--results-dir={tmp_path}",
             "--timeout=120",
         ],
@@ -64,3 +70,12 @@ def test_a_tiny_benchmark_run_prints_the_table_and_writes_figures_for_every_sect
     assert all(e["ms"]["p99"] is not None for e in figures["queries"]["endpoints"] if e["available"])
     assert all(rss > 0 for rss in figures["resources"]["peak_rss_mb"].values())
     assert figures["resources"]["cpu_s_per_1000_leads"]
+    assert set(figures["startup"]["together_s"]) == set(figures["throughput"]["per_service_leads_per_s"])
+    assert all(s > 0 for s in figures["startup"]["together_s"].values())
+    restarts = figures["startup"]["restart"]
+    assert all(r["stop_s"] > 0 and r["ready_s"] > 0 for r in restarts.values()), restarts
+    assert figures["startup"]["stored_leads"] == 5000
+    runs = figures["scaling"]["runs"]
+    assert [run["replicas"] for run in runs] == [1, 2]
+    assert all(run["leads_per_s"] > 0 for run in runs)
+    assert runs[1]["vs_one_replica"] > 0
