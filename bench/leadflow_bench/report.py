@@ -135,20 +135,19 @@ def table(results: dict[str, Any]) -> Table:
     startup = results.get("startup")
     if startup:
         together = startup.get("together_s", {})
-        for name, seconds in together.items():
-            out.add_row(
-                "7 start-up" if name == next(iter(together)) else "",
-                f"  {name}",
-                f"ready {seconds} s after spawn (the four started together, empty schema)",
-                "",
-            )
+        out.add_row(
+            "7 start-up",
+            "spawn to ready, the four together, empty schema",
+            " / ".join(f"{name} {seconds} s" for name, seconds in together.items()),
+            "",
+        )
         stored = startup.get("stored_leads", 0)
         for name, figures in startup.get("restart", {}).items():
             out.add_row(
                 "",
-                f"  {name} restarted alone",
-                f"graceful stop {figures['stop_s']} s, then ready {figures['ready_s']} s after spawn",
-                f"{stored:,} leads stored" if stored else "",
+                f"  {name} restarted alone" + (f" ({stored:,} leads stored)" if stored else ""),
+                f"graceful stop {figures['stop_s']} s, ready {figures['ready_s']} s after spawn",
+                "",
             )
     scaling = results.get("scaling")
     if scaling:
