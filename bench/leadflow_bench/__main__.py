@@ -56,7 +56,7 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
             stack, params["service_env"], profile_dir=profile_dir, worker_nice=params["worker_nice"]
         )
         services.sample()
-        results["startup"] = {"together_s": services.startup_s}
+        results["startup"] = {"migrate_s": stack.migrate_s, "together_s": services.startup_s}
         async with Progress(stack) as progress:
             if "throughput" in sections:
                 count = params["leads"]

@@ -134,9 +134,17 @@ def table(results: dict[str, Any]) -> Table:
             )
     startup = results.get("startup")
     if startup:
+        migrations = startup.get("migrate_s", {})
+        if migrations:
+            out.add_row(
+                "7 start-up",
+                "`migrate` command, empty schema to head",
+                " / ".join(f"{name} {seconds} s" for name, seconds in migrations.items()),
+                "",
+            )
         together = startup.get("together_s", {})
         out.add_row(
-            "7 start-up",
+            "" if migrations else "7 start-up",
             "spawn to ready, the four together, empty schema",
             " / ".join(f"{name} {seconds} s" for name, seconds in together.items()),
             "",

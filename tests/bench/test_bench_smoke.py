@@ -72,6 +72,7 @@ def test_a_tiny_benchmark_run_prints_the_table_and_writes_figures_for_every_sect
     assert figures["resources"]["cpu_s_per_1000_leads"]
     assert set(figures["startup"]["together_s"]) == set(figures["throughput"]["per_service_leads_per_s"])
     assert all(s > 0 for s in figures["startup"]["together_s"].values())
+    assert set(figures["startup"]["migrate_s"]) == set(figures["startup"]["together_s"])
     restarts = figures["startup"]["restart"]
     assert all(r["stop_s"] > 0 and r["ready_s"] > 0 for r in restarts.values()), restarts
     assert figures["startup"]["stored_leads"] == 5000
