@@ -19,6 +19,8 @@ from leadflow_devstack.testing import (
     new_test_stack,
     produce,
     read_topic,
+    services_running,
+    submission_stream,
     wait_until,
 )
 from leadflow_shared.contracts import topics
@@ -150,29 +152,9 @@ async def kill_stack() -> AsyncIterator[TestStack]:
 async def test_a_service_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
     kill_stack: TestStack,
 ) -> None:
-    processes = {
-        name: ServiceProcess(kill_stack, name)
-        for name in ("intake", "qualification", "opportunity", "nurture")
-    }
-    for process in processes.values():
-        process.start(wait=False)
-    for process in processes.values():
-        process.wait_ready()
-    try:
+    with services_running(kill_stack) as processes:
         total = 1000
-        run = uuid.uuid4().hex[:6]
-        messages = []
-        for n in range(total):
-            lead = LeadSubmission(
-                first_name="Mary",
-                last_name=f"Jackson {n}",
-                email=f"mary.{run}.{n}@langley.example",
-                company="Langley",
-                source_system="webform",
-                source_id=f"{run}-{n}",
-            )
-            envelope = new_event(LeadSubmitted(submission=lead), source="upstream")
-            messages.append((envelope.key(), encode(envelope)))
+        messages = submission_stream(total, "Mary", "Jackson")
         intake, qualification = Db(kill_stack, "intake"), Db(kill_stack, "qualification")
 
         await produce(kill_stack, topics.LEADS_SUBMITTED, messages[:400])
@@ -200,9 +182,6 @@ async def test_a_service_killed_mid_stream_and_restarted_loses_and_duplicates_no
         captured_ids = [decode(r.value).subject for r in published if b"lead.captured" in (r.value or b"")]
         # At-least-once publishing may repeat an event after a kill; the lead ids are still unique.
         assert len(set(captured_ids)) == total
-    finally:
-        for process in processes.values():
-            process.stop()
 
 
 async def _at_least(db: Db, query: str, n: int) -> bool:

@@ -12,7 +12,7 @@ import pytest_asyncio
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
-from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, free_port, new_test_stack
+from leadflow_devstack.testing import ServiceProcess, TestStack, free_port, new_test_stack, services_running
 
 
 @pytest_asyncio.fixture(scope="session")
@@ -77,13 +77,5 @@ def running_services(
         # then always seen flagged in between; every 5 s one sweep could do both.
         "qualification": {"QUALIFICATION_SWEEP_INTERVAL_S": "0.5"},
     }
-    processes = {name: ServiceProcess(test_stack, name, extra.get(name)) for name in SERVICES}
-    try:
-        for process in processes.values():
-            process.start(wait=False)
-        for process in processes.values():
-            process.wait_ready()
+    with services_running(test_stack, extra) as processes:
         yield processes
-    finally:
-        for process in processes.values():
-            process.stop()

@@ -11,7 +11,8 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +27,9 @@ from leadflow_devstack.env import load_env, role_passwords
 from leadflow_devstack.paths import repo_root
 from leadflow_devstack.postgres import _with_database, provision_database_async
 from leadflow_devstack.topics import create_topics_async
+from leadflow_shared.contracts.envelope import encode, new_event
+from leadflow_shared.contracts.events import LeadSubmitted
+from leadflow_shared.contracts.lead import LeadSubmission
 from leadflow_shared.contracts.topics import all_topics
 from leadflow_shared.http import create_app
 from leadflow_shared.runtime import Runtime, ServiceDefinition
@@ -260,6 +264,41 @@ class ServiceProcess:
         if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait(10)
+
+
+@contextlib.contextmanager
+def services_running(
+    stack: TestStack, extra: Mapping[str, Mapping[str, str]] | None = None
+) -> Iterator[dict[str, ServiceProcess]]:
+    """The four services as processes, started together and ready; stopped gracefully afterwards."""
+    processes = {name: ServiceProcess(stack, name, (extra or {}).get(name)) for name in SERVICES}
+    try:
+        for process in processes.values():
+            process.start(wait=False)
+        for process in processes.values():
+            process.wait_ready()
+        yield processes
+    finally:
+        for process in processes.values():
+            process.stop()
+
+
+def submission_stream(count: int, first_name: str, last_name: str) -> list[tuple[bytes | None, bytes]]:
+    """`count` different people at one company as leads.submitted messages (key, value), as upstream sends."""
+    run = uuid.uuid4().hex[:6]
+    messages: list[tuple[bytes | None, bytes]] = []
+    for n in range(count):
+        lead = LeadSubmission(
+            first_name=first_name,
+            last_name=f"{last_name} {n}",
+            email=f"{first_name.lower()}.{run}.{n}@langley.example",
+            company="Langley",
+            source_system="webform",
+            source_id=f"{run}-{n}",
+        )
+        envelope = new_event(LeadSubmitted(submission=lead), source="upstream")
+        messages.append((envelope.key(), encode(envelope)))
+    return messages
 
 
 async def wait_until(check: Callable[[], Awaitable[T | None]], within: float = 60.0, every: float = 0.2) -> T:
