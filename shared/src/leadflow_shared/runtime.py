@@ -20,6 +20,7 @@ from fastapi import APIRouter, FastAPI, Request
 from leadflow_shared.consumer import EventConsumer, Subscription
 from leadflow_shared.db import create_pool
 from leadflow_shared.http import create_app
+from leadflow_shared.kafka_client import install_metadata_backoff
 from leadflow_shared.logging import configure_logging
 from leadflow_shared.outbox import OutboxRelay
 from leadflow_shared.partitioner import KafkaPartitioner
@@ -91,6 +92,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
     """Assemble the FastAPI app whose lifespan starts and stops every part in order."""
     settings = definition.settings
     name = settings.service_name
+    install_metadata_backoff()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
