@@ -167,7 +167,7 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
             duplicates=params["duplicates"],
             timeout_s=params["timeout"],
             say=say,
-            destroy=(lambda _: None) if params["keep_stack"] else _destroy,
+            destroy=_keep if params["keep_stack"] else _destroy,
         )
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -184,6 +184,11 @@ async def _destroy(stack: TestStack) -> None:
             say(f"cleanup attempt {attempt + 1} failed: {exc!r}")
             await asyncio.sleep(2.0)
     say(f"stack {stack.name} left behind: drop database {stack.database} and its topics by hand")
+
+
+async def _keep(stack: TestStack) -> None:
+    """--keep-stack: leave the run's database and topics for a look afterwards."""
+    say(f"stack {stack.name} kept: database {stack.database}, topics {stack.topic_prefix}*")
 
 
 async def _drop_raw_topics(bootstrap: str, prefix: str) -> None:

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from leadflow_bench import synth
 from leadflow_bench.pipeline import run_throughput
@@ -22,7 +21,7 @@ async def run_scaling(
     duplicates: float,
     timeout_s: float,
     say: Callable[[str], None],
-    destroy: Callable[[TestStack], object],
+    destroy: Callable[[TestStack], Awaitable[None]],
 ) -> dict[str, object]:
     """One throughput run per replica count, each on a stack of its own, so none inherits another's data."""
     runs: list[dict[str, object]] = []
@@ -59,9 +58,7 @@ async def run_scaling(
         finally:
             if services is not None:
                 services.stop()
-            result = destroy(stack)
-            if asyncio.iscoroutine(result):
-                await result
+            await destroy(stack)
     base = next((run["leads_per_s"] for run in runs if run["replicas"] == 1), None)
     for run in runs:
         value = run["leads_per_s"]

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
-import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 
 from leadflow_bench.measure import ProcessSample, sample_process
-from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack
+from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, wait_all_ready
 
 
 class BenchService(ServiceProcess):
@@ -31,13 +30,6 @@ class BenchService(ServiceProcess):
     ) -> None:
         super().__init__(stack, service, extra_env)
         self.profile_dir = profile_dir
-        self.spawned_at = 0.0
-
-    def start(self, wait: bool = True) -> BenchService:
-        """Start the process, remembering when, so its start-up can be timed."""
-        self.spawned_at = time.monotonic()
-        super().start(wait)
-        return self
 
     def command(self) -> list[str]:
         """The service's command line, under cProfile when a profile directory is set."""
@@ -157,30 +149,6 @@ class Services:
             samples[name] = ProcessSample(sum(s.cpu_s for s in found), max(s.rss_mb for s in found), peak)
             self.peak_rss_mb[name] = max(self.peak_rss_mb.get(name, 0.0), peak)
         return samples
-
-
-def wait_all_ready(processes: list[BenchService], timeout: float) -> dict[int, float]:
-    """Poll every process's readiness together; seconds from its spawn to its first 200, by id(process)."""
-    ready: dict[int, float] = {}
-    deadline = time.monotonic() + timeout
-    with httpx.Client(timeout=1.0) as client:
-        while len(ready) < len(processes):
-            for process in processes:
-                if id(process) in ready:
-                    continue
-                if process.process is not None and process.process.poll() is not None:
-                    raise RuntimeError(f"{process.service} exited; log tail:\n{process.log_tail()}")
-                try:
-                    answered = client.get(process.url + "/health/ready").status_code == 200
-                except httpx.HTTPError:
-                    answered = False
-                if answered:
-                    ready[id(process)] = time.monotonic() - process.spawned_at
-            if time.monotonic() > deadline:
-                late = next(p for p in processes if id(p) not in ready)
-                raise RuntimeError(f"{late.service} not ready; log tail:\n{late.log_tail()}")
-            time.sleep(0.02)
-    return ready
 
 
 @functools.cache

@@ -200,6 +200,8 @@ class ServiceProcess:
         self.port = free_port()
         self.extra_env = dict(extra_env or {})
         self.process: subprocess.Popen[bytes] | None = None
+        # When start() last spawned the process (monotonic clock), for timing its start-up.
+        self.spawned_at = 0.0
         stack.logs.mkdir(parents=True, exist_ok=True)
         self.log_file = stack.logs / f"{stack.name}-{service}.log"
 
@@ -214,6 +216,7 @@ class ServiceProcess:
 
     def start(self, wait: bool = True) -> ServiceProcess:
         """Start the process and, by default, wait until it is ready."""
+        self.spawned_at = time.monotonic()
         with open(self.log_file, "ab") as log:
             self.process = subprocess.Popen(
                 self.command(),
@@ -229,17 +232,7 @@ class ServiceProcess:
 
     def wait_ready(self, timeout: float = 60.0) -> None:
         """Wait until /health/ready answers 200, or fail with the log's tail."""
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process is not None and self.process.poll() is not None:
-                break
-            try:
-                if httpx.get(self.url + "/health/ready", timeout=1.0).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError(f"{self.service} not ready; log tail:\n{self.log_tail()}")
+        wait_all_ready([self], timeout)
 
     def log_tail(self, lines: int = 40) -> str:
         """The last lines of the process's log."""
@@ -266,6 +259,32 @@ class ServiceProcess:
             self.process.wait(10)
 
 
+def wait_all_ready(processes: Sequence[ServiceProcess], timeout: float = 60.0) -> dict[int, float]:
+    """Poll the processes' /health/ready together until each answers 200; seconds from each one's spawn to
+    its first 200, by id(process). A process that exits or stays unready fails with its log's tail."""
+    ready: dict[int, float] = {}
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=1.0) as client:
+        while len(ready) < len(processes):
+            for process in processes:
+                if id(process) in ready:
+                    continue
+                if process.process is not None and process.process.poll() is not None:
+                    raise RuntimeError(f"{process.service} exited; log tail:\n{process.log_tail()}")
+                try:
+                    answered = client.get(process.url + "/health/ready").status_code == 200
+                except httpx.HTTPError:
+                    answered = False
+                if answered:
+                    ready[id(process)] = time.monotonic() - process.spawned_at
+            if len(ready) < len(processes):
+                if time.monotonic() > deadline:
+                    late = next(p for p in processes if id(p) not in ready)
+                    raise RuntimeError(f"{late.service} not ready; log tail:\n{late.log_tail()}")
+                time.sleep(0.02)
+    return ready
+
+
 @contextlib.contextmanager
 def services_running(
     stack: TestStack, extra: Mapping[str, Mapping[str, str]] | None = None
@@ -275,8 +294,7 @@ def services_running(
     try:
         for process in processes.values():
             process.start(wait=False)
-        for process in processes.values():
-            process.wait_ready()
+        wait_all_ready(list(processes.values()))
         yield processes
     finally:
         for process in processes.values():
