@@ -24,7 +24,12 @@ _STAMP = ".pom.sha256"
 
 def new_cluster_id() -> str:
     """A Kafka cluster id: 16 random bytes, URL-safe base64, unpadded (as `kafka-storage random-uuid`)."""
-    return base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+    while True:
+        cluster_id = base64.urlsafe_b64encode(secrets.token_bytes(16)).decode().rstrip("=")
+        # One in 64 would start with "-", and `kafka-storage format -t -abc` takes it for an option; Kafka's
+        # own Uuid.randomUuid() draws again too.
+        if not cluster_id.startswith("-"):
+            return cluster_id
 
 
 def render_server_properties(template: str, data_dir: str) -> str:
