@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import time
 from datetime import UTC, datetime
@@ -148,6 +149,7 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
             results["ratios"] = {
                 "vs_copy": round(thr["leads_per_s"] / raw["copy_msgs_per_s"], 4),
                 "vs_copy_and_produce": round(thr["leads_per_s"] / raw["copy_and_produce_msgs_per_s"], 4),
+                **raw_cost_ceiling(raw, thr),
             }
     finally:
         if services is not None:
@@ -170,6 +172,28 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
             destroy=_keep if params["keep_stack"] else _destroy,
         )
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def raw_cost_ceiling(raw: dict[str, Any], thr: dict[str, Any]) -> dict[str, float]:
+    """The pipeline's messages per lead at the raw pipe's cost: the most leads/s this machine could give them.
+
+    Each event a service handled is costed as a message consumed and COPYed, each event it produced as a
+    message produced, at the machine CPU per message the raw pipe took in this run; the cores divided by
+    that is the ceiling, with no domain logic, inbox, outbox or transactions counted at all.
+    """
+    per_lead = thr.get("messages_per_lead")
+    cpu = raw.get("machine_cpu_us_per_msg")
+    if not per_lead or not cpu:
+        return {}
+    floor_us = per_lead["handled"] * cpu["copy"] + per_lead["produced"] * cpu["produce"]
+    if floor_us <= 0:
+        return {}
+    ceiling = (os.cpu_count() or 1) * 1e6 / floor_us
+    return {
+        "raw_cost_us_per_lead": round(floor_us, 1),
+        "raw_cost_ceiling_leads_per_s": round(ceiling, 1),
+        "vs_raw_cost_ceiling": round(thr["leads_per_s"] / ceiling, 4),
+    }
 
 
 async def _destroy(stack: TestStack) -> None:

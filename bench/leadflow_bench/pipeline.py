@@ -36,6 +36,7 @@ async def run_throughput(
     before = services.sample()
     machine_before = machine_cpu()
     sessions_before = process_cpu_s(await progress.session_pids())
+    volume_before = await progress.volume()
     producer = _producer(stack)
     await producer.start()
     try:
@@ -51,6 +52,9 @@ async def run_throughput(
     after = services.sample()
     machine_after = machine_cpu()
     sessions_after = process_cpu_s(await progress.session_pids())
+    volume = (await progress.volume()).since(
+        volume_before, stack.topic_prefix, progress.subscriptions(await progress.groups())
+    )
     # This run's database sessions, without the server's background work or anything else on this machine.
     machine_after["postgres_sessions"] = sum(sessions_after.values())
     machine_before["postgres_sessions"] = sum(sessions_before.get(pid, 0.0) for pid in sessions_after)
@@ -74,6 +78,9 @@ async def run_throughput(
         "machine_cpu_s_per_1000_leads": {
             k: round((machine_after[k] - machine_before[k]) / count * 1000, 3) for k in machine_after
         },
+        # Messages per lead: what the services produced, what reached their groups, and what they handled
+        # (an inbox row each; the rest were passed over by their type header).
+        "messages_per_lead": {k: round(n / count, 2) for k, n in volume.items()},
         "machine_busy_share": round(
             (machine_after["machine_busy"] - machine_before["machine_busy"])
             / max(

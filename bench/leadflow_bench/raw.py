@@ -10,6 +10,7 @@ import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.structs import OffsetAndMetadata
 
+from leadflow_bench.measure import machine_cpu
 from leadflow_devstack.testing import TestStack
 from leadflow_devstack.topics import create_topics_async
 
@@ -27,19 +28,25 @@ CREATE TABLE IF NOT EXISTS bench_raw (
 
 @dataclass(frozen=True)
 class RawFigures:
-    """Messages per second of one raw-pipe variant."""
+    """Messages per second of one raw-pipe variant, and the machine's CPU it took."""
 
     messages: int
     seconds: float
+    machine_cpu_s: float = 0.0
 
     @property
     def per_second(self) -> float:
         """Messages per second."""
         return self.messages / self.seconds if self.seconds else 0.0
 
+    @property
+    def cpu_us_per_message(self) -> float:
+        """The machine's CPU microseconds per message: Python, Kafka and Postgres together."""
+        return self.machine_cpu_s / self.messages * 1e6 if self.messages else 0.0
 
-async def produce_all(bootstrap: str, topic: str, values: list[bytes]) -> float:
-    """Publish every value as fast as the producer allows (acks=all, idempotent); answer the seconds."""
+
+async def produce_all(bootstrap: str, topic: str, values: list[bytes]) -> RawFigures:
+    """Publish every value as fast as the producer allows (acks=all, idempotent)."""
     producer = AIOKafkaProducer(
         bootstrap_servers=bootstrap, enable_idempotence=True, linger_ms=5, max_batch_size=262_144
     )
@@ -47,10 +54,12 @@ async def produce_all(bootstrap: str, topic: str, values: list[bytes]) -> float:
     try:
         # The first message waits out leader election on the new topic; the clock starts after it.
         await (await producer.send(topic, value=values[0]))
+        cpu_before = machine_cpu()["machine_busy"]
         started = time.perf_counter()
         futures = [await producer.send(topic, value=v) for v in values[1:]]
         await asyncio.gather(*futures)
-        return time.perf_counter() - started
+        seconds = time.perf_counter() - started
+        return RawFigures(len(values) - 1, seconds, machine_cpu()["machine_busy"] - cpu_before)
     finally:
         await producer.stop()
 
@@ -82,12 +91,14 @@ async def pipe(
         await producer.start()
     done = 0
     started: float | None = None
+    cpu_before = 0.0
     try:
         while done < count:
             batches = await consumer.getmany(timeout_ms=500, max_records=batch)
             if not batches:
                 continue
-            started = started or time.perf_counter()
+            if started is None:
+                started, cpu_before = time.perf_counter(), machine_cpu()["machine_busy"]
             records = [
                 (m.topic, m.partition, m.offset, m.key, m.value) for ms in batches.values() for m in ms
             ]
@@ -102,26 +113,33 @@ async def pipe(
             await consumer.commit(offsets)
             done += len(records)
         elapsed = time.perf_counter() - (started or time.perf_counter())
+        cpu_s = machine_cpu()["machine_busy"] - cpu_before
     finally:
         await consumer.stop()
         if producer:
             await producer.stop()
         await conn.execute("DROP TABLE IF EXISTS bench_raw")
         await conn.close()
-    return RawFigures(done, elapsed)
+    return RawFigures(done, elapsed, cpu_s)
 
 
-async def run_raw(stack: TestStack, values: list[bytes], batch: int = 500) -> dict[str, float | int]:
+async def run_raw(stack: TestStack, values: list[bytes], batch: int = 500) -> dict[str, object]:
     """Both raw variants over the same lead messages: COPY only, and COPY plus one produce per message."""
     source, target = stack.topic_prefix + "bench.raw.in", stack.topic_prefix + "bench.raw.out"
     await create_topics_async(stack.bootstrap, [source, target], stack.partitions)
-    produce_s = await produce_all(stack.bootstrap, source, values)
+    produced = await produce_all(stack.bootstrap, source, values)
     copy_only = await pipe(stack, source, len(values), forward_to=None, batch=batch)
     forwarding = await pipe(stack, source, len(values), forward_to=target, batch=batch)
     return {
         "messages": len(values),
-        "produce_msgs_per_s": round((len(values) - 1) / produce_s, 1),
+        "produce_msgs_per_s": round(produced.per_second, 1),
         "copy_msgs_per_s": round(copy_only.per_second, 1),
         "copy_and_produce_msgs_per_s": round(forwarding.per_second, 1),
+        # The machine's CPU per message, what a message costs at the least: the pipeline's floor.
+        "machine_cpu_us_per_msg": {
+            "produce": round(produced.cpu_us_per_message, 2),
+            "copy": round(copy_only.cpu_us_per_message, 2),
+            "copy_and_produce": round(forwarding.cpu_us_per_message, 2),
+        },
         "batch": batch,
     }

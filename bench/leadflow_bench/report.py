@@ -38,6 +38,15 @@ def table(results: dict[str, Any]) -> Table:
         out.add_row("1 raw pipe", "produce only", f"{raw['produce_msgs_per_s']:,} msg/s", "")
         out.add_row("", "consume + COPY", f"{raw['copy_msgs_per_s']:,} msg/s", "")
         out.add_row("", "consume + COPY + produce", f"{raw['copy_and_produce_msgs_per_s']:,} msg/s", "")
+        cpu = raw.get("machine_cpu_us_per_msg")
+        if cpu:
+            out.add_row(
+                "",
+                "  machine CPU per message",
+                f"produce {cpu['produce']} / COPY {cpu['copy']}"
+                f" / COPY + produce {cpu['copy_and_produce']} µs",
+                "",
+            )
     thr = results.get("throughput")
     if thr:
         ratios = results.get("ratios", {})
@@ -55,6 +64,22 @@ def table(results: dict[str, Any]) -> Table:
         for name, rate in thr["per_service_leads_per_s"].items():
             out.add_row(
                 "", f"  {name} (done at {thr['per_service_done_s'][name]} s)", f"{rate:,} leads/s", ""
+            )
+        per_lead = thr.get("messages_per_lead")
+        if per_lead:
+            out.add_row(
+                "",
+                "  messages per lead: produced / delivered to groups / handled",
+                f"{per_lead['produced']} / {per_lead['delivered']} / {per_lead['handled']}",
+                "",
+            )
+        if "raw_cost_ceiling_leads_per_s" in ratios:
+            out.add_row(
+                "",
+                "  those messages at the raw pipe's CPU per message",
+                f"{ratios['raw_cost_us_per_lead']} µs per lead: at most"
+                f" {ratios['raw_cost_ceiling_leads_per_s']:,.0f} leads/s",
+                f"the pipeline is at {ratios['vs_raw_cost_ceiling']:.1%} of it",
             )
         shares = thr.get("machine_cpu_s_per_1000_leads", {})
         if shares:

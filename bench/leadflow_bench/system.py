@@ -20,6 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from leadflow_bench.measure import ProcessSample, sample_process
 from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, wait_all_ready
+from leadflow_shared.contracts import topics
 
 
 class BenchService(ServiceProcess):
@@ -203,10 +204,10 @@ class Progress:
     async def lag(self) -> dict[str, int]:
         """Messages not yet committed per group, over every partition of every topic it subscribes to."""
         result: dict[str, int] = {}
-        for group, topics in self.subscriptions(await self.groups()).items():
+        for group, subscribed in self.subscriptions(await self.groups()).items():
             committed = await self.admin.list_consumer_group_offsets(group)
             parts = set(committed)
-            for topic in topics | {tp.topic for tp in committed}:
+            for topic in subscribed | {tp.topic for tp in committed}:
                 parts.update(TopicPartition(topic, p) for p in range(self.stack.partitions))
             ends = await self.offsets.end_offsets(list(parts)) if parts else {}
             # A partition without a commit yet is consumed from the start (auto_offset_reset=earliest).
@@ -214,6 +215,17 @@ class Progress:
                 max(0, ends[tp] - (committed[tp].offset if tp in committed else 0)) for tp in parts
             )
         return result
+
+    async def volume(self) -> Volume:
+        """Messages so far on each of the run's topics, and events handled per service (inbox rows)."""
+        names = topics.all_topics(self.stack.topic_prefix)
+        parts = [TopicPartition(t, p) for t in names for p in range(self.stack.partitions)]
+        ends = await self.offsets.end_offsets(parts)
+        per_topic = {t: sum(ends[TopicPartition(t, p)] for p in range(self.stack.partitions)) for t in names}
+        handled = {
+            name: int(await pool.fetchval("SELECT count(*) FROM inbox")) for name, pool in self.pools.items()
+        }
+        return Volume(per_topic, handled)
 
     async def session_pids(self) -> set[int]:
         """The server processes of every session on this run's database."""
@@ -232,6 +244,24 @@ class Progress:
                 )
             )
             for service in services
+        }
+
+
+@dataclass(frozen=True)
+class Volume:
+    """Counts at one moment: messages per topic, and events handled per service."""
+
+    messages: dict[str, int]
+    handled: dict[str, int]
+
+    def since(self, earlier: Volume, prefix: str, groups: dict[str, set[str]]) -> dict[str, int]:
+        """What happened between two moments: messages the services produced, delivered to groups, handled."""
+        upstream = {prefix + t for t in (topics.LEADS_SUBMITTED, topics.LEADS_ACTIVITY)}
+        grown = {t: n - earlier.messages.get(t, 0) for t, n in self.messages.items()}
+        return {
+            "produced": sum(n for t, n in grown.items() if t not in upstream),
+            "delivered": sum(grown.get(t, 0) for subscribed in groups.values() for t in subscribed),
+            "handled": sum(n - earlier.handled.get(s, 0) for s, n in self.handled.items()),
         }
 
 

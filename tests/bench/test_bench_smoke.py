@@ -60,6 +60,12 @@ def test_a_tiny_benchmark_run_prints_the_table_and_writes_figures_for_every_sect
         "nurture",
     }
     assert figures["ratios"]["vs_copy_and_produce"] > 0
+    # CPU is counted in ticks of 10 ms, which a tiny run may not fill.
+    assert set(figures["raw_pipe"]["machine_cpu_us_per_msg"]) == {"produce", "copy", "copy_and_produce"}
+    per_lead = figures["throughput"]["messages_per_lead"]
+    # Each lead is captured, then judged: two events produced; those two and its submission handled.
+    assert per_lead["produced"] >= 2, per_lead
+    assert per_lead["delivered"] >= per_lead["handled"] >= 3, per_lead
     assert figures["latency"]["to_decision_ms"]["count"] > 0
     assert figures["latency"]["to_final_ms"]["p99"] is not None
     assert figures["http"]["requests"] > 0
