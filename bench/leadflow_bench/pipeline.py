@@ -15,6 +15,12 @@ from leadflow_devstack.testing import SERVICES, TestStack
 from leadflow_shared.contracts import topics
 
 DECISION_TYPES = frozenset({"lead.qualified", "lead.disqualified"})
+# The outcomes design.md times apart, by the event that marks each (an archive is the decision itself).
+OUTCOME_TYPES = {
+    "lead.converted": "conversion",
+    "opportunity.opened": "opportunity",
+    "nurture.enrolled": "enrolment",
+}
 DOWNSTREAM = (
     topics.INTAKE_EVENTS,
     topics.QUALIFICATION_EVENTS,
@@ -103,6 +109,7 @@ class Observed:
     decision: dict[str, float] = field(default_factory=dict)
     first_qualification: dict[str, float] = field(default_factory=dict)
     last: dict[str, float] = field(default_factory=dict)
+    outcomes: dict[str, dict[str, float]] = field(default_factory=dict)
     types: dict[str, int] = field(default_factory=dict)
 
 
@@ -131,6 +138,9 @@ async def _watch(consumer: AIOKafkaConsumer, observed: Observed, stop: asyncio.E
                     observed.first_qualification.setdefault(cid, at)
                     if kind in DECISION_TYPES:
                         observed.decision.setdefault(cid, at)
+                outcome = OUTCOME_TYPES.get(kind)
+                if outcome:
+                    observed.outcomes.setdefault(outcome, {}).setdefault(cid, at)
                 observed.last[cid] = max(observed.last.get(cid, 0.0), at)
 
 
@@ -175,9 +185,6 @@ async def run_latency(
         await producer.stop()
         await consumer.stop()
     decisions = observed.decision or observed.first_qualification
-    to_intake = [(observed.captured[c] - t) * 1000 for c, t in sent.items() if c in observed.captured]
-    to_decision = [(decisions[c] - t) * 1000 for c, t in sent.items() if c in decisions]
-    to_final = [(observed.last[c] - t) * 1000 for c, t in sent.items() if c in observed.last]
     return {
         "offered_rate": rate,
         "achieved_rate": round(len(messages) / offered_s, 1) if offered_s else 0.0,
@@ -185,8 +192,17 @@ async def run_latency(
         "decision_event": "lead.qualified/lead.disqualified"
         if observed.decision
         else "first qualification.events event (no decision events seen)",
-        "to_intake_event_ms": percentiles(to_intake),
-        "to_decision_ms": percentiles(to_decision),
-        "to_final_ms": percentiles(to_final),
+        "to_intake_event_ms": _latencies(sent, observed.captured),
+        "to_decision_ms": _latencies(sent, decisions),
+        "to_final_ms": _latencies(sent, observed.last),
+        "to_outcome_ms": {
+            outcome: _latencies(sent, observed.outcomes.get(outcome, {}))
+            for outcome in OUTCOME_TYPES.values()
+        },
         "event_types_seen": dict(sorted(observed.types.items())),
     }
+
+
+def _latencies(sent: dict[str, float], seen: dict[str, float]) -> dict[str, float | int | None]:
+    """Percentiles of the time from each submission's send to the moment its event was seen, in ms."""
+    return percentiles([(seen[cid] - at) * 1000 for cid, at in sent.items() if cid in seen])

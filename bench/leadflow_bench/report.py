@@ -101,6 +101,8 @@ def table(results: dict[str, Any]) -> Table:
         out.add_row("", "submission -> intake event (1 hop)", _ms(lat.get("to_intake_event_ms")), "")
         out.add_row("", "submission -> decision", _ms(lat["to_decision_ms"]), TARGETS["decision_p99"])
         out.add_row("", "submission -> final outcome", _ms(lat["to_final_ms"]), "")
+        for outcome, figures in lat.get("to_outcome_ms", {}).items():
+            out.add_row("", f"  -> {outcome} ({figures.get('count', 0):,} leads)", _ms(figures), "")
     http = results.get("http")
     if http:
         where = " to an api process" if http.get("process") else ""

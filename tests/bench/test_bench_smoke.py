@@ -68,6 +68,9 @@ def test_a_tiny_benchmark_run_prints_the_table_and_writes_figures_for_every_sect
     assert per_lead["delivered"] >= per_lead["handled"] >= 3, per_lead
     assert figures["latency"]["to_decision_ms"]["count"] > 0
     assert figures["latency"]["to_final_ms"]["p99"] is not None
+    assert set(figures["latency"]["to_outcome_ms"]) == {"conversion", "opportunity", "enrolment"}
+    assert figures["latency"]["to_outcome_ms"]["conversion"]["count"] > 0
+    assert figures["latency"]["to_outcome_ms"]["enrolment"]["count"] > 0
     assert figures["http"]["requests"] > 0
     assert figures["http"]["ack_ms"]["p99"] is not None
     assert figures["http"]["alone"]["requests"] > 0
