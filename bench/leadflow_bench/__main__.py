@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import time
 from datetime import UTC, datetime
@@ -149,7 +148,7 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
             results["ratios"] = {
                 "vs_copy": round(thr["leads_per_s"] / raw["copy_msgs_per_s"], 4),
                 "vs_copy_and_produce": round(thr["leads_per_s"] / raw["copy_and_produce_msgs_per_s"], 4),
-                **raw_cost_ceiling(raw, thr),
+                **raw_cost_ceiling(raw, thr, results["machine"]["cores"] or 1),
             }
     finally:
         if services is not None:
@@ -174,7 +173,7 @@ async def bench(params: dict[str, Any], results: dict[str, Any]) -> None:
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def raw_cost_ceiling(raw: dict[str, Any], thr: dict[str, Any]) -> dict[str, float]:
+def raw_cost_ceiling(raw: dict[str, Any], thr: dict[str, Any], cores: int) -> dict[str, float]:
     """The pipeline's messages per lead at the raw pipe's cost: the most leads/s this machine could give them.
 
     Each event a service handled is costed as a message consumed and COPYed, each event it produced as a
@@ -188,7 +187,7 @@ def raw_cost_ceiling(raw: dict[str, Any], thr: dict[str, Any]) -> dict[str, floa
     floor_us = per_lead["handled"] * cpu["copy"] + per_lead["produced"] * cpu["produce"]
     if floor_us <= 0:
         return {}
-    ceiling = (os.cpu_count() or 1) * 1e6 / floor_us
+    ceiling = cores * 1e6 / floor_us
     return {
         "raw_cost_us_per_lead": round(floor_us, 1),
         "raw_cost_ceiling_leads_per_s": round(ceiling, 1),
