@@ -98,11 +98,12 @@ async def test_a_batch_of_submissions_ends_as_capturing_them_one_by_one(intake: 
         "updated",
         "rejected",
         "captured",
-        "updated",
+        "captured",
         "captured",
     ]
     reviewed = together[0][2]
     assert reviewed[2] == together[0][1][1], "Tobias Berg is listed for review against Tomas Berg"
+    assert together[0][8][2] == together[0][7][1], "Paula Quint with another address is reviewed, not merged"
 
 
 async def test_a_batch_written_twice_captures_each_person_once(intake: Intake) -> None:
@@ -260,3 +261,67 @@ async def test_company_candidates_list_people_by_domain_and_by_name_with_their_f
         ben: ("Ben", "Domain", f"ben@{domain}"),
         cy: ("Cy", "Name", f"cy.{tag}@gmail.com"),
     }
+
+
+async def test_newer_facts_of_a_known_person_replace_older_ones_and_an_older_submission_only_fills_gaps(
+    intake: Intake,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    tag = uuid.uuid4().hex[:8]
+    first = datetime(2026, 5, 4, 10, 0, tzinfo=UTC)
+
+    def seen(at: datetime, n: str, **fields: Any) -> LeadSubmission:
+        return LeadSubmission(
+            email=f"lena.{tag}@example.com",
+            first_name="Lena",
+            source_id=f"{n}-{tag}",
+            submitted_at=at,
+            **fields,
+        )
+
+    await captured(intake, [seen(first, "1", country="DE")], together=False)
+    newer = seen(first + timedelta(days=2), "2", country="AT", answers=QualifyingAnswers(budget="EUR 40k"))
+    older = seen(first - timedelta(days=2), "3", country="FR", job_title="Head of Ops")
+    for together in (True, False):
+        source = f"{together}"
+        results, events = await captured(
+            intake,
+            [s.model_copy(update={"source_id": f"{s.source_id}-{source}"}) for s in (newer, older)],
+            together=together,
+        )
+        assert [r.outcome for r in results] == ["updated", "updated"]
+        changes = [e.data["changed"] for e in events if e.type == "lead.updated"]
+        if together:
+            assert changes == [["country", "answers.budget"], ["job_title", "seniority"]]
+        else:
+            assert changes == [[], []], "the facts are already known from the first round"
+    async with intake.pool.acquire() as conn:
+        profile = await conn.fetchval("SELECT profile FROM leads WHERE email = $1", f"lena.{tag}@example.com")
+    assert (profile["country"], profile["job_title"], profile["answers"]["budget"]) == (
+        "AT",
+        "Head of Ops",
+        "EUR 40k",
+    )
+
+
+async def test_a_later_opt_out_wins_and_an_older_opt_in_does_not_undo_it(intake: Intake) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    tag = uuid.uuid4().hex[:8]
+    at = datetime(2026, 6, 1, tzinfo=UTC)
+
+    def seen(when: datetime, n: str, opted_in: bool) -> LeadSubmission:
+        return LeadSubmission(
+            email=f"noah.{tag}@example.com",
+            source_id=f"{n}-{tag}",
+            submitted_at=when,
+            consent=Consent(email=opted_in),
+        )
+
+    await captured(intake, [seen(at, "1", True), seen(at + timedelta(hours=1), "2", False)], together=False)
+    _, events = await captured(intake, [seen(at - timedelta(days=1), "3", True)], together=True)
+    assert [e.data["changed"] for e in events if e.type == "lead.updated"] == [[]]
+    async with intake.pool.acquire() as conn:
+        profile = await conn.fetchval("SELECT profile FROM leads WHERE email = $1", f"noah.{tag}@example.com")
+    assert profile["consent"]["email"] is False

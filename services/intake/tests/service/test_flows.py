@@ -81,7 +81,9 @@ async def lead_id(intake: Intake, email: str) -> str:
     return str(items[0]["id"])
 
 
-async def test_a_near_identical_person_merges_and_a_near_miss_goes_to_review(intake: Intake) -> None:
+async def test_a_near_identical_person_merges_and_another_address_or_a_near_miss_goes_to_review(
+    intake: Intake,
+) -> None:
     tag = new_tag()
     company = f"Brightwater Ceramics {tag}"
     await submit(
@@ -98,10 +100,19 @@ async def test_a_near_identical_person_merges_and_a_near_miss_goes_to_review(int
         intake,
         first_name="Margarethe",
         last_name="Schulz",
-        email=f"margarethe.{tag}@outlook.com",
+        phone=f"+49 30 {int(tag, 16) % 10**7:07d}",
         company=company + " GmbH",
         source_system="trade_show",
         source_id=f"t-{tag}",
+    )
+    await submit(
+        intake,
+        first_name="Margarethe",
+        last_name="Schulz",
+        email=f"margarethe.{tag}@outlook.com",
+        company=company,
+        source_system="webinar",
+        source_id=f"o-{tag}",
     )
     await submit(
         intake,
@@ -118,6 +129,8 @@ async def test_a_near_identical_person_merges_and_a_near_miss_goes_to_review(int
     assert sorted(t["source_system"] for t in lead["touches"]) == ["trade_show", "website"]
     other = await lead_id(intake, f"schulze.{tag}@yahoo.example")
     assert other != survivor
+    twin = await lead_id(intake, f"margarethe.{tag}@outlook.com")
+    assert twin != survivor, "the same name with another email address is not merged automatically"
 
     listed = (
         await intake.client.get("/v1/duplicates", params={"limit": 500}, headers=intake.auth("read"))

@@ -53,10 +53,30 @@ def test_the_same_email_merges_whatever_the_names_say():
 
 
 def test_the_same_person_at_the_same_company_spelled_differently_merges():
-    newcomer = person("Dana", "Kovács", "ACME", email="dana.kovacs@gmail.com")
+    newcomer = person("Dana", "Kovács", "ACME")
     decision = match(newcomer, [("lead-1", DANA)])
     assert decision.outcome is MatchOutcome.MERGE
     assert decision.candidate == "lead-1"
+
+
+def test_the_same_name_and_company_with_another_email_address_goes_to_review_not_merge():
+    newcomer = person("Dana", "Kovács", "ACME", email="dana.kovacs@gmail.com")
+    decision = match(newcomer, [("lead-1", DANA)])
+    assert (decision.outcome, decision.candidate) == (MatchOutcome.REVIEW, "lead-1")
+    assert decision.reason == "similar name, different email addresses"
+
+
+def test_a_look_alike_name_with_another_email_address_is_never_merged_automatically():
+    hana = person("Hana", "Novak", "Globex", email="hana@globex.example")
+    hanna = person("Hanna", "Novak", "Globex", email="hanna.novak@gmail.com")
+    assert match(hanna, [("lead-1", hana)]).outcome is MatchOutcome.REVIEW
+
+
+def test_two_email_addresses_still_merge_when_a_shared_phone_and_the_names_agree():
+    stored = person("Dana", "Kovacs", "Acme", email="dana@acme.example", phone="+4930123456")
+    newcomer = person("Dana", "Kovacs", "Acme", email="dana.kovacs@gmail.com", phone="+4930123456")
+    decision = match(newcomer, [("lead-1", stored)])
+    assert (decision.outcome, decision.reason) == (MatchOutcome.MERGE, "same phone number")
 
 
 def test_a_close_spelling_at_the_same_company_goes_to_review():

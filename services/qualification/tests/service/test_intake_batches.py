@@ -454,3 +454,70 @@ async def test_a_batch_converting_a_lead_it_does_not_know_is_rejected_whole(uows
             await pipeline_events.leads_converted(uow, [converted(ids["ready"]), converted(ids["unknown"])])
     async with uows.pool.acquire() as conn:
         assert await conn.fetchval("SELECT status FROM leads WHERE id = $1", ids["ready"]) == "qualified"
+
+
+@pytest.mark.parametrize("together", [False, True], ids=["one by one", "as a batch"])
+async def test_new_facts_bring_a_left_behind_lead_back_while_a_persons_override_and_a_mere_touch_do_not(
+    uows: UnitOfWorkFactory, assignment: Any, together: bool
+) -> None:
+    from leadflow_shared.contracts.events import DisqualificationReason
+
+    first = {
+        "nurtured": profile("no-budget"),
+        "archived": profile("abroad"),
+        "archived-touch-only": profile("abroad"),
+        # It qualifies on its own; a person then sends it to nurture.
+        "overridden": profile("ready"),
+    }
+    ids = {label: uuid.uuid4() for label in first}
+    async with uows() as uow:
+        for label, lead_id in ids.items():
+            await intake_events.lead_captured(uow, *reversed(captured(lead_id, first[label])))
+        await sales.disqualify(
+            uow,
+            ids["overridden"],
+            sales.ManualDisqualify(actor="lars.sales", reason=DisqualificationReason.NO_BUDGET),
+        )
+
+    async def categories() -> dict[str, str]:
+        async with uows.pool.acquire() as conn:
+            return {
+                label: await conn.fetchval("SELECT category FROM leads WHERE id = $1", lead_id)
+                for label, lead_id in ids.items()
+            }
+
+    assert await categories() == {
+        "nurtured": "nurturing",
+        "archived": "archived",
+        "archived-touch-only": "archived",
+        "overridden": "nurturing",
+    }
+    ready = profile("ready")
+
+    def update(label: str, *changed: str) -> tuple[Envelope, Any]:
+        new = ready if changed else first[label]
+        return sent(LeadUpdated(lead_id=ids[label], profile=new, touch=TOUCH, changed=list(changed)))
+
+    items = [
+        update("nurtured", "answers.budget"),
+        update("archived", "country"),
+        update("archived-touch-only"),
+        update("overridden", "answers.budget"),
+    ]
+    async with uows() as uow:
+        if together:
+            await intake_events.leads_updated(uow, items)
+        else:
+            for envelope, event in items:
+                await intake_events.lead_updated(uow, event, envelope)
+    assert await categories() == {
+        "nurtured": "qualified",
+        "archived": "qualified",
+        "archived-touch-only": "archived",
+        "overridden": "nurturing",
+    }
+    async with uows.pool.acquire() as conn:
+        cause = await conn.fetchval(
+            "SELECT cause FROM decisions WHERE lead_id = $1 ORDER BY id DESC LIMIT 1", ids["archived"]
+        )
+    assert cause == "updated: country"

@@ -109,6 +109,11 @@ class LeadUpdated(EventData):
     lead_id: UUID
     profile: LeadProfile
     touch: Touch
+    changed: list[str] = Field(
+        default_factory=list,
+        description="the profile fields this submission changed, by path (`country`, `answers.budget`,"
+        " `consent.email`, `custom_fields.<key>`); empty when it only adds a touch",
+    )
 
 
 class LeadMerged(EventData):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypeAlias
@@ -45,13 +45,6 @@ async def leads_by_keys(conn: Conn, keys: list[tuple[str, str]]) -> list[UUID]:
         [v for _, v in keys],
     )
     return [row["id"] for row in rows]
-
-
-async def load_profile(conn: Conn, lead_id: UUID, *, lock: bool = False) -> LeadProfile | None:
-    """A lead's stored profile."""
-    query = "SELECT profile FROM leads WHERE id = $1" + (" FOR UPDATE" if lock else "")
-    raw = await conn.fetchval(query, lead_id)
-    return LeadProfile.model_validate(raw) if raw is not None else None
 
 
 async def insert_lead(conn: Conn, lead_id: UUID, profile: LeadProfile) -> None:
@@ -509,27 +502,56 @@ async def survivors(conn: Conn, keys_of: list[list[tuple[str, str]]]) -> list[se
     return found
 
 
-async def lock_profiles(conn: Conn, lead_ids: list[UUID]) -> dict[UUID, LeadProfile]:
-    """load_profile(lock=True) of many leads, locked in the order given."""
+@dataclass(frozen=True)
+class StoredProfile:
+    """A lead's stored profile, when each value occurred, and the moment of values without a time."""
+
+    profile: LeadProfile
+    as_of: dict[str, datetime]
+    baseline: datetime
+
+
+async def lock_profiles(conn: Conn, lead_ids: list[UUID]) -> dict[UUID, StoredProfile]:
+    """Many leads' profiles with their value times, locked in the order given.
+
+    A value with no time of its own came with the lead's first touch.
+    """
     rows = await conn.fetch(
-        "SELECT l.id, l.profile FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)"
-        " JOIN leads l ON l.id = u.id ORDER BY u.n FOR UPDATE OF l",
+        """
+        SELECT l.id, l.profile, l.field_times,
+               coalesce((SELECT t.occurred_at FROM touches t WHERE t.lead_id = l.id ORDER BY t.id LIMIT 1),
+                        l.created_at) AS baseline
+        FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)
+        JOIN leads l ON l.id = u.id ORDER BY u.n FOR UPDATE OF l
+        """,
         lead_ids,
     )
-    return {r["id"]: LeadProfile.model_validate(r["profile"]) for r in rows}
+    return {
+        r["id"]: StoredProfile(
+            LeadProfile.model_validate(r["profile"]),
+            {path: datetime.fromisoformat(at) for path, at in r["field_times"].items()},
+            r["baseline"],
+        )
+        for r in rows
+    }
 
 
-async def update_leads(conn: Conn, leads: list[tuple[UUID, LeadProfile]]) -> None:
-    """update_lead() of many leads, each once."""
+async def update_leads(
+    conn: Conn, leads: list[tuple[UUID, LeadProfile]], as_of: Sequence[Mapping[str, datetime]] | None = None
+) -> None:
+    """Replace many leads' profiles, each once; with `as_of`, also when each of their values occurred."""
+    times = None if as_of is None else [{path: at.isoformat() for path, at in t.items()} for t in as_of]
     await conn.execute(
         """
         UPDATE leads l SET email = u.email, phone = u.phone, profile = u.profile,
-               company_domain = u.company_domain, company_key = u.company_key, updated_at = now()
-        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])
-             AS u(id, email, phone, profile, company_domain, company_key)
+               company_domain = u.company_domain, company_key = u.company_key, updated_at = now(),
+               field_times = coalesce(u.field_times, l.field_times)
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::jsonb[])
+             AS u(id, email, phone, profile, company_domain, company_key, field_times)
         WHERE l.id = u.id
         """,
         *_lead_columns(leads),
+        times if times is not None else [None] * len(leads),
     )
 
 

@@ -255,6 +255,12 @@ def match(
             decision = MatchDecision(phone_outcome, max(score, thresholds.review), key, "same phone number")
         elif _different_work_emails(new, candidate):
             decision = MatchDecision(MatchOutcome.NEW, score, key, "different work email at the same company")
+        elif new.email and candidate.email and score >= thresholds.review:
+            # Two addresses are two claims of identity: a look-alike name never outweighs them without a
+            # stronger key (a shared phone, above), so a person decides.
+            decision = MatchDecision(
+                MatchOutcome.REVIEW, score, key, "similar name, different email addresses"
+            )
         elif score >= thresholds.merge:
             decision = MatchDecision(MatchOutcome.MERGE, score, key, "same name at the same company")
         elif score >= thresholds.review:

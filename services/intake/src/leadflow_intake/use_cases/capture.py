@@ -15,10 +15,10 @@ from leadflow_intake.domain.dedup import (
     MatchThresholds,
     company_name,
     match,
-    merge_profiles,
     worth_comparing_among,
 )
 from leadflow_intake.domain.normalise import Normalised, NormaliseResult, Rejected, normalise, received_again
+from leadflow_intake.domain.updates import ProfileUpdate, apply_submission
 from leadflow_intake.use_cases.quarantine import quarantine
 from leadflow_shared.consumer import Conflict
 from leadflow_shared.contracts.envelope import Envelope
@@ -114,14 +114,16 @@ async def capture(
             review_against, review_score, review_reason = decision.candidate, decision.score, decision.reason
     if existing:
         lead_id = existing[0]
-        stored = await repo.load_profile(uow.conn, lead_id, lock=True)
-        profile = merge_profiles(stored, result.profile) if stored else result.profile
-        await repo.update_lead(uow.conn, lead_id, profile)
+        stored = (await repo.lock_profiles(uow.conn, [lead_id])).get(lead_id)
+        update = _updated(stored, result)
+        await repo.update_leads(uow.conn, [(lead_id, update.profile)], [update.as_of])
         await repo.claim_keys(uow.conn, lead_id, keys)
         if not await repo.add_touch(uow.conn, lead_id, result.touch):
             return CaptureResult("duplicate_delivery", lead_id)
         await uow.outbox.emit(
-            LeadUpdated(lead_id=lead_id, profile=profile, touch=result.touch),
+            LeadUpdated(
+                lead_id=lead_id, profile=update.profile, touch=result.touch, changed=list(update.changed)
+            ),
             causation=causation,
             correlation_id=correlation_id,
         )
@@ -339,25 +341,34 @@ async def _update_known(uow: UnitOfWork, run: list[_Known]) -> dict[int, Capture
     for k in live:
         result = received_again(k.normalised, k.submission, received_at)
         assert isinstance(result, Normalised)
-        before = stored.get(k.lead_id)
-        updates.append(
-            (k, result.touch, merge_profiles(before, result.profile) if before else result.profile)
-        )
-    await repo.update_leads(conn, [(k.lead_id, profile) for k, _, profile in updates])
+        updates.append((k, result.touch, _updated(stored.get(k.lead_id), result)))
+    await repo.update_leads(
+        conn, [(k.lead_id, update.profile) for k, _, update in updates], [u.as_of for _, _, u in updates]
+    )
     await repo.claim_many_keys(
         conn, [(kind, value, k.lead_id) for k in live for kind, value in identity_keys(k.normalised.profile)]
     )
     added = await repo.add_touches(conn, [(k.lead_id, touch) for k, touch, _ in updates])
     recorded = {(source_system, source_id) for _, source_system, source_id in added}
-    for k, touch, profile in updates:
+    for k, touch, update in updates:
         if touch.source_id is not None and (touch.source_system, touch.source_id) not in recorded:
             results[k.index] = CaptureResult("duplicate_delivery", k.lead_id)
             continue
         await uow.outbox.emit(
-            LeadUpdated(lead_id=k.lead_id, profile=profile, touch=touch), causation=k.causation
+            LeadUpdated(lead_id=k.lead_id, profile=update.profile, touch=touch, changed=list(update.changed)),
+            causation=k.causation,
         )
         results[k.index] = CaptureResult("updated", k.lead_id)
     return results
+
+
+def _updated(stored: repo.StoredProfile | None, result: Normalised) -> ProfileUpdate:
+    """The stored profile after this submission, by the update policy (domain/updates.py)."""
+    if stored is None:
+        return ProfileUpdate(result.profile, {}, ())
+    return apply_submission(
+        stored.profile, result.profile, result.touch.occurred_at, as_of=stored.as_of, baseline=stored.baseline
+    )
 
 
 def _behind(fresh: list[_Fresh], lost: set[UUID]) -> set[int]:

@@ -10,9 +10,11 @@ from uuid import UUID
 from leadflow_intake.adapters import repository as repo
 from leadflow_intake.domain.activity import ActivityRejected, read_activity
 from leadflow_intake.domain.sources import ConsentChange
+from leadflow_intake.domain.updates import apply_submission
 from leadflow_intake.use_cases.quarantine import quarantine
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import ActivityRecorded, LeadConsentChanged, LeadEngaged
+from leadflow_shared.contracts.lead import Consent, LeadProfile
 from leadflow_shared.uow import UnitOfWork
 
 
@@ -101,10 +103,20 @@ async def change_consent(
     )
     if not inserted:
         return Outcome("repeated", lead_id)
-    profile = await repo.load_profile(uow.conn, lead_id, lock=True)
-    if profile is not None:
-        consent = profile.consent.model_copy(update={change.channel.value: change.opted_in})
-        await repo.update_lead(uow.conn, lead_id, profile.model_copy(update={"consent": consent}))
+    stored = (await repo.lock_profiles(uow.conn, [lead_id])).get(lead_id)
+    if stored is not None:
+        # A submission's rule: an opt-out wins over an opt-in of an older or equal moment.
+        said = LeadProfile(
+            consent=Consent(**{change.channel.value: change.opted_in}), is_test=stored.profile.is_test
+        )
+        update = apply_submission(
+            stored.profile,
+            said,
+            change.occurred_at or datetime.now(UTC),
+            as_of=stored.as_of,
+            baseline=stored.baseline,
+        )
+        await repo.update_leads(uow.conn, [(lead_id, update.profile)], [update.as_of])
     await uow.outbox.emit(
         LeadConsentChanged(
             lead_id=lead_id, channel=change.channel, opted_in=change.opted_in, reason=change.reason

@@ -92,18 +92,20 @@ async def _open(
 
 
 async def lead_updated(uow: UnitOfWork, event: LeadUpdated, envelope: Envelope) -> None:
-    """The same person was seen again: keep the profile current and judge again."""
+    """The same person was seen again: keep the profile current and judge again; new facts may bring a lead
+    left behind back (no unqualified reason is permanent), a person's override stands."""
     lead = await repo.update_profile(uow.conn, event.lead_id, event.profile)
     if lead is None or lead.merged_into is not None:
         return
-    await judge(uow, await cfg.load(uow.conn), lead, envelope, cause="updated")
+    config = await cfg.load(uow.conn)
+    await judge(uow, config, lead, envelope, cause=_updated(event), reopen=bool(event.changed))
 
 
 async def leads_updated(uow: UnitOfWork, items: list[tuple[Envelope, LeadUpdated]]) -> None:
     """Many updates at once, with the effect of lead_updated on each in turn, in a few statements."""
     once, again = _once_each(items)
     found = await repo.update_profiles(uow.conn, [(event.lead_id, event.profile) for _, event in once])
-    await _judge_each(uow, once, found, lambda _: "updated", progress=False)
+    await _judge_each(uow, once, found, _updated, progress=False, reopen=lambda event: bool(event.changed))
     for envelope, event in again:
         await lead_updated(uow, event, envelope)
 
@@ -181,6 +183,7 @@ async def _judge_each(
     cause: Callable[[E], str],
     *,
     progress: bool,
+    reopen: Callable[[E], bool] = lambda _: False,
 ) -> None:
     """Judge each unmerged lead found for its event, and write the judgements in bulk."""
     config = await cfg.load(uow.conn)
@@ -190,12 +193,25 @@ async def _judge_each(
     for envelope, event in items:
         if event.lead_id in leads:
             lead = leads[event.lead_id]
-            await judge(uow, config, lead, envelope, cause=cause(event), progress=progress, writes=writes)
+            await judge(
+                uow,
+                config,
+                lead,
+                envelope,
+                cause=cause(event),
+                progress=progress,
+                reopen=reopen(event),
+                writes=writes,
+            )
     await writes.flush()
 
 
 def _activity(event: LeadEngaged) -> Activity:
     return Activity(activity_type=event.activity_type, occurred_at=event.occurred_at, trigger=event.trigger)
+
+
+def _updated(event: LeadUpdated) -> str:
+    return f"updated: {', '.join(event.changed)}" if event.changed else "updated"
 
 
 def _engaged(event: LeadEngaged) -> str:

@@ -136,15 +136,21 @@ async def apply_decision(
     causation: Envelope | None,
     *,
     requalify: bool = False,
+    reopen: bool = False,
     writes: Writes | None = None,
 ) -> bool:
-    """Move the lead where the decision points (a person's override stands); answer whether it moved."""
+    """Move the lead where the decision points; answer whether it moved.
+
+    A person's override stands unless `requalify`; `reopen` (new facts) and `requalify` let a lead left behind
+    (nurturing, unqualified, archived) come back when the decision says so.
+    """
     if lead.manual_override and not requalify:
         return False
     start = config.catalog.category_of(lead.status)
     goal = decision.target_category()
-    if requalify and start in _LEFT_BEHIND:
-        if goal is start:
+    if (requalify or reopen) and start in _LEFT_BEHIND:
+        # New facts bring a lead back only to a decision; a requalification request reopens it regardless.
+        if goal is start or (goal is None and not requalify):
             return False
         path = (
             (config.catalog.default_for(BaseCategory.OPEN).name,)
@@ -190,11 +196,14 @@ async def judge(
     cause: str,
     progress: bool = False,
     requalify: bool = False,
+    reopen: bool = False,
     writes: Writes | None = None,
 ) -> tuple[Decision, bool]:
     """Evaluate the lead, keep the decision, move it accordingly; answer the decision and whether it moved."""
     decision = await decide(uow, config, lead, cause=cause, progress=progress, writes=writes)
-    moved = await apply_decision(uow, config, lead, decision, causation, requalify=requalify, writes=writes)
+    moved = await apply_decision(
+        uow, config, lead, decision, causation, requalify=requalify, reopen=reopen, writes=writes
+    )
     return decision, moved
 
 
