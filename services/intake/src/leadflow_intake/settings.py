@@ -11,7 +11,7 @@ from leadflow_shared.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
-    """Everything intake reads from its environment; an empty secret disables its source."""
+    """Everything intake reads from its environment; a webhook source without its secret is disabled (403)."""
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", frozen=True)
     service_name: ClassVar[str] = "intake"
@@ -39,7 +39,6 @@ class IntakeSettings(ServiceSettings):
     linkedin_access_token: str = ""
     linkedin_api_url: str = "https://api.linkedin.com/rest"
     linkedin_version: str = "202510"
-    linkedin_require_signature: bool = False
     mailchimp_secret: str = ""
     activecampaign_secret: str = ""
     salesforce_web_to_lead_secret: str = ""
