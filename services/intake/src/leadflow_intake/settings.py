@@ -9,6 +9,18 @@ from pydantic_settings import SettingsConfigDict
 
 from leadflow_shared.settings import ServiceSettings
 
+# The setting holding each webhook source's secret (named in messages); a source without it is disabled.
+WEBHOOK_SECRETS: dict[str, str] = {
+    "google_ads": "google_ads_key",
+    "meta": "meta_app_secret",
+    "linkedin": "linkedin_client_secret",
+    "mailchimp": "mailchimp_secret",
+    "activecampaign": "activecampaign_secret",
+    "salesforce_web_to_lead": "salesforce_web_to_lead_secret",
+    "hubspot": "hubspot_client_secret",
+    "zoom": "zoom_secret_token",
+}
+
 
 class IntakeSettings(ServiceSettings):
     """Everything intake reads from its environment; a webhook source without its secret is disabled (403)."""

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from leadflow_intake.entrypoints.webhooks import SECRET_SETTINGS
+from leadflow_intake.settings import WEBHOOK_SECRETS
 
 from .conftest import SECRETS, Intake, intake_client
 from .test_webhooks import (
@@ -37,7 +37,7 @@ HUBSPOT_URI = b"http://intake.test/v1/webhooks/hubspot"
 @pytest_asyncio.fixture
 async def unconfigured(intake: Intake) -> AsyncIterator[httpx.AsyncClient]:
     """Intake with the same database but no vendor secret at all."""
-    blank = {name: "" for name in (*SECRET_SETTINGS.values(), "meta_verify_token")}
+    blank = {name: "" for name in (*WEBHOOK_SECRETS.values(), "meta_verify_token")}
     client = intake_client(intake.settings.model_copy(update=blank), intake.pool, intake.uow)
     yield client
     await client.aclose()
@@ -91,7 +91,7 @@ async def test_a_source_whose_secret_is_not_set_refuses_even_a_genuine_delivery_
     )
     assert response.status_code == 403
     assert response.json()["detail"] == (
-        f"{system} webhooks are disabled: INTAKE_{SECRET_SETTINGS[system].upper()} is not set"
+        f"{system} webhooks are disabled: INTAKE_{WEBHOOK_SECRETS[system].upper()} is not set"
     )
     await intake.drain()
     assert await leads_with_email(intake, delivery.email) == []

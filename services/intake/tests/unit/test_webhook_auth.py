@@ -8,8 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from leadflow_intake.domain.sources import PayloadError, google_ads, hubspot, linkedin, meta, zoom
+from leadflow_devstack.env import INTAKE_WEBHOOK_SECRETS
+from leadflow_intake.domain.sources import SOURCES, PayloadError, google_ads, hubspot, linkedin, meta, zoom
 from leadflow_intake.domain.sources.common import is_fresh, parse_form_body, signed_at, verify_url_secret
+from leadflow_intake.settings import WEBHOOK_SECRETS, IntakeSettings
 
 NOW = datetime(2026, 12, 6, 13, 30, tzinfo=UTC)
 NOW_S = str(int(NOW.timestamp()))
@@ -37,6 +39,16 @@ BODY = json.dumps(
 
 def hex_hmac(secret: str, message: bytes) -> str:
     return hmac.new(secret.encode(), message, hashlib.sha256).hexdigest()
+
+
+# Which secret each source needs
+
+
+def test_every_source_names_a_secret_setting_and_the_local_stack_sets_each_one():
+    assert set(WEBHOOK_SECRETS) == set(SOURCES)
+    needed = {*WEBHOOK_SECRETS.values(), "meta_verify_token"}
+    assert needed <= set(IntakeSettings.model_fields)
+    assert {f"INTAKE_{name.upper()}" for name in needed} == set(INTAKE_WEBHOOK_SECRETS)
 
 
 # Timestamps and form bodies, shared by every source

@@ -23,7 +23,7 @@ from leadflow_intake.domain.sources import (
     zoom,
 )
 from leadflow_intake.domain.sources.common import parse_form_body, verify_url_secret
-from leadflow_intake.settings import IntakeSettings
+from leadflow_intake.settings import WEBHOOK_SECRETS, IntakeSettings
 from leadflow_intake.use_cases.ingest import source_key
 from leadflow_shared.contracts.events import RawLeadSubmitted
 from leadflow_shared.runtime import runtime_of
@@ -33,17 +33,6 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
 SECRET_HEADER = "X-Leadflow-Secret"
-# The setting that holds each source's secret, named in messages so an operator knows what to set.
-SECRET_SETTINGS: dict[str, str] = {
-    "google_ads": "google_ads_key",
-    "meta": "meta_app_secret",
-    "linkedin": "linkedin_client_secret",
-    "mailchimp": "mailchimp_secret",
-    "activecampaign": "activecampaign_secret",
-    "salesforce_web_to_lead": "salesforce_web_to_lead_secret",
-    "hubspot": "hubspot_client_secret",
-    "zoom": "zoom_secret_token",
-}
 
 
 def _settings(request: Request) -> IntakeSettings:
@@ -62,7 +51,7 @@ def _source(name: str) -> str:
 
 def _secret(settings: IntakeSettings, source: str, name: str | None = None) -> str:
     """The source's configured secret; a source without one is disabled and refuses every request."""
-    name = name or SECRET_SETTINGS[source]
+    name = name or WEBHOOK_SECRETS[source]
     value: str = getattr(settings, name)
     if not value:
         # 403, not 5xx: an unauthenticated source must never be open, and a retry would change nothing.
