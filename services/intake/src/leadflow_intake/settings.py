@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from leadflow_shared.settings import ServiceSettings
@@ -20,6 +20,16 @@ WEBHOOK_SECRETS: dict[str, str] = {
     "hubspot": "hubspot_client_secret",
     "zoom": "zoom_secret_token",
 }
+
+# The secrets the operator makes up (vendors issue the others): a short one could be guessed through the 401s.
+CHOSEN_SECRETS = (
+    "google_ads_key",
+    "meta_verify_token",
+    "mailchimp_secret",
+    "activecampaign_secret",
+    "salesforce_web_to_lead_secret",
+)
+MIN_CHOSEN_SECRET = 16
 
 
 class IntakeSettings(ServiceSettings):
@@ -68,6 +78,13 @@ class IntakeSettings(ServiceSettings):
     dedup_merge_threshold: float = Field(default=95.0, ge=0, le=100)
     dedup_review_threshold: float = Field(default=80.0, ge=0, le=100)
     dedup_max_candidates: int = Field(default=50, ge=1, le=1000)
+
+    @field_validator(*CHOSEN_SECRETS)
+    @classmethod
+    def _chosen_secrets_are_long(cls, value: str) -> str:
+        if value and len(value) < MIN_CHOSEN_SECRET:
+            raise ValueError(f"must be at least {MIN_CHOSEN_SECRET} characters long (it is ours to choose)")
+        return value
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Self:

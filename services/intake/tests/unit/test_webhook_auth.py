@@ -7,6 +7,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from pydantic import ValidationError
 
 from leadflow_devstack.env import INTAKE_WEBHOOK_SECRETS
 from leadflow_intake.domain.sources import SOURCES, PayloadError, google_ads, hubspot, linkedin, meta, zoom
@@ -49,6 +50,18 @@ def test_every_source_names_a_secret_setting_and_the_local_stack_sets_each_one()
     needed = {*WEBHOOK_SECRETS.values(), "meta_verify_token"}
     assert needed <= set(IntakeSettings.model_fields)
     assert {f"INTAKE_{name.upper()}" for name in needed} == set(INTAKE_WEBHOOK_SECRETS)
+
+
+@pytest.mark.parametrize("name", ["google_ads_key", "meta_verify_token", "mailchimp_secret"])
+def test_a_secret_we_choose_ourselves_is_refused_at_start_when_shorter_than_16_characters(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(f"INTAKE_{name.upper()}", raising=False)
+    base = {"database_url": "postgresql://intake:pw@127.0.0.1:5432/leadflow"}
+    with pytest.raises(ValidationError, match="at least 16 characters"):
+        IntakeSettings(**base, **{name: "hunter2"})
+    assert getattr(IntakeSettings(**base, **{name: "x" * 16}), name) == "x" * 16
+    assert getattr(IntakeSettings(**base), name) == ""
 
 
 # Timestamps and form bodies, shared by every source
