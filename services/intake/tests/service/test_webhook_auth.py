@@ -284,3 +284,24 @@ async def test_a_form_webhook_with_its_secret_only_in_the_body_is_refused(intake
     fields = b"type=subscribe&secret=" + SECRETS["mailchimp_secret"].encode()
     response = await intake.client.post("/v1/webhooks/mailchimp", content=fields, headers=FORM)
     assert response.status_code == 401
+
+
+async def test_the_google_key_is_neither_stored_nor_shown_in_quarantine(intake: Intake) -> None:
+    build, _, _ = CASES["google-ads"]
+    delivery = build(new_tag(), intake.vendor, True)
+    response = await intake.client.post(
+        "/v1/webhooks/google-ads", content=delivery.body, headers=delivery.headers
+    )
+    assert response.status_code == 200
+    received_id = response.json()["received_id"]
+    async with intake.pool.acquire() as conn:
+        stored = await conn.fetchval(
+            "SELECT p FROM (SELECT convert_from(payload, 'UTF8') AS p FROM outbox) o WHERE p LIKE $1",
+            f"%{received_id}%",
+        )
+    await intake.drain()
+    quarantine = await intake.client.get("/v1/rejections", params={"limit": 500}, headers=intake.auth("read"))
+    assert received_id in stored
+    assert "TeSter-" in quarantine.text
+    assert SECRETS["google_ads_key"] not in stored
+    assert SECRETS["google_ads_key"] not in quarantine.text

@@ -118,6 +118,15 @@ def test_the_google_key_is_refused_when_wrong_missing_not_text_or_unconfigured()
     assert not google_ads.verify_google_key({**lead, "google_key": ""}, "")
 
 
+def test_the_google_key_is_dropped_from_the_payload_that_is_stored():
+    lead = {
+        "lead_id": "TeSter-123",
+        "google_key": "google-form-key-7d1e",
+        "Google_key": "google-form-key-7d1e",
+    }
+    assert google_ads.without_key(lead) == {"lead_id": "TeSter-123"}
+
+
 # Meta
 
 

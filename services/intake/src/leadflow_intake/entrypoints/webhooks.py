@@ -185,10 +185,10 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
     _check_type(request, FORM_TYPE if form else JSON_TYPE)
     _verify(request, settings, key, secret, body)
     parsed: Any = _parse(body, form)
-    if key == google_ads.SOURCE and not (
-        isinstance(parsed, Mapping) and google_ads.verify_google_key(parsed, secret)
-    ):
-        raise _unauthorized("google_key does not match the key configured for this form")
+    if key == google_ads.SOURCE:
+        if not (isinstance(parsed, Mapping) and google_ads.verify_google_key(parsed, secret)):
+            raise _unauthorized("google_key does not match the key configured for this form")
+        parsed = google_ads.without_key(parsed)
 
     if key == zoom.SOURCE and isinstance(parsed, Mapping) and parsed.get("event") == zoom.URL_VALIDATION:
         try:
