@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import time
 import uuid
 
 import httpx
@@ -67,3 +70,53 @@ async def test_a_google_ads_lead_form_webhook_becomes_one_lead_and_a_forged_one_
     profile = orjson.loads(await intake.fetchval("SELECT profile FROM leads WHERE id = $1", lead_id))
     assert profile["country"] == "AT"
     assert profile["company_domain"] == "frequency-hopping.example"
+
+
+def zoom_signed(secret: str, body: bytes, timestamp: int) -> dict[str, str]:
+    signature = hmac.new(secret.encode(), f"v0:{timestamp}:".encode() + body, hashlib.sha256).hexdigest()
+    return {
+        "Content-Type": "application/json",
+        "x-zm-request-timestamp": str(timestamp),
+        "x-zm-signature": f"v0={signature}",
+    }
+
+
+async def test_a_signed_zoom_registration_becomes_a_lead_and_the_same_one_signed_an_hour_ago_is_refused(
+    test_stack: TestStack, running_services: dict[str, ServiceProcess]
+) -> None:
+    email = f"grace.{uuid.uuid4().hex[:8]}@compiler-works.example"
+    body = orjson.dumps(
+        {
+            "event": "webinar.registration_created",
+            "event_ts": int(time.time() * 1000),
+            "payload": {
+                "object": {
+                    "id": 81234567890,
+                    "topic": "Compilers for Everyone",
+                    "registrant": {
+                        "id": f"reg-{uuid.uuid4().hex}",
+                        "first_name": "Grace",
+                        "last_name": "Hopper",
+                        "email": email,
+                        "org": "Compiler Works Inc",
+                    },
+                },
+            },
+        }
+    )
+    now = int(time.time())
+    async with httpx.AsyncClient(base_url=running_services["intake"].url) as client:
+        replayed = await client.post(
+            "/v1/webhooks/zoom",
+            content=body,
+            headers=zoom_signed(test_stack.webhook_secret, body, now - 3600),
+        )
+        genuine = await client.post(
+            "/v1/webhooks/zoom", content=body, headers=zoom_signed(test_stack.webhook_secret, body, now)
+        )
+    assert replayed.status_code == 401
+    assert genuine.status_code == 200, genuine.text
+
+    intake = Db(test_stack, "intake")
+    lead_id = await wait_until(lambda: intake.fetchval("SELECT id FROM leads WHERE email = $1", email))
+    assert await intake.fetchval("SELECT count(*) FROM touches WHERE lead_id = $1", lead_id) == 1

@@ -18,6 +18,18 @@ PG_PORT = 5432
 ADMIN_ROLE = "leadflow"
 DATABASE = "leadflow"
 TOPIC_PARTITIONS = 6
+# Intake refuses every delivery of a webhook source whose secret is unset, so the local stack sets them all.
+INTAKE_WEBHOOK_SECRETS: tuple[str, ...] = (
+    "INTAKE_GOOGLE_ADS_KEY",
+    "INTAKE_META_APP_SECRET",
+    "INTAKE_META_VERIFY_TOKEN",
+    "INTAKE_LINKEDIN_CLIENT_SECRET",
+    "INTAKE_MAILCHIMP_SECRET",
+    "INTAKE_ACTIVECAMPAIGN_SECRET",
+    "INTAKE_SALESFORCE_WEB_TO_LEAD_SECRET",
+    "INTAKE_HUBSPOT_CLIENT_SECRET",
+    "INTAKE_ZOOM_SECRET_TOKEN",
+)
 
 
 @dataclass(frozen=True)
@@ -68,7 +80,7 @@ def password_from_url(url: str) -> str:
 
 
 def generate_env(token: str | None = None, passwords: Mapping[str, str] | None = None) -> dict[str, str]:
-    """Build a fresh contract with random passwords and API token (given ones are kept)."""
+    """Build a fresh contract with random passwords, webhook secrets and API token (given ones are kept)."""
     pw = {name: _password() for name in (ADMIN_ROLE, *SERVICE_NAMES)}
     pw.update(passwords or {})
     token = token or secrets.token_urlsafe(32)
@@ -83,6 +95,8 @@ def generate_env(token: str | None = None, passwords: Mapping[str, str] | None =
     for service in SERVICES:
         env[f"{service.prefix}_HTTP_HOST"] = "127.0.0.1"
         env[f"{service.prefix}_HTTP_PORT"] = str(service.port)
+    for key in INTAKE_WEBHOOK_SECRETS:
+        env[key] = secrets.token_urlsafe(24)
     env["NURTURE_SMTP_HOST"] = "127.0.0.1"
     env["NURTURE_SMTP_PORT"] = "1025"
     env["LEADFLOW_API_TOKENS"] = json.dumps({token: ["read", "write", "admin"]}, separators=(",", ":"))

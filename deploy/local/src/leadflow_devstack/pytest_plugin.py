@@ -68,10 +68,6 @@ def running_services(
     """The four services as processes; intake knows the webhook secrets, nurture mails the sink,
     qualification sweeps for stale leads often."""
     extra = {
-        "intake": {
-            "INTAKE_GOOGLE_ADS_KEY": test_stack.webhook_secret,
-            "INTAKE_SALESFORCE_WEB_TO_LEAD_SECRET": test_stack.webhook_secret,
-        },
         "nurture": {"NURTURE_SMTP_HOST": "127.0.0.1", "NURTURE_SMTP_PORT": str(smtp_sink[0])},
         # Sweeps several times a second: a test's lead, stale after 2 s and unresponsive after 6 s, is
         # then always seen flagged in between; every 5 s one sweep could do both.

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter
 
-from leadflow_devstack.env import load_env, role_passwords
+from leadflow_devstack.env import INTAKE_WEBHOOK_SECRETS, load_env, role_passwords
 from leadflow_devstack.paths import repo_root
 from leadflow_devstack.postgres import _with_database, provision_database_async
 from leadflow_devstack.topics import create_topics_async
@@ -82,6 +82,7 @@ class TestStack:
     passwords: dict[str, str]
     tokens: dict[str, str]
     partitions: int = 3
+    # Every intake webhook source gets this one secret (keys, app secrets, signing secrets alike).
     webhook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     logs: Path = field(default_factory=lambda: repo_root() / ".leadflow" / "logs" / "tests")
     # Seconds each service's `migrate` command took in create(), from an empty schema to head.
@@ -125,6 +126,8 @@ class TestStack:
             f"{prefix}_HTTP_PORT": str(port),
             f"{prefix}_RELAY_POLL_INTERVAL_S": "0.2",
         }
+        if service == "intake":
+            env.update(dict.fromkeys(INTAKE_WEBHOOK_SECRETS, self.webhook_secret))
         env.update(extra or {})
         return env
 

@@ -6,6 +6,7 @@ import json
 import stat
 
 from leadflow_devstack.env import (
+    INTAKE_WEBHOOK_SECRETS,
     SERVICES,
     api_token,
     ensure_env,
@@ -82,3 +83,24 @@ def test_a_contract_missing_a_key_keeps_its_passwords_and_gains_the_key(tmp_path
     repaired = ensure_env(paths)
 
     assert repaired == original
+
+
+def test_a_fresh_contract_enables_every_intake_webhook_source_with_its_own_random_secret():
+    env = generate_env()
+    secrets = [env[key] for key in INTAKE_WEBHOOK_SECRETS]
+
+    assert len(set(secrets)) == len(INTAKE_WEBHOOK_SECRETS) == 9
+    assert all(len(s) >= 24 for s in secrets)
+
+
+def test_a_contract_from_before_webhook_secrets_gains_them_and_keeps_the_rest(tmp_path):
+    paths = StackPaths(tmp_path)
+    original = ensure_env(paths)
+    older = {k: v for k, v in original.items() if k not in INTAKE_WEBHOOK_SECRETS}
+    paths.env_file.write_text(render_env(older))
+
+    upgraded = ensure_env(paths)
+
+    assert {k: upgraded[k] for k in older} == older
+    assert all(upgraded[key] for key in INTAKE_WEBHOOK_SECRETS)
+    assert ensure_env(paths) == upgraded

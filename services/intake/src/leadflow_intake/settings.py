@@ -4,14 +4,36 @@ from __future__ import annotations
 
 from typing import ClassVar, Self
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from leadflow_shared.settings import ServiceSettings
 
+# The setting holding each webhook source's secret (named in messages); a source without it is disabled.
+WEBHOOK_SECRETS: dict[str, str] = {
+    "google_ads": "google_ads_key",
+    "meta": "meta_app_secret",
+    "linkedin": "linkedin_client_secret",
+    "mailchimp": "mailchimp_secret",
+    "activecampaign": "activecampaign_secret",
+    "salesforce_web_to_lead": "salesforce_web_to_lead_secret",
+    "hubspot": "hubspot_client_secret",
+    "zoom": "zoom_secret_token",
+}
+
+# The secrets the operator makes up (vendors issue the others): a short one could be guessed through the 401s.
+CHOSEN_SECRETS = (
+    "google_ads_key",
+    "meta_verify_token",
+    "mailchimp_secret",
+    "activecampaign_secret",
+    "salesforce_web_to_lead_secret",
+)
+MIN_CHOSEN_SECRET = 16
+
 
 class IntakeSettings(ServiceSettings):
-    """Everything intake reads from its environment; an empty secret disables its source."""
+    """Everything intake reads from its environment; a webhook source without its secret is disabled (403)."""
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", frozen=True)
     service_name: ClassVar[str] = "intake"
@@ -39,7 +61,6 @@ class IntakeSettings(ServiceSettings):
     linkedin_access_token: str = ""
     linkedin_api_url: str = "https://api.linkedin.com/rest"
     linkedin_version: str = "202510"
-    linkedin_require_signature: bool = False
     mailchimp_secret: str = ""
     activecampaign_secret: str = ""
     salesforce_web_to_lead_secret: str = ""
@@ -57,6 +78,13 @@ class IntakeSettings(ServiceSettings):
     dedup_merge_threshold: float = Field(default=95.0, ge=0, le=100)
     dedup_review_threshold: float = Field(default=80.0, ge=0, le=100)
     dedup_max_candidates: int = Field(default=50, ge=1, le=1000)
+
+    @field_validator(*CHOSEN_SECRETS)
+    @classmethod
+    def _chosen_secrets_are_long(cls, value: str) -> str:
+        if value and len(value) < MIN_CHOSEN_SECRET:
+            raise ValueError(f"must be at least {MIN_CHOSEN_SECRET} characters long (it is ours to choose)")
+        return value
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Self:

@@ -142,6 +142,23 @@ async def intake(service_stack: TestStack, vendor_api: VendorApi) -> AsyncIterat
     pool = await create_pool(service_stack.dsn("intake"), "intake")
     uow = UnitOfWorkFactory(pool, "intake", service_stack.topic_prefix)
     vendors = VendorClient(settings)
+    client = intake_client(settings, pool, uow)
+    yield Intake(
+        client,
+        pool,
+        uow,
+        settings,
+        consumers.handlers(vendors, dedup_policy(settings)),
+        vendor_api,
+        service_stack.tokens,
+    )
+    await client.aclose()
+    await vendors.close()
+    await pool.close()
+
+
+def intake_client(settings: IntakeSettings, pool: asyncpg.Pool, uow: UnitOfWorkFactory) -> httpx.AsyncClient:
+    """An HTTP client talking in-process to an intake app with these settings."""
     definition = ServiceDefinition(title="intake", description="test", settings=settings)
     app = create_app(
         title="intake", description="test", api_tokens=settings.api_tokens, ready_check=_always_ready
@@ -157,19 +174,7 @@ async def intake(service_stack: TestStack, vendor_api: VendorApi) -> AsyncIterat
         consumers=[],
         stopping=asyncio.Event(),
     )
-    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake.test")
-    yield Intake(
-        client,
-        pool,
-        uow,
-        settings,
-        consumers.handlers(vendors, dedup_policy(settings)),
-        vendor_api,
-        service_stack.tokens,
-    )
-    await client.aclose()
-    await vendors.close()
-    await pool.close()
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://intake.test")
 
 
 async def _always_ready() -> dict[str, bool]:

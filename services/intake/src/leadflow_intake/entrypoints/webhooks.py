@@ -11,10 +11,19 @@ import orjson
 from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
-from leadflow_intake.domain.sources import SOURCES, PayloadShape, hubspot, linkedin, meta, zoom
-from leadflow_intake.domain.sources.common import parse_form_body, secrets_match
-from leadflow_intake.domain.sources.google_ads import verify_google_key
-from leadflow_intake.settings import IntakeSettings
+from leadflow_intake.domain.sources import (
+    SOURCES,
+    AuthMethod,
+    PayloadError,
+    PayloadShape,
+    google_ads,
+    hubspot,
+    linkedin,
+    meta,
+    zoom,
+)
+from leadflow_intake.domain.sources.common import parse_form_body, verify_url_secret
+from leadflow_intake.settings import WEBHOOK_SECRETS, IntakeSettings
 from leadflow_intake.use_cases.ingest import source_key
 from leadflow_shared.contracts.events import RawLeadSubmitted
 from leadflow_shared.runtime import runtime_of
@@ -24,17 +33,6 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
 SECRET_HEADER = "X-Leadflow-Secret"
-# The setting that holds each source's secret, named in messages so an operator knows what to set.
-SECRET_SETTINGS: dict[str, str] = {
-    "google_ads": "google_ads_key",
-    "meta": "meta_app_secret",
-    "linkedin": "linkedin_client_secret",
-    "mailchimp": "mailchimp_secret",
-    "activecampaign": "activecampaign_secret",
-    "salesforce_web_to_lead": "salesforce_web_to_lead_secret",
-    "hubspot": "hubspot_client_secret",
-    "zoom": "zoom_secret_token",
-}
 
 
 def _settings(request: Request) -> IntakeSettings:
@@ -51,14 +49,15 @@ def _source(name: str) -> str:
     return key
 
 
-def _secret(settings: IntakeSettings, source: str) -> str:
-    name = SECRET_SETTINGS[source]
+def _secret(settings: IntakeSettings, source: str, name: str | None = None) -> str:
+    """The source's configured secret; a source without one is disabled and refuses every request."""
+    name = name or WEBHOOK_SECRETS[source]
     value: str = getattr(settings, name)
     if not value:
-        # 503, not 401: the fault is ours, and vendors retry a 5xx, so nothing is lost meanwhile.
+        # 403, not 5xx: an unauthenticated source must never be open, and a retry would change nothing.
         raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            f"{source} webhooks are not configured: set INTAKE_{name.upper()}",
+            status.HTTP_403_FORBIDDEN,
+            f"{source} webhooks are disabled: INTAKE_{name.upper()} is not set",
         )
     return value
 
@@ -88,21 +87,21 @@ async def webhook_handshake(source: str, request: Request) -> Response | dict[st
     settings = _settings(request)
     params = dict(request.query_params)
     if key == meta.SOURCE:
-        if not settings.meta_verify_token:
-            raise HTTPException(
-                status.HTTP_503_SERVICE_UNAVAILABLE,
-                "meta webhooks are not configured: set INTAKE_META_VERIFY_TOKEN",
-            )
-        challenge = meta.handshake_challenge(params, settings.meta_verify_token)
+        challenge = meta.handshake_challenge(params, _secret(settings, key, "meta_verify_token"))
         if challenge is None:
             raise HTTPException(status.HTTP_403_FORBIDDEN, "hub.mode or hub.verify_token does not match")
         return PlainTextResponse(challenge)
     if key == linkedin.SOURCE:
+        secret = _secret(settings, key)
         code = params.get("challengeCode")
         if not code:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "query parameter 'challengeCode' is missing")
-        return JSONResponse(linkedin.challenge_response(code, _secret(settings, key)))
+        try:
+            return JSONResponse(linkedin.challenge_response(code, secret))
+        except PayloadError as exc:
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     if key == "mailchimp":
+        _secret(settings, key)
         return {"status": "ok"}
     raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, f"{source} webhooks are POSTed")
 
@@ -115,57 +114,61 @@ def _check_type(request: Request, shape: str) -> None:
         )
 
 
-def _json(body: bytes) -> Any:
+def _parse(body: bytes, form: bool) -> Any:
     try:
-        return orjson.loads(body)
+        return parse_form_body(body) if form else orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, f"body is not valid JSON: {exc}") from exc
+    except PayloadError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
 
 
-def _verify(request: Request, settings: IntakeSettings, source: str, body: bytes, parsed: Any) -> None:
+def _signed_uri(request: Request, settings: IntakeSettings) -> str:
+    if not settings.public_base_url:
+        return str(request.url)
+    query = f"?{request.url.query}" if request.url.query else ""
+    return settings.public_base_url.rstrip("/") + request.url.path + query
+
+
+def _verify(request: Request, settings: IntakeSettings, source: str, secret: str, body: bytes) -> None:
+    """Check a signed or URL-secret delivery before its body is parsed; Google's key is checked after."""
     headers = request.headers
-    if source == "google_ads":
-        if not isinstance(parsed, Mapping) or not verify_google_key(parsed, _secret(settings, source)):
-            raise _unauthorized("google_key does not match the key configured for this form")
-    elif source == meta.SOURCE:
-        if not meta.verify_signature(body, headers.get("x-hub-signature-256"), _secret(settings, source)):
+    now = datetime.now(UTC)
+    if source == meta.SOURCE:
+        if not meta.verify_signature(body, headers.get("x-hub-signature-256"), secret):
             raise _unauthorized("X-Hub-Signature-256 is missing or does not match the body")
     elif source == linkedin.SOURCE:
-        signature = headers.get("x-li-signature")
-        if signature is None and not settings.linkedin_require_signature:
-            return
-        if not linkedin.verify_signature(body, signature, _secret(settings, source)):
+        if not linkedin.verify_signature(body, headers.get("x-li-signature"), secret):
             raise _unauthorized("X-LI-Signature is missing or does not match the body")
     elif source == hubspot.SOURCE:
-        uri = (
-            settings.public_base_url.rstrip("/")
-            + request.url.path
-            + (f"?{request.url.query}" if request.url.query else "")
-            if settings.public_base_url
-            else str(request.url)
-        )
         if not hubspot.verify_signature_v3(
             method=request.method,
-            uri=uri,
+            uri=_signed_uri(request, settings),
             raw_body=body,
             timestamp=headers.get("x-hubspot-request-timestamp"),
             signature=headers.get("x-hubspot-signature-v3"),
-            client_secret=_secret(settings, source),
-            now=datetime.now(UTC),
+            client_secret=secret,
+            now=now,
         ):
-            raise _unauthorized("X-HubSpot-Signature-v3 is missing, stale (over 5 minutes) or does not match")
+            raise _unauthorized(
+                "X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp is missing, malformed, "
+                "outside 5 minutes of now, or does not match"
+            )
     elif source == zoom.SOURCE:
         if not zoom.verify_signature(
-            body,
-            headers.get("x-zm-request-timestamp"),
-            headers.get("x-zm-signature"),
-            _secret(settings, source),
+            body, headers.get("x-zm-request-timestamp"), headers.get("x-zm-signature"), secret, now=now
         ):
-            raise _unauthorized("x-zm-signature is missing or does not match the body")
-    else:
+            raise _unauthorized(
+                "x-zm-signature or x-zm-request-timestamp is missing, malformed, "
+                "outside 5 minutes of now, or does not match"
+            )
+    elif SOURCES[source].auth is AuthMethod.URL_SECRET:
         given = request.query_params.get("secret") or headers.get(SECRET_HEADER)
-        if not secrets_match(given, _secret(settings, source)):
+        if not verify_url_secret(given, secret):
             raise _unauthorized(f"the ?secret= query parameter or {SECRET_HEADER} header does not match")
+    elif SOURCES[source].auth is not AuthMethod.SHARED_KEY_IN_BODY:
+        # Fail closed: a source added without a verifier here must not be open.
+        raise _unauthorized(f"{source} deliveries cannot be verified")
 
 
 @router.post("/{source}", response_model=None)
@@ -173,18 +176,23 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
     """Accept a vendor's payload as sent; it is stored raw and processed through leads.submitted."""
     key = _source(source)
     settings = _settings(request)
+    secret = _secret(settings, key)
     body = await _body(request, settings.webhook_max_bytes)
     spec = SOURCES[key]
     if key == "mailchimp" and not body.strip():
         return {"status": "ok"}
     form = spec.shape is PayloadShape.FORM_FIELDS
     _check_type(request, FORM_TYPE if form else JSON_TYPE)
-    parsed: Any = parse_form_body(body) if form else _json(body)
-    _verify(request, settings, key, body, parsed)
+    _verify(request, settings, key, secret, body)
+    parsed: Any = _parse(body, form)
+    if key == google_ads.SOURCE:
+        if not (isinstance(parsed, Mapping) and google_ads.verify_google_key(parsed, secret)):
+            raise _unauthorized("google_key does not match the key configured for this form")
+        parsed = google_ads.without_key(parsed)
 
     if key == zoom.SOURCE and isinstance(parsed, Mapping) and parsed.get("event") == zoom.URL_VALIDATION:
         try:
-            return zoom.url_validation_response(parsed, settings.zoom_secret_token)
+            return zoom.url_validation_response(parsed, secret)
         except ValueError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if key == hubspot.SOURCE:

@@ -7,7 +7,7 @@ import hmac
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
@@ -189,8 +189,12 @@ def truthy(value: Any) -> bool | None:
 
 def parse_form_body(body: str | bytes) -> dict[str, str]:
     """Decode an application/x-www-form-urlencoded body into flat keys ("data[merges][FNAME]" stays whole)."""
-    raw = body.decode("utf-8") if isinstance(body, bytes) else body
-    return dict(parse_qsl(raw, keep_blank_values=True))
+    try:
+        raw = body.decode("utf-8") if isinstance(body, bytes) else body
+        # strict: a percent-escaped byte that is not UTF-8 is refused, not silently replaced by U+FFFD
+        return dict(parse_qsl(raw, keep_blank_values=True, errors="strict"))
+    except UnicodeDecodeError as exc:
+        raise PayloadError(f"form body is not valid UTF-8, raw or percent-encoded: {exc.reason}") from exc
 
 
 def bracket_group(fields: Mapping[str, str], prefix: str) -> dict[str, str]:
@@ -218,6 +222,24 @@ def hmac_sha256(secret: str | bytes, message: bytes) -> bytes:
     """The raw HMAC-SHA256 digest of message under secret."""
     key = secret.encode() if isinstance(secret, str) else secret
     return hmac.new(key, message, hashlib.sha256).digest()
+
+
+# Signed requests older or newer than this are refused, so a captured delivery cannot be replayed later.
+SIGNATURE_MAX_AGE = timedelta(minutes=5)
+# ASCII digits only (str.isdigit() also admits "²"); 13 digits reach the year 2286 in milliseconds.
+_TIMESTAMP = re.compile(r"[0-9]{1,13}")
+
+
+def signed_at(timestamp: str | None, *, millis: bool) -> float | None:
+    """A signature timestamp header as unix seconds, or None when it is not 1 to 13 ASCII digits."""
+    if timestamp is None or not _TIMESTAMP.fullmatch(timestamp):
+        return None
+    return int(timestamp) / 1000 if millis else float(int(timestamp))
+
+
+def is_fresh(sent_at: float | None, now: datetime) -> bool:
+    """Whether a request signed at sent_at (unix seconds) is within SIGNATURE_MAX_AGE of now, either way."""
+    return sent_at is not None and abs(now.timestamp() - sent_at) <= SIGNATURE_MAX_AGE.total_seconds()
 
 
 def verify_url_secret(given: str | None, configured: str) -> bool:

@@ -34,6 +34,11 @@ def verify_google_key(payload: Mapping[str, Any], configured_key: str) -> bool:
     return isinstance(given, str) and secrets_match(given, configured_key)
 
 
+def without_key(payload: Mapping[str, Any]) -> dict[str, Any]:
+    """The payload minus its google_key, so the secret is never stored, published or shown in quarantine."""
+    return {k: v for k, v in payload.items() if k.casefold() != "google_key"}
+
+
 def parse_google_ads(payload: Mapping[str, Any]) -> LeadSubmission:
     """Map a Google Ads WebhookLead to a submission; raises PayloadError when it has no lead id or data."""
     lead_id = text(require(payload, "lead_id", SOURCE))

@@ -25,6 +25,9 @@ from .common import (
 SOURCE = "linkedin"
 RESPONSE_URN_PREFIX = "urn:li:leadGenFormResponse:"
 _EMAIL_SHAPE = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# The challenge reply is HMAC(client secret, code) and a POST signature is HMAC(client secret,
+# "hmacsha256=" + body): answering any code would sign any body an attacker asks for.
+CHALLENGE_CODE = re.compile(r"[A-Za-z0-9-]{8,64}")
 
 # predefinedField of a form question -> canonical submission field.
 PREDEFINED_FIELDS: dict[str, str] = {
@@ -75,15 +78,22 @@ class LeadNotification:
     occurred_at: datetime | None
 
 
+def is_challenge_code(code: str) -> bool:
+    """Whether a challengeCode has LinkedIn's shape (a UUID: letters, digits and dashes, 8 to 64)."""
+    return CHALLENGE_CODE.fullmatch(code) is not None
+
+
 def challenge_response(challenge_code: str, client_secret: str) -> dict[str, str]:
-    """The JSON body that answers LinkedIn's GET ?challengeCode= validation."""
+    """The JSON reply to LinkedIn's GET ?challengeCode= validation; a code of another shape is refused."""
+    if not is_challenge_code(challenge_code):
+        raise PayloadError("challengeCode must be 8 to 64 letters, digits or dashes (LinkedIn sends a UUID)")
     digest = hmac_sha256(client_secret, challenge_code.encode()).hex()
     return {"challengeCode": challenge_code, "challengeResponse": digest}
 
 
 def verify_signature(raw_body: bytes, signature_header: str | None, client_secret: str) -> bool:
     """Check X-LI-Signature: hex HMAC-SHA256 of "hmacsha256=" + raw body under the client secret."""
-    if not signature_header:
+    if not signature_header or not client_secret:
         return False
     given = signature_header.strip().lower()
     given = given.removeprefix("hmacsha256=")

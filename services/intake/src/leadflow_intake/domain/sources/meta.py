@@ -57,7 +57,7 @@ class MetaLeadRef:
 
 def verify_signature(raw_body: bytes, signature_header: str | None, app_secret: str) -> bool:
     """Check X-Hub-Signature-256 ("sha256=<hex>") against the HMAC of the raw body bytes."""
-    if not signature_header or not signature_header.startswith("sha256="):
+    if not app_secret or not signature_header or not signature_header.startswith("sha256="):
         return False
     expected = hmac_sha256(app_secret, raw_body).hex()
     return secrets_match(signature_header[len("sha256=") :].lower(), expected)

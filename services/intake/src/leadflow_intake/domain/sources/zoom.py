@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from leadflow_shared.contracts.lead import ActivityType, Campaign, Channel, LeadSubmission
@@ -18,12 +20,16 @@ from .common import (
     from_unix_ms,
     hmac_sha256,
     id_text,
+    is_fresh,
     secrets_match,
+    signed_at,
     text,
 )
 
 SOURCE = "zoom"
 URL_VALIDATION = "endpoint.url_validation"
+# Zoom sends a short base64 token; anything longer or with other characters is not Zoom's.
+PLAIN_TOKEN = re.compile(r"[A-Za-z0-9_+/=-]{1,64}")
 
 EVENT_ACTIVITIES: dict[str, ActivityType] = {
     "webinar.registration_created": ActivityType.WEBINAR_REGISTERED,
@@ -36,11 +42,18 @@ _STANDARD_QUESTIONS: dict[str, str] = {
 }
 
 
+def request_time(timestamp: str | None) -> float | None:
+    """x-zm-request-timestamp as unix seconds; Zoom sends seconds, and 13 digits are read as milliseconds."""
+    return signed_at(timestamp, millis=timestamp is not None and len(timestamp) == 13)
+
+
 def verify_signature(
-    raw_body: bytes, timestamp: str | None, signature: str | None, secret_token: str
+    raw_body: bytes, timestamp: str | None, signature: str | None, secret_token: str, *, now: datetime
 ) -> bool:
-    """Check x-zm-signature: "v0=" + hex HMAC-SHA256 of "v0:<x-zm-request-timestamp>:<raw body>"."""
-    if not signature or not timestamp:
+    """Check x-zm-signature: "v0=" + hex HMAC-SHA256 of "v0:<timestamp>:<raw body>", signed within 5 min."""
+    if timestamp is None or not signature or not secret_token:
+        return False
+    if not is_fresh(request_time(timestamp), now):
         return False
     message = b"v0:" + timestamp.encode() + b":" + raw_body
     expected = "v0=" + hmac_sha256(secret_token, message).hex()
@@ -55,6 +68,9 @@ def url_validation_response(payload: Mapping[str, Any], secret_token: str) -> di
     plain = text(inner.get("plainToken"))
     if plain is None:
         raise PayloadError("zoom url validation has no 'plainToken'")
+    if not PLAIN_TOKEN.fullmatch(plain):
+        # Only Zoom's short random tokens are hashed: the reply must not sign text an attacker chose.
+        raise PayloadError("zoom plainToken must be 1 to 64 base64 characters")
     return {"plainToken": plain, "encryptedToken": hmac_sha256(secret_token, plain.encode()).hex()}
 
 
