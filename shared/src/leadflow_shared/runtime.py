@@ -44,6 +44,8 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     background: Sequence[BackgroundTask] = ()
     state: dict[str, Any] = field(default_factory=dict)
+    # Paths whose bodies may exceed the service's max_body_bytes (an upload), with their own limit.
+    body_limits: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -193,6 +195,9 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         api_tokens=settings.api_tokens,
         ready_check=ready_check,
         lifespan=lifespan,
+        service=name,
+        max_body_bytes=settings.max_body_bytes,
+        body_limits=definition.body_limits,
     )
     for router in definition.routers:
         app.include_router(router)

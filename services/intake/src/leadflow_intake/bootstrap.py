@@ -20,6 +20,8 @@ from leadflow_shared.settings import ServiceSettings
 from leadflow_shared.totals import folder
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The multipart framing and form fields around an uploaded CSV: the file itself is held to import_max_bytes.
+MULTIPART_ALLOWANCE = 65_536
 log = structlog.get_logger(__name__)
 
 
@@ -67,4 +69,5 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         routers=[http.router, webhooks.router],
         background=[import_worker(settings), close_vendors, folder(repository.TOTALS)],  # type: ignore[list-item]
         state={"vendors": vendors},
+        body_limits={"/v1/imports": settings.import_max_bytes + MULTIPART_ALLOWANCE},
     )
