@@ -21,7 +21,7 @@ from leadflow_shared.consumer import EventConsumer, Subscription
 from leadflow_shared.db import create_pool
 from leadflow_shared.http import create_app
 from leadflow_shared.kafka_client import install_metadata_backoff
-from leadflow_shared.logging import configure_logging
+from leadflow_shared.logging import configure_logging, secret_values
 from leadflow_shared.outbox import OutboxRelay
 from leadflow_shared.partitioner import KafkaPartitioner
 from leadflow_shared.priority import lower_cpu_priority
@@ -207,7 +207,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
 def serve(definition: ServiceDefinition) -> None:
     """Run the service until SIGTERM or SIGINT, then shut down gracefully."""
     settings = definition.settings
-    configure_logging(settings.service_name, settings.log_level)
+    configure_logging(settings.service_name, settings.log_level, secret_values(settings))
     lowered = lower_cpu_priority(settings.nice)
     if lowered:
         structlog.get_logger().info("cpu priority lowered", nice=settings.nice, scope=lowered)
