@@ -108,6 +108,28 @@ def test_an_unauthenticated_100_mb_post_is_refused_at_once_without_being_buffere
     assert elapsed < 5
 
 
+def test_intake_takes_a_csv_upload_over_the_general_limit_but_not_a_webhook_body_over_it(
+    intake: FailingIntake, intake_stack: TestStack
+) -> None:
+    rows = "".join(f"lise.{n}@kernphysik.example;Lise;Meitner {n};Kernphysik GmbH\n" for n in range(40_000))
+    csv = ("E-Mail;Vorname;Nachname;Firma\n" + rows).encode()
+    assert len(csv) > 2 * 1_048_576
+    upload = httpx.post(
+        f"{intake.url}/v1/imports",
+        files={"file": ("messe.csv", csv, "text/csv")},
+        headers={"Authorization": f"Bearer {intake_stack.tokens['write']}"},
+        timeout=30,
+    )
+    assert upload.status_code == 202, upload.text
+    webhook = httpx.post(
+        f"{intake.url}/v1/webhooks/salesforce-web-to-lead",
+        content=b"last_name=" + b"x" * 1_048_576,
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert webhook.status_code == 413
+    assert webhook.json() == {"detail": "request body exceeds 1048576 bytes"}
+
+
 def test_an_unhandled_error_is_logged_without_any_configured_secret_or_frame_locals(
     intake: FailingIntake, intake_stack: TestStack
 ) -> None:
