@@ -108,6 +108,44 @@ def test_an_unauthenticated_100_mb_post_is_refused_at_once_without_being_buffere
     assert elapsed < 5
 
 
+LEAD = '{"first_name": "Dana", "last_name": "Kovacs", "email": "dana@acme-robotics.example", %s}'
+OUT_OF_BOUNDS = {
+    "depth": ('"custom_fields": {"a": ' + "[" * 40 + "]" * 40 + "}", "nested deeper than 32 levels"),
+    "int-2^64": (
+        '"custom_fields": {"employees": 18446744073709551616}',
+        "integer outside the signed 64-bit range",
+    ),
+    "nul": ('"company": "Acme\\u0000 Robotics"', "string contains a NUL character (\\u0000)"),
+    "lone-surrogate": ('"company": "Acme \\ud83e"', "string contains a lone surrogate (\\ud83e)"),
+}
+
+
+@pytest.mark.parametrize("scope", [None, "write"], ids=["unauthenticated", "authenticated"])
+@pytest.mark.parametrize("case", list(OUT_OF_BOUNDS))
+def test_a_lead_submission_out_of_json_bounds_is_a_422_never_a_202_or_500(
+    intake: FailingIntake, intake_stack: TestStack, case: str, scope: str | None
+) -> None:
+    fields, message = OUT_OF_BOUNDS[case]
+    headers = {"Content-Type": "application/json"}
+    if scope:
+        headers["Authorization"] = f"Bearer {intake_stack.tokens[scope]}"
+    response = httpx.post(f"{intake.url}/v1/leads", content=(LEAD % fields).encode(), headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["message"] == message
+
+
+def test_a_lead_submission_sent_as_a_form_is_a_415(intake: FailingIntake, intake_stack: TestStack) -> None:
+    response = httpx.post(
+        f"{intake.url}/v1/leads",
+        data={"first_name": "Dana", "email": "dana@acme-robotics.example"},
+        headers={"Authorization": f"Bearer {intake_stack.tokens['write']}"},
+    )
+    assert response.status_code == 415
+    assert response.json() == {
+        "detail": "content type must be application/json, not application/x-www-form-urlencoded"
+    }
+
+
 def test_intake_takes_a_csv_upload_over_the_general_limit_but_not_a_webhook_body_over_it(
     intake: FailingIntake, intake_stack: TestStack
 ) -> None:

@@ -80,3 +80,25 @@ def test_nan_infinity_and_overflowing_floats_are_refused() -> None:
 def test_what_is_not_json_is_left_to_the_route_to_answer() -> None:
     assert parse_bounded(b'{"first_name": ') is None
     assert parse_bounded(b"\xff\xfe not utf-8") is None
+
+
+def test_a_raw_utf8_encoded_surrogate_is_caught_as_well_as_an_escaped_one() -> None:
+    assert parse_bounded(b'{"company": "Acme \xed\xa0\xbd"}') == JsonProblem(
+        "company", "string contains a lone surrogate (\\ud83d)"
+    )
+
+
+def test_many_shallow_lists_and_suspicious_looking_strings_are_within_bounds() -> None:
+    body = json.dumps(
+        {
+            "tags": [[n] for n in range(100)],
+            "note": "NaN Infinity \\u0000 1e999 12345678901234567890 are just words here",
+        }
+    ).encode()
+    assert parse_bounded(body) is None
+
+
+def test_an_integer_of_thousands_of_digits_is_out_of_range_not_an_error() -> None:
+    assert parse_bounded(b'{"n": ' + b"9" * 100_000 + b"}") == JsonProblem(
+        "n", "integer outside the signed 64-bit range"
+    )
