@@ -17,7 +17,7 @@ import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack
 from leadflow_intake.adapters.vendors import VendorClient
-from leadflow_intake.bootstrap import dedup_policy
+from leadflow_intake.bootstrap import body_limits, dedup_policy
 from leadflow_intake.entrypoints import consumers, http, webhooks
 from leadflow_intake.settings import IntakeSettings
 from leadflow_shared.consumer import Handler
@@ -144,7 +144,11 @@ async def intake(service_stack: TestStack, vendor_api: VendorApi) -> AsyncIterat
     vendors = VendorClient(settings)
     definition = ServiceDefinition(title="intake", description="test", settings=settings)
     app = create_app(
-        title="intake", description="test", api_tokens=settings.api_tokens, ready_check=_always_ready
+        title="intake",
+        description="test",
+        api_tokens=settings.api_tokens,
+        ready_check=_always_ready,
+        body_limits=body_limits(settings),
     )
     app.include_router(http.router)
     app.include_router(webhooks.router)
