@@ -1,19 +1,22 @@
-"""HTTP basics every service shares: bearer auth with scopes, health, metrics, correlation ids, errors."""
+"""HTTP basics every service shares: bounded bodies, bearer auth with scopes, health, metrics, correlation
+ids, errors."""
 
 from __future__ import annotations
 
 import hmac
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any
 
 import structlog
-from fastapi import Depends, FastAPI, HTTPException, Request, Response, status
+from fastapi import Depends, FastAPI, HTTPException, Request, Response, params, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from leadflow_shared.edge import DEFAULT_MAX_BODY_BYTES, BodyGuard, is_json_type
+from leadflow_shared.metrics import REQUESTS_REFUSED
 from leadflow_shared.settings import SCOPE_RANK, Scope
 
 log = structlog.get_logger(__name__)
@@ -69,6 +72,21 @@ AdminAccess = Annotated[Principal, Depends(require(Scope.ADMIN))]
 ReadyCheck = Callable[[], Awaitable[dict[str, bool]]]
 
 
+async def json_content_type(request: Request) -> None:
+    """Refuse a body that is not JSON on a route that reads its body as JSON (415)."""
+    body_field = getattr(request.scope.get("route"), "body_field", None)
+    if body_field is None or isinstance(body_field.field_info, params.Form):
+        return
+    given = request.headers.get("content-type", "")
+    if is_json_type(given) or not await request.body():
+        return
+    REQUESTS_REFUSED.labels(request.app.state.service, "content_type").inc()
+    raise HTTPException(
+        status.HTTP_415_UNSUPPORTED_MEDIA_TYPE,
+        f"content type must be application/json, not {given.split(';')[0].strip() or 'missing'}",
+    )
+
+
 def create_app(
     *,
     title: str,
@@ -76,15 +94,25 @@ def create_app(
     api_tokens: dict[str, list[Scope]],
     ready_check: ReadyCheck,
     lifespan: Any = None,
+    service: str = "",
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+    body_limits: Mapping[str, int] | None = None,
 ) -> FastAPI:
-    """A FastAPI app with health, readiness, metrics, auth state, correlation ids and 4xx messages."""
+    """A FastAPI app with bounded bodies, health, readiness, metrics, auth state, correlation ids and 4xx
+    messages; body_limits raises the limit for single paths (an upload)."""
     app = FastAPI(
         title=title,
         description=description,
         version="0.1.0",
         lifespan=lifespan,
+        dependencies=[Depends(json_content_type)],
     )
     app.state.api_tokens = api_tokens
+    app.state.service = service or title
+    # Added before the correlation middleware, so it runs inside it and its refusals carry the id too.
+    app.add_middleware(
+        BodyGuard, service=app.state.service, max_body_bytes=max_body_bytes, path_limits=body_limits or {}
+    )
 
     @app.middleware("http")
     async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

@@ -26,3 +26,8 @@ CONSUMER_RETRIES = Counter(
 BATCH_SECONDS = Histogram(
     "leadflow_consumer_batch_seconds", "Time to handle one partition batch", ["service", "consumer"]
 )
+REQUESTS_REFUSED = Counter(
+    "leadflow_http_requests_refused_total",
+    "Requests refused at the entrance before any route ran (too_large, content_type, json_bounds)",
+    ["service", "reason"],
+)

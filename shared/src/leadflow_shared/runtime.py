@@ -21,7 +21,7 @@ from leadflow_shared.consumer import EventConsumer, Subscription
 from leadflow_shared.db import create_pool
 from leadflow_shared.http import create_app
 from leadflow_shared.kafka_client import install_metadata_backoff
-from leadflow_shared.logging import configure_logging
+from leadflow_shared.logging import configure_logging, secret_values
 from leadflow_shared.outbox import OutboxRelay
 from leadflow_shared.partitioner import KafkaPartitioner
 from leadflow_shared.priority import lower_cpu_priority
@@ -44,6 +44,8 @@ class ServiceDefinition:
     routers: Sequence[APIRouter] = ()
     background: Sequence[BackgroundTask] = ()
     state: dict[str, Any] = field(default_factory=dict)
+    # Paths whose bodies may exceed the service's max_body_bytes (an upload), with their own limit.
+    body_limits: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -193,6 +195,9 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         api_tokens=settings.api_tokens,
         ready_check=ready_check,
         lifespan=lifespan,
+        service=name,
+        max_body_bytes=settings.max_body_bytes,
+        body_limits=definition.body_limits,
     )
     for router in definition.routers:
         app.include_router(router)
@@ -202,7 +207,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
 def serve(definition: ServiceDefinition) -> None:
     """Run the service until SIGTERM or SIGINT, then shut down gracefully."""
     settings = definition.settings
-    configure_logging(settings.service_name, settings.log_level)
+    configure_logging(settings.service_name, settings.log_level, secret_values(settings))
     lowered = lower_cpu_priority(settings.nice)
     if lowered:
         structlog.get_logger().info("cpu priority lowered", nice=settings.nice, scope=lowered)

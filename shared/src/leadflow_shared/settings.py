@@ -48,6 +48,11 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = Field(default=8000, ge=1, le=65535)
     api_tokens: dict[str, list[Scope]] = Field(default_factory=dict)
+    max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="largest request body accepted on any route (413 beyond it, before auth and parsing)",
+    )
     log_level: str = "INFO"
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)

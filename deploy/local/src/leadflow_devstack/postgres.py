@@ -97,6 +97,17 @@ def database_statements(dbname: str, roles: Sequence[str]) -> list[str]:
     return statements
 
 
+def cluster_statements(admin_role: str) -> list[str]:
+    """SQL, run by a superuser, closing the cluster's own databases to PUBLIC (every service role):
+    a service role then connects to nothing but the databases provisioned for it."""
+    return [
+        "REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC;",
+        "REVOKE CONNECT, TEMPORARY ON DATABASE template1 FROM PUBLIC;",
+        # The admin role creates and drops the stack's databases from here.
+        f"GRANT CONNECT ON DATABASE postgres TO {quote_ident(admin_role)};",
+    ]
+
+
 def render_init_sql(dbname: str, role_passwords: Mapping[str, str]) -> str:
     """The psql script for a fresh container (run in `dbname` by its superuser): the provisioning SQL."""
     lines = [
@@ -106,6 +117,7 @@ def render_init_sql(dbname: str, role_passwords: Mapping[str, str]) -> str:
         *role_statements(role_passwords),
         *search_path_statements(list(role_passwords)),
         *database_statements(dbname, list(role_passwords)),
+        *cluster_statements(ADMIN_ROLE),
     ]
     return "\n".join(lines) + "\n"
 
@@ -245,10 +257,12 @@ def _as_postgres(command: list[str]) -> list[str]:
 
 
 def ensure_admin_role(password: str, role: str = ADMIN_ROLE) -> None:
-    """Create (or update) the admin login role, CREATEDB CREATEROLE, through the postgres superuser."""
+    """Create (or update) the admin login role, CREATEDB CREATEROLE, through the postgres superuser; close
+    the cluster's own databases to the service roles."""
     statements = role_statements({role: password}, privileges="LOGIN CREATEDB CREATEROLE")
     # Dropping a test database WITH (FORCE) ends the services' sessions, which needs this grant.
     statements.append(f"GRANT pg_signal_backend TO {quote_ident(role)};")
+    statements += cluster_statements(role)
     script = "\n".join(statements) + "\n"
     subprocess.run(
         _as_postgres(["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-f", "-"]),

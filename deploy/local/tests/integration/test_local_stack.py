@@ -53,6 +53,26 @@ async def test_every_service_role_can_log_in_to_the_leadflow_database(env):
             await conn.close()
 
 
+@pytest.mark.parametrize("database", ["postgres", "template1"])
+async def test_no_service_role_can_connect_to_the_clusters_own_databases(env, database):
+    for name in ("INTAKE", "QUALIFICATION", "OPPORTUNITY", "NURTURE"):
+        url = env[f"{name}_DATABASE_URL"].replace("/leadflow?", f"/{database}?")
+        assert f"/{database}?" in url
+        with pytest.raises(
+            asyncpg.InsufficientPrivilegeError, match=f'permission denied for database "?{database}'
+        ):
+            await asyncpg.connect(url)
+
+
+async def test_the_admin_role_still_connects_to_postgres_to_create_the_stacks_databases(env):
+    conn = await asyncpg.connect(env["LEADFLOW_ADMIN_DATABASE_URL"])
+    try:
+        assert await conn.fetchval("SELECT current_database()") == "postgres"
+        assert not await conn.fetchval("SELECT has_database_privilege('intake', 'postgres', 'CONNECT')")
+    finally:
+        await conn.close()
+
+
 def test_provisioning_a_database_twice_changes_nothing_and_fences_it_off(env):
     dbname = f"devstack_probe_{secrets.token_hex(4)}"
     admin = env["LEADFLOW_ADMIN_DATABASE_URL"]

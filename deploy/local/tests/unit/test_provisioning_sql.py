@@ -7,6 +7,7 @@ import pytest
 from leadflow_devstack.cli import DOCKER_PASSWORDS
 from leadflow_devstack.paths import repo_root
 from leadflow_devstack.postgres import (
+    cluster_statements,
     database_statements,
     quote_ident,
     quote_literal,
@@ -58,3 +59,11 @@ def test_the_tuning_include_sets_each_setting_once_with_quoted_values():
     text = render_tuning({"shared_buffers": "1GB", "jit": "off"})
 
     assert text.splitlines()[1:] == ["shared_buffers = '1GB'", "jit = 'off'"]
+
+
+def test_the_clusters_own_databases_are_closed_to_public_and_opened_to_the_admin_role_alone():
+    assert cluster_statements("leadflow") == [
+        "REVOKE CONNECT, TEMPORARY ON DATABASE postgres FROM PUBLIC;",
+        "REVOKE CONNECT, TEMPORARY ON DATABASE template1 FROM PUBLIC;",
+        'GRANT CONNECT ON DATABASE postgres TO "leadflow";',
+    ]

@@ -20,6 +20,8 @@ from leadflow_shared.settings import ServiceSettings
 from leadflow_shared.totals import folder
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The multipart framing and form fields around an uploaded CSV: the file itself is held to import_max_bytes.
+MULTIPART_ALLOWANCE = 65_536
 log = structlog.get_logger(__name__)
 
 
@@ -29,6 +31,11 @@ def dedup_policy(settings: IntakeSettings) -> DedupPolicy:
         MatchThresholds(merge=settings.dedup_merge_threshold, review=settings.dedup_review_threshold),
         settings.dedup_max_candidates,
     )
+
+
+def body_limits(settings: IntakeSettings) -> dict[str, int]:
+    """The paths whose bodies may pass INTAKE_MAX_BODY_BYTES: the CSV upload, within its own limit."""
+    return {"/v1/imports": settings.import_max_bytes + MULTIPART_ALLOWANCE}
 
 
 def import_worker(settings: IntakeSettings) -> object:
@@ -67,4 +74,5 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         routers=[http.router, webhooks.router],
         background=[import_worker(settings), close_vendors, folder(repository.TOTALS)],  # type: ignore[list-item]
         state={"vendors": vendors},
+        body_limits=body_limits(settings),
     )

@@ -44,7 +44,6 @@ class IntakeSettings(ServiceSettings):
     consumer_max_records: int = Field(default=250, ge=1, le=10_000)
     default_region: str = Field(default="US", description="phone region when a lead names no country")
 
-    webhook_max_bytes: int = Field(default=1_048_576, ge=1024, description="largest webhook body accepted")
     import_max_bytes: int = Field(default=64 * 1_048_576, ge=1024, description="largest CSV upload accepted")
     import_chunk_rows: int = Field(default=500, ge=1, le=10_000)
     import_poll_interval_s: float = Field(default=0.5, gt=0)

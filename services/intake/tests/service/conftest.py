@@ -17,7 +17,7 @@ import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack
 from leadflow_intake.adapters.vendors import VendorClient
-from leadflow_intake.bootstrap import dedup_policy
+from leadflow_intake.bootstrap import body_limits, dedup_policy
 from leadflow_intake.entrypoints import consumers, http, webhooks
 from leadflow_intake.settings import IntakeSettings
 from leadflow_shared.consumer import Handler
@@ -161,7 +161,11 @@ def intake_client(settings: IntakeSettings, pool: asyncpg.Pool, uow: UnitOfWorkF
     """An HTTP client talking in-process to an intake app with these settings."""
     definition = ServiceDefinition(title="intake", description="test", settings=settings)
     app = create_app(
-        title="intake", description="test", api_tokens=settings.api_tokens, ready_check=_always_ready
+        title="intake",
+        description="test",
+        api_tokens=settings.api_tokens,
+        ready_check=_always_ready,
+        body_limits=body_limits(settings),
     )
     app.include_router(http.router)
     app.include_router(webhooks.router)

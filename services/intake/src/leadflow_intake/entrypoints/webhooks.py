@@ -1,4 +1,4 @@
-"""Vendor webhooks: check authenticity, size and type at once, store the raw payload, answer fast."""
+"""Vendor webhooks: check authenticity and type at once, store the raw payload, answer fast."""
 
 from __future__ import annotations
 
@@ -60,20 +60,6 @@ def _secret(settings: IntakeSettings, source: str, name: str | None = None) -> s
             f"{source} webhooks are disabled: INTAKE_{name.upper()} is not set",
         )
     return value
-
-
-async def _body(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"body over the {limit}-byte limit")
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"body over the {limit}-byte limit")
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 def _unauthorized(message: str) -> HTTPException:
@@ -177,7 +163,8 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
     key = _source(source)
     settings = _settings(request)
     secret = _secret(settings, key)
-    body = await _body(request, settings.webhook_max_bytes)
+    # The entrance already refused a body over INTAKE_MAX_BODY_BYTES (the vendors' 1 MiB) with a 413.
+    body = await request.body()
     spec = SOURCES[key]
     if key == "mailchimp" and not body.strip():
         return {"status": "ok"}
