@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar, Self
 
-from pydantic import Field, model_validator
+import phonenumbers
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from leadflow_shared.settings import ServiceSettings
@@ -20,7 +21,9 @@ class IntakeSettings(ServiceSettings):
     # An intake batch holds every submission's profile and fuzzy candidates at once; in the benchmark, batches
     # of 250 kept the peak RSS about 20 MB lower than 500 and were no slower.
     consumer_max_records: int = Field(default=250, ge=1, le=10_000)
-    default_region: str = Field(default="US", description="phone region when a lead names no country")
+    default_region: str = Field(
+        default="US", description="phone region (ISO alpha-2) when a lead names no country; empty for none"
+    )
 
     webhook_max_bytes: int = Field(default=1_048_576, ge=1024, description="largest webhook body accepted")
     import_max_bytes: int = Field(default=64 * 1_048_576, ge=1024, description="largest CSV upload accepted")
@@ -57,6 +60,14 @@ class IntakeSettings(ServiceSettings):
     dedup_merge_threshold: float = Field(default=95.0, ge=0, le=100)
     dedup_review_threshold: float = Field(default=80.0, ge=0, le=100)
     dedup_max_candidates: int = Field(default=50, ge=1, le=1000)
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region and region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a region phone numbers are known for (ISO 3166 alpha-2)")
+        return region
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Self:
