@@ -44,7 +44,8 @@ def test_nesting_deeper_than_the_limit_is_refused() -> None:
 
     problem = json_problem(deep)
 
-    assert problem is not None and problem.endswith("nested deeper than 16 levels")
+    assert problem is not None
+    assert problem.endswith("nested deeper than 16 levels")
 
 
 def test_a_submission_with_a_nul_in_a_name_fails_validation_naming_the_field() -> None:

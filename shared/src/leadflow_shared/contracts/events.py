@@ -12,14 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.lead import (
-    JsonObject,
-    Text,
     ActivityType,
     Campaign,
     Channel,
     ContactChannel,
+    JsonObject,
     LeadProfile,
     LeadSubmission,
+    Text,
     Touch,
     TriggerKind,
 )

@@ -258,7 +258,7 @@ def split_full_name(full_name: str) -> tuple[str | None, str | None]:
 
 
 def normalise_email(raw: str) -> str:
-    """Validate an email address and lower-case it, its domain in ASCII (IDNA); raises ValueError with the reason.
+    """Validate an email address and lower-case it, the domain in ASCII (IDNA); raises ValueError saying why.
 
     An internationalised domain is accepted and kept as punycode, so both spellings match one person. A
     non-ASCII local part is refused: mail to it needs SMTPUTF8 all the way, which no sender here promises.
@@ -280,6 +280,14 @@ def normalise_email(raw: str) -> str:
     if checked.ascii_email is None:  # not reached: without SMTPUTF8 every valid address has an ASCII form
         raise ValueError("the address has no ASCII form")
     return checked.ascii_email.lower()
+
+
+def email_key(raw: str) -> str:
+    """An address as identity keys hold it, for lookups: normalise_email()'s form, else lower-cased as given."""
+    try:
+        return normalise_email(raw)
+    except ValueError:
+        return raw.strip().lower()
 
 
 def _plain_address(text: str) -> str | None:

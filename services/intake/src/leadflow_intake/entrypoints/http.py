@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from leadflow_intake.adapters import repository as repo
 from leadflow_intake.domain.activity import ActivityRejected, read_activity
 from leadflow_intake.domain.kpis import source_rates
-from leadflow_intake.domain.normalise import Rejected, normalise
+from leadflow_intake.domain.normalise import Rejected, email_key, normalise
 from leadflow_intake.settings import IntakeSettings
 from leadflow_intake.use_cases.imports import create_import, import_status
 from leadflow_intake.use_cases.merge import decide_duplicate
@@ -133,7 +133,7 @@ async def find_leads(
     async with runtime_of(request).pool.acquire() as conn:
         items = await repo.list_leads(
             conn,
-            email=email,
+            email=email_key(email) if email else None,
             source=source.replace("-", "_") if source else None,
             since=since,
             after=after,

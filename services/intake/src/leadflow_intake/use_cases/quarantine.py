@@ -37,7 +37,9 @@ async def quarantine(
     copy: the refused input is often refused for exactly that.
     """
     if rejection_id is None:
-        rejection_id = uuid5(QUARANTINE_NAMESPACE, f"{causation.id}{part}") if causation is not None else uuid4()
+        rejection_id = (
+            uuid5(QUARANTINE_NAMESPACE, f"{causation.id}{part}") if causation is not None else uuid4()
+        )
     await repo.quarantine(
         uow.conn,
         rejection_id,
@@ -50,8 +52,10 @@ async def quarantine(
     return rejection_id
 
 
-async def keep_dead_letter(uow: UnitOfWork, msg: ConsumerRecord[bytes, bytes], kind: str, reason: str) -> None:
-    """Quarantine a message the consumer dead-letters, so it shows in /v1/rejections and not only in the DLQ."""
+async def keep_dead_letter(
+    uow: UnitOfWork, msg: ConsumerRecord[bytes, bytes], kind: str, reason: str
+) -> None:
+    """Quarantine a message the consumer dead-letters: it shows in /v1/rejections, not only in the DLQ."""
     payload = _readable(msg.value or b"")
     await quarantine(
         uow,
@@ -66,7 +70,7 @@ async def keep_dead_letter(uow: UnitOfWork, msg: ConsumerRecord[bytes, bytes], k
 
 
 def _readable(raw: bytes) -> Any:
-    """The message as JSON when it parses (the standard parser takes surrogates and big numbers), else text."""
+    """The message as JSON when it parses (the standard parser takes surrogates, big numbers), else text."""
     try:
         parsed = json.loads(raw)
     except (ValueError, RecursionError):
