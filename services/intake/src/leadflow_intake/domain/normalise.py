@@ -283,7 +283,7 @@ def normalise_email(raw: str) -> str:
 
 
 def email_key(raw: str) -> str:
-    """An address as identity keys hold it, for lookups: normalise_email()'s form, else lower-cased as given."""
+    """An address as identity keys hold it, for lookups: normalise_email()'s form, else lower-cased."""
     try:
         return normalise_email(raw)
     except ValueError:
