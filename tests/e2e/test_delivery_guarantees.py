@@ -135,6 +135,12 @@ async def test_a_malformed_message_ends_in_the_dead_letter_topic_and_the_next_go
     if topic == topics.LEADS_SUBMITTED:
         intake = Db(test_stack, "intake")
         await wait_until(lambda: intake.fetchval("SELECT count(*) FROM leads WHERE email = $1", email))
+        # Intake keeps what it dead-letters in its quarantine too, where people look.
+        kept = await intake.fetchval(
+            "SELECT reason FROM rejections WHERE payload->>'unparsed' = '{not json at all'"
+            " ORDER BY received_at DESC LIMIT 1"
+        )
+        assert kept.startswith(f"dead-lettered from {test_stack.topic_prefix}{topic} (malformed)")
     else:
         for service in consumers:
             db = Db(test_stack, service)

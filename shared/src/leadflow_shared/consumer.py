@@ -11,7 +11,10 @@ Layers run in order, so each lead's messages keep theirs, which is all Kafka pro
 A poll takes what the fetcher prefetched and tops it up with what reached Kafka since (see `_poll`).
 Offsets are committed only after that transaction commits. A message that cannot be parsed or handled goes to
 `<topic>.dlq` with the reason; a transient failure (database or network) rolls the batch back and
-retries it from the last committed offset.
+retries it from the last committed offset. A message of a type no leadflow model is registered for is
+dead-lettered too (one of a known type this subscription does not handle is passed over); every dead letter
+is counted in `leadflow_events_refused_total` by service and reason, and the subscription's
+`on_dead_letter`, if any, sees it in the same transaction (intake keeps it in quarantine).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from aiokafka.structs import OffsetAndMetadata
 
 from leadflow_shared import inbox, metrics
 from leadflow_shared.contracts.envelope import Envelope, MalformedEvent, decode, decode_data, header_type
-from leadflow_shared.contracts.events import EventData
+from leadflow_shared.contracts.events import EVENT_TYPES, EventData
 from leadflow_shared.contracts.topics import dlq
 from leadflow_shared.db import TRANSIENT_DB_ERRORS
 from leadflow_shared.outbox import Outbox, OutboxRelay
@@ -44,12 +47,18 @@ log = structlog.get_logger(__name__)
 
 Handler = Callable[[UnitOfWork, Envelope, Any], Awaitable[None]]
 BatchHandler = Callable[[UnitOfWork, list[tuple[Envelope, Any]]], Awaitable[None]]
-DeadLetter = tuple[ConsumerRecord[bytes, bytes], str]
+# A refused message, the kind of refusal (a metric label) and the reason (for people).
+DeadLetter = tuple[ConsumerRecord[bytes, bytes], str, str]
+DeadLetterHook = Callable[[UnitOfWork, ConsumerRecord[bytes, bytes], str, str], Awaitable[None]]
 Wanted = tuple[ConsumerRecord[bytes, bytes], Envelope, EventData, Handler]
 
 
 class Reject(Exception):
     """A handler refuses a message for good: it goes to the dead-letter topic with this reason."""
+
+    def __init__(self, reason: str, *, kind: str = "rejected") -> None:
+        super().__init__(reason)
+        self.kind = kind
 
 
 class Retry(Exception):
@@ -81,6 +90,8 @@ class Subscription:
     handlers: Mapping[str, Handler]
     # Optional: the same work for many messages at once, with the effect of the handler on each in turn.
     batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
+    # Optional: also keep each dead letter elsewhere, in the transaction that dead-letters it.
+    on_dead_letter: DeadLetterHook | None = None
 
 
 class EventConsumer:
@@ -264,13 +275,16 @@ class EventConsumer:
                             event_id=str(envelope.id),
                             error=repr(exc),
                         )
-                        dead.append((msg, f"{type(exc).__name__}: {exc}"))
+                        kind = exc.kind if isinstance(exc, Reject) else "failed"
+                        dead.append((msg, kind, f"{type(exc).__name__}: {exc}"))
                         continue
                     consumed.append(envelope.type)
             structlog.contextvars.unbind_contextvars("correlation_id")
+            if dead and self.sub.on_dead_letter is not None:
+                await self._keep_dead(uow, dead)
             await outbox.put_many(
                 (dlq(msg.topic), msg.key, msg.value or b"", dead_letter_headers(msg, reason, self.group_id))
-                for msg, reason in dead
+                for msg, _, reason in dead
             )
             await outbox.flush()
         # One counter update per type and batch, not per message.
@@ -278,10 +292,26 @@ class EventConsumer:
             self._consumed(event_type).inc(count)
         if skipped:
             self._skipped.inc(skipped)
-        for msg, reason in dead:
+        for msg, kind, reason in dead:
             metrics.DEAD_LETTERS.labels(self.service, self.sub.name, msg.topic).inc()
-            log.warning("message dead-lettered", topic=msg.topic, offset=msg.offset, reason=reason)
+            metrics.EVENTS_REFUSED.labels(self.service, kind).inc()
+            log.warning("message dead-lettered", topic=msg.topic, offset=msg.offset, kind=kind, reason=reason)
         return outbox.written
+
+    async def _keep_dead(self, uow: UnitOfWork, dead: list[DeadLetter]) -> None:
+        """Hand each dead letter to the subscription's hook; a hook that fails leaves the DLQ copy alone."""
+        assert self.sub.on_dead_letter is not None
+        for msg, kind, reason in dead:
+            mark = uow.outbox.mark()
+            try:
+                async with uow.conn.transaction():
+                    await self.sub.on_dead_letter(uow, msg, kind, reason)
+            except RETRYABLE:
+                raise
+            except Exception as exc:
+                uow.outbox.rollback_to(mark)
+                # Refusing the refusal would stall the partition; the dead-letter topic still has it.
+                log.error("dead letter not kept", topic=msg.topic, offset=msg.offset, error=repr(exc))
 
 
 def sort_messages(
@@ -289,8 +319,9 @@ def sort_messages(
 ) -> tuple[list[DeadLetter], list[Wanted], int]:
     """The messages to dead-letter, those to handle with their handler, and how many are not wanted here.
 
-    A message whose type header names a type without a handler is passed over unparsed; one without the
-    header (from outside leadflow) is parsed to learn its type.
+    A message whose type header names a known type without a handler is passed over unparsed; one without
+    the header (from outside leadflow) is parsed to learn its type. A type no leadflow model is registered
+    for is dead-lettered, so an event nobody understands is never dropped in silence.
     """
     dead: list[DeadLetter] = []
     wanted: list[Wanted] = []
@@ -298,21 +329,27 @@ def sort_messages(
     for msg in msgs:
         named = header_type(msg.headers)
         if named is not None and named not in handlers:
-            ignored += 1
+            if named in EVENT_TYPES:
+                ignored += 1
+            else:
+                dead.append((msg, "unknown_type", f"unknown event type {named!r}"))
             continue
         try:
             envelope = decode(msg.value)
         except MalformedEvent as exc:
-            dead.append((msg, str(exc)))
+            dead.append((msg, "malformed", str(exc)))
             continue
         handler = handlers.get(envelope.type)
         if handler is None:
-            ignored += 1
+            if envelope.type in EVENT_TYPES:
+                ignored += 1
+            else:
+                dead.append((msg, "unknown_type", f"unknown event type {envelope.type!r}"))
             continue
         try:
             data = decode_data(envelope)
         except MalformedEvent as exc:
-            dead.append((msg, str(exc)))
+            dead.append((msg, "malformed", str(exc)))
             continue
         wanted.append((msg, envelope, data, handler))
     return dead, wanted, ignored

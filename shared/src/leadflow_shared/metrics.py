@@ -18,6 +18,16 @@ EVENTS_IGNORED = Counter(
 DEAD_LETTERS = Counter(
     "leadflow_dead_letters_total", "Messages sent to a dead-letter topic", ["service", "consumer", "topic"]
 )
+EVENTS_REFUSED = Counter(
+    "leadflow_events_refused_total",
+    "Events dead-lettered or quarantined, by why: malformed, unknown_type, unknown_lead, rejected, failed",
+    ["service", "reason"],
+)
+EVENTS_PARKED = Counter(
+    "leadflow_events_parked_total",
+    "Events kept aside until what they need arrives (an engagement before its lead's capture)",
+    ["service", "reason"],
+)
 EVENTS_PUBLISHED = Counter("leadflow_events_published_total", "Outbox rows published to Kafka", ["service"])
 RELAY_FAILURES = Counter("leadflow_outbox_relay_failures_total", "Failed outbox relay rounds", ["service"])
 CONSUMER_RETRIES = Counter(

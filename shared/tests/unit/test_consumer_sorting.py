@@ -57,7 +57,7 @@ def test_a_message_whose_header_names_a_handled_type_is_parsed_and_handed_over()
     dead, wanted, ignored = sort_messages([good, broken], HANDLERS)
 
     assert [msg.offset for msg, *_ in wanted] == [0]
-    assert [msg.offset for msg, _ in dead] == [1]
+    assert [msg.offset for msg, *_ in dead] == [1]
     assert ignored == 0
 
 
@@ -67,6 +67,42 @@ def test_a_message_without_the_header_is_parsed_to_learn_its_type() -> None:
 
     dead, wanted, ignored = sort_messages([unhandled, handled], HANDLERS)
 
-    assert [msg.offset for msg, _ in dead] == [0]
+    assert [msg.offset for msg, *_ in dead] == [0]
     assert [msg.offset for msg, *_ in wanted] == [1]
     assert ignored == 0
+
+
+def test_a_message_whose_header_names_an_unknown_type_is_dead_lettered_with_the_type_named() -> None:
+    stray = record(0, b"{}", [(TYPE_HEADER, b"lead.teleported")])
+
+    dead, wanted, ignored = sort_messages([stray], HANDLERS)
+
+    assert [(msg.offset, kind, reason) for msg, kind, reason in dead] == [
+        (0, "unknown_type", "unknown event type 'lead.teleported'")
+    ]
+    assert (wanted, ignored) == ([], 0)
+
+
+def test_a_message_of_an_unknown_type_without_the_header_is_dead_lettered_not_ignored() -> None:
+    envelope = new_event(
+        LeadStatusChanged(
+            lead_id=uuid4(), from_status=None, to_status="open", category="open", reason="r", actor="a"
+        ),
+        source="test",
+    ).model_copy(update={"type": "lead.teleported"})
+    stray = record(0, encode(envelope), [])
+
+    dead, wanted, ignored = sort_messages([stray], HANDLERS)
+
+    assert [(kind, reason) for _, kind, reason in dead] == [
+        ("unknown_type", "unknown event type 'lead.teleported'")
+    ]
+    assert (wanted, ignored) == ([], 0)
+
+
+def test_a_malformed_message_is_dead_lettered_as_malformed() -> None:
+    broken = record(0, b"{", [(TYPE_HEADER, b"lead.status_changed")])
+
+    dead, _, _ = sort_messages([broken], HANDLERS)
+
+    assert [kind for _, kind, _ in dead] == ["malformed"]

@@ -26,10 +26,11 @@ log = structlog.get_logger(__name__)
 
 
 def dedup_policy(settings: IntakeSettings) -> DedupPolicy:
-    """The fuzzy-match thresholds from settings."""
+    """The fuzzy-match thresholds and the default phone region from settings."""
     return DedupPolicy(
         MatchThresholds(merge=settings.dedup_merge_threshold, review=settings.dedup_review_threshold),
         settings.dedup_max_candidates,
+        settings.default_region or None,
     )
 
 
@@ -46,7 +47,9 @@ def import_worker(settings: IntakeSettings) -> object:
             try:
                 import_id = await claim_next(runtime.uow)
                 if import_id is not None:
-                    await process_import(runtime.uow, import_id, settings.import_chunk_rows)
+                    await process_import(
+                        runtime.uow, import_id, settings.import_chunk_rows, settings.default_region or None
+                    )
                     continue
             except Exception:
                 # The lease expires and the import resumes from its last committed chunk.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar, Self
 
+import phonenumbers
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
@@ -42,7 +43,9 @@ class IntakeSettings(ServiceSettings):
     # An intake batch holds every submission's profile and fuzzy candidates at once; in the benchmark, batches
     # of 250 kept the peak RSS about 20 MB lower than 500 and were no slower.
     consumer_max_records: int = Field(default=250, ge=1, le=10_000)
-    default_region: str = Field(default="US", description="phone region when a lead names no country")
+    default_region: str = Field(
+        default="US", description="phone region (ISO alpha-2) when a lead names no country; empty for none"
+    )
 
     import_max_bytes: int = Field(default=64 * 1_048_576, ge=1024, description="largest CSV upload accepted")
     import_chunk_rows: int = Field(default=500, ge=1, le=10_000)
@@ -84,6 +87,14 @@ class IntakeSettings(ServiceSettings):
         if value and len(value) < MIN_CHOSEN_SECRET:
             raise ValueError(f"must be at least {MIN_CHOSEN_SECRET} characters long (it is ours to choose)")
         return value
+
+    @field_validator("default_region")
+    @classmethod
+    def _known_region(cls, value: str) -> str:
+        region = value.strip().upper()
+        if region and region not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"{value!r} is not a region phone numbers are known for (ISO 3166 alpha-2)")
+        return region
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Self:

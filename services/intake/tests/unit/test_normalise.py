@@ -120,6 +120,22 @@ def test_a_national_phone_number_without_a_country_is_a_problem():
     assert "country" in result.problems[0].message
 
 
+def test_a_national_phone_number_without_a_country_is_read_in_the_default_region():
+    result = normalise(LeadSubmission(phone="(312) 555-0147"), received_at=RECEIVED, default_region="US")
+
+    assert isinstance(result, Normalised)
+    assert result.profile.phone == "+13125550147"
+
+
+def test_the_leads_country_wins_over_the_default_region():
+    result = normalise(
+        LeadSubmission(phone="030 1234567", country="Germany"), received_at=RECEIVED, default_region="US"
+    )
+
+    assert isinstance(result, Normalised)
+    assert result.profile.phone == "+49301234567"
+
+
 def test_an_unknown_country_is_dropped_with_a_warning():
     result = normalised(LeadSubmission(email="dana@acme.example", country="Atlantis"))
     assert result.profile.country is None
@@ -247,15 +263,35 @@ ADDRESSES = [
 ]
 
 
-@pytest.mark.parametrize("address", ADDRESSES)
-def test_an_email_address_is_normalised_exactly_as_email_validator_normalises_it(address):
+@pytest.mark.parametrize("address", [a for a in ADDRESSES if a.strip().rpartition("@")[0].isascii()])
+def test_an_email_address_is_normalised_exactly_as_email_validator_gives_its_ascii_form(address):
     try:
-        expected = validate_email(address.strip(), check_deliverability=False).normalized.lower()
+        checked = validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         with pytest.raises(ValueError, match="^" + re.escape(str(exc)) + "$"):
             normalise_email(address)
     else:
-        assert normalise_email(address) == expected
+        assert checked.ascii_email is not None
+        assert normalise_email(address) == checked.ascii_email.lower()
+
+
+def test_an_internationalised_domain_is_kept_in_its_ascii_form_so_both_spellings_match():
+    assert normalise_email("Dana@Müller.example") == "dana@xn--mller-kva.example"
+    assert normalise_email("dana@xn--mller-kva.example") == "dana@xn--mller-kva.example"
+
+
+@pytest.mark.parametrize("address", ["dána@acme.example", "δοκιμή@acme.example", "用户@例子.example"])
+def test_a_non_ascii_local_part_is_refused_because_it_needs_smtputf8(address):
+    with pytest.raises(ValueError, match=r"non-ASCII characters before the @-sign .* SMTPUTF8"):
+        normalise_email(address)
+
+
+def test_a_lead_whose_only_contact_has_a_non_ascii_local_part_is_rejected_naming_the_email():
+    result = normalise(LeadSubmission(email="jürgen@acme.example"), received_at=RECEIVED)
+
+    assert isinstance(result, Rejected)
+    assert [p.field for p in result.problems] == ["email"]
+    assert "SMTPUTF8" in result.reason()
 
 
 def test_a_mail_domain_is_checked_once_per_process():

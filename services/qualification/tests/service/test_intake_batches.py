@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 import pytest
 import pytest_asyncio
+from prometheus_client import REGISTRY
 
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases import intake_events, pipeline_events, sales
@@ -521,3 +522,30 @@ async def test_new_facts_bring_a_left_behind_lead_back_while_a_persons_override_
             "SELECT cause FROM decisions WHERE lead_id = $1 ORDER BY id DESC LIMIT 1", ids["archived"]
         )
     assert cause == "updated: country"
+
+
+def parked() -> float:
+    return (
+        REGISTRY.get_sample_value(
+            "leadflow_events_parked_total", {"service": "qualification", "reason": "unknown_lead"}
+        )
+        or 0.0
+    )
+
+
+@pytest.mark.parametrize("together", [True, False], ids=["in a batch", "alone"])
+async def test_an_engagement_before_its_leads_capture_is_kept_and_counted_as_parked(
+    uows, assignment, together
+):
+    ids = {label: uuid.uuid4() for label in PEOPLE}
+    items = [engaged(ids["unknown"], "email-1", ActivityType.EMAIL_CLICKED)]
+    before = parked()
+    async with uows() as uow:
+        if together:
+            await intake_events.leads_engaged(uow, items)
+        else:
+            await intake_events.lead_engaged(uow, *reversed(items[0]))
+    assert parked() == before + 1
+    async with uows.pool.acquire() as conn:
+        kept = await conn.fetchval("SELECT count(*) FROM activities WHERE lead_id = $1", ids["unknown"])
+    assert kept == 1

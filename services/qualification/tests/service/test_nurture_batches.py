@@ -117,14 +117,13 @@ def exhausted(ids: Ids, label: str, then: ExhaustedNext = ExhaustedNext.ARCHIVE)
 
 
 def exhaustions(ids: Ids) -> Items:
-    """Tracks of nurtured, qualified, converted and unknown leads end; one moves on, one ends twice."""
+    """Tracks of nurtured, qualified and converted leads end; one moves on, one ends twice."""
     return [
         exhausted(ids, "browsing"),
         exhausted(ids, "no-budget", ExhaustedNext.MOVE),
         exhausted(ids, "held-back"),
         exhausted(ids, "ready"),
         exhausted(ids, "converted"),
-        exhausted(ids, "unknown"),
         exhausted(ids, "twice"),
         exhausted(ids, "twice"),
     ]
@@ -248,5 +247,23 @@ async def test_a_group_of_requests_naming_a_lead_qualification_cannot_judge_is_r
     with pytest.raises(Reject, match="unknown to qualification"):
         async with uows() as uow:
             await pipeline_events.requalifications_requested(uow, requested(ids, "held-back", label))
+    async with uows.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT status FROM leads WHERE id = $1", ids["held-back"]) == "nurturing"
+
+
+async def test_an_exhausted_track_of_a_lead_qualification_never_captured_is_rejected_as_unknown_lead(uows):
+    ids = {name: uuid.uuid4() for name in ANSWERS}
+    async with uows() as uow:
+        await people(uow, ids)
+    with pytest.raises(Reject, match="unknown to qualification") as together:
+        async with uows() as uow:
+            await pipeline_events.nurtures_exhausted(
+                uow, [exhausted(ids, "held-back"), exhausted(ids, "unknown")]
+            )
+    envelope, event = exhausted(ids, "unknown")
+    with pytest.raises(Reject, match="unknown to qualification") as alone:
+        async with uows() as uow:
+            await pipeline_events.nurture_exhausted(uow, event, envelope)
+    assert together.value.kind == alone.value.kind == "unknown_lead"
     async with uows.pool.acquire() as conn:
         assert await conn.fetchval("SELECT status FROM leads WHERE id = $1", ids["held-back"]) == "nurturing"

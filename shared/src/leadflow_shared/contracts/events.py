@@ -16,8 +16,10 @@ from leadflow_shared.contracts.lead import (
     Campaign,
     Channel,
     ContactChannel,
+    JsonObject,
     LeadProfile,
     LeadSubmission,
+    Text,
     Touch,
     TriggerKind,
 )
@@ -76,14 +78,14 @@ class ActivityRecorded(EventData):
     event_type: ClassVar[str] = "activity.recorded"
     topic: ClassVar[str] = topics.LEADS_ACTIVITY
 
-    activity_id: str
+    activity_id: Text
     lead_id: UUID | None = None
-    email: str | None = None
+    email: Text | None = None
     activity_type: ActivityType
     occurred_at: datetime
     trigger: TriggerKind | None = None
-    source_system: str = "api"
-    details: dict[str, Any] = Field(default_factory=dict)
+    source_system: Text = "api"
+    details: JsonObject = Field(default_factory=dict)
 
 
 # intake.events

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from leadflow_shared.contracts.storable import storable_json, storable_text
+
+Text = Annotated[str, AfterValidator(storable_text)]
+"""A string PostgreSQL text can hold: no NUL, no lone surrogate."""
+JsonObject = Annotated[dict[str, Any], AfterValidator(storable_json)]
+"""A JSON object jsonb can hold and every service can read back: see storable.json_problem."""
 
 
 class Channel(StrEnum):
@@ -68,25 +75,25 @@ class _Model(BaseModel):
 class Campaign(_Model):
     """Attribution: UTM parameters and the ad platform's own ids."""
 
-    utm_source: str | None = None
-    utm_medium: str | None = None
-    utm_campaign: str | None = None
-    utm_term: str | None = None
-    utm_content: str | None = None
-    campaign_id: str | None = None
-    campaign_name: str | None = None
-    adgroup_id: str | None = None
-    ad_id: str | None = None
-    form_id: str | None = None
+    utm_source: Text | None = None
+    utm_medium: Text | None = None
+    utm_campaign: Text | None = None
+    utm_term: Text | None = None
+    utm_content: Text | None = None
+    campaign_id: Text | None = None
+    campaign_name: Text | None = None
+    adgroup_id: Text | None = None
+    ad_id: Text | None = None
+    form_id: Text | None = None
 
 
 class QualifyingAnswers(_Model):
     """Budget, authority, need and timeline as the form (or sales) gave them, raw."""
 
-    budget: str | None = None
-    authority: str | None = None
-    need: str | None = None
-    timeline: str | None = None
+    budget: Text | None = None
+    authority: Text | None = None
+    need: Text | None = None
+    timeline: Text | None = None
 
 
 class Consent(_Model):
@@ -100,24 +107,24 @@ class Consent(_Model):
 class LeadSubmission(_Model):
     """A lead as an upstream system submits it, before normalisation."""
 
-    first_name: str | None = None
-    last_name: str | None = None
-    full_name: str | None = None
-    email: str | None = None
-    phone: str | None = None
-    company: str | None = None
-    website: str | None = None
-    job_title: str | None = None
-    country: str | None = None
-    industry: str | None = None
-    company_size: int | None = Field(default=None, ge=0)
+    first_name: Text | None = None
+    last_name: Text | None = None
+    full_name: Text | None = None
+    email: Text | None = None
+    phone: Text | None = None
+    company: Text | None = None
+    website: Text | None = None
+    job_title: Text | None = None
+    country: Text | None = None
+    industry: Text | None = None
+    company_size: Annotated[int, AfterValidator(storable_json)] | None = Field(default=None, ge=0)
     consent: Consent = Consent()
     answers: QualifyingAnswers = QualifyingAnswers()
     channel: Channel = Channel.API
-    source_system: str = "api"
-    source_id: str | None = None
+    source_system: Text = "api"
+    source_id: Text | None = None
     campaign: Campaign = Campaign()
-    custom_fields: dict[str, Any] = Field(default_factory=dict)
+    custom_fields: JsonObject = Field(default_factory=dict)
     is_test: bool = False
     submitted_at: datetime | None = None
 

@@ -258,16 +258,36 @@ def split_full_name(full_name: str) -> tuple[str | None, str | None]:
 
 
 def normalise_email(raw: str) -> str:
-    """Validate an email address and lower-case it; raises ValueError with the reason."""
+    """Validate an email address and lower-case it, the domain in ASCII (IDNA); raises ValueError saying why.
+
+    An internationalised domain is accepted and kept as punycode, so both spellings match one person. A
+    non-ASCII local part is refused: mail to it needs SMTPUTF8 all the way, which no sender here promises.
+    """
     text = raw.strip()
     plain = _plain_address(text)
     if plain is not None:
         return plain
+    local = text.rpartition("@")[0]
+    if local and not local.isascii():
+        raise ValueError(
+            "non-ASCII characters before the @-sign are not accepted (the address needs SMTPUTF8, which"
+            " our mail senders do not guarantee)"
+        )
     try:
-        checked = validate_email(text, check_deliverability=False)
+        checked = validate_email(text, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError as exc:
         raise ValueError(str(exc)) from exc
-    return checked.normalized.lower()
+    if checked.ascii_email is None:  # not reached: without SMTPUTF8 every valid address has an ASCII form
+        raise ValueError("the address has no ASCII form")
+    return checked.ascii_email.lower()
+
+
+def email_key(raw: str) -> str:
+    """An address as identity keys hold it, for lookups: normalise_email()'s form, else lower-cased."""
+    try:
+        return normalise_email(raw)
+    except ValueError:
+        return raw.strip().lower()
 
 
 def _plain_address(text: str) -> str | None:
@@ -283,8 +303,8 @@ def _plain_address(text: str) -> str | None:
     if found is None:
         return None
     unicode_domain, ascii_domain = found
-    normalized = f"{local}@{unicode_domain}"
-    lengths = (len(text), len(normalized.encode()), len(local) + 1 + len(ascii_domain))
+    normalized = f"{local}@{ascii_domain}"
+    lengths = (len(text), len(f"{local}@{unicode_domain}".encode()), len(normalized))
     return normalized.lower() if max(lengths) <= EMAIL_MAX_LENGTH else None
 
 
@@ -410,8 +430,13 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def normalise(submission: LeadSubmission, *, received_at: datetime) -> NormaliseResult:
-    """Make a submission canonical, or reject it with the fields that are wrong."""
+def normalise(
+    submission: LeadSubmission, *, received_at: datetime, default_region: str | None = None
+) -> NormaliseResult:
+    """Make a submission canonical, or reject it with the fields that are wrong.
+
+    A national phone number is read in the lead's country, else in `default_region`.
+    """
     problems: list[FieldProblem] = []
     warnings: list[FieldProblem] = []
 
@@ -440,7 +465,7 @@ def normalise(submission: LeadSubmission, *, received_at: datetime) -> Normalise
     raw_phone = clean(submission.phone)
     if raw_phone:
         try:
-            phone = normalise_phone(raw_phone, country)
+            phone = normalise_phone(raw_phone, country or default_region)
         except ValueError as exc:
             phone_problem = FieldProblem("phone", f"{raw_phone!r} is not a valid phone number: {exc}")
 

@@ -8,6 +8,7 @@ from leadflow_intake.adapters.vendors import VendorClient
 from leadflow_intake.use_cases.capture import DedupPolicy, capture, capture_many
 from leadflow_intake.use_cases.engagement import record_activity
 from leadflow_intake.use_cases.ingest import ingest_raw
+from leadflow_intake.use_cases.quarantine import keep_dead_letter
 from leadflow_shared.consumer import BatchHandler, Handler, Subscription
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
@@ -51,7 +52,7 @@ def batch_handlers(policy: DedupPolicy) -> dict[str, BatchHandler]:
 
 
 def subscriptions(vendors: VendorClient, policy: DedupPolicy) -> list[Subscription]:
-    """What intake consumes."""
+    """What intake consumes; whatever it dead-letters it also keeps in quarantine."""
     table = handlers(vendors, policy)
     return [
         Subscription(
@@ -59,10 +60,12 @@ def subscriptions(vendors: VendorClient, policy: DedupPolicy) -> list[Subscripti
             topics=(topics.LEADS_SUBMITTED,),
             handlers={k: table[k] for k in (LeadSubmitted.event_type, RawLeadSubmitted.event_type)},
             batch_handlers=batch_handlers(policy),
+            on_dead_letter=keep_dead_letter,
         ),
         Subscription(
             name="activity",
             topics=(topics.LEADS_ACTIVITY,),
             handlers={ActivityRecorded.event_type: table[ActivityRecorded.event_type]},
+            on_dead_letter=keep_dead_letter,
         ),
     ]

@@ -7,18 +7,28 @@ from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
-from pydantic import BaseModel, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_intake.adapters import repository as repo
 from leadflow_intake.domain.activity import ActivityRejected, read_activity
 from leadflow_intake.domain.kpis import source_rates
+from leadflow_intake.domain.normalise import Rejected, email_key, normalise
 from leadflow_intake.settings import IntakeSettings
 from leadflow_intake.use_cases.imports import create_import, import_status
 from leadflow_intake.use_cases.merge import decide_duplicate
 from leadflow_intake.use_cases.submit import accept_submission
 from leadflow_shared import pagination
 from leadflow_shared.contracts.events import ActivityRecorded
-from leadflow_shared.contracts.lead import Campaign, Channel, LeadSubmission
+from leadflow_shared.contracts.lead import (
+    Campaign,
+    Channel,
+    Consent,
+    JsonObject,
+    LeadSubmission,
+    QualifyingAnswers,
+    Text,
+)
 from leadflow_shared.http import ReadAccess, WriteAccess
 from leadflow_shared.runtime import runtime_of
 
@@ -49,10 +59,52 @@ def _page(items: list[dict[str, Any]], limit: int, time_key: str) -> dict[str, A
     return {"items": items, "next_cursor": encode_cursor(last[time_key], last["id"]) if last else None}
 
 
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+
+class CampaignIn(Campaign):
+    """Attribution as the API takes it: a misspelt field is refused, not dropped."""
+
+    model_config = _STRICT
+
+
+class ConsentIn(Consent):
+    """Consent as the API takes it: a misspelt channel is refused, not dropped."""
+
+    model_config = _STRICT
+
+
+class AnswersIn(QualifyingAnswers):
+    """Qualifying answers as the API takes it: a misspelt answer is refused, not dropped."""
+
+    model_config = _STRICT
+
+
+class LeadSubmissionIn(LeadSubmission):
+    """A canonical submission as the API takes it: unknown fields (`compnay`) are refused with a 422."""
+
+    model_config = _STRICT
+
+    consent: ConsentIn = ConsentIn()
+    answers: AnswersIn = AnswersIn()
+    campaign: CampaignIn = CampaignIn()
+
+
 @router.post("/leads", status_code=status.HTTP_202_ACCEPTED)
-async def submit_lead(submission: LeadSubmission, request: Request, _: WriteAccess) -> dict[str, Any]:
-    """Accept a canonical lead submission; it is processed through leads.submitted."""
-    submission_id = await accept_submission(runtime_of(request).uow, submission, request.state.correlation_id)
+async def submit_lead(submission: LeadSubmissionIn, request: Request, _: WriteAccess) -> dict[str, Any]:
+    """Accept a canonical lead submission; it is processed through leads.submitted.
+
+    What normalisation would refuse (no valid way to reach the person) is refused here, before the 202.
+    """
+    settings = runtime_of(request).settings
+    assert isinstance(settings, IntakeSettings)
+    checked = normalise(submission, received_at=datetime.now(UTC), default_region=settings.default_region)
+    if isinstance(checked, Rejected):
+        raise RequestValidationError(
+            [{"loc": ("body", p.field), "msg": p.message, "type": "value_error"} for p in checked.problems]
+        )
+    canonical = LeadSubmission.model_validate(submission.model_dump())
+    submission_id = await accept_submission(runtime_of(request).uow, canonical, request.state.correlation_id)
     return {"submission_id": submission_id, "status": "accepted"}
 
 
@@ -81,7 +133,7 @@ async def find_leads(
     async with runtime_of(request).pool.acquire() as conn:
         items = await repo.list_leads(
             conn,
-            email=email,
+            email=email_key(email) if email else None,
             source=source.replace("-", "_") if source else None,
             since=since,
             after=after,
@@ -103,14 +155,14 @@ async def list_rejections(
 class ActivityIn(BaseModel):
     """An engagement or trigger event, named the way the sending system names it."""
 
-    activity_id: str = Field(default_factory=lambda: str(uuid4()), min_length=1, max_length=200)
+    activity_id: Text = Field(default_factory=lambda: str(uuid4()), min_length=1, max_length=200)
     lead_id: UUID | None = None
-    email: str | None = None
+    email: Text | None = None
     activity_type: str = Field(default="", description="e.g. email_opened, page_view, demo_request, trigger")
     occurred_at: datetime
     trigger: str | None = Field(default=None, description="budget_approved, funding_round, new_role, ...")
-    source_system: str = Field(default="api", min_length=1, max_length=100)
-    details: dict[str, Any] = Field(default_factory=dict)
+    source_system: Text = Field(default="api", min_length=1, max_length=100)
+    details: JsonObject = Field(default_factory=dict)
 
 
 @router.post("/activities", status_code=status.HTTP_202_ACCEPTED)

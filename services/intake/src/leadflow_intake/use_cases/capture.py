@@ -31,10 +31,12 @@ DUPLICATE_NAMESPACE = UUID("0b7f2c55-1f43-4d0e-9a61-2f7d8e3c4a19")
 
 @dataclass(frozen=True)
 class DedupPolicy:
-    """How eagerly a new profile is folded into a similar known lead."""
+    """How eagerly a new profile is folded into a similar known lead, and how its phone key is read."""
 
     thresholds: MatchThresholds = field(default_factory=MatchThresholds)
     max_candidates: int = 50
+    # The region of a national phone number when the lead names no country (INTAKE_DEFAULT_REGION).
+    default_region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ async def capture(
 
     received_at = datetime.now(UTC)
     result = (
-        normalise(submission, received_at=received_at)
+        normalise(submission, received_at=received_at, default_region=policy.default_region)
         if normalised is None
         else received_again(normalised, submission, received_at)
     )
@@ -188,7 +190,9 @@ async def capture_many(
     for index, (submission, _) in enumerate(items):
         if submission.source_id and (submission.source_system, submission.source_id) in seen:
             continue
-        results_of[index] = result = normalise(submission, received_at=received_at)
+        results_of[index] = result = normalise(
+            submission, received_at=received_at, default_region=policy.default_region
+        )
         if isinstance(result, Normalised):
             normalised[index] = result
     all_keys = {key for n in normalised.values() for key in identity_keys(n.profile)}

@@ -9,9 +9,11 @@ from uuid import UUID
 
 from leadflow_intake.adapters import repository as repo
 from leadflow_intake.domain.activity import ActivityRejected, read_activity
+from leadflow_intake.domain.normalise import email_key
 from leadflow_intake.domain.sources import ConsentChange
 from leadflow_intake.domain.updates import apply_submission
 from leadflow_intake.use_cases.quarantine import quarantine
+from leadflow_shared import metrics
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import ActivityRecorded, LeadConsentChanged, LeadEngaged
 from leadflow_shared.contracts.lead import Consent, LeadProfile
@@ -43,7 +45,9 @@ async def record_activity(
         reason = "; ".join(f"{p.field}: {p.message}" for p in read.problems)
         await quarantine(uow, activity.source_system, reason, payload, causation=causation)
         return Outcome("rejected", reason=reason)
-    lead_id = await repo.resolve_lead(uow.conn, activity.lead_id, activity.email)
+    lead_id = await repo.resolve_lead(
+        uow.conn, activity.lead_id, email_key(activity.email) if activity.email else None
+    )
     if lead_id is None:
         who = f"lead {activity.lead_id}" if activity.lead_id else f"email {activity.email!r}"
         reason = (
@@ -52,6 +56,7 @@ async def record_activity(
             else ("activity names neither a lead id nor an email")
         )
         await quarantine(uow, activity.source_system, reason, payload, causation=causation)
+        metrics.EVENTS_REFUSED.labels("intake", "unknown_lead").inc()
         return Outcome("rejected", reason=reason)
     inserted = await uow.conn.fetchval(
         "INSERT INTO activities (source_system, activity_id, lead_id, activity_type, trigger, occurred_at)"
@@ -83,10 +88,11 @@ async def change_consent(
     uow: UnitOfWork, change: ConsentChange, *, causation: Envelope | None, raw: object, part: str = ""
 ) -> Outcome:
     """Apply an opt-in or opt-out to the lead with that email and emit lead.consent_changed once."""
-    lead_id = await repo.resolve_lead(uow.conn, None, change.email)
+    lead_id = await repo.resolve_lead(uow.conn, None, email_key(change.email) if change.email else None)
     if lead_id is None:
         reason = f"consent change for an unknown lead: no email {change.email!r}"
         await quarantine(uow, change.source_system, reason, raw, causation=causation, part=part)
+        metrics.EVENTS_REFUSED.labels("intake", "unknown_lead").inc()
         return Outcome("rejected", reason=reason)
     source_id = change.source_id or (
         str(causation.id) + part if causation else f"{change.email}:{change.reason}"

@@ -74,7 +74,9 @@ async def claim_next(uow_factory: UnitOfWorkFactory) -> UUID | None:
     return claimed
 
 
-async def process_import(uow_factory: UnitOfWorkFactory, import_id: UUID, chunk_rows: int = 500) -> None:
+async def process_import(
+    uow_factory: UnitOfWorkFactory, import_id: UUID, chunk_rows: int = 500, default_region: str | None = None
+) -> None:
     """Submit every row of an import; each chunk's events, errors and progress commit together."""
     async with uow_factory() as uow:
         row = await uow.conn.fetchrow(
@@ -113,7 +115,7 @@ async def process_import(uow_factory: UnitOfWorkFactory, import_id: UUID, chunk_
             if current != done:
                 # Another worker took the lease over; it owns the rest.
                 return
-            events, errors = _submissions(chunk, import_id)
+            events, errors = _submissions(chunk, default_region)
             await uow.outbox.emit_many(events)
             if errors:
                 await uow.conn.executemany(
@@ -139,7 +141,7 @@ async def process_import(uow_factory: UnitOfWorkFactory, import_id: UUID, chunk_
 
 
 def _submissions(
-    chunk: list[CsvRow], import_id: UUID
+    chunk: list[CsvRow], default_region: str | None
 ) -> tuple[list[tuple[EventData, Envelope | None]], list[tuple[int, str]]]:
     events: list[tuple[EventData, Envelope | None]] = []
     errors: list[tuple[int, str]] = []
@@ -149,7 +151,7 @@ def _submissions(
             errors.append((item.row_number, item.message))
             continue
         assert isinstance(item, CsvLead)
-        checked = normalise(item.submission, received_at=now)
+        checked = normalise(item.submission, received_at=now, default_region=default_region)
         if isinstance(checked, Rejected):
             errors.append((item.row_number, checked.reason()))
             continue

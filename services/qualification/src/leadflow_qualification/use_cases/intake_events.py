@@ -7,6 +7,8 @@ from collections.abc import Callable
 from typing import TypeVar
 from uuid import UUID
 
+import structlog
+
 from leadflow_qualification.adapters import repository as repo
 from leadflow_qualification.adapters.repository import LeadRow, StatusChange
 from leadflow_qualification.domain.facts import Activity
@@ -14,6 +16,7 @@ from leadflow_qualification.domain.statuses import BaseCategory
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases.judging import assign_owner, judge, move
 from leadflow_qualification.use_cases.writes import BatchedWrites, Writes
+from leadflow_shared import metrics
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
     LeadCaptured,
@@ -23,6 +26,8 @@ from leadflow_shared.contracts.events import (
     LeadUpdated,
 )
 from leadflow_shared.uow import UnitOfWork
+
+log = structlog.get_logger(__name__)
 
 CAPTURE_ACTOR = "rule:capture"
 
@@ -158,7 +163,10 @@ async def lead_engaged(uow: UnitOfWork, event: LeadEngaged, envelope: Envelope) 
     if not await repo.insert_activity(uow.conn, event.lead_id, event.activity_id, _activity(event)):
         return
     lead = await repo.lock_lead(uow.conn, event.lead_id)
-    if lead is None or lead.merged_into is not None:
+    if lead is None:
+        _parked([event.lead_id])
+        return
+    if lead.merged_into is not None:
         return
     await judge(uow, await cfg.load(uow.conn), lead, envelope, cause=_engaged(event), progress=True)
 
@@ -171,6 +179,8 @@ async def leads_engaged(uow: UnitOfWork, items: list[tuple[Envelope, LeadEngaged
     )
     fresh = [(envelope, event) for envelope, event in once if (event.lead_id, event.activity_id) in new]
     found = await repo.lock_leads(uow.conn, [event.lead_id for _, event in fresh])
+    known = {lead.id for lead in found}
+    _parked([event.lead_id for _, event in fresh if event.lead_id not in known])
     await _judge_each(uow, fresh, found, _engaged, progress=True)
     for envelope, event in again:
         await lead_engaged(uow, event, envelope)
@@ -204,6 +214,17 @@ async def _judge_each(
                 writes=writes,
             )
     await writes.flush()
+
+
+def _parked(lead_ids: list[UUID]) -> None:
+    """Count engagements kept for leads whose capture has not come: it judges them with it when it does.
+
+    Not a dead letter: the activity waits in `activities`, as a lead's capture may come after its engagement
+    (a capture replayed from the dead-letter topic, a lead merged before its capture reached us).
+    """
+    if lead_ids:
+        metrics.EVENTS_PARKED.labels("qualification", "unknown_lead").inc(len(lead_ids))
+        log.info("engagement kept until its lead's capture arrives", lead_ids=[str(i) for i in lead_ids])
 
 
 def _activity(event: LeadEngaged) -> Activity:

@@ -25,7 +25,7 @@ async def lead_converted(uow: UnitOfWork, event: LeadConverted, envelope: Envelo
     """Opportunity made the lead a contact: the lead is converted."""
     lead = await repo.lock_lead(uow.conn, event.lead_id)
     if lead is None:
-        raise Reject(f"converted lead {event.lead_id} is unknown to qualification")
+        raise Reject(f"converted lead {event.lead_id} is unknown to qualification", kind="unknown_lead")
     if lead.category == BaseCategory.CONVERTED:
         return
     await _convert(uow, await cfg.load(uow.conn), lead, event, envelope, Writes(uow.conn))
@@ -41,7 +41,7 @@ async def leads_converted(uow: UnitOfWork, items: list[tuple[Envelope, LeadConve
         lead = leads.get(event.lead_id)
         if lead is None:
             # The whole group is replayed one by one, and only this conversion is dead-lettered.
-            raise Reject(f"converted lead {event.lead_id} is unknown to qualification")
+            raise Reject(f"converted lead {event.lead_id} is unknown to qualification", kind="unknown_lead")
         if lead.category != BaseCategory.CONVERTED:
             await _convert(uow, config, lead, event, envelope, writes)
     await writes.flush()
@@ -77,7 +77,7 @@ async def requalification_requested(
     """Nurture asks for a new judgement: a nurtured or archived lead re-opens unless still unqualified."""
     lead = await repo.lock_lead(uow.conn, event.lead_id)
     if lead is None or lead.merged_into is not None:
-        raise Reject(_unknown_to_requalify(event))
+        raise Reject(_unknown_to_requalify(event), kind="unknown_lead")
     if lead.category == BaseCategory.CONVERTED:
         return
     if lead.manual_override:
@@ -97,7 +97,7 @@ async def requalifications_requested(
     for _, event in items:
         if event.lead_id not in leads:
             # The whole group is replayed one by one, and only this request is dead-lettered.
-            raise Reject(_unknown_to_requalify(event))
+            raise Reject(_unknown_to_requalify(event), kind="unknown_lead")
     config = await cfg.load(uow.conn)
     writes = BatchedWrites(uow.conn)
     await writes.load_activities(leads)
@@ -125,6 +125,11 @@ def _unknown_to_requalify(event: LeadRequalificationRequested) -> str:
     return f"lead {event.lead_id} to requalify is unknown to qualification (or merged)"
 
 
+def _unknown_exhausted(event: NurtureExhausted) -> str:
+    # Nurture enrolls only leads qualification told it about: such a lead was never captured here.
+    return f"lead {event.lead_id} whose nurture track ended is unknown to qualification"
+
+
 _EXHAUSTIBLE = (BaseCategory.NURTURING, BaseCategory.UNQUALIFIED)
 
 
@@ -133,7 +138,9 @@ async def nurture_exhausted(uow: UnitOfWork, event: NurtureExhausted, envelope: 
     if event.next is not ExhaustedNext.ARCHIVE:
         return
     lead = await repo.lock_lead(uow.conn, event.lead_id)
-    if lead is None or lead.category not in _EXHAUSTIBLE:
+    if lead is None:
+        raise Reject(_unknown_exhausted(event), kind="unknown_lead")
+    if lead.category not in _EXHAUSTIBLE:
         return
     await _archive(uow, await cfg.load(uow.conn), lead, event, envelope, Writes(uow.conn))
 
@@ -145,11 +152,15 @@ async def nurtures_exhausted(uow: UnitOfWork, items: list[tuple[Envelope, Nurtur
         return
     found = await repo.lock_leads(uow.conn, [event.lead_id for _, event in archiving])
     leads = {lead.id: lead for lead in found}
+    for _, event in archiving:
+        if event.lead_id not in leads:
+            # The whole group is replayed one by one, and only this one is dead-lettered.
+            raise Reject(_unknown_exhausted(event), kind="unknown_lead")
     config = await cfg.load(uow.conn)
     writes = BatchedWrites(uow.conn)
     for envelope, event in archiving:
-        lead = leads.get(event.lead_id)
-        if lead is not None and lead.category in _EXHAUSTIBLE:
+        lead = leads[event.lead_id]
+        if lead.category in _EXHAUSTIBLE:
             await _archive(uow, config, lead, event, envelope, writes)
     await writes.flush()
 
