@@ -60,8 +60,8 @@ async def test_a_submission_without_email_or_phone_gets_a_422(intake: Intake) ->
         ({"email": "dana@acme.example", "first_name": "Da\x00na"}, "first_name"),
         ({"email": "dana@acme.example", "company": "Acme\ud800"}, "company"),
         ({"email": "dana@acme.example", "campaign": {"utm_source": "lin\x00kedin"}}, "campaign.utm_source"),
-        ({"email": "dana@acme.example", "custom_fields": {"badge": "x\x00"}}, "custom_fields"),
-        ({"email": "dana@acme.example", "custom_fields": {"badge_id": 10**30}}, "custom_fields"),
+        ({"email": "dana@acme.example", "custom_fields": {"badge": "x\x00"}}, "custom_fields.badge"),
+        ({"email": "dana@acme.example", "custom_fields": {"badge_id": 10**30}}, "custom_fields.badge_id"),
     ],
 )
 async def test_text_postgresql_cannot_store_gets_a_422_naming_the_field(
