@@ -84,7 +84,9 @@ async def state(uows: UnitOfWorkFactory, bakers: dict[UUID, int]) -> dict[str, A
 
 
 async def rounds(uows: UnitOfWorkFactory, store: TrackStore, mail: Any, batch_size: int) -> None:
-    config = SchedulerConfig(sender=SENDER, batch_size=batch_size, retry=RetryPolicy(first_delay=timedelta(minutes=5)))
+    config = SchedulerConfig(
+        sender=SENDER, batch_size=batch_size, retry=RetryPolicy(first_delay=timedelta(minutes=5))
+    )
     for _ in range(100):
         await send_due_touches(uows, store, mail, config)
         due = await uows.pool.fetchval(

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from email import policy
 from email.headerregistry import Address, HeaderRegistry
-from email.policy import Policy
 from email.message import EmailMessage
+from email.policy import Policy
 
 import pytest
 

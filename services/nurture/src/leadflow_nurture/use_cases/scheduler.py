@@ -157,7 +157,9 @@ async def _give_up(
     for row in rows:
         fate = given_up[row["id"]]
         metrics.TOUCHES_FAILED.labels(fate.kind.value).inc()
-        log.warning("touch failed; its reason is in touches.last_error", touch_id=row["id"], kind=fate.kind.value)
+        log.warning(
+            "touch failed; its reason is in touches.last_error", touch_id=row["id"], kind=fate.kind.value
+        )
     await conn.execute(
         "UPDATE touches SET last_error = x.reason, failure = x.kind"
         " FROM unnest($1::bigint[], $2::text[], $3::text[]) AS x (id, kind, reason)"
