@@ -28,6 +28,7 @@ class Inbox:
     raw: list[bytes] = field(default_factory=list)
     mail_options: list[list[str]] = field(default_factory=list)
     refuse: dict[str, str] = field(default_factory=dict)
+    refused: list[str] = field(default_factory=list)
     hang: set[str] = field(default_factory=set)
     released: threading.Event = field(default_factory=threading.Event)
 
@@ -35,6 +36,7 @@ class Inbox:
         self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: list[str]
     ) -> str:
         if address in self.refuse:
+            self.refused.append(address)
             return self.refuse[address]
         envelope.rcpt_tos.append(address)
         return "250 OK"
@@ -64,7 +66,7 @@ class SmtpServer:
 
 @contextmanager
 def running_smtp(**options: Any) -> Iterator[SmtpServer]:
-    """A real SMTP server on a free local port (aiosmtpd options, e.g. enable_SMTPUTF8)."""
+    """A real SMTP server on a free local port (aiosmtpd options, e.g. enable_SMTPUTF8=False)."""
     inbox = Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port, **options)
@@ -78,15 +80,15 @@ def running_smtp(**options: Any) -> Iterator[SmtpServer]:
 
 @pytest.fixture
 def smtp_server() -> Iterator[SmtpServer]:
-    """A real SMTP server on a free local port, without SMTPUTF8 (aiosmtpd's default)."""
+    """A real SMTP server on a free local port, offering SMTPUTF8 (aiosmtpd's Controller default)."""
     with running_smtp() as server:
         yield server
 
 
 @pytest.fixture
-def utf8_smtp_server() -> Iterator[SmtpServer]:
-    """A real SMTP server that offers SMTPUTF8."""
-    with running_smtp(enable_SMTPUTF8=True) as server:
+def ascii_smtp_server() -> Iterator[SmtpServer]:
+    """A real SMTP server that does not offer SMTPUTF8."""
+    with running_smtp(enable_SMTPUTF8=False) as server:
         yield server
 
 
@@ -94,7 +96,7 @@ def utf8_smtp_server() -> Iterator[SmtpServer]:
 async def uows(service_stack: TestStack) -> AsyncIterator[UnitOfWorkFactory]:
     """Units of work on nurture's schema, with a clean slate of enrollments."""
     pool = await create_pool(service_stack.dsn("nurture"), "nurture", 2, 8)
-    await pool.execute("TRUNCATE touches, enrollments, consent, archives, outbox")
+    await pool.execute("TRUNCATE touches, enrollments, consent, archives, outbox, undeliverable")
     try:
         yield UnitOfWorkFactory(pool, "nurture", service_stack.topic_prefix)
     finally:
