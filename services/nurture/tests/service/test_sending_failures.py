@@ -14,6 +14,7 @@ from prometheus_client import REGISTRY
 from leadflow_devstack.testing import free_port
 from leadflow_nurture.adapters.smtp import NO_SMTPUTF8, SmtpSender
 from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.adapters.views import lead_overview
 from leadflow_nurture.domain.delivery import RetryPolicy
 from leadflow_nurture.domain.email import Sender
 from leadflow_nurture.settings import NurtureSettings
@@ -111,6 +112,13 @@ async def test_a_bounced_address_gets_nothing_more_while_the_track_goes_on(
     enrollment = await uows.pool.fetchrow("SELECT * FROM enrollments WHERE lead_id = $1", gone)
     assert (enrollment["touches_sent"], enrollment["touches_skipped"]) == (0, 3)
     assert enrollment["exhaust_at"] is not None
+    async with uows() as uow:
+        overview = await lead_overview(uow.conn, gone)
+    assert overview is not None
+    [failed_touch] = overview["touches_failed"]
+    assert (failed_touch["step"], failed_touch["failure"]) == (1, "undeliverable")
+    assert "no such user" in failed_touch["last_error"]
+    assert [t["status"] for t in overview["touches_skipped"]] == ["skipped_undeliverable"] * 2
 
 
 async def test_a_greylisting_server_gets_a_bounded_number_of_tries_then_the_touch_fails_with_its_reason(
