@@ -8,6 +8,7 @@ from pathlib import Path
 from leadflow_nurture.adapters import kpis
 from leadflow_nurture.adapters.smtp import SmtpSender
 from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.delivery import RetryPolicy
 from leadflow_nurture.domain.email import Sender
 from leadflow_nurture.entrypoints import consumers, http
 from leadflow_nurture.settings import NurtureSettings
@@ -31,7 +32,11 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
             unsubscribe_mailto=settings.unsubscribe_mailto,
         ),
         batch_size=settings.scheduler_batch_size,
-        retry_delay=timedelta(seconds=settings.scheduler_retry_delay_s),
+        retry=RetryPolicy(
+            max_attempts=settings.scheduler_max_attempts,
+            first_delay=timedelta(seconds=settings.scheduler_retry_delay_s),
+            max_delay=timedelta(seconds=settings.scheduler_max_retry_delay_s),
+        ),
     )
 
     async def touch_scheduler(runtime: Runtime) -> None:

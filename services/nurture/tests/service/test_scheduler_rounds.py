@@ -13,6 +13,7 @@ import pytest
 
 from leadflow_nurture.adapters.smtp import SmtpSender
 from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.delivery import FailureKind, RetryPolicy, SendFailure
 from leadflow_nurture.settings import NurtureSettings
 from leadflow_nurture.use_cases.scheduler import Messages, SchedulerConfig, send_due_touches
 from leadflow_shared.uow import UnitOfWorkFactory
@@ -31,11 +32,11 @@ class FlakyMail:
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def send(self, messages: Sequence[EmailMessage]) -> list[Exception | None]:
-        results: list[Exception | None] = []
+    async def send(self, messages: Sequence[EmailMessage]) -> list[SendFailure | None]:
+        results: list[SendFailure | None] = []
         for message in messages:
             if message["To"].addresses[0].username.endswith(("0", "3", "6", "9")):
-                results.append(ConnectionResetError(f"refused {message['To']}"))
+                results.append(SendFailure(FailureKind.TRANSIENT, f"refused {message['To']}"))
             else:
                 self.sent.append(str(message["X-Leadflow-Touch"]).split("/")[1])
                 results.append(None)
@@ -83,7 +84,9 @@ async def state(uows: UnitOfWorkFactory, bakers: dict[UUID, int]) -> dict[str, A
 
 
 async def rounds(uows: UnitOfWorkFactory, store: TrackStore, mail: Any, batch_size: int) -> None:
-    config = SchedulerConfig(sender=SENDER, batch_size=batch_size, retry_delay=timedelta(minutes=5))
+    config = SchedulerConfig(
+        sender=SENDER, batch_size=batch_size, retry=RetryPolicy(first_delay=timedelta(minutes=5))
+    )
     for _ in range(100):
         await send_due_touches(uows, store, mail, config)
         due = await uows.pool.fetchval(
@@ -128,8 +131,7 @@ async def test_a_round_whose_smtp_server_is_unreachable_renders_no_email(
 
     unsent = Messages(drafts, SENDER)
     errors = await SmtpSender(down).send(unsent)
-    assert len(errors) == 3
-    assert all(errors)
+    assert [error.kind if error else None for error in errors] == [FailureKind.UNAVAILABLE] * 3
     assert not unsent.rendered
 
     delivered = Messages(drafts, SENDER)

@@ -3,8 +3,9 @@ from __future__ import annotations
 from email import message_from_bytes, policy
 
 import pytest
+from aiosmtplib.email import flatten_message
 
-from leadflow_nurture.domain.email import Recipient, Sender, UnknownContent, render_touch
+from leadflow_nurture.domain.email import Recipient, Sender, UnknownContent, Unrenderable, render_touch
 from leadflow_nurture.domain.tracks import Step
 
 STEP = Step.model_validate(
@@ -92,3 +93,46 @@ def test_every_touch_of_one_sender_gets_its_own_headers() -> None:
 
     assert second["From"] == "Acme Freight <hello@acme-freight.example>"
     assert second["To"] == "Rui <rui@transportes-lusos.example>"
+
+
+def header_lines(wire: bytes) -> list[bytes]:
+    """The raw header lines of an email as it goes on the wire, continuation lines kept apart."""
+    return wire.split(b"\r\n\r\n")[0].split(b"\r\n")
+
+
+def test_a_long_list_unsubscribe_goes_out_on_one_unencoded_line_as_rfc_8058_needs() -> None:
+    long_link = Sender(
+        email="hello@acme-freight.example",
+        display_name="Acme Freight",
+        unsubscribe_url="https://nurture.acme-freight.example/unsubscribe/one-click"
+        "?lead=77c0a7e1-be28-42ad-8f20-e2e0b7e6a408&list=monthly-freight-digest",
+        unsubscribe_mailto="unsubscribe+77c0a7e1@acme-freight.example",
+    )
+
+    wire = flatten_message(render_touch(STEP, ANA, long_link, LIBRARY), utf8=False)
+
+    lines = header_lines(wire)
+    assert (
+        b"List-Unsubscribe: <mailto:unsubscribe+77c0a7e1@acme-freight.example>, "
+        b"<https://nurture.acme-freight.example/unsubscribe/one-click"
+        b"?lead=77c0a7e1-be28-42ad-8f20-e2e0b7e6a408&list=monthly-freight-digest>"
+    ) in lines
+    assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in lines
+    assert b"=?" not in b"".join(line for line in lines if line.startswith(b"List-Unsubscribe"))
+
+
+def test_a_non_ascii_address_is_kept_whole_for_smtputf8() -> None:
+    ines = Recipient(email="inês@pastelaria-açúcar.example", first_name="Inês")
+
+    wire = flatten_message(render_touch(STEP, ines, ACME, LIBRARY), utf8=True)
+
+    assert "To: Inês <inês@pastelaria-açúcar.example>".encode() in header_lines(wire)
+
+
+@pytest.mark.parametrize(
+    "address",
+    ["ana.transportes-lusos.example", "@transportes-lusos.example", "ana@", "ana@lusos\r\nBcc: x@y"],
+)
+def test_an_address_no_email_can_carry_is_unrenderable(address: str) -> None:
+    with pytest.raises(Unrenderable, match="not an email address"):
+        render_touch(STEP, Recipient(email=address), ACME, LIBRARY)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from email import policy
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
+from email.policy import Policy
 
 import pytest
 
@@ -77,12 +78,21 @@ RECIPIENTS = [
 ]
 
 
+def fresh_policy() -> Policy:
+    """The stdlib's default policy, with List-Unsubscribe on one line as RFC 8058 needs, nothing kept."""
+    registry = HeaderRegistry()
+    for name in ("list-unsubscribe", "list-unsubscribe-post"):
+        registry.map_to_type(name, email_module._OneLineHeader)  # type: ignore[arg-type]
+    return policy.default.clone(header_factory=registry)
+
+
 def reference_render(
     step: Step, recipient: Recipient, sender: Sender, library: dict[str, str]
 ) -> EmailMessage:
-    """render_touch on the stdlib's own policy: every header parsed afresh, nothing kept between messages."""
+    """render_touch on a fresh stdlib policy: every header parsed afresh, nothing kept between messages."""
+    fresh = fresh_policy()
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(email_module, "_POLICY", policy.default)
+        patch.setattr(email_module, "_POLICY", fresh)
         patch.setattr(email_module, "_ONE_CLICK", "List-Unsubscribe=One-Click")
         patch.setattr(
             email_module,
@@ -90,7 +100,7 @@ def reference_render(
             lambda name, address: Address(display_name=email_module._clean(name), addr_spec=address),
         )
         message = render_touch(step, recipient, sender, library)
-    assert message.policy is policy.default
+    assert message.policy is fresh
     return message
 
 

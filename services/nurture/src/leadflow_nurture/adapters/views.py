@@ -23,8 +23,8 @@ async def lead_overview(conn: asyncpg.Connection, lead_id: UUID) -> dict[str, An
         f"SELECT {_ENROLLMENT_COLUMNS} FROM enrollments WHERE lead_id = $1 ORDER BY seq", lead_id
     )
     touches = await conn.fetch(
-        "SELECT enrollment_id, step, channel, content_ref, due_at, status, attempts, done_at"
-        " FROM touches WHERE lead_id = $1 ORDER BY id",
+        "SELECT enrollment_id, step, channel, content_ref, due_at, status, attempts, done_at, failure,"
+        " last_error FROM touches WHERE lead_id = $1 ORDER BY id",
         lead_id,
     )
     archive = await conn.fetchrow("SELECT * FROM archives WHERE lead_id = $1", lead_id)
@@ -37,7 +37,8 @@ async def lead_overview(conn: asyncpg.Connection, lead_id: UUID) -> dict[str, An
     view["enrollments"] = [dict(row) for row in enrollments]
     view["touches_sent"] = [dict(t) for t in touches if t["status"] == "sent"]
     view["touches_due"] = [dict(t) for t in touches if t["status"] == "due"]
-    view["touches_skipped"] = [dict(t) for t in touches if t["status"] not in ("sent", "due")]
+    view["touches_skipped"] = [dict(t) for t in touches if t["status"] not in ("sent", "due", "failed")]
+    view["touches_failed"] = [dict(t) for t in touches if t["status"] == "failed"]
     active = next((e for e in enrollments if e["status"] == EnrollmentStatus.ACTIVE.value), None)
     view["engagement"] = {
         "points": active["engagement_points"] if active else 0,

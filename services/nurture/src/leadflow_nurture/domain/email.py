@@ -7,7 +7,8 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from email import policy
-from email.headerregistry import Address, BaseHeader, HeaderRegistry
+from email.errors import MessageError
+from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage
 from string import Template
 from typing import Any
@@ -24,6 +25,26 @@ _RECURRING = frozenset(
 _KEPT_HEADERS = 4096
 
 
+class _OneLineHeader(UnstructuredHeader):
+    """A header written as given on one line: never folded, never encoded.
+
+    RFC 8058 one-click unsubscribe needs `List-Unsubscribe: <https://...>` as it is; the default policy
+    folds a long value and encodes a long URL as RFC 2047 words, which mailbox providers do not decode.
+    """
+
+    name: str
+
+    def fold(self, *, policy: Any) -> str:
+        """The header on one line, with the policy's line end."""
+        return f"{self.name}: {self}{policy.linesep}"
+
+
+# Headers whose values must reach the receiver byte for byte (ASCII by construction, see _one_line).
+_ONE_LINE = ("list-unsubscribe", "list-unsubscribe-post")
+# RFC 5322: a line is at most 998 characters; the header name and its separator take the rest.
+MAX_UNSUBSCRIBE_HEADER = 980
+
+
 class _HeaderClasses(HeaderRegistry):
     """The standard header registry, but each header class is built once, not once per header set.
 
@@ -33,6 +54,8 @@ class _HeaderClasses(HeaderRegistry):
 
     def __init__(self) -> None:
         super().__init__()
+        for name in _ONE_LINE:
+            self.map_to_type(name, _OneLineHeader)  # type: ignore[arg-type]
         self._classes: dict[str, type[BaseHeader]] = {}
         self._recurring: dict[tuple[str, str], BaseHeader] = {}
 
@@ -59,6 +82,10 @@ class _HeaderClasses(HeaderRegistry):
 _POLICY = policy.default.clone(header_factory=_HeaderClasses())
 # RFC 8058: mailbox providers offer one-click unsubscribe only with this header.
 _ONE_CLICK = _POLICY.header_factory("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")
+
+
+class Unrenderable(ValueError):
+    """A touch that cannot become an email (an address no email can carry, a broken template)."""
 
 
 class UnknownContent(LookupError):
@@ -108,16 +135,36 @@ def render_touch(
 
     message = EmailMessage(policy=_POLICY)
     message["From"] = _from_header(sender.display_name, sender.email)
-    message["To"] = Address(display_name=values["full_name"], addr_spec=recipient.email)
+    message["To"] = _recipient_address(values["full_name"], recipient.email)
     message["Subject"] = _clean(Template(step.subject).safe_substitute(values))
     links = [f"<{sender.unsubscribe_url}>"]
     if sender.unsubscribe_mailto:
         links.insert(0, f"<mailto:{sender.unsubscribe_mailto}>")
-    message["List-Unsubscribe"] = ", ".join(links)
+    message["List-Unsubscribe"] = _one_line(", ".join(links))
     if sender.unsubscribe_url.startswith("https://"):
         message["List-Unsubscribe-Post"] = _ONE_CLICK
     message.set_content(f"{greeting}\n\n{body}\n\n-- \n{footer}\n")
     return message
+
+
+def _recipient_address(display_name: str, email: str) -> Address:
+    """The lead's address; a non-ASCII one is kept as it is, for a server that offers SMTPUTF8."""
+    local, at, domain = email.rpartition("@")
+    if not at or not local or not domain or _CONTROL.search(email):
+        raise Unrenderable(f"not an email address: {email!r}")
+    try:
+        if local.isascii():
+            return Address(display_name=display_name, addr_spec=f"{local}@{domain}")
+        # RFC 6531 allows a UTF-8 local part, which Address refuses in addr_spec but takes in parts.
+        return Address(display_name=display_name, username=local, domain=domain)
+    except (MessageError, ValueError) as error:
+        raise Unrenderable(f"not an email address: {email!r} ({error})") from error
+
+
+def _one_line(value: str) -> str:
+    if not value.isascii() or not value.isprintable() or len(value) > MAX_UNSUBSCRIBE_HEADER:
+        raise Unrenderable(f"List-Unsubscribe must be printable ASCII of at most {MAX_UNSUBSCRIBE_HEADER}")
+    return value
 
 
 @functools.lru_cache(maxsize=64)

@@ -28,6 +28,11 @@ class TouchOutcome(StrEnum):
 
     SENT = "sent"
     SKIPPED_NO_CONSENT = "skipped_no_consent"
+    SKIPPED_NO_ADDRESS = "skipped_no_address"
+    # The lead's address bounced before (a 5xx to RCPT): nothing more is sent to it.
+    SKIPPED_UNDELIVERABLE = "skipped_undeliverable"
+    # The email could not be sent: unrenderable, refused for good, or out of retries (reason kept).
+    FAILED = "failed"
 
 
 class TouchRecord(BaseModel):

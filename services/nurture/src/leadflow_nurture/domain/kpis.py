@@ -60,7 +60,7 @@ def enrollment_kpis(enrollment: Enrollment) -> TrackKpis:
         enrolled=1,
         active=int(status is EnrollmentStatus.ACTIVE),
         touches_sent=enrollment.touches_sent,
-        touches_skipped=sum(1 for t in enrollment.touches if t.outcome is TouchOutcome.SKIPPED_NO_CONSENT),
+        touches_skipped=sum(1 for t in enrollment.touches if t.outcome is not TouchOutcome.SENT),
         engaged=int(enrollment.last_engaged_at is not None),
         requalified=int(status is EnrollmentStatus.REQUALIFIED),
         exhausted=int(exhausted),

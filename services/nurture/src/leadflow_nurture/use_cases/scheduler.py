@@ -15,20 +15,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import timedelta
+from email.errors import MessageError
 from email.message import EmailMessage
 from string import Template
 from typing import Any, overload
 
 import asyncpg
 import structlog
+from pydantic import ValidationError
 
+from leadflow_nurture.adapters import metrics
 from leadflow_nurture.adapters.content import template_for
 from leadflow_nurture.adapters.smtp import MailSender
 from leadflow_nurture.adapters.tracks import TrackStore
-from leadflow_nurture.domain.email import Recipient, Sender, render_touch
+from leadflow_nurture.domain.delivery import FailureKind, GiveUp, Retry, RetryPolicy, after_failure
+from leadflow_nurture.domain.email import Recipient, Sender, Unrenderable, render_touch
 from leadflow_nurture.domain.engagement import check_exhaustion
 from leadflow_nurture.domain.enrollment import TouchOutcome, TouchRecord
 from leadflow_nurture.domain.matching import LeadContext
@@ -42,8 +46,6 @@ from leadflow_shared.uow import UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
 
-SKIPPED_NO_ADDRESS = "skipped_no_address"
-
 
 @dataclass(frozen=True)
 class SchedulerConfig:
@@ -51,65 +53,133 @@ class SchedulerConfig:
 
     sender: Sender
     batch_size: int = 100
-    retry_delay: timedelta = timedelta(seconds=60)
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
 
 
 def _claim_sql() -> str:
     return (
-        "SELECT t.id, t.enrollment_id, t.lead_id, t.step, t.channel, t.content_ref,"
-        " e.track, e.track_version, e.status AS enrollment_status, l.profile, c.opted_in"
+        "SELECT t.id, t.enrollment_id, t.lead_id, t.step, t.channel, t.content_ref, t.attempts,"
+        " e.track, e.track_version, e.status AS enrollment_status, l.profile, c.opted_in,"
+        " u.email IS NOT NULL AS undeliverable"
         " FROM touches t JOIN enrollments e ON e.id = t.enrollment_id"
         " LEFT JOIN leads l ON l.id = t.lead_id"
         " LEFT JOIN consent c ON c.lead_id = t.lead_id AND c.channel = 'email'"
+        " LEFT JOIN undeliverable u ON u.email = lower(l.profile->>'email')"
         " WHERE t.status = 'due' AND t.due_at <= now()"
         " ORDER BY t.due_at LIMIT $1 FOR UPDATE OF t SKIP LOCKED"
     )
 
 
+Draft = tuple[Mapping[str, Any], Step, LeadProfile]
+
+
 async def send_due_touches(
     uows: UnitOfWorkFactory, store: TrackStore, mail: MailSender, config: SchedulerConfig
 ) -> int:
-    """One round: claim, send, record; answers how many touches were settled (sent or skipped)."""
+    """One round: claim, send, record; answers how many touches were settled (sent, skipped or failed).
+
+    A touch whose email fails is settled or put off on its own: the others of the round go out regardless.
+    """
     async with uows() as uow:
         conn = uow.conn
         rows = await conn.fetch(_claim_sql(), config.batch_size)
         if not rows:
             return 0
         outcomes: dict[int, str] = {}
-        to_send: list[tuple[asyncpg.Record, Step, LeadProfile]] = []
+        given_up: dict[int, GiveUp] = {}
+        to_send: list[Draft] = []
         for row in rows:
             if row["enrollment_status"] != "active":
                 outcomes[row["id"]] = "cancelled"
                 continue
             track = await store.version(conn, row["track"], row["track_version"])
             step = track.steps[row["step"] - 1]
-            profile = LeadProfile.model_validate(row["profile"]) if row["profile"] else None
+            try:
+                profile = LeadProfile.model_validate(row["profile"]) if row["profile"] else None
+            except ValidationError as error:
+                outcomes[row["id"]] = TouchOutcome.FAILED.value
+                given_up[row["id"]] = GiveUp(FailureKind.UNSENDABLE, f"unreadable profile: {error}"[:500])
+                continue
             if row["opted_in"] is False or (profile is not None and profile.consent.email is False):
                 outcomes[row["id"]] = TouchOutcome.SKIPPED_NO_CONSENT.value
             elif profile is None or not profile.email:
-                outcomes[row["id"]] = SKIPPED_NO_ADDRESS
+                outcomes[row["id"]] = TouchOutcome.SKIPPED_NO_ADDRESS.value
+            elif row["undeliverable"]:
+                outcomes[row["id"]] = TouchOutcome.SKIPPED_UNDELIVERABLE.value
             else:
                 to_send.append((row, step, profile))
-        results = await mail.send(Messages(to_send, config.sender))
-        failures: list[tuple[int, str]] = []
-        for (row, _, _), error in zip(to_send, results, strict=True):
-            if error is None:
+        fates = await deliver(mail, to_send, config)
+        retries: list[tuple[int, str, timedelta, int]] = []
+        for (row, _, _), fate in zip(to_send, fates, strict=True):
+            if fate is None:
                 outcomes[row["id"]] = TouchOutcome.SENT.value
+            elif isinstance(fate, Retry):
+                retries.append((row["id"], fate.reason, fate.after, int(fate.counted)))
             else:
-                failures.append((row["id"], repr(error)[:500]))
-        if failures:
-            log.warning("touches not sent; retrying later", count=len(failures), error=failures[0][1])
+                outcomes[row["id"]] = TouchOutcome.FAILED.value
+                given_up[row["id"]] = fate
+        if retries:
+            # The reasons stay in the table: an SMTP answer often quotes the address, which logs never carry.
+            log.warning("touches not sent; retrying later", count=len(retries))
+            metrics.SEND_RETRIES.inc(len(retries))
             # Claimed touches are distinct rows: one statement for all does what one per touch did.
             await conn.execute(
-                "UPDATE touches SET attempts = attempts + 1, last_error = x.error,"
-                " due_at = now() + $3::interval FROM unnest($1::bigint[], $2::text[]) AS x (id, error)"
+                "UPDATE touches SET attempts = attempts + x.counted, last_error = x.error,"
+                " due_at = now() + x.after"
+                " FROM unnest($1::bigint[], $2::text[], $3::interval[], $4::int[])"
+                " AS x (id, error, after, counted)"
                 " WHERE touches.id = ANY($1::bigint[]) AND touches.id = x.id",
-                [touch_id for touch_id, _ in failures],
-                [error for _, error in failures],
-                config.retry_delay,
+                *columns(retries, 4),
             )
+        if given_up:
+            await _give_up(conn, [r for r in rows if r["id"] in given_up], given_up)
         await _settle(uow.conn, store, [r for r in rows if r["id"] in outcomes], outcomes, uow.outbox)
         return len(outcomes)
+
+
+async def deliver(
+    mail: MailSender, drafts: Sequence[Draft], config: SchedulerConfig
+) -> list[Retry | GiveUp | None]:
+    """Send the drafts' emails; for each, None when sent, else whether it is tried again or given up."""
+    if not drafts:
+        return []
+    failures = await mail.send(Messages(drafts, config.sender))
+    return [
+        None if failure is None else after_failure(failure, row["attempts"], config.retry)
+        for (row, _, _), failure in zip(drafts, failures, strict=True)
+    ]
+
+
+async def _give_up(
+    conn: asyncpg.Connection, rows: Sequence[asyncpg.Record], given_up: dict[int, GiveUp]
+) -> None:
+    """Keep why each touch failed; mark the addresses that bounced, so nothing more is sent to them."""
+    for row in rows:
+        fate = given_up[row["id"]]
+        metrics.TOUCHES_FAILED.labels(fate.kind.value).inc()
+        log.warning(
+            "touch failed; its reason is in touches.last_error", touch_id=row["id"], kind=fate.kind.value
+        )
+    await conn.execute(
+        "UPDATE touches SET last_error = x.reason, failure = x.kind"
+        " FROM unnest($1::bigint[], $2::text[], $3::text[]) AS x (id, kind, reason)"
+        " WHERE touches.id = ANY($1::bigint[]) AND touches.id = x.id",
+        [row["id"] for row in rows],
+        [given_up[row["id"]].kind.value for row in rows],
+        [given_up[row["id"]].reason for row in rows],
+    )
+    bounced = [(row, given_up[row["id"]]) for row in rows if given_up[row["id"]].undeliverable]
+    if bounced:
+        await conn.execute(
+            "INSERT INTO undeliverable (email, reason, touch_id)"
+            " SELECT lower(l.profile->>'email'), x.reason, x.id"
+            " FROM unnest($1::bigint[], $2::uuid[], $3::text[]) AS x (id, lead_id, reason)"
+            " JOIN leads l ON l.id = x.lead_id WHERE l.profile->>'email' IS NOT NULL"
+            " ON CONFLICT (email) DO NOTHING",
+            [row["id"] for row, _ in bounced],
+            [row["lead_id"] for row, _ in bounced],
+            [fate.reason for _, fate in bounced],
+        )
 
 
 async def _settle(
@@ -197,16 +267,16 @@ async def _settle(
 
 
 class Messages(Sequence[EmailMessage]):
-    """The emails of a round, rendered all at once when the sender first reads one.
+    """The emails of a round, each rendered when the sender first reads it.
 
     A round whose SMTP connection fails renders none (its touches are only due again), and a touch that
-    cannot be rendered still stops the round before any email of it is sent.
+    cannot be rendered raises Unrenderable when read, for the sender to answer for that touch alone.
     """
 
-    def __init__(self, drafts: Sequence[tuple[asyncpg.Record, Step, LeadProfile]], sender: Sender) -> None:
+    def __init__(self, drafts: Sequence[Draft], sender: Sender) -> None:
         self._drafts = drafts
         self._sender = sender
-        self._rendered: list[EmailMessage] | None = None
+        self._rendered: dict[int, EmailMessage | Unrenderable] = {}
 
     def __len__(self) -> int:
         return len(self._drafts)
@@ -218,18 +288,30 @@ class Messages(Sequence[EmailMessage]):
     def __getitem__(self, index: slice) -> Sequence[EmailMessage]: ...
 
     def __getitem__(self, index: int | slice) -> EmailMessage | Sequence[EmailMessage]:
-        if self._rendered is None:
-            sender = self._sender
-            self._rendered = [_message(row, step, profile, sender) for row, step, profile in self._drafts]
-        return self._rendered[index]
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        index = range(len(self))[index]
+        rendered = self._rendered.get(index)
+        if rendered is None:
+            row, step, profile = self._drafts[index]
+            try:
+                rendered = _message(row, step, profile, self._sender)
+            except Unrenderable as error:
+                rendered = error
+            except (LookupError, ValueError, TypeError, MessageError) as error:
+                rendered = Unrenderable(f"cannot render the email: {type(error).__name__}: {error}"[:500])
+            self._rendered[index] = rendered
+        if isinstance(rendered, Unrenderable):
+            raise rendered
+        return rendered
 
     @property
     def rendered(self) -> bool:
-        """Whether the emails were rendered (some sender read them)."""
-        return self._rendered is not None
+        """Whether any email was rendered (some sender read it)."""
+        return bool(self._rendered)
 
 
-def _message(row: asyncpg.Record, step: Step, profile: LeadProfile, sender: Sender) -> EmailMessage:
+def _message(row: Mapping[str, Any], step: Step, profile: LeadProfile, sender: Sender) -> EmailMessage:
     lead_sender = Sender(
         email=sender.email,
         display_name=sender.display_name,
@@ -268,7 +350,7 @@ async def exhaust_quiet_enrollments(uows: UnitOfWorkFactory, store: TrackStore, 
             " ORDER BY enrollment_id, step",
             [row["id"] for row in rows],
         ):
-            outcome = TouchOutcome.SENT if touch["status"] == "sent" else TouchOutcome.SKIPPED_NO_CONSENT
+            outcome = TouchOutcome(touch["status"])
             history.setdefault(touch["enrollment_id"], []).append(
                 TouchRecord(
                     step=touch["step"],
