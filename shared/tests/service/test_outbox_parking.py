@@ -18,6 +18,7 @@ from leadflow_devstack.testing import TestStack, produce, read_topic, wait_until
 from leadflow_shared.consumer import EventConsumer, Subscription
 from leadflow_shared.contracts.topics import dlq
 from leadflow_shared.db import create_pool
+from leadflow_shared.limits import message_limit
 from leadflow_shared.outbox import DEFAULT_MAX_MESSAGE_BYTES, OutboxRelay, message_size
 
 pytestmark = pytest.mark.service
@@ -209,3 +210,30 @@ async def test_the_dead_letter_copy_of_a_message_near_the_limit_is_cut_to_fit_an
     assert named["dlq.reason"].startswith("not a valid CloudEvent")
     assert copy.key == b"lead-dana"
     assert original.startswith(copy.value or b"-")
+
+
+async def test_the_limit_is_read_from_the_topics_and_from_the_brokers_for_topics_not_created_yet(
+    service_stack: TestStack,
+) -> None:
+    topic = f"{service_stack.topic_prefix}small.{uuid.uuid4().hex[:6]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=service_stack.bootstrap)
+    await admin.start()
+    await admin.create_topics([NewTopic(topic, 1, 1, topic_configs={"max.message.bytes": "10000"})])
+    try:
+
+        async def topic_limit() -> int | None:
+            # A topic created a moment ago may not be described yet; the brokers' limit stands in meanwhile.
+            limit = await message_limit(service_stack.bootstrap, [topic], 4 * 1_048_576)
+            return limit if limit == 10_000 else None
+
+        small = await wait_until(topic_limit, within=10.0, every=0.2)
+        absent = await message_limit(service_stack.bootstrap, [topic + ".absent"], 4 * 1_048_576)
+        capped = await message_limit(service_stack.bootstrap, [topic + ".absent"], 500_000)
+    finally:
+        await admin.delete_topics([topic])
+        await admin.close()
+
+    assert small == 10_000
+    # The broker's own default, 1 MiB and 12 bytes of log overhead, unless this one was set otherwise.
+    assert 10_000 < absent < 4 * 1_048_576
+    assert capped == 500_000
