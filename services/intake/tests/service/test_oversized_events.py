@@ -7,6 +7,7 @@ import uuid
 
 import pytest
 
+from leadflow_intake.use_cases.imports import claim_next, process_import
 from leadflow_shared.outbox import DEFAULT_MAX_MESSAGE_BYTES
 
 from .conftest import SECRETS, Intake
@@ -73,3 +74,33 @@ async def test_a_vendor_delivery_too_large_for_kafka_is_quarantined_with_the_rea
     [kept] = [r for r in rejections.json()["items"] if r["id"] == response.json()["rejection_id"]]
     assert kept["source_system"] == "google_ads"
     assert f"over the {DEFAULT_MAX_MESSAGE_BYTES}-byte Kafka message limit" in kept["reason"]
+
+
+async def test_an_imported_row_too_large_for_kafka_is_a_row_error_and_the_other_rows_are_submitted(
+    intake: Intake,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    # The CSV reader takes fields up to 128 KiB: the row is large by having many of them.
+    notes = [f"Notes {n}" for n in range(12)]
+    lines = [";".join(["First name", "Last name", "Email", "Company", *notes])]
+    for n, size in enumerate([10, 100_000, 10]):
+        fields = [f"Kim{n}", "Becker", f"kim{n}.{tag}@messebau.example", "Messebau AG"]
+        lines.append(";".join([*fields, *("n" * size for _ in notes)]))
+    upload = await intake.client.post(
+        "/v1/imports",
+        files={"file": ("messe.csv", "\n".join(lines).encode(), "text/csv")},
+        headers=intake.auth("write"),
+    )
+    assert upload.status_code == 202, upload.text
+    import_id = upload.json()["id"]
+    assert str(await claim_next(intake.uow)) == import_id
+
+    await process_import(intake.uow, uuid.UUID(import_id), 500)
+    status = (await intake.client.get(f"/v1/imports/{import_id}", headers=intake.auth("read"))).json()
+
+    assert status["status"] == "completed"
+    assert status["leads_submitted"] == 2
+    assert status["rows_failed"] == 1
+    [error] = status["errors"]
+    assert error["row_number"] == 3
+    assert f"over the {DEFAULT_MAX_MESSAGE_BYTES}-byte Kafka message limit" in error["message"]
