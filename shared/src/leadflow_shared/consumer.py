@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import random
 import time
 from collections import Counter
@@ -40,7 +41,7 @@ from leadflow_shared.contracts.envelope import Envelope, MalformedEvent, decode,
 from leadflow_shared.contracts.events import EVENT_TYPES, EventData
 from leadflow_shared.contracts.topics import dlq
 from leadflow_shared.db import TRANSIENT_DB_ERRORS
-from leadflow_shared.outbox import Outbox, OutboxRelay
+from leadflow_shared.outbox import DEFAULT_MAX_MESSAGE_BYTES, Outbox, OutboxRelay, Row, message_size
 from leadflow_shared.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -108,6 +109,7 @@ class EventConsumer:
         relay: OutboxRelay | None = None,
         max_records: int = 500,
         concurrency: int = 4,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         self.sub = subscription
         self.service = service
@@ -116,6 +118,7 @@ class EventConsumer:
         self.topic_prefix = topic_prefix
         self.max_records = max_records
         self.concurrency = concurrency
+        self.max_message_bytes = max_message_bytes
         self.group_id = f"{topic_prefix}{service}.{subscription.name}"
         self.consumer = AIOKafkaConsumer(
             *(topic_prefix + t for t in subscription.topics),
@@ -243,7 +246,7 @@ class EventConsumer:
         """One transaction for the batch; without isolation a failing handler fails the whole attempt."""
         consumed: list[str] = []
         async with self.pool.acquire() as conn, conn.transaction():
-            outbox = Outbox(conn, self.service, self.topic_prefix)
+            outbox = Outbox(conn, self.service, self.topic_prefix, self.max_message_bytes)
             uow = UnitOfWork(conn, outbox)
             fresh = await inbox.claim(conn, self.group_id, [env.id for _, env, _, _ in wanted])
             todo = [item for item in wanted if item[1].id in fresh]
@@ -283,8 +286,7 @@ class EventConsumer:
             if dead and self.sub.on_dead_letter is not None:
                 await self._keep_dead(uow, dead)
             await outbox.put_many(
-                (dlq(msg.topic), msg.key, msg.value or b"", dead_letter_headers(msg, reason, self.group_id))
-                for msg, _, reason in dead
+                dead_letter(msg, reason, self.group_id, self.max_message_bytes) for msg, _, reason in dead
             )
             await outbox.flush()
         # One counter update per type and batch, not per message.
@@ -409,6 +411,28 @@ async def _run(work: Awaitable[None]) -> None:
 
 class _HandlerFailed(Exception):
     """A handler raised in a batch run without savepoints."""
+
+
+def dead_letter(msg: ConsumerRecord[bytes, bytes], reason: str, consumer: str, limit: int) -> Row:
+    """The dead-letter copy of a message as an outbox row, its payload cut to fit the message size limit.
+
+    A cut copy says so in its headers, with the original's size and sha256, so it can be matched with the
+    original, which stays on its topic for the topic's retention.
+    """
+    key, value = msg.key, msg.value or b""
+    headers = dead_letter_headers(msg, reason, consumer)
+    if message_size(key, value, headers) <= limit:
+        return (dlq(msg.topic), key, value, headers)
+    headers += [
+        ("dlq.truncated", "true"),
+        ("dlq.original_size", str(len(value))),
+        ("dlq.original_sha256", hashlib.sha256(value).hexdigest()),
+    ]
+    room = limit - message_size(key, b"", headers)
+    if room < 0 and key is not None:
+        # Only a key nearly as large as the limit leaves no room; a shorter one still partitions alike.
+        key = key[: max(len(key) + room, 0)]
+    return (dlq(msg.topic), key, value[: max(room, 0)], headers)
 
 
 def dead_letter_headers(

@@ -17,6 +17,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from leadflow_shared.edge import DEFAULT_MAX_BODY_BYTES, BodyGuard, is_json_type
 from leadflow_shared.metrics import REQUESTS_REFUSED
+from leadflow_shared.outbox import EventTooLarge
 from leadflow_shared.settings import SCOPE_RANK, Scope
 
 log = structlog.get_logger(__name__)
@@ -137,6 +138,11 @@ def create_app(
         ]
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return JSONResponse({"detail": f"invalid request: {summary}", "errors": problems}, status_code=422)
+
+    @app.exception_handler(EventTooLarge)
+    async def too_large_to_publish(request: Request, exc: EventTooLarge) -> JSONResponse:
+        # Refused before anything is stored: the event could never be published.
+        return JSONResponse({"detail": str(exc), "limit_bytes": exc.limit}, status_code=413)
 
     @app.get("/health/live", tags=["health"])
     async def live() -> dict[str, str]:

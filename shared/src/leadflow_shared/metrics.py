@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 EVENTS_CONSUMED = Counter(
     "leadflow_events_consumed_total", "Events handled by a consumer", ["service", "consumer", "type"]
@@ -30,6 +30,20 @@ EVENTS_PARKED = Counter(
 )
 EVENTS_PUBLISHED = Counter("leadflow_events_published_total", "Outbox rows published to Kafka", ["service"])
 RELAY_FAILURES = Counter("leadflow_outbox_relay_failures_total", "Failed outbox relay rounds", ["service"])
+OUTBOX_PARKED = Counter(
+    "leadflow_outbox_parked_total",
+    "Outbox rows parked: too_large, invalid, or held behind a parked row of their key",
+    ["service", "reason"],
+)
+OUTBOX_PARKED_ROWS = Gauge("leadflow_outbox_parked_rows", "Outbox rows parked now", ["service"])
+OUTBOX_OLDEST_WAITING = Gauge(
+    "leadflow_outbox_oldest_unpublished_seconds",
+    "Age of the oldest outbox row waiting to be published (parked rows left out); 0 when none waits",
+    ["service"],
+)
+MESSAGE_LIMIT = Gauge(
+    "leadflow_kafka_message_limit_bytes", "The largest message the service writes to Kafka", ["service"]
+)
 CONSUMER_RETRIES = Counter(
     "leadflow_consumer_retries_total", "Batches retried after a transient failure", ["service", "consumer"]
 )

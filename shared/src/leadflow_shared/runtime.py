@@ -17,10 +17,13 @@ import uvicorn
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, FastAPI, Request
 
+from leadflow_shared import metrics
 from leadflow_shared.consumer import EventConsumer, Subscription
+from leadflow_shared.contracts.topics import dlq
 from leadflow_shared.db import create_pool
 from leadflow_shared.http import create_app
 from leadflow_shared.kafka_client import install_metadata_backoff
+from leadflow_shared.limits import message_limit
 from leadflow_shared.logging import configure_logging, secret_values
 from leadflow_shared.outbox import OutboxRelay
 from leadflow_shared.partitioner import KafkaPartitioner
@@ -46,6 +49,15 @@ class ServiceDefinition:
     state: dict[str, Any] = field(default_factory=dict)
     # Paths whose bodies may exceed the service's max_body_bytes (an upload), with their own limit.
     body_limits: dict[str, int] = field(default_factory=dict)
+    # Topics written beside its own and the dead-letter topics of those it reads (intake's upstream ones).
+    writes: Sequence[str] = ()
+
+    def written_topics(self) -> list[str]:
+        """Every topic the service writes to, under the configured prefix."""
+        settings = self.settings
+        names = [f"{settings.service_name}.events", *self.writes]
+        names += [dlq(topic) for sub in self.subscriptions for topic in sub.topics]
+        return [settings.topic(name) for name in dict.fromkeys(names)]
 
 
 @dataclass
@@ -101,19 +113,30 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         pool = await create_pool(
             settings.database_url, settings.db_schema, settings.db_pool_min, settings.db_pool_max
         )
-        producer = AIOKafkaProducer(
-            bootstrap_servers=settings.kafka_bootstrap_servers,
-            client_id=f"{name}-producer",
-            enable_idempotence=True,
-            acks="all",
-            # The relay adds a whole round of rows before the sender runs, so they share requests anyway;
-            # lingering would only hold each round's acknowledgement back (median 7.7 -> 2.1 ms at 500/s).
-            linger_ms=0,
-            max_batch_size=262_144,
-            # The Java client's partition for every key, computed cheaper than aiokafka's own murmur2.
-            partitioner=KafkaPartitioner(),
+        limit = await message_limit(
+            settings.kafka_bootstrap_servers, definition.written_topics(), settings.producer_max_request_size
         )
-        await producer.start()
+        metrics.MESSAGE_LIMIT.labels(name).set(limit)
+
+        async def new_producer() -> AIOKafkaProducer:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=settings.kafka_bootstrap_servers,
+                client_id=f"{name}-producer",
+                enable_idempotence=True,
+                acks="all",
+                # The relay adds a whole round of rows before the sender runs, so they share requests anyway;
+                # lingering would only hold each round's acknowledgement back (median 7.7 -> 2.1 ms at 500/s).
+                linger_ms=0,
+                # A batch the broker refuses as too large would park the good rows in it: none is larger.
+                max_batch_size=min(262_144, limit),
+                max_request_size=settings.producer_max_request_size,
+                # The Java client's partition for every key, computed cheaper than aiokafka's own murmur2.
+                partitioner=KafkaPartitioner(),
+            )
+            await producer.start()
+            return producer
+
+        producer = await new_producer()
         relay = OutboxRelay(
             pool,
             producer,
@@ -122,6 +145,8 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
             poll_interval_s=settings.relay_poll_interval_s,
             retention_s=settings.outbox_retention_s,
             inbox_retention_s=settings.inbox_retention_s,
+            max_message_bytes=limit,
+            producer_factory=new_producer,
         )
         relay.start()
         consumers = [
@@ -134,6 +159,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
                 relay=relay,
                 max_records=settings.consumer_max_records,
                 concurrency=settings.consumer_concurrency,
+                max_message_bytes=limit,
             )
             for sub in definition.subscriptions
             if settings.role != "api"
@@ -145,7 +171,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
             pool=pool,
             producer=producer,
             relay=relay,
-            uow=UnitOfWorkFactory(pool, name, settings.topic_prefix, relay),
+            uow=UnitOfWorkFactory(pool, name, settings.topic_prefix, relay, limit),
             consumers=consumers,
             stopping=asyncio.Event(),
         )
@@ -172,21 +198,31 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
             await relay.stop(settings.shutdown_timeout_s)
-            await producer.stop()
+            # The relay's producer: it starts a new one when Kafka refused a batch.
+            await relay.producer.stop()
             await pool.close()
             log.info("service stopped")
 
     async def ready_check() -> dict[str, bool]:
         runtime: Runtime | None = getattr(app.state, "runtime", None)
         if runtime is None:
-            return {"database": False, "kafka": False, "consumers": False}
-        checks = {"database": False, "kafka": False, "consumers": all(c.running for c in runtime.consumers)}
+            return {"database": False, "kafka": False, "consumers": False, "relay": False}
+        checks = {
+            "database": False,
+            "kafka": False,
+            "consumers": all(c.running for c in runtime.consumers),
+            "relay": False,
+        }
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):
                 checks["database"] = await runtime.pool.fetchval("SELECT 1") == 1
         with contextlib.suppress(Exception):
             async with asyncio.timeout(2):
-                checks["kafka"] = bool(await runtime.producer.client.fetch_all_metadata())
+                checks["kafka"] = bool(await runtime.relay.producer.client.fetch_all_metadata())
+        with contextlib.suppress(Exception):
+            async with asyncio.timeout(2):
+                health = await runtime.relay.health()
+                checks["relay"] = not health.stalled(settings.relay_stall_seconds)
         return checks
 
     app = create_app(

@@ -60,6 +60,16 @@ class ServiceSettings(BaseSettings):
     consumer_concurrency: int = Field(default=4, ge=1, le=64)
     relay_batch_size: int = Field(default=1000, ge=1, le=50_000)
     relay_poll_interval_s: float = Field(default=0.5, gt=0)
+    relay_stall_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="readiness fails when outbox rows wait this long and none was published or parked since",
+    )
+    producer_max_request_size: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="the producer's largest request; the message limit is this or a smaller topic limit",
+    )
     outbox_retention_s: int = Field(default=3600, ge=0)
     # Must outlast the retention of the topics consumed, or a replay from the start would redo old work.
     inbox_retention_s: int = Field(default=14 * 24 * 3600, ge=0)

@@ -10,7 +10,7 @@ import asyncpg
 
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import EventData
-from leadflow_shared.outbox import Outbox, OutboxRelay
+from leadflow_shared.outbox import DEFAULT_MAX_MESSAGE_BYTES, Outbox, OutboxRelay
 
 
 @dataclass
@@ -29,12 +29,13 @@ class UnitOfWorkFactory:
     source: str
     topic_prefix: str
     relay: OutboxRelay | None = None
+    max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[UnitOfWork]:
         """Begin a transaction that commits when the block ends without error, else rolls back."""
         async with self.pool.acquire() as conn:
-            outbox = Outbox(conn, self.source, self.topic_prefix)
+            outbox = Outbox(conn, self.source, self.topic_prefix, self.max_message_bytes)
             async with conn.transaction():
                 yield UnitOfWork(conn, outbox)
                 await outbox.flush()
@@ -42,9 +43,12 @@ class UnitOfWorkFactory:
             self.relay.wake()
 
     async def emit(self, data: EventData, *, correlation_id: str | None = None) -> Envelope:
-        """Store one event that changes no state beside it: one statement, atomic on its own."""
+        """Store one event that changes no state beside it: one statement, atomic on its own.
+
+        Raises EventTooLarge when its message would exceed the broker's size limit.
+        """
         async with self.pool.acquire() as conn:
-            outbox = Outbox(conn, self.source, self.topic_prefix)
+            outbox = Outbox(conn, self.source, self.topic_prefix, self.max_message_bytes)
             envelope = await outbox.emit(data, correlation_id=correlation_id)
             await outbox.flush()
         if self.relay:

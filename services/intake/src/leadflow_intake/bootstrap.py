@@ -15,6 +15,7 @@ from leadflow_intake.entrypoints import consumers, http, webhooks
 from leadflow_intake.settings import IntakeSettings
 from leadflow_intake.use_cases.capture import DedupPolicy
 from leadflow_intake.use_cases.imports import claim_next, process_import
+from leadflow_shared.contracts.topics import LEADS_ACTIVITY, LEADS_SUBMITTED
 from leadflow_shared.runtime import Runtime, ServiceDefinition
 from leadflow_shared.settings import ServiceSettings
 from leadflow_shared.totals import folder
@@ -78,4 +79,6 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         background=[import_worker(settings), close_vendors, folder(repository.TOTALS)],  # type: ignore[list-item]
         state={"vendors": vendors},
         body_limits=body_limits(settings),
+        # What the API accepts goes through the upstream topics, like what upstream systems send.
+        writes=(LEADS_SUBMITTED, LEADS_ACTIVITY),
     )

@@ -25,7 +25,7 @@ from leadflow_intake.domain.sources import (
 from leadflow_intake.domain.sources.common import parse_form_body, verify_url_secret
 from leadflow_intake.settings import WEBHOOK_SECRETS, IntakeSettings
 from leadflow_intake.use_cases.ingest import source_key
-from leadflow_shared.contracts.events import RawLeadSubmitted
+from leadflow_intake.use_cases.submit import accept_vendor_payload
 from leadflow_shared.runtime import runtime_of
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -194,8 +194,10 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "body must be a JSON object")
 
     received_id = uuid4()
-    await runtime_of(request).uow.emit(
-        RawLeadSubmitted(source=key, payload=payload, received_id=received_id),
-        correlation_id=request.state.correlation_id,
+    rejection_id = await accept_vendor_payload(
+        runtime_of(request).uow, key, payload, received_id, request.state.correlation_id
     )
+    if rejection_id is not None:
+        # Kept with its reason (GET /v1/rejections), so the vendor has nothing to send again.
+        return {"status": "quarantined", "received_id": str(received_id), "rejection_id": str(rejection_id)}
     return {"status": "accepted", "received_id": str(received_id)}

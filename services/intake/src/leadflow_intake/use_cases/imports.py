@@ -13,9 +13,9 @@ import structlog
 
 from leadflow_intake.domain.csv_import import CsvLead, CsvRow, CsvRowError, import_csv
 from leadflow_intake.domain.normalise import Rejected, normalise
-from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import EventData, LeadSubmitted
 from leadflow_shared.contracts.lead import Campaign, Channel
+from leadflow_shared.outbox import EventTooLarge
 from leadflow_shared.uow import UnitOfWork, UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
@@ -116,7 +116,15 @@ async def process_import(
                 # Another worker took the lease over; it owns the rest.
                 return
             events, errors = _submissions(chunk, default_region)
-            await uow.outbox.emit_many(events)
+            submitted = 0
+            for row_number, data in events:
+                try:
+                    await uow.outbox.emit(data)
+                except EventTooLarge as exc:
+                    # A row Kafka would never take fails alone; left in, it would fail the import forever.
+                    errors.append((row_number, str(exc)))
+                else:
+                    submitted += 1
             if errors:
                 await uow.conn.executemany(
                     "INSERT INTO import_errors (import_id, row_number, message) VALUES ($1, $2, $3)"
@@ -129,7 +137,7 @@ async def process_import(
                 " rows_failed = rows_failed + $4, updated_at = now() WHERE id = $1",
                 import_id,
                 done,
-                len(events),
+                submitted,
                 len(errors),
             )
         await asyncio.sleep(0)
@@ -142,8 +150,8 @@ async def process_import(
 
 def _submissions(
     chunk: list[CsvRow], default_region: str | None
-) -> tuple[list[tuple[EventData, Envelope | None]], list[tuple[int, str]]]:
-    events: list[tuple[EventData, Envelope | None]] = []
+) -> tuple[list[tuple[int, EventData]], list[tuple[int, str]]]:
+    events: list[tuple[int, EventData]] = []
     errors: list[tuple[int, str]] = []
     now = datetime.now(UTC)
     for item in chunk:
@@ -155,7 +163,7 @@ def _submissions(
         if isinstance(checked, Rejected):
             errors.append((item.row_number, checked.reason()))
             continue
-        events.append((LeadSubmitted(submission=item.submission), None))
+        events.append((item.row_number, LeadSubmitted(submission=item.submission)))
     return events, errors
 
 

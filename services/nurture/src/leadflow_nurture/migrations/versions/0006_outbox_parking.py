@@ -1,0 +1,20 @@
+"""Outbox rows Kafka would never take are parked with their reason instead of stalling the relay.
+
+Revision ID: 0006
+"""
+
+from leadflow_shared.migrations import execute_script
+from leadflow_shared.outbox import OUTBOX_PARKING_DDL, OUTBOX_UNPARKING_DDL
+
+revision = "0006"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    execute_script(OUTBOX_PARKING_DDL)
+
+
+def downgrade() -> None:
+    execute_script(OUTBOX_UNPARKING_DDL)
