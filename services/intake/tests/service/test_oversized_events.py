@@ -29,7 +29,10 @@ async def test_a_lead_too_large_for_kafka_is_refused_with_413_naming_the_limit_a
     intake: Intake,
 ) -> None:
     tag = uuid.uuid4().hex[:8]
-    huge = lead(f"dana.{tag}@acme-robotics.example", notes="n" * 2_000_000)
+    # Within the HTTP body limit, but the event around it is not within Kafka's.
+    huge = lead(f"dana.{tag}@acme-robotics.example")
+    huge["custom_fields"] = {"notes": "n" * (intake.settings.max_body_bytes - len(json.dumps(huge)) - 100)}
+    assert len(json.dumps(huge)) <= intake.settings.max_body_bytes
     fine = lead(f"olu.{tag}@acme-robotics.example")
 
     refused = await intake.client.post("/v1/leads", json=huge, headers=intake.auth("write"))
@@ -59,9 +62,9 @@ async def test_a_vendor_delivery_too_large_for_kafka_is_quarantined_with_the_rea
         "notes": "",
     }
     # Within the webhook body limit, but the event around it is not within Kafka's.
-    payload["notes"] = "n" * (intake.settings.webhook_max_bytes - len(json.dumps(payload)) - 10)
+    payload["notes"] = "n" * (intake.settings.max_body_bytes - len(json.dumps(payload)) - 10)
     body = json.dumps(payload).encode()
-    assert len(body) <= intake.settings.webhook_max_bytes
+    assert len(body) <= intake.settings.max_body_bytes
 
     response = await intake.client.post(
         "/v1/webhooks/google-ads", content=body, headers={"Content-Type": "application/json"}
