@@ -20,7 +20,8 @@ MAX_TEXT = 2000
 MAX_ITEMS = 500
 
 
-def _no_nul(text: str) -> str:
+def no_nul(text: str) -> str:
+    """The text itself; ValueError when it holds a NUL."""
     # PostgreSQL text and jsonb refuse the NUL character, so it must be refused before a query.
     if "\x00" in text:
         raise ValueError("must not contain the NUL character")
@@ -34,13 +35,13 @@ def _within_range(moment: datetime) -> datetime:
     return moment
 
 
-SafeText = Annotated[str, AfterValidator(_no_nul)]
+SafeText = Annotated[str, AfterValidator(no_nul)]
 """Text without NUL characters, of any length."""
 
-Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(_no_nul)]
+Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(no_nul)]
 """A short non-empty label: a status, team, member, stage or reason."""
 
-Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(_no_nul)]
+Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(no_nul)]
 """Free text such as a description."""
 
 Moment = Annotated[datetime, AfterValidator(_within_range)]
