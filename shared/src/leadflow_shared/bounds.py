@@ -49,3 +49,6 @@ Moment = Annotated[datetime, AfterValidator(_within_range)]
 
 Hours = Annotated[float, Field(gt=0, le=MAX_HOURS)]
 """A positive duration in hours, at most ten years."""
+
+Names = Annotated[tuple[Name, ...], Field(max_length=MAX_ITEMS)]
+"""A bounded list of labels: industries, countries, keywords, domains, members."""
