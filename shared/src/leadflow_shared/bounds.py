@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated
 
 from pydantic import AfterValidator, Field
@@ -18,6 +19,8 @@ MAX_HOURS = 10 * 365 * 24.0
 MAX_NAME = 200
 MAX_TEXT = 2000
 MAX_ITEMS = 500
+# Amounts are stored as numeric(18, 2): sixteen digits before the point.
+MAX_MONEY = Decimal(10) ** 15
 
 
 def no_nul(text: str) -> str:
@@ -52,3 +55,6 @@ Hours = Annotated[float, Field(gt=0, le=MAX_HOURS)]
 
 Names = Annotated[tuple[Name, ...], Field(max_length=MAX_ITEMS)]
 """A bounded list of labels: industries, countries, keywords, domains, members."""
+
+Money = Annotated[Decimal, Field(ge=0, le=MAX_MONEY, allow_inf_nan=False)]
+"""A non-negative amount the database's numeric(18, 2) columns hold."""
