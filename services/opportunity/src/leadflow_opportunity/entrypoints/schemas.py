@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
@@ -22,7 +23,7 @@ class Opportunity(BaseModel):
     stage: str
     probability: float
     forecast_category: str
-    amount: float
+    amount: Decimal
     amount_basis: str
     close_date: date
     owner: str | None
@@ -46,7 +47,7 @@ class StageHistoryEntry(BaseModel):
     to_stage: str
     probability: float
     forecast_category: str
-    amount: float
+    amount: Decimal
     close_date: date
     lost_reason: str | None
     changed: list[str]
@@ -154,8 +155,8 @@ class StageTotals(BaseModel):
 
     stage: str
     count: int
-    amount: float
-    weighted_amount: float
+    amount: Decimal
+    weighted_amount: Decimal
 
 
 class Pipeline(BaseModel):
@@ -171,8 +172,8 @@ class ForecastCell(BaseModel):
     period: str
     category: str
     count: int
-    amount: float
-    weighted_amount: float
+    amount: Decimal
+    weighted_amount: Decimal
 
 
 class Forecast(BaseModel):
@@ -188,12 +189,12 @@ class Kpis(BaseModel):
     key: str
     leads_converted: int
     opportunities_opened: int
-    lead_to_opportunity_rate: float | None
+    lead_to_opportunity_rate: Decimal | None
     won: int
     lost: int
-    win_rate: float | None
-    average_won_amount: float | None
-    median_sales_cycle_days: float | None
+    win_rate: Decimal | None
+    average_won_amount: Decimal | None
+    median_sales_cycle_days: Decimal | None
 
 
 class KpiReport(BaseModel):
