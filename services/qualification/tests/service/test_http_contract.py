@@ -92,3 +92,20 @@ async def test_criteria_with_a_timeline_no_date_can_hold_are_refused(client: htt
     response = await client.put("/v1/criteria", json=criteria)
     assert response.status_code == 422, response.text
     assert (await client.get("/v1/criteria")).json()["version"] == criteria["version"]
+
+
+@pytest.mark.parametrize(
+    ("action", "body"),
+    [
+        ("contacted", {"actor": "ana\x00"}),
+        ("sales-report", {"actor": "ana", "budget_amount": "1e30"}),
+        ("sales-report", {"actor": "ana", "timeline_days": 10**9}),
+        ("qualify", {"actor": "ana", "reason": "signed\x00"}),
+        ("status", {"actor": "ana", "reason": "called", "status": "x" * 201}),
+    ],
+)
+async def test_a_sales_update_postgresql_cannot_store_is_refused_with_422(
+    client: httpx.AsyncClient, action: str, body: dict[str, Any]
+) -> None:
+    response = await client.post(f"/v1/leads/5f0c8a1e-2b3d-4c5e-9f60-718293a4b5c6/{action}", json=body)
+    assert response.status_code == 422, response.text
