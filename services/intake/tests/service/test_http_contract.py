@@ -66,3 +66,20 @@ async def test_an_import_campaign_name_with_a_nul_is_refused_before_it_is_stored
         headers=intake.auth("write"),
     )
     assert response.status_code == 422, response.text
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"email": "ana\x00@example.com"},
+        {"email": "ana@example.com", "source_system": "crm\x00"},
+        {"email": "ana@example.com", "activity_id": "a\x00"},
+        {"email": "ana@example.com", "occurred_at": "0001-01-01T00:00:00+14:00"},
+    ],
+)
+async def test_an_activity_postgresql_cannot_store_is_refused_with_422(
+    intake: Intake, fields: dict[str, str]
+) -> None:
+    activity = {"activity_type": "email_opened", "occurred_at": "2026-11-02T09:30:00Z", **fields}
+    response = await intake.client.post("/v1/activities", json=activity, headers=intake.auth("write"))
+    assert response.status_code == 422, response.text

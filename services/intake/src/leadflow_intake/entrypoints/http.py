@@ -18,7 +18,7 @@ from leadflow_intake.use_cases.imports import create_import, import_status
 from leadflow_intake.use_cases.merge import decide_duplicate
 from leadflow_intake.use_cases.submit import accept_submission
 from leadflow_shared import pagination
-from leadflow_shared.bounds import MAX_INT, MAX_NAME, SafeText
+from leadflow_shared.bounds import MAX_INT, MAX_NAME, Moment, Name, SafeText
 from leadflow_shared.contracts.events import ActivityRecorded
 from leadflow_shared.contracts.lead import Campaign, Channel, LeadSubmission
 from leadflow_shared.http import BEARER_ANSWERS, MomentFilter, ReadAccess, TextFilter, WriteAccess, answers
@@ -102,13 +102,15 @@ async def list_rejections(
 class ActivityIn(BaseModel):
     """An engagement or trigger event, named the way the sending system names it."""
 
-    activity_id: str = Field(default_factory=lambda: str(uuid4()), min_length=1, max_length=200)
+    activity_id: Name = Field(default_factory=lambda: str(uuid4()))
     lead_id: UUID | None = None
-    email: str | None = None
-    activity_type: str = Field(default="", description="e.g. email_opened, page_view, demo_request, trigger")
-    occurred_at: datetime
-    trigger: str | None = Field(default=None, description="budget_approved, funding_round, new_role, ...")
-    source_system: str = Field(default="api", min_length=1, max_length=100)
+    email: Name | None = None
+    activity_type: Annotated[SafeText, Field(max_length=MAX_NAME)] = Field(
+        default="", description="e.g. email_opened, page_view, demo_request, trigger"
+    )
+    occurred_at: Moment
+    trigger: Name | None = Field(default=None, description="budget_approved, funding_round, new_role, ...")
+    source_system: Annotated[Name, Field(max_length=100)] = "api"
     details: dict[str, Any] = Field(default_factory=dict)
 
 
