@@ -17,9 +17,12 @@ from leadflow_intake.domain.sources.google_ads import verify_google_key
 from leadflow_intake.settings import IntakeSettings
 from leadflow_intake.use_cases.ingest import source_key
 from leadflow_shared.contracts.events import RawLeadSubmitted
+from leadflow_shared.http import answers
 from leadflow_shared.runtime import runtime_of
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(
+    prefix="/v1/webhooks", tags=["webhooks"], responses=answers(400, 401, 403, 404, 413, 415, 422, 503)
+)
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"
