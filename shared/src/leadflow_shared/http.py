@@ -6,23 +6,85 @@ from __future__ import annotations
 import hmac
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import structlog
-from fastapi import Depends, FastAPI, HTTPException, Request, Response, params, status
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, params, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
 
+from leadflow_shared.bounds import MAX_NAME, Moment, SafeText
 from leadflow_shared.edge import DEFAULT_MAX_BODY_BYTES, BodyGuard, is_json_type
 from leadflow_shared.metrics import REQUESTS_REFUSED
 from leadflow_shared.outbox import EventTooLarge
+from leadflow_shared.pagination import BadCursor
 from leadflow_shared.settings import SCOPE_RANK, Scope
 
 log = structlog.get_logger(__name__)
 
 _bearer = HTTPBearer(auto_error=False)
+
+TextFilter = Annotated[SafeText | None, Query(max_length=MAX_NAME)]
+"""An optional text query filter: bounded, and without the NUL character PostgreSQL refuses."""
+
+MomentFilter = Annotated[Moment | None, Query()]
+"""An optional time query filter between 1900 and 9000, so window arithmetic and the database cope."""
+
+
+class Problem(BaseModel):
+    """One field of a request and what is wrong with it."""
+
+    field: str
+    message: str
+
+
+class ErrorAnswer(BaseModel):
+    """What went wrong, in words; a few refusals give a structured detail instead."""
+
+    detail: str | dict[str, Any]
+
+
+class InvalidRequest(ErrorAnswer):
+    """A refused request; `errors` names each field when the request's shape was wrong."""
+
+    errors: list[Problem] | None = None
+
+
+class Liveness(BaseModel):
+    """The process answers."""
+
+    status: Literal["live"]
+
+
+class Readiness(BaseModel):
+    """Whether each dependency answers; 503 while any does not."""
+
+    status: Literal["ready", "not ready"]
+    checks: dict[str, bool]
+
+
+_ANSWERS: dict[int, tuple[type[BaseModel], str]] = {
+    400: (ErrorAnswer, "The request cannot be read"),
+    401: (ErrorAnswer, "No bearer token, or one this service does not know"),
+    403: (ErrorAnswer, "The token lacks the scope this route needs"),
+    404: (ErrorAnswer, "Nothing with that id"),
+    409: (ErrorAnswer, "The change conflicts with the current state"),
+    413: (ErrorAnswer, "The body is over the size limit"),
+    415: (ErrorAnswer, "The body's media type is not one this route reads"),
+    422: (InvalidRequest, "The request is invalid; the detail names each problem"),
+    503: (ErrorAnswer, "A dependency or a setting is missing; retry later"),
+}
+
+BEARER_ANSWERS = (401, 403)
+"""What every bearer-authenticated route may answer besides its own codes."""
+
+
+def answers(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The OpenAPI `responses` for error codes a route can answer, each with the body it carries."""
+    return {code: {"model": _ANSWERS[code][0], "description": _ANSWERS[code][1]} for code in codes}
 
 
 class Principal:
@@ -114,6 +176,22 @@ def create_app(
     app.add_middleware(
         BodyGuard, service=app.state.service, max_body_bytes=max_body_bytes, path_limits=body_limits or {}
     )
+    generate_openapi = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        """The OpenAPI document, with FastAPI's own 422 body replaced by the one invalid_request answers."""
+        if app.openapi_schema is None:
+            spec = generate_openapi()
+            schemas = spec.get("components", {}).get("schemas", {})
+            if "HTTPValidationError" in schemas:
+                body = InvalidRequest.model_json_schema(ref_template="#/components/schemas/{model}")
+                schemas.update(body.pop("$defs", {}))
+                schemas["HTTPValidationError"] = body
+                schemas.pop("ValidationError", None)
+            app.openapi_schema = spec
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.middleware("http")
     async def correlation(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -144,12 +222,21 @@ def create_app(
         # Refused before anything is stored: the event could never be published.
         return JSONResponse({"detail": str(exc), "limit_bytes": exc.limit}, status_code=413)
 
-    @app.get("/health/live", tags=["health"])
-    async def live() -> dict[str, str]:
-        """The process runs and answers."""
-        return {"status": "live"}
+    @app.exception_handler(BadCursor)
+    async def bad_cursor(request: Request, exc: BadCursor) -> JSONResponse:
+        return JSONResponse({"detail": f"cursor: {exc}"}, status_code=422)
 
-    @app.get("/health/ready", tags=["health"])
+    @app.get("/health/live", tags=["health"])
+    async def live() -> Liveness:
+        """The process runs and answers."""
+        return Liveness(status="live")
+
+    @app.get(
+        "/health/ready",
+        tags=["health"],
+        response_model=Readiness,
+        responses={503: {"model": Readiness, "description": "A dependency does not answer"}},
+    )
     async def ready() -> JSONResponse:
         """The database and Kafka answer and the consumers run."""
         checks = await ready_check()
@@ -158,7 +245,12 @@ def create_app(
             {"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503
         )
 
-    @app.get("/metrics", tags=["health"])
+    @app.get(
+        "/metrics",
+        tags=["health"],
+        response_class=Response,
+        responses={200: {"content": {CONTENT_TYPE_LATEST: {"schema": {"type": "string"}}}}},
+    )
     async def prometheus() -> Response:
         """Prometheus metrics."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

@@ -6,10 +6,12 @@ Each write takes many leads and costs one statement, with the effect of writing 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import asyncpg
+from pydantic import BaseModel
 
 from leadflow_shared.contracts.lead import LeadProfile
 from leadflow_shared.db import execute_by_key
@@ -45,3 +47,13 @@ async def lead_view(conn: asyncpg.Connection, lead_id: UUID) -> dict[str, Any] |
     """What this service knows of a lead."""
     row = await conn.fetchrow("SELECT * FROM leads WHERE id = $1", lead_id)
     return dict(row) if row else None
+
+
+class LeadRecord(BaseModel):
+    """What the read model holds of a lead; a lead known only from other records has no category or time."""
+
+    id: UUID
+    status: str | None
+    category: str | None = None
+    profile: dict[str, Any] | None
+    updated_at: datetime | None = None

@@ -76,7 +76,7 @@ def post_huge(port: int, *, chunked: bool) -> tuple[bytes, int]:
             except BlockingIOError:
                 answer = b""
             if answer:
-                return answer, sent
+                return read_rest(sock, answer), sent
             try:
                 sock.sendall(frame)
             except (BlockingIOError, BrokenPipeError, ConnectionResetError):
@@ -84,7 +84,31 @@ def post_huge(port: int, *, chunked: bool) -> tuple[bytes, int]:
                 continue
             sent += len(chunk)
         sock.setblocking(True)
-        return sock.recv(4096), sent
+        return read_rest(sock, sock.recv(4096)), sent
+
+
+def read_rest(sock: socket.socket, answer: bytes) -> bytes:
+    """The whole answer: its head and body can arrive in separate segments."""
+    sock.settimeout(5)
+    while True:
+        head, _, body = answer.partition(b"\r\n\r\n")
+        length = next(
+            (
+                int(line.split(b":")[1])
+                for line in head.split(b"\r\n")
+                if line.lower().startswith(b"content-length:")
+            ),
+            None,
+        )
+        if length is not None and len(body) >= length:
+            return answer
+        try:
+            more = sock.recv(4096)
+        except (TimeoutError, ConnectionResetError):
+            return answer
+        if not more:
+            return answer
+        answer += more
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])

@@ -398,6 +398,7 @@ async def api_client(
     routers: Sequence[APIRouter],
     pool: asyncpg.Pool,
     scope: str = "read",
+    state: dict[str, Any] | None = None,
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A service's routes in-process on the run's database, no Kafka, with a token of one scope."""
     service = settings_class.service_name
@@ -408,7 +409,9 @@ async def api_client(
     for router in routers:
         app.include_router(router)
     app.state.runtime = Runtime(
-        definition=ServiceDefinition(title=service, description="in-process", settings=settings),
+        definition=ServiceDefinition(
+            title=service, description="in-process", settings=settings, state=dict(state or {})
+        ),
         pool=pool,
         producer=None,
         relay=None,  # type: ignore[arg-type]

@@ -14,11 +14,13 @@ from leadflow_intake.adapters import repository as repo
 from leadflow_intake.domain.activity import ActivityRejected, read_activity
 from leadflow_intake.domain.kpis import source_rates
 from leadflow_intake.domain.normalise import Rejected, email_key, normalise
+from leadflow_intake.entrypoints import schemas
 from leadflow_intake.settings import IntakeSettings
 from leadflow_intake.use_cases.imports import create_import, import_status
 from leadflow_intake.use_cases.merge import decide_duplicate
 from leadflow_intake.use_cases.submit import accept_submission
 from leadflow_shared import pagination
+from leadflow_shared.bounds import MAX_INT, MAX_NAME, Moment, Name, SafeText
 from leadflow_shared.contracts.events import ActivityRecorded
 from leadflow_shared.contracts.lead import (
     Campaign,
@@ -27,12 +29,11 @@ from leadflow_shared.contracts.lead import (
     JsonObject,
     LeadSubmission,
     QualifyingAnswers,
-    Text,
 )
-from leadflow_shared.http import ReadAccess, WriteAccess
+from leadflow_shared.http import BEARER_ANSWERS, MomentFilter, ReadAccess, TextFilter, WriteAccess, answers
 from leadflow_shared.runtime import runtime_of
 
-router = APIRouter(prefix="/v1", tags=["leads"])
+router = APIRouter(prefix="/v1", tags=["leads"], responses=answers(*BEARER_ANSWERS))
 PageSize = Annotated[int, Query(ge=1, le=500)]
 
 
@@ -42,16 +43,11 @@ def encode_cursor(moment: datetime, row_id: UUID) -> str:
 
 
 def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
-    """The (time, id) of a cursor, or a 422 naming the parameter."""
+    """The (time, id) of a cursor; BadCursor (answered 422) when it is not one of ours."""
     if not cursor:
         return None
-    try:
-        moment, row_id = pagination.decode_cursor(cursor, 2)
-        return datetime.fromisoformat(moment), UUID(row_id)
-    except ValueError as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, "cursor: not a cursor this API gave"
-        ) from exc
+    moment, row_id = pagination.decode_cursor(cursor, 2)
+    return pagination.moment_part(moment), pagination.uuid_part(row_id)
 
 
 def _page(items: list[dict[str, Any]], limit: int, time_key: str) -> dict[str, Any]:
@@ -90,8 +86,10 @@ class LeadSubmissionIn(LeadSubmission):
     campaign: CampaignIn = CampaignIn()
 
 
-@router.post("/leads", status_code=status.HTTP_202_ACCEPTED)
-async def submit_lead(submission: LeadSubmissionIn, request: Request, _: WriteAccess) -> dict[str, Any]:
+@router.post("/leads", status_code=status.HTTP_202_ACCEPTED, responses=answers(413, 422))
+async def submit_lead(
+    submission: LeadSubmissionIn, request: Request, _: WriteAccess
+) -> schemas.SubmissionAccepted:
     """Accept a canonical lead submission; it is processed through leads.submitted.
 
     What normalisation would refuse (no valid way to reach the person) is refused here, before the 202.
@@ -105,10 +103,10 @@ async def submit_lead(submission: LeadSubmissionIn, request: Request, _: WriteAc
         )
     canonical = LeadSubmission.model_validate(submission.model_dump())
     submission_id = await accept_submission(runtime_of(request).uow, canonical, request.state.correlation_id)
-    return {"submission_id": submission_id, "status": "accepted"}
+    return schemas.SubmissionAccepted(submission_id=submission_id, status="accepted")
 
 
-@router.get("/leads/{lead_id}")
+@router.get("/leads/{lead_id}", response_model=schemas.LeadDetail, responses=answers(404, 422))
 async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
     """A lead's profile and every touch (a merged lead names its survivor in merged_into)."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -118,13 +116,13 @@ async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, 
     return lead
 
 
-@router.get("/leads")
+@router.get("/leads", response_model=schemas.LeadPage, responses=answers(422))
 async def find_leads(
     request: Request,
     _: ReadAccess,
-    email: str | None = None,
-    source: str | None = Query(default=None, description="a source system, e.g. google_ads, csv"),
-    since: datetime | None = Query(default=None, description="created at or after this time"),
+    email: TextFilter = None,
+    source: Annotated[TextFilter, Query(description="a source system, e.g. google_ads, csv")] = None,
+    since: Annotated[MomentFilter, Query(description="created at or after this time")] = None,
     cursor: str | None = None,
     limit: PageSize = 100,
 ) -> dict[str, Any]:
@@ -142,7 +140,7 @@ async def find_leads(
     return _page(items, limit, "created_at")
 
 
-@router.get("/rejections")
+@router.get("/rejections", response_model=schemas.RejectionPage, responses=answers(422))
 async def list_rejections(
     request: Request, _: ReadAccess, cursor: str | None = None, limit: PageSize = 100
 ) -> dict[str, Any]:
@@ -155,18 +153,20 @@ async def list_rejections(
 class ActivityIn(BaseModel):
     """An engagement or trigger event, named the way the sending system names it."""
 
-    activity_id: Text = Field(default_factory=lambda: str(uuid4()), min_length=1, max_length=200)
+    activity_id: Name = Field(default_factory=lambda: str(uuid4()))
     lead_id: UUID | None = None
-    email: Text | None = None
-    activity_type: str = Field(default="", description="e.g. email_opened, page_view, demo_request, trigger")
-    occurred_at: datetime
-    trigger: str | None = Field(default=None, description="budget_approved, funding_round, new_role, ...")
-    source_system: Text = Field(default="api", min_length=1, max_length=100)
+    email: Name | None = None
+    activity_type: Annotated[SafeText, Field(max_length=MAX_NAME)] = Field(
+        default="", description="e.g. email_opened, page_view, demo_request, trigger"
+    )
+    occurred_at: Moment
+    trigger: Name | None = Field(default=None, description="budget_approved, funding_round, new_role, ...")
+    source_system: Annotated[Name, Field(max_length=100)] = "api"
     details: JsonObject = Field(default_factory=dict)
 
 
-@router.post("/activities", status_code=status.HTTP_202_ACCEPTED)
-async def record_activity(activity: ActivityIn, request: Request, _: WriteAccess) -> dict[str, Any]:
+@router.post("/activities", status_code=status.HTTP_202_ACCEPTED, responses=answers(422))
+async def record_activity(activity: ActivityIn, request: Request, _: WriteAccess) -> schemas.ActivityAccepted:
     """Accept an activity; it is resolved to a lead through leads.activity and emitted as lead.engaged."""
     if activity.lead_id is None and not activity.email:
         raise HTTPException(
@@ -197,10 +197,10 @@ async def record_activity(activity: ActivityIn, request: Request, _: WriteAccess
             ),
             correlation_id=request.state.correlation_id,
         )
-    return {"status": "accepted", "activity_id": activity.activity_id, "event_id": str(envelope.id)}
+    return schemas.ActivityAccepted(status="accepted", activity_id=activity.activity_id, event_id=envelope.id)
 
 
-@router.get("/duplicates")
+@router.get("/duplicates", response_model=schemas.DuplicatePage, responses=answers(422))
 async def list_duplicates(
     request: Request,
     _: ReadAccess,
@@ -222,7 +222,7 @@ class MergeIn(BaseModel):
 
 async def _decide(
     request: Request, duplicate_id: UUID, action: Literal["merge", "dismiss"], survivor: UUID | None
-) -> dict[str, Any]:
+) -> schemas.DuplicateDecision:
     async with runtime_of(request).uow() as uow:
         decision = await decide_duplicate(
             uow, duplicate_id, action, survivor=survivor, correlation_id=request.state.correlation_id
@@ -231,37 +231,36 @@ async def _decide(
         raise HTTPException(status.HTTP_404_NOT_FOUND, decision.message)
     if decision.outcome == "conflict":
         raise HTTPException(status.HTTP_409_CONFLICT, decision.message)
-    return {
-        "id": duplicate_id,
-        "status": decision.outcome,
-        "survivor": decision.survivor,
-        "merged": decision.merged,
-    }
+    return schemas.DuplicateDecision(
+        id=duplicate_id, status=decision.outcome, survivor=decision.survivor, merged=decision.merged
+    )
 
 
-@router.post("/duplicates/{duplicate_id}/merge")
+@router.post("/duplicates/{duplicate_id}/merge", responses=answers(404, 409, 422))
 async def merge_duplicate(
     duplicate_id: UUID, request: Request, _: WriteAccess, body: MergeIn | None = None
-) -> dict[str, Any]:
+) -> schemas.DuplicateDecision:
     """Merge a listed pair: the loser folds into the survivor, which keeps every touch; emits lead.merged."""
     return await _decide(request, duplicate_id, "merge", body.survivor if body else None)
 
 
-@router.post("/duplicates/{duplicate_id}/dismiss")
-async def dismiss_duplicate(duplicate_id: UUID, request: Request, _: WriteAccess) -> dict[str, Any]:
+@router.post("/duplicates/{duplicate_id}/dismiss", responses=answers(404, 409, 422))
+async def dismiss_duplicate(
+    duplicate_id: UUID, request: Request, _: WriteAccess
+) -> schemas.DuplicateDecision:
     """Mark a listed pair as two different people."""
     return await _decide(request, duplicate_id, "dismiss", None)
 
 
-@router.post("/imports", status_code=status.HTTP_202_ACCEPTED)
+@router.post("/imports", status_code=status.HTTP_202_ACCEPTED, responses=answers(413, 415, 422))
 async def upload_import(
     request: Request,
     _: WriteAccess,
     file: Annotated[UploadFile, File(description="the CSV file")],
     channel: Annotated[Channel, Form()] = Channel.TRADE_SHOW,
-    campaign_name: Annotated[str | None, Form()] = None,
-    campaign_id: Annotated[str | None, Form()] = None,
-) -> dict[str, Any]:
+    campaign_name: Annotated[SafeText | None, Form(max_length=MAX_NAME)] = None,
+    campaign_id: Annotated[SafeText | None, Form(max_length=MAX_NAME)] = None,
+) -> schemas.ImportAccepted:
     """Store a CSV upload; a background job submits its rows. Follow it at GET /v1/imports/{id}."""
     settings = runtime_of(request).settings
     assert isinstance(settings, IntakeSettings)
@@ -282,15 +281,15 @@ async def upload_import(
             channel,
             Campaign(campaign_name=campaign_name, campaign_id=campaign_id),
         )
-    return {"id": import_id, "status": "pending"}
+    return schemas.ImportAccepted(id=import_id, status="pending")
 
 
-@router.get("/imports/{import_id}")
+@router.get("/imports/{import_id}", response_model=schemas.ImportStatus, responses=answers(404, 422))
 async def get_import(
     import_id: UUID,
     request: Request,
     _: ReadAccess,
-    errors_after: Annotated[int, Query(ge=0)] = 0,
+    errors_after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     errors_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
     """An import's status, progress (0..1), counts and per-row errors."""
@@ -301,13 +300,13 @@ async def get_import(
     return found
 
 
-@router.get("/kpis/sources")
+@router.get("/kpis/sources", responses=answers(422))
 async def source_kpis(
     request: Request,
     _: ReadAccess,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> dict[str, Any]:
+    since: MomentFilter = None,
+    until: MomentFilter = None,
+) -> schemas.SourceKpis:
     """Touches and leads by day, source, channel and campaign; duplicate and rejection rates."""
     end = until or datetime.now(UTC)
     start = since or end - timedelta(days=30)
@@ -319,9 +318,15 @@ async def source_kpis(
         merged_leads=totals["merged_leads"],
         rejections=totals["rejections"],
     )
-    return {
-        "since": start,
-        "until": end,
-        "by_day": rows,
-        "totals": {**totals, "duplicate_rate": rates.duplicate_rate, "rejection_rate": rates.rejection_rate},
-    }
+    return schemas.SourceKpis.model_validate(
+        {
+            "since": start,
+            "until": end,
+            "by_day": rows,
+            "totals": {
+                **totals,
+                "duplicate_rate": rates.duplicate_rate,
+                "rejection_rate": rates.rejection_rate,
+            },
+        }
+    )

@@ -26,9 +26,12 @@ from leadflow_intake.domain.sources.common import parse_form_body, verify_url_se
 from leadflow_intake.settings import WEBHOOK_SECRETS, IntakeSettings
 from leadflow_intake.use_cases.ingest import source_key
 from leadflow_intake.use_cases.submit import accept_vendor_payload
+from leadflow_shared.http import answers
 from leadflow_shared.runtime import runtime_of
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(
+    prefix="/v1/webhooks", tags=["webhooks"], responses=answers(400, 401, 403, 404, 413, 415, 422, 503)
+)
 
 FORM_TYPE = "application/x-www-form-urlencoded"
 JSON_TYPE = "application/json"

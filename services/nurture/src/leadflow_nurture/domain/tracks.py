@@ -6,12 +6,27 @@ import re
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
+from leadflow_shared.bounds import MAX_ITEMS, Name, Text, no_nul
 from leadflow_shared.contracts.events import DisqualificationReason, ExhaustedNext
 from leadflow_shared.contracts.lead import ActivityType, ContactChannel, TriggerKind
+
+# Bounds that keep a track set storable and its schedule computable; far above any real track.
+MAX_DELAY_DAYS = 3650
+MAX_STEPS = 50
+MAX_SUBJECT = 300
+MAX_POINTS = 10_000
 
 
 class _Frozen(BaseModel):
@@ -50,10 +65,10 @@ _DURATION_TEXT = re.compile(
 class Delay(_Frozen):
     """A waiting time; also written as text such as "30d", "48h", "2w", "15m" or "5s"."""
 
-    days: int = 0
-    hours: int = 0
-    minutes: int = 0
-    seconds: int = 0
+    days: int = Field(default=0, le=MAX_DELAY_DAYS)
+    hours: int = Field(default=0, le=MAX_DELAY_DAYS * 24)
+    minutes: int = Field(default=0, le=MAX_DELAY_DAYS * 24 * 60)
+    seconds: int = Field(default=0, le=MAX_DELAY_DAYS * 24 * 3600)
 
     @model_validator(mode="before")
     @classmethod
@@ -91,8 +106,8 @@ class Step(_Frozen):
 
     channel: StepChannel
     delay: Delay = Delay()
-    content_ref: str = Field(min_length=1)
-    subject: str = Field(min_length=1)
+    content_ref: Name
+    subject: Annotated[str, Field(min_length=1, max_length=MAX_SUBJECT), AfterValidator(no_nul)]
 
     @field_validator("subject")
     @classmethod
@@ -112,11 +127,11 @@ class EntryConditions(_Frozen):
 
     sources: frozenset[EntrySource] = frozenset()
     reasons: frozenset[DisqualificationReason] = frozenset()
-    min_fit: float | None = None
-    max_fit: float | None = None
-    countries: frozenset[str] = frozenset()
-    industries: frozenset[str] = frozenset()
-    lost_reasons: frozenset[str] = frozenset()
+    min_fit: float | None = Field(default=None, ge=0, le=100)
+    max_fit: float | None = Field(default=None, ge=0, le=100)
+    countries: frozenset[str] = Field(default=frozenset(), max_length=MAX_ITEMS)
+    industries: frozenset[Name] = Field(default=frozenset(), max_length=MAX_ITEMS)
+    lost_reasons: frozenset[Name] = Field(default=frozenset(), max_length=MAX_ITEMS)
 
     @field_validator("countries", mode="before")
     @classmethod
@@ -148,7 +163,7 @@ class ExitConditions(_Frozen):
     Unsubscribing and conversion always end an enrollment; they are not configurable.
     """
 
-    engagement_threshold: int = Field(default=15, gt=0)
+    engagement_threshold: int = Field(default=15, gt=0, le=MAX_POINTS)
     requalify_triggers: frozenset[TriggerKind] = frozenset(TriggerKind)
     grace: Delay = Delay(days=14)
 
@@ -157,7 +172,7 @@ class OnExhaustion(_Frozen):
     """What happens when the last step was sent and the grace period passed quietly."""
 
     action: ExhaustedNext = ExhaustedNext.ARCHIVE
-    move_to: str | None = None
+    move_to: Name | None = None
 
     @model_validator(mode="after")
     def _target_matches_action(self) -> OnExhaustion:
@@ -190,12 +205,12 @@ class Track(_Frozen):
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_-]*$", max_length=80)
     version: int = Field(default=1, ge=1)
-    description: str = ""
+    description: Text = ""
     entry: EntryConditions = EntryConditions()
-    steps: tuple[Step, ...]
+    steps: tuple[Step, ...] = Field(max_length=MAX_STEPS)
     exit: ExitConditions = ExitConditions()
     on_exhaustion: OnExhaustion = OnExhaustion()
-    points: Mapping[ActivityType, int] | None = None
+    points: Mapping[ActivityType, Annotated[int, Field(le=MAX_POINTS)]] | None = None
 
     @field_validator("steps")
     @classmethod
@@ -289,6 +304,11 @@ def parse_track_set(data: Mapping[str, Any] | Sequence[Mapping[str, Any]]) -> Tr
         raise InvalidTrackSet([f"unknown field {unknown} beside 'tracks'"])
     if not isinstance(raw_tracks, Sequence) or isinstance(raw_tracks, str):
         raise InvalidTrackSet(["'tracks' must be a list of tracks"])
+    # Replacing the set with nothing would stop every enrollment to come: that is never one slip away.
+    if not raw_tracks:
+        raise InvalidTrackSet(["'tracks' must name at least one track"])
+    if len(raw_tracks) > MAX_ITEMS:
+        raise InvalidTrackSet([f"'tracks' holds {len(raw_tracks)} tracks; at most {MAX_ITEMS}"])
     problems: list[str] = []
     tracks: list[Track] = []
     for position, raw in enumerate(raw_tracks, start=1):

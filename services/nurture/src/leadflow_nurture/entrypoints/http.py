@@ -12,12 +12,13 @@ from leadflow_nurture.adapters import kpis, views
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.tracks import InvalidTrackSet, parse_track_set
+from leadflow_nurture.entrypoints import schemas
 from leadflow_nurture.use_cases import lifecycle
 from leadflow_shared import pagination
-from leadflow_shared.http import AdminAccess, ReadAccess, WriteAccess
+from leadflow_shared.http import BEARER_ANSWERS, AdminAccess, ReadAccess, TextFilter, WriteAccess, answers
 from leadflow_shared.runtime import runtime_of
 
-router = APIRouter(prefix="/v1", tags=["nurture"])
+router = APIRouter(prefix="/v1", tags=["nurture"], responses=answers(*BEARER_ANSWERS))
 
 
 def _store(request: Request) -> TrackStore:
@@ -26,26 +27,31 @@ def _store(request: Request) -> TrackStore:
 
 
 @router.get("/tracks")
-async def get_tracks(request: Request, _: AdminAccess) -> dict[str, Any]:
+async def get_tracks(request: Request, _: AdminAccess) -> schemas.Tracks:
     """The tracks in force, in matching order, each with its version."""
     async with runtime_of(request).pool.acquire() as conn:
         tracks = await _store(request).current(conn)
-    return {"tracks": [track.model_dump(mode="json") for track in tracks.tracks]}
+    return schemas.Tracks(tracks=list(tracks.tracks))
 
 
-@router.put("/tracks")
-async def put_tracks(request: Request, _: AdminAccess, body: Annotated[Any, Body()] = None) -> dict[str, Any]:
-    """Replace the tracks; changed tracks get a new version, running enrollments keep theirs."""
+@router.put("/tracks", responses=answers(422))
+async def put_tracks(request: Request, _: AdminAccess, body: Annotated[Any, Body()] = None) -> schemas.Tracks:
+    """Replace the tracks (at least one); changed ones get a new version, running enrollments keep theirs."""
     try:
         tracks = parse_track_set(body if isinstance(body, dict | list) else {"tracks": body})
     except InvalidTrackSet as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
     async with runtime_of(request).uow() as uow:
         stored = await _store(request).replace(uow.conn, tracks)
-    return {"tracks": [track.model_dump(mode="json") for track in stored.tracks]}
+    return schemas.Tracks(tracks=list(stored.tracks))
 
 
-@router.get("/leads/{lead_id}")
+@router.get(
+    "/leads/{lead_id}",
+    response_model=schemas.LeadOverview,
+    response_model_exclude_unset=True,
+    responses=answers(404, 422),
+)
 async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
     """What nurture knows of a lead: status, enrollments, touches sent and due, engagement, archive."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -55,7 +61,7 @@ async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, 
     return view
 
 
-@router.post("/leads/{lead_id}/archive/reverse")
+@router.post("/leads/{lead_id}/archive/reverse", response_model=schemas.Archive, responses=answers(404, 422))
 async def reverse_archive(lead_id: UUID, request: Request, _: WriteAccess) -> dict[str, Any]:
     """Reverse an archive: qualification gets lead.requalification_requested ("archive reversed")."""
     async with runtime_of(request).uow() as uow:
@@ -65,11 +71,11 @@ async def reverse_archive(lead_id: UUID, request: Request, _: WriteAccess) -> di
     return reversed_archive
 
 
-@router.get("/enrollments")
+@router.get("/enrollments", response_model=schemas.EnrollmentPage, responses=answers(422))
 async def list_enrollments(
     request: Request,
     _: ReadAccess,
-    track: str | None = None,
+    track: TextFilter = None,
     state: EnrollmentStatus | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
@@ -82,7 +88,7 @@ async def list_enrollments(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/kpis/tracks")
+@router.get("/kpis/tracks", response_model=schemas.TrackKpiList)
 async def track_kpis(request: Request, _: ReadAccess) -> dict[str, Any]:
     """Per track: enrolled, active, touches sent, engagement and requalified rates, exhausted, archived."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -107,9 +113,4 @@ def _encode_cursor(seq: int) -> str:
 def _decode_cursor(cursor: str | None) -> int:
     if not cursor:
         return 0
-    try:
-        return int(pagination.decode_cursor(cursor, 1)[0])
-    except ValueError as error:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT, f"cursor {cursor!r} is not valid"
-        ) from error
+    return pagination.sequence_part(pagination.decode_cursor(cursor, 1)[0])

@@ -12,17 +12,21 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from leadflow_opportunity.domain.config import ConfigModel
 from leadflow_opportunity.domain.periods import end_of_quarter
+from leadflow_shared.bounds import MAX_ITEMS, Money
 from leadflow_shared.contracts.events import LeadQualified
 
 MAX_FIT_SCORE = 100.0
+# Far above any real deal, yet every date and amount computed from them fits its column.
+MAX_DAYS = 3650
+MAX_EMPLOYEES = 10_000_000
 
 
 class SizeBand(ConfigModel):
     """Companies of min_employees..max_employees (None: no upper bound) are estimated at amount."""
 
-    min_employees: int
-    max_employees: int | None = None
-    amount: Decimal
+    min_employees: int = Field(le=MAX_EMPLOYEES)
+    max_employees: int | None = Field(default=None, le=MAX_EMPLOYEES)
+    amount: Money
 
     @model_validator(mode="after")
     def _band_is_sound(self) -> SizeBand:
@@ -56,8 +60,8 @@ DEFAULT_SIZE_BANDS: tuple[SizeBand, ...] = (
 class AmountRules(ConfigModel):
     """How an opportunity's amount is estimated: budget, else company-size band, else the default."""
 
-    size_bands: tuple[SizeBand, ...] = DEFAULT_SIZE_BANDS
-    default_amount: Decimal = Decimal("15000")
+    size_bands: tuple[SizeBand, ...] = Field(default=DEFAULT_SIZE_BANDS, max_length=MAX_ITEMS)
+    default_amount: Money = Decimal("15000")
 
     @model_validator(mode="after")
     def _bands_do_not_overlap(self) -> AmountRules:
@@ -90,7 +94,7 @@ class OpportunityCriteria(ConfigModel):
     budget_confirmed: bool = True
     decision_maker_engaged: bool = True
     need_documented: bool = True
-    timeline_within_days: int | None = 90
+    timeline_within_days: int | None = Field(default=90, le=MAX_DAYS)
     fit_above: float | None = 50.0
     amount: AmountRules = AmountRules()
 
@@ -173,13 +177,13 @@ def signals_from_qualified(event: LeadQualified, today: date) -> ContactSignals:
 class SalesSignals(ConfigModel):
     """Signals sales reports by hand (POST /v1/contacts/{id}/signals); a timeline may come in days."""
 
-    budget_amount: Decimal | None = Field(default=None, ge=0)
+    budget_amount: Money | None = None
     budget_confirmed: bool | None = None
     authority: bool | None = None
     need: bool | None = None
-    timeline_days: int | None = Field(default=None, ge=0)
+    timeline_days: int | None = Field(default=None, ge=0, le=MAX_DAYS)
     decision_date: date | None = None
-    company_size: int | None = Field(default=None, ge=0)
+    company_size: int | None = Field(default=None, ge=0, le=MAX_EMPLOYEES)
 
     @model_validator(mode="after")
     def _one_timeline(self) -> SalesSignals:

@@ -12,6 +12,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from leadflow_opportunity.domain.config import ConfigModel
+from leadflow_shared.bounds import MAX_INT, MAX_ITEMS, Name, Names
 
 
 class ForecastCategory(StrEnum):
@@ -27,8 +28,8 @@ class ForecastCategory(StrEnum):
 class Stage(ConfigModel):
     """One stage: its place in the order, default win probability (0-1) and forecast category."""
 
-    name: str
-    order: int
+    name: Name
+    order: int = Field(ge=-MAX_INT, le=MAX_INT)
     probability: float
     forecast_category: ForecastCategory
     is_closed: bool = False
@@ -66,7 +67,7 @@ class StageSet(ConfigModel):
     """One version of the organisation's stages: unique names, one closed won, one closed lost."""
 
     version: int = Field(default=1, ge=1)
-    stages: tuple[Stage, ...]
+    stages: tuple[Stage, ...] = Field(max_length=MAX_ITEMS)
 
     @model_validator(mode="after")
     def _stages_are_sound(self) -> StageSet:
@@ -143,7 +144,7 @@ class LostReasons(ConfigModel):
     """One version of the reasons a person may give for closing an opportunity lost."""
 
     version: int = Field(default=1, ge=1)
-    reasons: tuple[str, ...]
+    reasons: Names
 
     @field_validator("reasons")
     @classmethod

@@ -4,26 +4,27 @@ from __future__ import annotations
 
 from dataclasses import asdict
 from datetime import UTC, date, datetime
-from decimal import Decimal
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leadflow_opportunity.adapters import config_store, leads, reports
 from leadflow_opportunity.adapters import repository as repo
 from leadflow_opportunity.adapters.config_store import ConfigKind
-from leadflow_opportunity.domain.criteria import SalesSignals
+from leadflow_opportunity.domain.criteria import OpportunityCriteria, SalesSignals
 from leadflow_opportunity.domain.forecast import Dimension, forecast, kpis, kpis_by, pipeline
 from leadflow_opportunity.domain.periods import Period
-from leadflow_opportunity.domain.stages import InvalidMove, StageConflict, UnknownStage
+from leadflow_opportunity.domain.stages import InvalidMove, LostReasons, StageConflict, StageSet, UnknownStage
+from leadflow_opportunity.entrypoints import schemas
 from leadflow_opportunity.use_cases import configuration, conversion, stages
-from leadflow_shared.http import AdminAccess, ReadAccess, WriteAccess
-from leadflow_shared.pagination import BadCursor
+from leadflow_shared.bounds import Money, Name
+from leadflow_shared.http import BEARER_ANSWERS, AdminAccess, ReadAccess, TextFilter, WriteAccess, answers
+from leadflow_shared.lead_read_model import LeadRecord
 from leadflow_shared.runtime import runtime_of
 
-router = APIRouter(prefix="/v1", tags=["opportunity"])
+router = APIRouter(prefix="/v1", tags=["opportunity"], responses=answers(*BEARER_ANSWERS))
 
 MAX_PAGE = 500
 
@@ -41,7 +42,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@router.get("/leads/{lead_id}")
+@router.get("/leads/{lead_id}", response_model=LeadRecord, responses=answers(404, 422))
 async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
     """What opportunity knows of a lead."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -74,13 +75,13 @@ async def _replace(request: Request, kind: ConfigKind, body: dict[str, Any]) -> 
     return model.model_dump(mode="json")
 
 
-@router.get("/opportunity-criteria")
+@router.get("/opportunity-criteria", response_model=OpportunityCriteria)
 async def get_criteria(request: Request, _: ReadAccess) -> dict[str, Any]:
     """The current opportunity criteria."""
     return await _current(request, ConfigKind.CRITERIA)
 
 
-@router.put("/opportunity-criteria")
+@router.put("/opportunity-criteria", response_model=OpportunityCriteria, responses=answers(422))
 async def put_criteria(
     request: Request, _: AdminAccess, body: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
@@ -88,13 +89,13 @@ async def put_criteria(
     return await _replace(request, ConfigKind.CRITERIA, body)
 
 
-@router.get("/stages")
+@router.get("/stages", response_model=StageSet)
 async def get_stages(request: Request, _: ReadAccess) -> dict[str, Any]:
     """The current stage set."""
     return await _current(request, ConfigKind.STAGES)
 
 
-@router.put("/stages")
+@router.put("/stages", response_model=StageSet, responses=answers(422))
 async def put_stages(
     request: Request, _: AdminAccess, body: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
@@ -102,13 +103,13 @@ async def put_stages(
     return await _replace(request, ConfigKind.STAGES, body)
 
 
-@router.get("/lost-reasons")
+@router.get("/lost-reasons", response_model=LostReasons)
 async def get_lost_reasons(request: Request, _: ReadAccess) -> dict[str, Any]:
     """The current lost reasons."""
     return await _current(request, ConfigKind.LOST_REASONS)
 
 
-@router.put("/lost-reasons")
+@router.put("/lost-reasons", response_model=LostReasons, responses=answers(422))
 async def put_lost_reasons(
     request: Request, _: AdminAccess, body: Annotated[dict[str, Any], Body()]
 ) -> dict[str, Any]:
@@ -119,7 +120,7 @@ async def put_lost_reasons(
 # contacts and accounts
 
 
-@router.get("/accounts/{account_id}")
+@router.get("/accounts/{account_id}", response_model=schemas.AccountDetail, responses=answers(404, 422))
 async def get_account(account_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
     """An account with its contacts and opportunities."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -129,7 +130,7 @@ async def get_account(account_id: UUID, request: Request, _: ReadAccess) -> dict
     return account
 
 
-@router.get("/contacts/{contact_id}")
+@router.get("/contacts/{contact_id}", response_model=schemas.ContactDetail, responses=answers(404, 422))
 async def get_contact(contact_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
     """A contact with its signals, last criteria check, leads and opportunities."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -139,10 +140,10 @@ async def get_contact(contact_id: UUID, request: Request, _: ReadAccess) -> dict
     return contact
 
 
-@router.post("/contacts/{contact_id}/signals")
+@router.post("/contacts/{contact_id}/signals", responses=answers(404, 422))
 async def post_signals(
     contact_id: UUID, request: Request, _: WriteAccess, body: Annotated[dict[str, Any], Body()]
-) -> dict[str, Any]:
+) -> schemas.SignalsRecorded:
     """Record what sales learned; opens an opportunity when the criteria now hold."""
     try:
         report = SalesSignals.model_validate(body)
@@ -153,12 +154,14 @@ async def post_signals(
             outcome = await conversion.record_sales_signals(uow, contact_id, report, _now())
     except conversion.ContactNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
-    return {
-        "contact_id": outcome.contact_id,
-        "account_id": outcome.account_id,
-        "opportunity_id": outcome.opportunity_id,
-        "criteria": conversion.criteria_check_json(outcome.criteria),
-    }
+    return schemas.SignalsRecorded.model_validate(
+        {
+            "contact_id": outcome.contact_id,
+            "account_id": outcome.account_id,
+            "opportunity_id": outcome.opportunity_id,
+            "criteria": conversion.criteria_check_json(outcome.criteria),
+        }
+    )
 
 
 # opportunities
@@ -169,15 +172,19 @@ class StageMoveRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    stage: str = Field(min_length=1)
-    lost_reason: str | None = None
-    amount: Decimal | None = None
+    stage: Name
+    lost_reason: Name | None = None
+    amount: Money | None = None
     close_date: date | None = None
     probability: float | None = None
-    actor: str = "api"
+    actor: Name = "api"
 
 
-@router.post("/opportunities/{opportunity_id}/stage")
+@router.post(
+    "/opportunities/{opportunity_id}/stage",
+    response_model=schemas.StageMoved,
+    responses=answers(404, 409, 422),
+)
 async def post_stage(
     opportunity_id: UUID, move: StageMoveRequest, request: Request, _: WriteAccess
 ) -> dict[str, Any]:
@@ -204,21 +211,18 @@ async def post_stage(
     return {**moved.state.model_dump(mode="json"), "changed": list(moved.changed)}
 
 
-@router.get("/opportunities")
+@router.get("/opportunities", response_model=schemas.OpportunityPage, responses=answers(422))
 async def list_opportunities(
     request: Request,
     _: ReadAccess,
-    stage: str | None = None,
-    owner: str | None = None,
+    stage: TextFilter = None,
+    owner: TextFilter = None,
     closing_before: date | None = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
     """Opportunities by close date, filtered, one page at a time (pass next_cursor as cursor)."""
-    try:
-        after = repo.decode_cursor(cursor) if cursor else None
-    except BadCursor as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
+    after = repo.decode_cursor(cursor) if cursor else None
     async with runtime_of(request).pool.acquire() as conn:
         items, next_cursor = await repo.list_opportunities(
             conn, stage=stage, owner=owner, closing_before=closing_before, after=after, limit=limit
@@ -226,7 +230,9 @@ async def list_opportunities(
     return {"items": items, "next_cursor": next_cursor}
 
 
-@router.get("/opportunities/{opportunity_id}")
+@router.get(
+    "/opportunities/{opportunity_id}", response_model=schemas.OpportunityDetail, responses=answers(404, 422)
+)
 async def get_opportunity(opportunity_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
     """An opportunity with its stage history."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -236,7 +242,7 @@ async def get_opportunity(opportunity_id: UUID, request: Request, _: ReadAccess)
     return opportunity
 
 
-@router.get("/pipeline")
+@router.get("/pipeline", response_model=schemas.Pipeline)
 async def get_pipeline(request: Request, _: ReadAccess) -> dict[str, Any]:
     """Open opportunities per stage: count, amount and probability-weighted amount."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -249,7 +255,7 @@ async def get_pipeline(request: Request, _: ReadAccess) -> dict[str, Any]:
     }
 
 
-@router.get("/forecast")
+@router.get("/forecast", response_model=schemas.Forecast, responses=answers(422))
 async def get_forecast(request: Request, _: ReadAccess, period: Period = Period.MONTH) -> dict[str, Any]:
     """Opportunities per close period and forecast category."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -260,7 +266,7 @@ async def get_forecast(request: Request, _: ReadAccess, period: Period = Period.
     }
 
 
-@router.get("/kpis")
+@router.get("/kpis", response_model=schemas.KpiReport, responses=answers(422))
 async def get_kpis(request: Request, _: ReadAccess, by: Dimension = Dimension.SOURCE) -> dict[str, Any]:
     """Lead-to-opportunity rate, win rate, average deal size and median sales cycle per source or campaign."""
     async with runtime_of(request).pool.acquire() as conn:

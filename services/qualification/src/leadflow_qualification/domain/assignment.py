@@ -7,6 +7,7 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from leadflow_shared.bounds import MAX_INT, MAX_ITEMS, Name, Names
 from leadflow_shared.contracts.lead import LeadProfile
 
 
@@ -17,9 +18,9 @@ class _Frozen(BaseModel):
 class Team(_Frozen):
     """A sales team: its members in round-robin order and how many open leads one member may hold."""
 
-    name: str = Field(min_length=1)
-    members: tuple[str, ...] = Field(min_length=1)
-    max_open_leads: int | None = Field(default=None, gt=0, description="per member; None: no cap")
+    name: Name
+    members: Names = Field(min_length=1)
+    max_open_leads: int | None = Field(default=None, gt=0, le=MAX_INT, description="per member; None: no cap")
 
     @field_validator("members")
     @classmethod
@@ -32,9 +33,9 @@ class Team(_Frozen):
 class RoutingRule(_Frozen):
     """Leads from these countries and/or industries go to `team`; an empty list matches anything."""
 
-    team: str
-    countries: tuple[str, ...] = ()
-    industries: tuple[str, ...] = ()
+    team: Name
+    countries: Names = ()
+    industries: Names = ()
 
     @field_validator("countries")
     @classmethod
@@ -58,9 +59,9 @@ class RoutingRule(_Frozen):
 class AssignmentPolicy(_Frozen):
     """An organisation's routing: ordered rules (first match wins), teams, and a team for the rest."""
 
-    rules: tuple[RoutingRule, ...] = ()
-    teams: tuple[Team, ...] = Field(min_length=1)
-    default_team: str
+    rules: tuple[RoutingRule, ...] = Field(default=(), max_length=MAX_ITEMS)
+    teams: tuple[Team, ...] = Field(min_length=1, max_length=MAX_ITEMS)
+    default_team: Name
 
     @model_validator(mode="after")
     def _teams_exist(self) -> Self:

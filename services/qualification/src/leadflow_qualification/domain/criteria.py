@@ -6,14 +6,20 @@ import re
 from collections.abc import Mapping
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from leadflow_shared.bounds import MAX_ITEMS, Name, Names
 from leadflow_shared.contracts.events import DisqualificationReason
 from leadflow_shared.contracts.lead import ActivityType, TriggerKind
 
 Weight = int
+# Upper bounds far above any real criteria that keep every score and date computable.
+MAX_DAYS = 3650
+MAX_SCORE = 1_000_000.0
+MAX_EMPLOYEES = 10_000_000
+MAX_AMOUNT = Decimal(10) ** 15
 
 
 class InvalidCriteria(ValueError):
@@ -56,7 +62,7 @@ class FitRule(_Frozen):
 class IndustryRule(FitRule):
     """The lead's industry is one we target (case-insensitive)."""
 
-    industries: tuple[str, ...]
+    industries: Names
 
     @field_validator("industries")
     @classmethod
@@ -67,8 +73,8 @@ class IndustryRule(FitRule):
 class CompanySizeRule(FitRule):
     """The company's head count lies within [min_employees, max_employees]."""
 
-    min_employees: int | None = Field(default=None, ge=0)
-    max_employees: int | None = Field(default=None, ge=0)
+    min_employees: int | None = Field(default=None, ge=0, le=MAX_EMPLOYEES)
+    max_employees: int | None = Field(default=None, ge=0, le=MAX_EMPLOYEES)
 
     @model_validator(mode="after")
     def _range_can_hold(self) -> Self:
@@ -89,7 +95,7 @@ class CompanySizeRule(FitRule):
 class CountryRule(FitRule):
     """The lead's country (ISO 3166 alpha-2) is one we serve."""
 
-    countries: tuple[str, ...]
+    countries: Names
 
     @field_validator("countries")
     @classmethod
@@ -104,7 +110,7 @@ class CountryRule(FitRule):
 class SeniorityRule(FitRule):
     """The lead's seniority as intake normalises it (c_level, vp, director, manager, individual, unknown)."""
 
-    levels: tuple[str, ...]
+    levels: Names
 
     @field_validator("levels")
     @classmethod
@@ -137,7 +143,7 @@ DEFAULT_FREE_MAIL_DOMAINS: tuple[str, ...] = (
 class WorkEmailRule(FitRule):
     """The lead wrote from a company address, not a free-mail one."""
 
-    free_mail_domains: tuple[str, ...] = DEFAULT_FREE_MAIL_DOMAINS
+    free_mail_domains: Names = DEFAULT_FREE_MAIL_DOMAINS
 
     @field_validator("free_mail_domains")
     @classmethod
@@ -188,8 +194,10 @@ class EngagementRules(_Frozen):
     """Points per activity type, halved every `half_life_days`, summed and capped."""
 
     points: dict[ActivityType, float] = Field(default_factory=dict)
-    half_life_days: float = Field(default=30.0, gt=0, description="days after which an activity counts half")
-    cap: float = Field(default=100.0, gt=0)
+    half_life_days: float = Field(
+        default=30.0, gt=0, le=MAX_DAYS, description="days after which an activity counts half"
+    )
+    cap: float = Field(default=100.0, gt=0, le=MAX_SCORE)
 
     @field_validator("points")
     @classmethod
@@ -203,8 +211,8 @@ class EngagementRules(_Frozen):
 class NeedRule(_Frozen):
     """Need: a form answer (negative keywords say no; any other answer, or a keyword match, says yes)."""
 
-    keywords: tuple[str, ...] = ()
-    negative_keywords: tuple[str, ...] = (
+    keywords: Names = ()
+    negative_keywords: Names = (
         "no",
         "none",
         "not interested",
@@ -220,7 +228,7 @@ class NeedRule(_Frozen):
 class AuthorityRule(_Frozen):
     """Authority: an explicit answer, else a seniority level that buys (a lower one leaves it unknown)."""
 
-    yes_keywords: tuple[str, ...] = (
+    yes_keywords: Names = (
         "yes",
         "decision maker",
         "decision-maker",
@@ -229,7 +237,7 @@ class AuthorityRule(_Frozen):
         "i sign",
         "owner",
     )
-    no_keywords: tuple[str, ...] = (
+    no_keywords: Names = (
         "no",
         "not",
         "influencer",
@@ -238,27 +246,29 @@ class AuthorityRule(_Frozen):
         "student",
         "evaluator",
     )
-    seniority_levels: tuple[str, ...] = ("c_level", "vp", "director")
+    seniority_levels: Names = ("c_level", "vp", "director")
 
 
 class BudgetRule(_Frozen):
     """Budget / ability to deliver: a stated amount at least `min_amount`, an explicit yes, or a trigger."""
 
-    min_amount: Decimal = Field(default=Decimal(0), ge=0)
-    currency: str = "EUR"
-    exchange_rates: dict[str, Decimal] = Field(
-        default_factory=dict, description="units of `currency` per unit of the named currency"
+    min_amount: Decimal = Field(default=Decimal(0), ge=0, le=MAX_AMOUNT)
+    currency: Name = "EUR"
+    exchange_rates: dict[Name, Annotated[Decimal, Field(gt=0, le=MAX_AMOUNT)]] = Field(
+        default_factory=dict,
+        max_length=MAX_ITEMS,
+        description="units of `currency` per unit of the named currency",
     )
-    yes_keywords: tuple[str, ...] = ("yes", "approved", "allocated", "budgeted", "signed off")
-    no_keywords: tuple[str, ...] = ("no", "no budget", "none", "zero", "not yet", "free")
+    yes_keywords: Names = ("yes", "approved", "allocated", "budgeted", "signed off")
+    no_keywords: Names = ("no", "no budget", "none", "zero", "not yet", "free")
     proving_triggers: tuple[TriggerKind, ...] = (TriggerKind.BUDGET_APPROVED, TriggerKind.FUNDING_ROUND)
 
 
 class TimelineRule(_Frozen):
     """Timeline: the purchase is planned within `max_days`."""
 
-    max_days: int = Field(default=180, gt=0)
-    no_keywords: tuple[str, ...] = ("no timeline", "no plans", "not planned", "never", "no rush", "someday")
+    max_days: int = Field(default=180, gt=0, le=MAX_DAYS)
+    no_keywords: Names = ("no timeline", "no plans", "not planned", "never", "no rush", "someday")
 
 
 class QualifyingRules(_Frozen):
@@ -268,7 +278,7 @@ class QualifyingRules(_Frozen):
     authority: AuthorityRule = AuthorityRule()
     budget: BudgetRule = BudgetRule()
     timeline: TimelineRule = TimelineRule()
-    unsure_keywords: tuple[str, ...] = (
+    unsure_keywords: Names = (
         "not sure",
         "unsure",
         "don't know",
@@ -300,9 +310,9 @@ class QualifyCondition(_Frozen):
     A condition without a reason never disqualifies: the lead stays where it is until it holds.
     """
 
-    name: str = Field(min_length=1)
+    name: Name
     kind: ConditionKind
-    threshold: float | None = None
+    threshold: float | None = Field(default=None, ge=-MAX_SCORE, le=MAX_SCORE)
     reason: DisqualificationReason | None = None
 
     @model_validator(mode="after")
@@ -319,7 +329,7 @@ class QualifyCondition(_Frozen):
 class DecisionRule(_Frozen):
     """A lead is qualified when every condition holds; conditions are checked in order."""
 
-    conditions: tuple[QualifyCondition, ...] = Field(min_length=1)
+    conditions: tuple[QualifyCondition, ...] = Field(min_length=1, max_length=MAX_ITEMS)
 
     @model_validator(mode="after")
     def _unique_names(self) -> Self:
@@ -335,7 +345,7 @@ class ValidityRule(_Frozen):
 
     disqualify_test_leads: bool = True
     require_contact: bool = True
-    blocked_email_domains: tuple[str, ...] = ("mailinator.com", "guerrillamail.com", "10minutemail.com")
+    blocked_email_domains: Names = ("mailinator.com", "guerrillamail.com", "10minutemail.com")
 
 
 DEFAULT_NURTURABLE: dict[DisqualificationReason, bool] = {

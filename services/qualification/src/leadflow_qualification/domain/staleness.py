@@ -6,9 +6,10 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from leadflow_qualification.domain.statuses import TERMINAL_CATEGORIES, BaseCategory
+from leadflow_shared.bounds import Hours
 
 
 class _Frozen(BaseModel):
@@ -26,8 +27,8 @@ class Freshness(StrEnum):
 class CategoryLimit(_Frozen):
     """Hours without progress before a lead in one category is stale, and before it counts as unresponsive."""
 
-    stale_after_hours: float = Field(gt=0)
-    unresponsive_after_hours: float | None = Field(default=None, gt=0)
+    stale_after_hours: Hours
+    unresponsive_after_hours: Hours | None = None
 
     @model_validator(mode="after")
     def _unresponsive_after_stale(self) -> Self:

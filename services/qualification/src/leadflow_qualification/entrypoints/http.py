@@ -4,25 +4,37 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import timedelta
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_qualification.adapters import repository as repo
+from leadflow_qualification.domain.criteria import Criteria
 from leadflow_qualification.domain.funnel import GroupBy
 from leadflow_qualification.domain.simulation import SimulationScope
 from leadflow_qualification.domain.statuses import TransitionNotAllowed, UnknownStatus
+from leadflow_qualification.entrypoints import schemas
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases import reports, sales
 from leadflow_qualification.use_cases.judging import LeadNotFound, now_utc
 from leadflow_qualification.use_cases.staleness import sweep
-from leadflow_shared.http import AdminAccess, ReadAccess, WriteAccess
+from leadflow_shared.bounds import Name, Text
+from leadflow_shared.http import (
+    BEARER_ANSWERS,
+    AdminAccess,
+    MomentFilter,
+    ReadAccess,
+    TextFilter,
+    WriteAccess,
+    answers,
+)
 from leadflow_shared.runtime import runtime_of
 
-router = APIRouter(prefix="/v1", tags=["qualification"])
+router = APIRouter(prefix="/v1", tags=["qualification"], responses=answers(*BEARER_ANSWERS))
+CHANGE_ANSWERS = answers(404, 409, 422)
 
 
 @contextmanager
@@ -63,18 +75,18 @@ async def _view(request: Request, lead_id: UUID) -> dict[str, Any]:
 # leads
 
 
-@router.get("/leads/{lead_id}")
+@router.get("/leads/{lead_id}", response_model=schemas.LeadView, responses=answers(404, 422))
 async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
     """A lead's status, scores, latest decision with its reasons, and history."""
     return await _view(request, lead_id)
 
 
-@router.get("/leads")
+@router.get("/leads", response_model=schemas.LeadPage, responses=answers(422))
 async def list_leads(
     request: Request,
     _: ReadAccess,
-    status_: str | None = Query(default=None, alias="status"),
-    owner: str | None = None,
+    status_: Annotated[TextFilter, Query(alias="status")] = None,
+    owner: TextFilter = None,
     stale: bool | None = None,
     cursor: UUID | None = Query(default=None, description="`next_cursor` of the previous page"),
     limit: int = Query(default=100, ge=1, le=1000),
@@ -85,7 +97,7 @@ async def list_leads(
     return {"items": items, "next_cursor": str(items[-1]["id"]) if len(items) == limit else None}
 
 
-@router.post("/leads/{lead_id}/contacted")
+@router.post("/leads/{lead_id}/contacted", response_model=schemas.LeadView, responses=CHANGE_ANSWERS)
 async def mark_contacted(
     lead_id: UUID, body: sales.Contacted, request: Request, _: WriteAccess
 ) -> dict[str, Any]:
@@ -96,7 +108,7 @@ async def mark_contacted(
     return await _view(request, lead_id)
 
 
-@router.post("/leads/{lead_id}/sales-report")
+@router.post("/leads/{lead_id}/sales-report", response_model=schemas.LeadView, responses=CHANGE_ANSWERS)
 async def sales_report(
     lead_id: UUID, body: sales.SalesReport, request: Request, _: WriteAccess
 ) -> dict[str, Any]:
@@ -107,7 +119,7 @@ async def sales_report(
     return await _view(request, lead_id)
 
 
-@router.post("/leads/{lead_id}/qualify")
+@router.post("/leads/{lead_id}/qualify", response_model=schemas.LeadView, responses=CHANGE_ANSWERS)
 async def qualify(
     lead_id: UUID, body: sales.ManualQualify, request: Request, _: WriteAccess
 ) -> dict[str, Any]:
@@ -118,7 +130,7 @@ async def qualify(
     return await _view(request, lead_id)
 
 
-@router.post("/leads/{lead_id}/disqualify")
+@router.post("/leads/{lead_id}/disqualify", response_model=schemas.LeadView, responses=CHANGE_ANSWERS)
 async def disqualify(
     lead_id: UUID, body: sales.ManualDisqualify, request: Request, _: WriteAccess
 ) -> dict[str, Any]:
@@ -129,7 +141,7 @@ async def disqualify(
     return await _view(request, lead_id)
 
 
-@router.post("/leads/{lead_id}/status")
+@router.post("/leads/{lead_id}/status", response_model=schemas.LeadView, responses=CHANGE_ANSWERS)
 async def change_status(
     lead_id: UUID, body: sales.StatusChange, request: Request, _: WriteAccess
 ) -> dict[str, Any]:
@@ -144,14 +156,14 @@ async def change_status(
 
 
 @router.get("/criteria")
-async def get_criteria(request: Request, _: ReadAccess) -> dict[str, Any]:
+async def get_criteria(request: Request, _: ReadAccess) -> Criteria:
     """The criteria in force."""
     async with runtime_of(request).pool.acquire() as conn:
         config = await cfg.load(conn, fresh=True)
-    return config.criteria.model_dump(mode="json")
+    return config.criteria
 
 
-@router.put("/criteria")
+@router.put("/criteria", response_model=schemas.CriteriaStored, responses=answers(422))
 async def put_criteria(
     request: Request,
     principal: AdminAccess,
@@ -159,7 +171,7 @@ async def put_criteria(
     apply_to: SimulationScope | None = Query(
         default=None, description="re-judge open leads only, or every non-terminal lead, right away"
     ),
-    actor: str = Query(default="admin", min_length=1),
+    actor: Annotated[Name, Query()] = "admin",
 ) -> dict[str, Any]:
     """Store a new criteria version (the body's version is ignored); optionally apply it to stored leads."""
     runtime = runtime_of(request)
@@ -180,7 +192,7 @@ class SimulationRequest(BaseModel):
     max_leads: int = Field(default=100_000, ge=1, le=1_000_000)
 
 
-@router.post("/criteria/simulate")
+@router.post("/criteria/simulate", response_model=schemas.Simulation, responses=answers(422))
 async def simulate_criteria(body: SimulationRequest, request: Request, _: WriteAccess) -> dict[str, Any]:
     """How many leads a proposed criteria version would move, from what to what, with samples."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -199,12 +211,12 @@ class NewStatus(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str
-    category: str
-    description: str = ""
+    name: Name
+    category: Name
+    description: Text = ""
 
 
-@router.get("/statuses")
+@router.get("/statuses", response_model=schemas.Statuses)
 async def get_statuses(request: Request, _: ReadAccess) -> dict[str, Any]:
     """The status catalog with what each status may move to."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -219,7 +231,9 @@ async def get_statuses(request: Request, _: ReadAccess) -> dict[str, Any]:
     }
 
 
-@router.post("/statuses", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/statuses", status_code=status.HTTP_201_CREATED, response_model=schemas.Statuses, responses=answers(422)
+)
 async def add_status(body: NewStatus, request: Request, _: AdminAccess) -> dict[str, Any]:
     """Add a custom status."""
     with answering_4xx():
@@ -228,7 +242,7 @@ async def add_status(body: NewStatus, request: Request, _: AdminAccess) -> dict[
     return await get_statuses(request, _)
 
 
-@router.get("/assignment")
+@router.get("/assignment", response_model=schemas.Assignment)
 async def get_assignment(request: Request, _: ReadAccess) -> dict[str, Any]:
     """The owner-assignment policy in force (null: leads stay unassigned)."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -237,7 +251,7 @@ async def get_assignment(request: Request, _: ReadAccess) -> dict[str, Any]:
     return {"version": config.assignment_version, "policy": policy}
 
 
-@router.put("/assignment")
+@router.put("/assignment", response_model=schemas.Assignment, responses=answers(422))
 async def put_assignment(
     request: Request, _: AdminAccess, body: dict[str, Any] = Body(...)
 ) -> dict[str, Any]:
@@ -248,7 +262,7 @@ async def put_assignment(
     return {"version": version, "policy": policy.model_dump(mode="json")}
 
 
-@router.get("/staleness")
+@router.get("/staleness", response_model=schemas.Staleness)
 async def get_staleness(request: Request, _: ReadAccess) -> dict[str, Any]:
     """The staleness limits in force, per base category, in (fractional) hours."""
     async with runtime_of(request).pool.acquire() as conn:
@@ -256,7 +270,7 @@ async def get_staleness(request: Request, _: ReadAccess) -> dict[str, Any]:
     return {"version": config.staleness_version, **config.staleness.model_dump(mode="json")}
 
 
-@router.put("/staleness")
+@router.put("/staleness", response_model=schemas.Staleness, responses=answers(422))
 async def put_staleness(request: Request, _: AdminAccess, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """Store new staleness limits."""
     with answering_4xx():
@@ -266,21 +280,23 @@ async def put_staleness(request: Request, _: AdminAccess, body: dict[str, Any] =
 
 
 @router.post("/staleness/sweep")
-async def sweep_now(request: Request, _: AdminAccess) -> dict[str, int]:
+async def sweep_now(request: Request, _: AdminAccess) -> schemas.SweepDone:
     """Run one staleness sweep now (the background job runs it periodically)."""
     done = await sweep(runtime_of(request).uow)
-    return {"flagged": done.flagged, "unresponsive": done.unresponsive}
+    return schemas.SweepDone(flagged=done.flagged, unresponsive=done.unresponsive)
 
 
 # KPIs
 
 
-@router.get("/kpis/funnel")
+@router.get(
+    "/kpis/funnel", response_model=schemas.Funnel, response_model_exclude_unset=True, responses=answers(422)
+)
 async def funnel(
     request: Request,
     _: ReadAccess,
-    from_: datetime | None = Query(default=None, alias="from"),
-    to: datetime | None = None,
+    from_: Annotated[MomentFilter, Query(alias="from")] = None,
+    to: MomentFilter = None,
     by: GroupBy | None = None,
 ) -> dict[str, Any]:
     """Funnel KPIs of the leads created in [from, to) (default: the last 30 days), optionally grouped."""

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from leadflow_qualification.adapters import repository as repo
 from leadflow_qualification.adapters.repository import LeadRow
@@ -20,8 +20,13 @@ from leadflow_qualification.use_cases.judging import (
     move,
     qualified_event,
 )
+from leadflow_shared.bounds import MAX_TEXT, Money, Name, Text, no_nul
 from leadflow_shared.contracts.events import DisqualificationReason
 from leadflow_shared.uow import UnitOfWork
+
+Reason = Annotated[str, Field(min_length=1, max_length=MAX_TEXT), AfterValidator(no_nul)]
+# Timelines past ten years are "never"; beyond that a date cannot be computed from them.
+MAX_DAYS = 3650
 
 
 class _Body(BaseModel):
@@ -31,44 +36,44 @@ class _Body(BaseModel):
 class Contacted(_Body):
     """A salesperson reached the lead."""
 
-    actor: str = Field(min_length=1, description="who made contact")
-    note: str = ""
+    actor: Name = Field(description="who made contact")
+    note: Text = ""
 
 
 class SalesReport(_Body):
     """What a salesperson learned; fields left out keep what was known."""
 
-    actor: str = Field(min_length=1)
+    actor: Name
     need: bool | None = None
     authority: bool | None = None
     budget: bool | None = None
-    budget_amount: Decimal | None = Field(default=None, ge=0)
-    timeline_days: int | None = Field(default=None, ge=0)
-    note: str = ""
+    budget_amount: Money | None = None
+    timeline_days: int | None = Field(default=None, ge=0, le=MAX_DAYS)
+    note: Text = ""
 
 
 class ManualQualify(_Body):
     """A person qualifies the lead whatever the criteria say."""
 
-    actor: str = Field(min_length=1)
-    reason: str = Field(min_length=1)
+    actor: Name
+    reason: Reason
 
 
 class ManualDisqualify(_Body):
     """A person disqualifies the lead; nurturable defaults to what the criteria say for the reason."""
 
-    actor: str = Field(min_length=1)
+    actor: Name
     reason: DisqualificationReason
-    note: str = ""
+    note: Text = ""
     nurturable: bool | None = None
 
 
 class StatusChange(_Body):
     """A move between working statuses (open and contacted categories, custom ones included)."""
 
-    status: str = Field(min_length=1)
-    actor: str = Field(min_length=1)
-    reason: str = Field(min_length=1)
+    status: Name
+    actor: Name
+    reason: Reason
 
 
 class NotAWorkingStatus(ValueError):

@@ -1,0 +1,176 @@
+"""What intake's HTTP routes answer, as typed models for the OpenAPI contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from uuid import UUID
+
+from pydantic import BaseModel
+
+
+class SubmissionAccepted(BaseModel):
+    """A submission stored for processing."""
+
+    submission_id: UUID
+    status: Literal["accepted"]
+
+
+class Touch(BaseModel):
+    """One time a source brought the lead in."""
+
+    channel: str
+    source_system: str
+    source_id: str | None
+    campaign: dict[str, Any]
+    occurred_at: datetime
+
+
+class LeadDetail(BaseModel):
+    """A lead's profile and every touch."""
+
+    id: UUID
+    profile: dict[str, Any]
+    merged_into: UUID | None
+    created_at: datetime
+    updated_at: datetime
+    touches: list[Touch]
+
+
+class LeadSummary(BaseModel):
+    """A live lead as listed."""
+
+    id: UUID
+    profile: dict[str, Any]
+    created_at: datetime
+    updated_at: datetime
+
+
+class LeadPage(BaseModel):
+    """One page of leads; pass next_cursor as cursor for the next (null: no more)."""
+
+    items: list[LeadSummary]
+    next_cursor: str | None
+
+
+class Rejection(BaseModel):
+    """A submission kept in quarantine, with why."""
+
+    id: UUID
+    source_system: str
+    reason: str
+    problems: list[Any]
+    payload: Any
+    received_at: datetime
+
+
+class RejectionPage(BaseModel):
+    """One page of rejections."""
+
+    items: list[Rejection]
+    next_cursor: str | None
+
+
+class ActivityAccepted(BaseModel):
+    """An activity stored for processing, and the event that carries it."""
+
+    status: Literal["accepted"]
+    activity_id: str
+    event_id: UUID
+
+
+class Duplicate(BaseModel):
+    """A possible duplicate pair with both profiles."""
+
+    id: UUID
+    lead_id: UUID
+    candidate_id: UUID
+    score: float
+    reason: str
+    status: str
+    created_at: datetime
+    decided_at: datetime | None
+    lead_profile: dict[str, Any]
+    candidate_profile: dict[str, Any]
+
+
+class DuplicatePage(BaseModel):
+    """One page of duplicate pairs."""
+
+    items: list[Duplicate]
+    next_cursor: str | None
+
+
+class DuplicateDecision(BaseModel):
+    """What became of a pair: merged (with the survivor and the folded lead) or dismissed."""
+
+    id: UUID
+    status: Literal["merged", "dismissed"]
+    survivor: UUID | None
+    merged: UUID | None
+
+
+class ImportAccepted(BaseModel):
+    """A stored upload waiting for the import job."""
+
+    id: UUID
+    status: Literal["pending"]
+
+
+class RowError(BaseModel):
+    """Why one CSV row was not submitted."""
+
+    row_number: int
+    message: str
+
+
+class ImportStatus(BaseModel):
+    """An import's progress, counts and one page of row errors (errors_cursor: the next errors_after)."""
+
+    id: UUID
+    filename: str
+    channel: str
+    campaign: dict[str, Any]
+    status: str
+    rows_total: int | None
+    rows_done: int
+    leads_submitted: int
+    rows_failed: int
+    error: str | None
+    created_at: datetime
+    updated_at: datetime
+    progress: float
+    leads_captured: int
+    errors: list[RowError]
+    errors_cursor: int | None
+
+
+class SourceDay(BaseModel):
+    """Touches and distinct leads of one UTC day, source, channel and campaign."""
+
+    day: datetime
+    source: str
+    channel: str
+    campaign: str | None
+    touches: int
+    leads: int
+
+
+class SourceTotals(BaseModel):
+    """The window's totals and rates."""
+
+    touches: int
+    new_leads: int
+    merged_leads: int
+    rejections: int
+    duplicate_rate: float
+    rejection_rate: float
+
+
+class SourceKpis(BaseModel):
+    """Source KPIs of the window [since, until)."""
+
+    since: datetime
+    until: datetime
+    by_day: list[SourceDay]
+    totals: SourceTotals

@@ -1,0 +1,126 @@
+"""What nurture's HTTP routes answer, as typed models for the OpenAPI contract."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from leadflow_nurture.domain.tracks import Track
+from leadflow_shared.lead_read_model import LeadRecord
+
+
+class Tracks(BaseModel):
+    """The tracks in force, in matching order."""
+
+    tracks: list[Track]
+
+
+class Enrollment(BaseModel):
+    """One lead on one track version."""
+
+    id: UUID
+    lead_id: UUID
+    track: str
+    track_version: int
+    source: str
+    status: str
+    started_at: datetime
+    engagement_points: int
+    last_engaged_at: datetime | None
+    touches_sent: int
+    touches_skipped: int
+    last_touch_at: datetime | None
+    ended_at: datetime | None
+    end_reason: str | None
+    exhausted_next: str | None
+    next_track: str | None
+
+
+class EnrollmentPage(BaseModel):
+    """One page of enrollments; pass next_cursor as cursor for the next (null: no more)."""
+
+    items: list[Enrollment]
+    next_cursor: str | None
+
+
+class Touch(BaseModel):
+    """One step of an enrollment: sent, due, skipped, or failed (with the failure kind and its reason)."""
+
+    enrollment_id: UUID
+    step: int
+    channel: str
+    content_ref: str
+    due_at: datetime
+    status: str
+    attempts: int
+    done_at: datetime | None
+    failure: str | None
+    last_error: str | None
+
+
+class Engagement(BaseModel):
+    """Engagement points on the active track and on all of them."""
+
+    points: int
+    total_points: int
+    last_engaged_at: datetime | None
+
+
+class Archive(BaseModel):
+    """Why and when a lead was archived, and when that was reversed."""
+
+    lead_id: UUID
+    reason: str
+    explanation: str
+    archived_at: datetime
+    reversed_at: datetime | None
+
+
+class Consent(BaseModel):
+    """A lead's consent on one channel."""
+
+    channel: str
+    opted_in: bool
+    reason: str
+    changed_at: datetime
+
+
+class LeadOverview(LeadRecord):
+    """What nurture knows of a lead."""
+
+    enrollments: list[Enrollment]
+    touches_sent: list[Touch]
+    touches_due: list[Touch]
+    touches_skipped: list[Touch]
+    touches_failed: list[Touch]
+    engagement: Engagement
+    archive: Archive | None
+    consent: list[Consent]
+
+
+class TrackKpis(BaseModel):
+    """One track's counts and rates (rates are null while nobody was enrolled)."""
+
+    track: str
+    enrolled: int
+    active: int
+    touches_sent: int
+    touches_skipped: int
+    engaged: int
+    requalified: int
+    exhausted: int
+    archived: int
+    moved: int
+    unsubscribed: int
+    converted: int
+    engagement_rate: float | None
+    requalified_rate: float | None
+    exhausted_rate: float | None
+
+
+class TrackKpiList(BaseModel):
+    """KPIs per track."""
+
+    tracks: list[TrackKpis]
