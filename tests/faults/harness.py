@@ -1,0 +1,391 @@
+"""The fault tier's workload, its in-flight probe, and the checks that would show a lost or repeated effect."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from leadflow_devstack.testing import SERVICES, Db, ServiceProcess, TestStack, produce, read_topic, wait_until
+from leadflow_shared.contracts import topics
+from leadflow_shared.contracts.envelope import encode, new_event
+from leadflow_shared.contracts.events import LeadSubmitted
+from leadflow_shared.contracts.lead import LeadSubmission
+
+READY = {
+    "need": "Our dispatchers retype every order from email into the ERP",
+    "authority": "I am the decision maker",
+    "budget": "EUR 80,000",
+    "timeline": "within 3 months",
+}
+
+# outcome: (what changes from a ready lead, the final status, the disqualification reason, nurture track)
+OUTCOMES: dict[str, tuple[dict[str, Any], tuple[str, ...], str | None, str | None]] = {
+    "opportunity": ({}, ("converted",), None, None),
+    "converted_only": ({"answers": {**READY, "timeline": "next year"}}, ("converted",), None, None),
+    "no_need": ({"answers": {**READY, "need": "just browsing, no need"}}, ("nurturing",), "no_need", "newsletter"),
+    "no_authority": ({"answers": {**READY, "authority": "I'm an end user"}}, ("nurturing",), "no_authority", "webinar"),
+    "no_budget": ({"answers": {**READY, "budget": "no budget"}}, ("nurturing",), "no_budget", "budget-drip"),
+    "not_icp": ({"country": "BR"}, ("archived",), "not_icp", None),
+    "invalid": ({}, ("archived",), "invalid", None),
+}  # fmt: skip
+
+
+def _track(name: str, entry: dict[str, Any], content_ref: str) -> dict[str, Any]:
+    # The first touch is due at once, the second only in an hour: one email per enrolment within a test.
+    return {
+        "name": name,
+        "entry": entry,
+        "steps": [
+            {"channel": "drip_email", "delay": "0s", "content_ref": content_ref, "subject": f"{name}: $company"},
+            {"channel": "drip_email", "delay": "1h", "content_ref": content_ref, "subject": f"{name}: later"},
+        ],
+        "exit": {"engagement_threshold": 50, "grace": "1d"},
+    }
+
+
+FAST_TRACKS = {
+    "tracks": [
+        _track("newsletter", {"sources": ["disqualified", "nurturing"], "reasons": ["no_need"]}, "drip/business-case"),
+        _track("webinar", {"sources": ["disqualified", "nurturing"], "reasons": ["no_authority"]}, "webinar/recording"),
+        _track("budget-drip", {"sources": ["disqualified", "nurturing"], "reasons": ["no_budget"]}, "drip/business-case"),
+        _track("win-back", {"sources": ["opportunity_lost"]}, "win-back/whats-new"),
+    ]
+}  # fmt: skip
+
+
+@dataclass
+class Lead:
+    """One submitted person and the outcome built into their answers."""
+
+    email: str
+    outcome: str
+    company: str
+
+
+def workload(count: int, tag: str) -> tuple[list[Lead], list[tuple[bytes | None, bytes]]]:
+    """`count` people cycling through every outcome, as leads.submitted messages."""
+    leads: list[Lead] = []
+    messages: list[tuple[bytes | None, bytes]] = []
+    names = list(OUTCOMES)
+    for n in range(count):
+        outcome = names[n % len(names)]
+        domain = "mailinator.com" if outcome == "invalid" else f"fjord-{tag}-{n}.example"
+        body: dict[str, Any] = {
+            "first_name": "Ingrid",
+            "last_name": f"Solberg {n}",
+            "email": f"ingrid.{tag}.{n}@{domain}",
+            "company": f"Fjord Freight {n} AS",
+            "website": f"https://www.{domain}",
+            "job_title": "VP of Operations",
+            "country": "DE",
+            "industry": "Logistics",
+            "company_size": 350,
+            "answers": READY,
+            "channel": "web_form",
+            "source_system": "website",
+            "source_id": f"form-{tag}-{n}",
+        }
+        body.update(OUTCOMES[outcome][0])
+        leads.append(Lead(body["email"], outcome, body["company"]))
+        envelope = new_event(LeadSubmitted(submission=LeadSubmission.model_validate(body)), source="upstream")
+        messages.append((envelope.key(), encode(envelope)))
+    return leads, messages
+
+
+class Inbox:
+    """What the fault tier's SMTP sink received, raw."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """aiosmtpd's hook: keep the message."""
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+def auth(stack: TestStack, scope: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack.tokens[scope]}"}
+
+
+async def use_fast_tracks(stack: TestStack, nurture: ServiceProcess) -> None:
+    """Tracks whose first email is due at enrolment."""
+    async with httpx.AsyncClient(base_url=nurture.url, timeout=30) as client:
+        stored = await client.put("/v1/tracks", json=FAST_TRACKS, headers=auth(stack, "admin"))
+    assert stored.status_code == 200, stored.text
+
+
+@dataclass
+class InFlight:
+    """Work not finished at one moment: unpublished outbox rows per service, consumer lag per group."""
+
+    outbox: dict[str, int] = field(default_factory=dict)
+    lag: dict[str, int] = field(default_factory=dict)
+
+    def of(self, service: str) -> int:
+        """The work waiting on one service: its outbox and its consumer groups' lag."""
+        groups = sum(n for group, n in self.lag.items() if group.split(".")[-2] == service)
+        return self.outbox.get(service, 0) + groups
+
+    @property
+    def total(self) -> int:
+        """All work waiting anywhere."""
+        return sum(self.outbox.values()) + sum(self.lag.values())
+
+
+async def outbox_backlog(stack: TestStack) -> dict[str, int]:
+    """Unpublished outbox rows per service."""
+    counts = {}
+    for service in SERVICES:
+        query = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+        counts[service] = int(await Db(stack, service).fetchval(query))
+    return counts
+
+
+async def consumer_lag(stack: TestStack) -> dict[str, int]:
+    """Messages each of the run's consumer groups has not committed yet."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap, request_timeout_ms=5000)
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, group_id=None, request_timeout_ms=5000)
+    await admin.start()
+    await consumer.start()
+    try:
+        groups = [g[0] for g in await admin.list_consumer_groups() if g[0].startswith(stack.topic_prefix)]
+        lag: dict[str, int] = {}
+        for group in groups:
+            committed = await admin.list_consumer_group_offsets(group)
+            partitions = [TopicPartition(t, p) for t in _consumed(stack, group) for p in range(stack.partitions)]
+            ends = await consumer.end_offsets(partitions)
+            lag[group] = sum(
+                end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
+                for tp, end in ends.items()
+            )
+        return lag
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+_CONSUMES = {
+    "intake": (topics.LEADS_SUBMITTED, topics.LEADS_ACTIVITY),
+    "qualification": (topics.INTAKE_EVENTS, topics.OPPORTUNITY_EVENTS, topics.NURTURE_EVENTS),
+    "opportunity": (topics.QUALIFICATION_EVENTS,),
+    "nurture": (topics.QUALIFICATION_EVENTS, topics.INTAKE_EVENTS, topics.OPPORTUNITY_EVENTS),
+}
+
+
+def _consumed(stack: TestStack, group: str) -> list[str]:
+    service = group.split(".")[-2]
+    return [stack.topic_prefix + t for t in _CONSUMES.get(service, ())]
+
+
+async def in_flight(stack: TestStack) -> InFlight:
+    """Unfinished work right now."""
+    return InFlight(await outbox_backlog(stack), await consumer_lag(stack))
+
+
+async def fault_while_in_flight(
+    stack: TestStack, fault: Callable[[], Awaitable[None]], service: str | None = None, within: float = 60
+) -> InFlight:
+    """Wait until work is in flight (for one service, or anywhere), inflict the fault at once, return what was."""
+
+    async def busy() -> InFlight | None:
+        seen = await in_flight(stack)
+        return seen if (seen.of(service) if service else seen.total) > 0 else None
+
+    seen = await wait_until(busy, within=within, every=0.05)
+    await fault()
+    return seen
+
+
+@dataclass
+class Findings:
+    """What the topics, the SMTP sink and the status history show once everything settled."""
+
+    lost: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    emails: int = 0
+    email_redeliveries: int = 0
+
+    def line(self, label: str, seen: InFlight | None) -> str:
+        """One summary line for the report."""
+        flight = f"in flight {seen.total} (outbox {seen.outbox}, lag {seen.lag})" if seen else ""
+        return (
+            f"{label}: {flight} lost {len(self.lost)}, duplicated {len(self.duplicated)},"
+            f" emails {self.emails} (resent with the same Message-ID: {self.email_redeliveries})"
+        )
+
+
+def _event_key(event: dict[str, Any]) -> tuple[str, ...]:
+    data = event.get("data") or {}
+    kind = str(event["type"])
+    if kind == "lead.status_changed":
+        return (kind, str(data.get("from_status")), str(data.get("to_status")))
+    if kind in ("nurture.touch_sent", "nurture.enrolled"):
+        return (kind, str(data.get("content_ref") or data.get("track")), str(data.get("step", "")))
+    if kind.startswith("opportunity."):
+        return (kind, str(data.get("to_stage", "")))
+    return (kind,)
+
+
+async def events_by_lead(stack: TestStack) -> dict[str, dict[tuple[str, ...], set[str]]]:
+    """Every event on the four services' topics: per lead, per (type, discriminator), the distinct ids."""
+    found: dict[str, dict[tuple[str, ...], set[str]]] = defaultdict(lambda: defaultdict(set))
+    for topic in (topics.INTAKE_EVENTS, topics.QUALIFICATION_EVENTS, topics.OPPORTUNITY_EVENTS, topics.NURTURE_EVENTS):
+        for record in await read_topic(stack, topic, within=4.0):
+            event = orjson.loads(record.value)
+            lead = str(event.get("subject") or (event.get("data") or {}).get("lead_id"))
+            found[lead][_event_key(event)].add(str(event["id"]))
+    return found
+
+
+def expected_keys(outcome: str, lost_deal: bool) -> list[tuple[str, ...]]:
+    """The events a lead of this outcome must have caused."""
+    _, statuses, reason, track = OUTCOMES[outcome]
+    keys: list[tuple[str, ...]] = [("lead.captured",), ("lead.status_changed", "None", "open")]
+    if reason is None:
+        keys += [("lead.qualified",), ("lead.converted",)]
+    else:
+        keys += [("lead.disqualified",), ("lead.status_changed", "open", statuses[0])]
+    if outcome == "opportunity":
+        keys.append(("opportunity.opened", ""))
+    if track:
+        keys.append(("nurture.enrolled", track, ""))
+    if lost_deal:
+        keys += [("opportunity.lost", ""), ("nurture.enrolled", "win-back", "")]
+    return keys
+
+
+async def lead_ids(stack: TestStack, leads: list[Lead]) -> dict[str, str]:
+    """Intake's lead id per email."""
+    rows = await Db(stack, "intake").fetch(
+        "SELECT email, id FROM leads WHERE email = ANY($1::text[])", [lead.email for lead in leads]
+    )
+    return {row["email"]: str(row["id"]) for row in rows}
+
+
+async def settled(
+    stack: TestStack, leads: list[Lead], inbox: Inbox, lost_deals: set[str], within: float = 240
+) -> Findings:
+    """Wait until every lead reached its outcome everywhere (or time runs out), then count what is missing
+    and what happened more than once."""
+
+    async def done() -> bool:
+        ids = await lead_ids(stack, leads)
+        if len(ids) < len(leads):
+            return False
+        seen = await in_flight(stack)
+        mailed = len({m["Message-ID"] for m in inbox.messages})
+        return seen.total == 0 and mailed >= _emails_expected(leads, lost_deals)
+
+    try:
+        await wait_until(done, within=within, every=1.0)
+    except AssertionError:
+        pass  # the counts below say what is missing
+    # A redelivery after the last fault would show up as a late duplicate: look once more after a pause.
+    await asyncio.sleep(1.0)
+    return await findings(stack, leads, inbox, lost_deals)
+
+
+def _emails_expected(leads: list[Lead], lost_deals: set[str]) -> int:
+    return sum(1 for lead in leads if OUTCOMES[lead.outcome][3]) + len(lost_deals)
+
+
+async def findings(stack: TestStack, leads: list[Lead], inbox: Inbox, lost_deals: set[str]) -> Findings:
+    """Lost and duplicated effects: per lead on every topic, in the status history, at the SMTP sink."""
+    found = Findings()
+    ids = await lead_ids(stack, leads)
+    events = await events_by_lead(stack)
+    for lead in leads:
+        lead_id = ids.get(lead.email)
+        if lead_id is None:
+            found.lost.append(f"{lead.email}: never captured")
+            continue
+        mine = events.get(lead_id, {})
+        for key in expected_keys(lead.outcome, lead.email in lost_deals):
+            if not mine.get(key):
+                found.lost.append(f"{lead.email} ({lead.outcome}): no {key}")
+        for key, event_ids in mine.items():
+            if len(event_ids) > 1:
+                found.duplicated.append(f"{lead.email}: {key} x{len(event_ids)}")
+        if lead.outcome == "converted_only" and mine.get(("opportunity.opened", "")):
+            found.duplicated.append(f"{lead.email}: an opportunity its criteria do not allow")
+    history = await Db(stack, "qualification").fetch(
+        "SELECT lead_id, from_status, to_status, count(*) AS n FROM status_history"
+        " GROUP BY lead_id, from_status, to_status HAVING count(*) > 1"
+    )
+    found.duplicated += [f"status history {r['lead_id']} {r['from_status']}->{r['to_status']} x{r['n']}" for r in history]
+    per_template: dict[tuple[str, str], set[str]] = defaultdict(set)
+    deliveries = Counter[str]()
+    for message in inbox.messages:
+        per_template[(str(message["To"]), str(message["Subject"]))].add(str(message["Message-ID"]))
+        deliveries[str(message["Message-ID"])] += 1
+    found.emails = len(deliveries)
+    found.email_redeliveries = sum(n - 1 for n in deliveries.values())
+    found.duplicated += [f"email {to} {subject!r} x{len(m)}" for (to, subject), m in per_template.items() if len(m) > 1]
+    for lead in leads:
+        wanted = bool(OUTCOMES[lead.outcome][3]) + (lead.email in lost_deals)
+        got = sum(1 for (to, _) in per_template if lead.email in to)
+        if got < wanted:
+            found.lost.append(f"{lead.email}: {got} of {wanted} emails")
+    return found
+
+
+async def lose_some_deals(stack: TestStack, opportunity: ServiceProcess, leads: list[Lead], count: int) -> set[str]:
+    """Close `count` opened opportunities as lost through opportunity's API; the emails of their leads."""
+    ids = await lead_ids(stack, leads)
+    by_id = {lead_id: email for email, lead_id in ids.items()}
+    wanted = {ids[lead.email] for lead in leads if lead.outcome == "opportunity" and lead.email in ids}
+
+    async def opened() -> dict[str, str] | None:
+        deals = {}
+        for record in await read_topic(stack, topics.OPPORTUNITY_EVENTS, within=2.0):
+            event = orjson.loads(record.value)
+            if event["type"] == "opportunity.opened" and event["data"]["lead_id"] in wanted:
+                deals[event["data"]["lead_id"]] = event["data"]["opportunity_id"]
+        return deals if len(deals) >= count else None
+
+    deals = await wait_until(opened, within=120, every=1.0)
+    lost: set[str] = set()
+    async with httpx.AsyncClient(base_url=opportunity.url, timeout=30) as client:
+        for lead_id, opportunity_id in list(deals.items())[:count]:
+            moved = await client.post(
+                f"/v1/opportunities/{opportunity_id}/stage",
+                json={"stage": "closed_lost", "lost_reason": "price"},
+                headers=auth(stack, "write"),
+            )
+            assert moved.status_code == 200, moved.text
+            lost.add(by_id[lead_id])
+    return lost
+
+
+async def stream(stack: TestStack, messages: list[tuple[bytes | None, bytes]], chunk: int, pause: float) -> None:
+    """Submit the messages a chunk at a time, as a steady upstream does."""
+    for start in range(0, len(messages), chunk):
+        await produce(stack, topics.LEADS_SUBMITTED, messages[start : start + chunk])
+        await asyncio.sleep(pause)
+
+
+def report(lines: list[str], logs: Path, name: str) -> None:
+    """Print the per-fault counts and keep them beside the test logs."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / "faults-summary.txt", "a") as summary:
+        summary.write(f"## {name}\n{text}")
+
+
+def unique_tag() -> str:
+    """A short run tag for emails and source ids."""
+    return uuid.uuid4().hex[:6]
