@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import time
 import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
@@ -12,6 +14,7 @@ from email.message import Message
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -84,9 +87,10 @@ def workload(count: int, tag: str) -> tuple[list[Lead], list[tuple[bytes | None,
         domain = "mailinator.com" if outcome == "invalid" else f"fjord-{tag}-{n}.example"
         body: dict[str, Any] = {
             "first_name": "Ingrid",
-            "last_name": f"Solberg {n}",
+            # Name and company differ per lead and per run: intake would merge the same person seen twice.
+            "last_name": f"Solberg {tag} {n}",
             "email": f"ingrid.{tag}.{n}@{domain}",
-            "company": f"Fjord Freight {n} AS",
+            "company": f"Fjord Freight {tag} {n} AS",
             "website": f"https://www.{domain}",
             "job_title": "VP of Operations",
             "country": "DE",
@@ -145,68 +149,86 @@ class InFlight:
         return sum(self.outbox.values()) + sum(self.lag.values())
 
 
-async def outbox_backlog(stack: TestStack) -> dict[str, int]:
-    """Unpublished outbox rows per service."""
-    counts = {}
-    for service in SERVICES:
-        query = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-        counts[service] = int(await Db(stack, service).fetchval(query))
-    return counts
+class Probe:
+    """Looks at unfinished work often and cheaply: connections kept open, and opened again after a crash."""
 
+    def __init__(self, stack: TestStack) -> None:
+        self.stack = stack
+        self.conns: dict[str, asyncpg.Connection[Any]] = {}
+        self.admin: AIOKafkaAdminClient | None = None
+        self.consumer: AIOKafkaConsumer | None = None
 
-async def consumer_lag(stack: TestStack) -> dict[str, int]:
-    """Messages each of the run's consumer groups has not committed yet."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap, request_timeout_ms=5000)
-    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, group_id=None, request_timeout_ms=5000)
-    await admin.start()
-    await consumer.start()
-    try:
-        groups = [g[0] for g in await admin.list_consumer_groups() if g[0].startswith(stack.topic_prefix)]
-        lag: dict[str, int] = {}
-        for group in groups:
-            committed = await admin.list_consumer_group_offsets(group)
-            partitions = [TopicPartition(t, p) for t in _consumed(stack, group) for p in range(stack.partitions)]
-            ends = await consumer.end_offsets(partitions)
-            lag[group] = sum(
-                end - (committed[tp].offset if tp in committed and committed[tp].offset >= 0 else 0)
-                for tp, end in ends.items()
-            )
-        return lag
-    finally:
-        await consumer.stop()
-        await admin.close()
+    async def outbox(self, service: str) -> int:
+        """Unpublished outbox rows of one service."""
+        try:
+            if service not in self.conns or self.conns[service].is_closed():
+                self.conns[service] = await asyncpg.connect(Db(self.stack, service).dsn, timeout=5)
+            query = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+            return int(await self.conns[service].fetchval(query, timeout=5))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            await self._drop(service)
+            return 0
 
+    async def _drop(self, service: str) -> None:
+        conn = self.conns.pop(service, None)
+        if conn is not None:
+            conn.terminate()
 
-_CONSUMES = {
-    "intake": (topics.LEADS_SUBMITTED, topics.LEADS_ACTIVITY),
-    "qualification": (topics.INTAKE_EVENTS, topics.OPPORTUNITY_EVENTS, topics.NURTURE_EVENTS),
-    "opportunity": (topics.QUALIFICATION_EVENTS,),
-    "nurture": (topics.QUALIFICATION_EVENTS, topics.INTAKE_EVENTS, topics.OPPORTUNITY_EVENTS),
-}
+    async def lag(self, service: str | None = None) -> dict[str, int]:
+        """Messages each of the run's consumer groups has not committed yet."""
+        try:
+            if self.admin is None or self.consumer is None:
+                self.admin = AIOKafkaAdminClient(bootstrap_servers=self.stack.bootstrap, request_timeout_ms=5000)
+                self.consumer = AIOKafkaConsumer(
+                    bootstrap_servers=self.stack.bootstrap, group_id=None, request_timeout_ms=5000
+                )
+                await self.admin.start()
+                await self.consumer.start()
+            groups = [g[0] for g in await self.admin.list_consumer_groups()]
+            lag: dict[str, int] = {}
+            prefix = self.stack.topic_prefix + (f"{service}." if service else "")
+            for group in (g for g in groups if g.startswith(prefix)):
+                # A group's own committed partitions: a group consumes some of its service's topics only.
+                committed = await self.admin.list_consumer_group_offsets(group)
+                ends = await self.consumer.end_offsets(list(committed))
+                lag[group] = sum(max(0, end - committed[tp].offset) for tp, end in ends.items())
+            return lag
+        except Exception:
+            await self._close_kafka()
+            return {}
 
+    async def _close_kafka(self) -> None:
+        admin, consumer, self.admin, self.consumer = self.admin, self.consumer, None, None
+        for client in (consumer, admin):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await (client.stop() if isinstance(client, AIOKafkaConsumer) else client.close())
 
-def _consumed(stack: TestStack, group: str) -> list[str]:
-    service = group.split(".")[-2]
-    return [stack.topic_prefix + t for t in _CONSUMES.get(service, ())]
+    async def now(self, service: str | None = None) -> InFlight:
+        """Unfinished work right now, of one service or of all."""
+        names = [service] if service else list(SERVICES)
+        return InFlight({name: await self.outbox(name) for name in names}, await self.lag(service))
 
-
-async def in_flight(stack: TestStack) -> InFlight:
-    """Unfinished work right now."""
-    return InFlight(await outbox_backlog(stack), await consumer_lag(stack))
+    async def close(self) -> None:
+        """Close what it holds."""
+        for service in list(self.conns):
+            await self._drop(service)
+        await self._close_kafka()
 
 
 async def fault_while_in_flight(
-    stack: TestStack, fault: Callable[[], Awaitable[None]], service: str | None = None, within: float = 60
+    probe: Probe, fault: Callable[[], Awaitable[None]], service: str | None = None, within: float = 90
 ) -> InFlight:
     """Wait until work is in flight (for one service, or anywhere), inflict the fault at once, return what was."""
-
-    async def busy() -> InFlight | None:
-        seen = await in_flight(stack)
-        return seen if (seen.of(service) if service else seen.total) > 0 else None
-
-    seen = await wait_until(busy, within=within, every=0.05)
-    await fault()
-    return seen
+    last = InFlight()
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        last = await probe.now(service)
+        if (last.of(service) if service else last.total) > 0:
+            await fault()
+            return last
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no work of {service or 'any service'} seen in flight within {within} s: {last}")
 
 
 @dataclass
@@ -276,7 +298,7 @@ async def lead_ids(stack: TestStack, leads: list[Lead]) -> dict[str, str]:
 
 
 async def settled(
-    stack: TestStack, leads: list[Lead], inbox: Inbox, lost_deals: set[str], within: float = 240
+    stack: TestStack, probe: Probe, leads: list[Lead], inbox: Inbox, lost_deals: set[str], within: float = 240
 ) -> Findings:
     """Wait until every lead reached its outcome everywhere (or time runs out), then count what is missing
     and what happened more than once."""
@@ -285,7 +307,7 @@ async def settled(
         ids = await lead_ids(stack, leads)
         if len(ids) < len(leads):
             return False
-        seen = await in_flight(stack)
+        seen = await probe.now()
         mailed = len({m["Message-ID"] for m in inbox.messages})
         return seen.total == 0 and mailed >= _emails_expected(leads, lost_deals)
 

@@ -23,6 +23,7 @@ from .harness import (
     InFlight,
     Inbox,
     Lead,
+    Probe,
     fault_while_in_flight,
     lose_some_deals,
     report,
@@ -34,7 +35,7 @@ from .harness import (
 
 pytestmark = pytest.mark.faults
 
-BURST = 21  # three leads of each of the seven outcomes
+BURST = 42  # six leads of each of the seven outcomes
 
 
 @dataclass
@@ -46,6 +47,7 @@ class Run:
     inbox: Inbox
     leads: list[Lead]
     tag: str
+    probe: Probe
 
     def replica(self, service: str) -> ServiceProcess:
         """Another process of a service, configured as the first."""
@@ -81,7 +83,11 @@ async def run(own_infra: OwnInfrastructure, smtp: tuple[int, Inbox]) -> AsyncIte
             process.start(wait=False)
         await asyncio.to_thread(wait_all_ready, list(services.values()), 180.0)
         await use_fast_tracks(stack, services["nurture"])
-        yield Run(stack, services, smtp[1], [], unique_tag())
+        probe = Probe(stack)
+        try:
+            yield Run(stack, services, smtp[1], [], unique_tag(), probe)
+        finally:
+            await probe.close()
     finally:
         for process in services.values():
             process.stop()
@@ -93,7 +99,7 @@ def label(fault: str, seen: InFlight) -> str:
 
 
 async def assert_nothing_lost_or_repeated(run: Run, lost_deals: set[str], faults: list[str], name: str) -> None:
-    found = await settled(run.stack, run.leads, run.inbox, lost_deals)
+    found = await settled(run.stack, run.probe, run.leads, run.inbox, lost_deals)
     report([*faults, found.line(f"after {len(run.leads)} leads", None)], run.stack.logs, name)
     assert not found.lost, found.lost[:20]
     assert not found.duplicated, found.duplicated[:20]
@@ -108,16 +114,18 @@ async def test_each_service_sigkilled_twice_with_leads_in_flight_loses_and_repea
     lost_deals: set[str] = set()
     for round_ in (1, 2):
         for service in SERVICES:
-            await run.burst()
             if round_ == 2 and service == "nurture":
                 lost_deals = await lose_some_deals(run.stack, run.services["opportunity"], run.leads, 4)
+            # Probed while the burst is still being sent: a quick service may finish a burst between probes.
+            burst = asyncio.create_task(run.burst())
 
             async def kill(service: str = service) -> None:
                 run.services[service].kill()
 
-            seen = await fault_while_in_flight(run.stack, kill, service)
+            seen = await fault_while_in_flight(run.probe, kill, service)
             faults.append(label(f"SIGKILL {service} (round {round_})", seen))
             assert seen.of(service) > 0
+            await burst
             await run.restart(service)
     await assert_nothing_lost_or_repeated(run, lost_deals, faults, "services SIGKILLed")
 
@@ -132,7 +140,7 @@ async def test_the_broker_sigkilled_twice_with_leads_in_flight_loses_and_repeats
 
     for round_ in (1, 2):
         await run.burst(BURST * 2)
-        seen = await fault_while_in_flight(run.stack, crash)
+        seen = await fault_while_in_flight(run.probe, crash)
         faults.append(label(f"SIGKILL broker (round {round_})", seen))
         assert seen.total > 0
         await asyncio.to_thread(own_infra.kafka.start)
@@ -150,7 +158,7 @@ async def test_the_postgres_postmaster_sigkilled_twice_with_leads_in_flight_lose
 
     for round_ in (1, 2):
         await run.burst(BURST * 2)
-        seen = await fault_while_in_flight(run.stack, crash)
+        seen = await fault_while_in_flight(run.probe, crash)
         faults.append(label(f"SIGKILL postmaster (round {round_})", seen))
         assert seen.total > 0
         await asyncio.to_thread(own_infra.postgres.restart)
@@ -169,7 +177,7 @@ async def test_a_second_replica_joining_and_the_first_leaving_under_load_loses_a
         async def join(second: ServiceProcess = second) -> None:
             second.start(wait=False)
 
-        seen = await fault_while_in_flight(run.stack, join, service)
+        seen = await fault_while_in_flight(run.probe, join, service)
         faults.append(label(f"{service} replica joins", seen))
         await asyncio.to_thread(wait_all_ready, [second], 180.0)
         await run.burst(BURST)
@@ -178,7 +186,7 @@ async def test_a_second_replica_joining_and_the_first_leaving_under_load_loses_a
         async def leave(first: ServiceProcess = first) -> None:
             await asyncio.to_thread(first.stop)
 
-        seen = await fault_while_in_flight(run.stack, leave, service)
+        seen = await fault_while_in_flight(run.probe, leave, service)
         faults.append(label(f"{service} first replica leaves", seen))
         assert seen.of(service) > 0
         run.services[service] = second
