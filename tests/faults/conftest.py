@@ -9,6 +9,7 @@ from aiosmtpd.controller import Controller
 
 from leadflow_devstack.isolated import OwnInfrastructure
 from leadflow_devstack.testing import free_port
+
 from .harness import Inbox
 
 

@@ -20,8 +20,8 @@ from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, produ
 from leadflow_shared.contracts import topics
 
 from .harness import (
-    InFlight,
     Inbox,
+    InFlight,
     Lead,
     Probe,
     fault_while_in_flight,
@@ -98,7 +98,9 @@ def label(fault: str, seen: InFlight) -> str:
     return f"{fault}: in flight {seen.total} (outbox {seen.outbox}, lag {seen.lag})"
 
 
-async def assert_nothing_lost_or_repeated(run: Run, lost_deals: set[str], faults: list[str], name: str) -> None:
+async def assert_nothing_lost_or_repeated(
+    run: Run, lost_deals: set[str], faults: list[str], name: str
+) -> None:
     found = await settled(run.stack, run.probe, run.leads, run.inbox, lost_deals)
     report([*faults, found.line(f"after {len(run.leads)} leads", None)], run.stack.logs, name)
     assert not found.lost, found.lost[:20]
@@ -192,4 +194,3 @@ async def test_a_second_replica_joining_and_the_first_leaving_under_load_loses_a
         run.services[service] = second
     lost_deals = await lose_some_deals(run.stack, run.services["opportunity"], run.leads, 4)
     await assert_nothing_lost_or_repeated(run, lost_deals, faults, "replicas rebalanced")
-

@@ -79,7 +79,11 @@ class OwnKafka:
         command[1:1] = ["-Xms128m", "-Xmx512m"]
         with open(self.home / "stdout.log", "ab") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+                command,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
             )
         _wait(self.ready, f"the fault broker did not answer on {self.bootstrap}", timeout)
 
@@ -147,10 +151,10 @@ class OwnPostgres:
             )  # fmt: skip
         self._spawn_until_up(timeout)
         if first:
-            script = "\n".join(
-                postgres.role_statements({"leadflow": self.admin_password}, privileges="LOGIN CREATEDB CREATEROLE")
-                + ["GRANT pg_signal_backend TO leadflow;"]
+            roles = postgres.role_statements(
+                {"leadflow": self.admin_password}, privileges="LOGIN CREATEDB CREATEROLE"
             )
+            script = "\n".join([*roles, "GRANT pg_signal_backend TO leadflow;"])
             subprocess.run(
                 [str(self.bin / "psql"), "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", str(self.home),
                  "-p", str(self.port), "-U", _SUPERUSER, "-d", "postgres", "-f", "-"],
@@ -175,7 +179,9 @@ class OwnPostgres:
                     return
                 time.sleep(0.2)
             if time.monotonic() >= deadline:
-                raise procs.StackError(f"the fault cluster did not start:\n{procs.tail(self.home / 'postgres.log')}")
+                raise procs.StackError(
+                    f"the fault cluster did not start:\n{procs.tail(self.home / 'postgres.log')}"
+                )
             time.sleep(0.5)
 
     async def _accepts(self) -> bool:
@@ -183,7 +189,7 @@ class OwnPostgres:
             conn = await asyncpg.connect(
                 host=str(self.home), port=self.port, user=_SUPERUSER, database="postgres", timeout=2
             )
-        except (OSError, asyncpg.PostgresError, asyncio.TimeoutError):
+        except (TimeoutError, OSError, asyncpg.PostgresError):
             return False
         await conn.close()
         return True
