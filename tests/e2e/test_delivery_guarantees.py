@@ -1,4 +1,7 @@
-"""Nothing lost, nothing duplicated: the inbox, the dead-letter topics and a kill -9 mid-stream."""
+"""Nothing lost, nothing duplicated: the inbox, the dead-letter topics a SIGTERM mid-stream.
+
+Crashes of every part under load are the fault tier's, in tests/faults.
+"""
 
 from __future__ import annotations
 
@@ -19,12 +22,10 @@ from leadflow_devstack.testing import (
     new_test_stack,
     produce,
     read_topic,
-    services_running,
-    submission_stream,
     wait_until,
 )
 from leadflow_shared.contracts import topics
-from leadflow_shared.contracts.envelope import Envelope, decode, encode, new_event
+from leadflow_shared.contracts.envelope import Envelope, encode, new_event
 from leadflow_shared.contracts.events import (
     ActivityRecorded,
     LeadCaptured,
@@ -153,45 +154,6 @@ async def kill_stack() -> AsyncIterator[TestStack]:
     await stack.create()
     yield stack
     await stack.destroy()
-
-
-async def test_a_service_killed_mid_stream_and_restarted_loses_and_duplicates_nothing(
-    kill_stack: TestStack,
-) -> None:
-    with services_running(kill_stack) as processes:
-        total = 1000
-        messages = submission_stream(total, "Mary", "Jackson")
-        intake, qualification = Db(kill_stack, "intake"), Db(kill_stack, "qualification")
-
-        await produce(kill_stack, topics.LEADS_SUBMITTED, messages[:400])
-        await wait_until(lambda: _at_least(qualification, "SELECT count(*) FROM leads", 50), within=60)
-        processes["qualification"].kill()
-        processes["intake"].kill()
-        await produce(kill_stack, topics.LEADS_SUBMITTED, messages[400:])
-        processes["intake"].start()
-        await wait_until(lambda: _at_least(intake, "SELECT count(*) FROM leads", 600), within=60)
-        processes["intake"].kill()
-        processes["intake"].start()
-        processes["qualification"].start()
-
-        for service in ("intake", "qualification", "opportunity", "nurture"):
-            db = Db(kill_stack, service)
-            await wait_until(lambda db=db: _at_least(db, "SELECT count(*) FROM leads", total), within=120)
-        await asyncio.sleep(2)
-        assert await intake.fetchval("SELECT count(*) FROM leads") == total
-        assert await intake.fetchval("SELECT count(*) FROM touches") == total
-        assert await qualification.fetchval("SELECT count(*) FROM leads") == total
-        assert await qualification.fetchval("SELECT count(*) FROM status_history") == total
-        for service in ("opportunity", "nurture"):
-            assert await Db(kill_stack, service).fetchval("SELECT count(*) FROM leads") == total
-        published = await read_topic(kill_stack, topics.INTAKE_EVENTS, within=3.0)
-        captured_ids = [decode(r.value).subject for r in published if b"lead.captured" in (r.value or b"")]
-        # At-least-once publishing may repeat an event after a kill; the lead ids are still unique.
-        assert len(set(captured_ids)) == total
-
-
-async def _at_least(db: Db, query: str, n: int) -> bool:
-    return int(await db.fetchval(query)) >= n
 
 
 async def test_a_service_stopped_with_sigterm_finishes_its_work_exits_cleanly_and_loses_nothing(

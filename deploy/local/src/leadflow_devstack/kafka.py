@@ -10,6 +10,7 @@ import secrets
 import shutil
 import subprocess
 import time
+from pathlib import Path
 
 from aiokafka.admin import AIOKafkaAdminClient
 
@@ -69,14 +70,17 @@ def ensure_jars(paths: StackPaths) -> None:
     stamp.write_text(digest + "\n")
 
 
-def _java_command(paths: StackPaths, main_class: str, *args: str, heap: bool = False) -> list[str]:
+def java_command(
+    paths: StackPaths, main_class: str, *args: str, heap: bool = False, logs: Path | None = None
+) -> list[str]:
+    """The java command line running one of Kafka's main classes from this checkout's jars."""
     command = ["java"]
     if heap:
         command += ["-Xms256m", "-Xmx1g"]
     command += [
         "-cp", f"{paths.kafka_libs}/*",
         f"-Dlog4j2.configurationFile={paths.kafka_sources / 'log4j2.properties'}",
-        f"-Dkafka.logs.dir={paths.logs}",
+        f"-Dkafka.logs.dir={logs or paths.logs}",
         main_class, *args,
     ]  # fmt: skip
     return command
@@ -99,7 +103,7 @@ def ensure_formatted(paths: StackPaths) -> None:
         id_file.write_text(new_cluster_id() + "\n")
     cluster_id = id_file.read_text().strip()
     subprocess.run(
-        _java_command(
+        java_command(
             paths, "kafka.tools.StorageTool",
             "format", "--standalone", "-t", cluster_id, "-c", str(paths.kafka_config), "--ignore-formatted",
         ),
@@ -122,7 +126,7 @@ def start(paths: StackPaths) -> bool:
     ensure_config(paths)
     ensure_formatted(paths)
     procs.start_detached(
-        _java_command(paths, "kafka.Kafka", str(paths.kafka_config), heap=True),
+        java_command(paths, "kafka.Kafka", str(paths.kafka_config), heap=True),
         log_file=paths.log("kafka-stdout"),
         pid_file=paths.pid(NAME),
         env=os.environ,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import default
+from pathlib import Path
 
 import pytest
 import pytest_asyncio
@@ -13,6 +14,22 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
 from leadflow_devstack.testing import ServiceProcess, TestStack, free_port, new_test_stack, services_running
+
+
+def empty_tiers(tiers: Iterable[Path], collected: Iterable[Path]) -> list[Path]:
+    """The tier folders no collected test lives in."""
+    found = [path.resolve() for path in collected]
+    return [tier for tier in tiers if not any(path.is_relative_to(tier.resolve()) for path in found)]
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Fail the session when a folder named on the command line (a tier of `make test`) holds no test:
+    a tier that lost its tests to a bad import or a rename would otherwise pass unnoticed."""
+    tiers = [Path(arg) for arg in config.args if Path(arg).is_dir()]
+    empty = empty_tiers(tiers, (item.path for item in items))
+    if empty:
+        raise pytest.UsageError(f"no test collected in: {', '.join(str(tier) for tier in empty)}")
 
 
 @pytest_asyncio.fixture(scope="session")

@@ -1,0 +1,426 @@
+"""The fault tier's workload, its in-flight probe, and checks that show a lost or repeated effect."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import Message
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import orjson
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from leadflow_devstack.testing import SERVICES, Db, ServiceProcess, TestStack, read_topic, wait_until
+from leadflow_shared.contracts import topics
+from leadflow_shared.contracts.envelope import encode, new_event
+from leadflow_shared.contracts.events import LeadSubmitted
+from leadflow_shared.contracts.lead import LeadSubmission
+
+READY = {
+    "need": "Our dispatchers retype every order from email into the ERP",
+    "authority": "I am the decision maker",
+    "budget": "EUR 80,000",
+    "timeline": "within 3 months",
+}
+
+NO_NEED = {**READY, "need": "just browsing, no need"}
+NO_AUTHORITY = {**READY, "authority": "I'm an end user"}
+
+# outcome: (what changes from a ready lead, the final status, the disqualification reason, nurture track)
+OUTCOMES: dict[str, tuple[dict[str, Any], tuple[str, ...], str | None, str | None]] = {
+    "opportunity": ({}, ("converted",), None, None),
+    "converted_only": ({"answers": {**READY, "timeline": "next year"}}, ("converted",), None, None),
+    "no_need": ({"answers": NO_NEED}, ("nurturing",), "no_need", "newsletter"),
+    "no_authority": ({"answers": NO_AUTHORITY}, ("nurturing",), "no_authority", "webinar"),
+    "no_budget": ({"answers": {**READY, "budget": "no budget"}}, ("nurturing",), "no_budget", "budget-drip"),
+    "not_icp": ({"country": "BR"}, ("archived",), "not_icp", None),
+    "invalid": ({}, ("archived",), "invalid", None),
+}  # fmt: skip
+
+
+def _track(name: str, entry: dict[str, Any], content_ref: str) -> dict[str, Any]:
+    # The first touch is due at once, the second only in an hour: one email per enrolment within a test.
+    return {
+        "name": name,
+        "entry": entry,
+        "steps": [
+            {
+                "channel": "drip_email",
+                "delay": "0s",
+                "content_ref": content_ref,
+                "subject": f"{name}: $company",
+            },
+            {"channel": "drip_email", "delay": "1h", "content_ref": content_ref, "subject": f"{name}: later"},
+        ],
+        "exit": {"engagement_threshold": 50, "grace": "1d"},
+    }
+
+
+NURTURABLE = ["disqualified", "nurturing"]
+FAST_TRACKS = {
+    "tracks": [
+        _track("newsletter", {"sources": NURTURABLE, "reasons": ["no_need"]}, "drip/business-case"),
+        _track("webinar", {"sources": NURTURABLE, "reasons": ["no_authority"]}, "webinar/recording"),
+        _track("budget-drip", {"sources": NURTURABLE, "reasons": ["no_budget"]}, "drip/business-case"),
+        _track("win-back", {"sources": ["opportunity_lost"]}, "win-back/whats-new"),
+    ]
+}  # fmt: skip
+
+
+@dataclass
+class Lead:
+    """One submitted person and the outcome built into their answers."""
+
+    email: str
+    outcome: str
+    company: str
+
+
+def workload(count: int, tag: str) -> tuple[list[Lead], list[tuple[bytes | None, bytes]]]:
+    """`count` people cycling through every outcome, as leads.submitted messages."""
+    leads: list[Lead] = []
+    messages: list[tuple[bytes | None, bytes]] = []
+    names = list(OUTCOMES)
+    for n in range(count):
+        outcome = names[n % len(names)]
+        domain = "mailinator.com" if outcome == "invalid" else f"fjord-{tag}-{n}.example"
+        body: dict[str, Any] = {
+            "first_name": "Ingrid",
+            # Name and company differ per lead and per run: intake would merge the same person seen twice.
+            "last_name": f"Solberg {tag} {n}",
+            "email": f"ingrid.{tag}.{n}@{domain}",
+            "company": f"Fjord Freight {tag} {n} AS",
+            "website": f"https://www.{domain}",
+            "job_title": "VP of Operations",
+            "country": "DE",
+            "industry": "Logistics",
+            "company_size": 350,
+            "answers": READY,
+            "channel": "web_form",
+            "source_system": "website",
+            "source_id": f"form-{tag}-{n}",
+        }
+        body.update(OUTCOMES[outcome][0])
+        leads.append(Lead(body["email"], outcome, body["company"]))
+        envelope = new_event(LeadSubmitted(submission=LeadSubmission.model_validate(body)), source="upstream")
+        messages.append((envelope.key(), encode(envelope)))
+    return leads, messages
+
+
+class Inbox:
+    """What the fault tier's SMTP sink received, raw."""
+
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """aiosmtpd's hook: keep the message."""
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+def auth(stack: TestStack, scope: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {stack.tokens[scope]}"}
+
+
+async def use_fast_tracks(stack: TestStack, nurture: ServiceProcess) -> None:
+    """Tracks whose first email is due at enrolment."""
+    async with httpx.AsyncClient(base_url=nurture.url, timeout=30) as client:
+        stored = await client.put("/v1/tracks", json=FAST_TRACKS, headers=auth(stack, "admin"))
+    assert stored.status_code == 200, stored.text
+
+
+@dataclass
+class InFlight:
+    """Work not finished at one moment: unpublished outbox rows per service, consumer lag per group."""
+
+    outbox: dict[str, int] = field(default_factory=dict)
+    lag: dict[str, int] = field(default_factory=dict)
+
+    def of(self, service: str) -> int:
+        """The work waiting on one service: its outbox and its consumer groups' lag."""
+        groups = sum(n for group, n in self.lag.items() if group.split(".")[-2] == service)
+        return self.outbox.get(service, 0) + groups
+
+    @property
+    def total(self) -> int:
+        """All work waiting anywhere."""
+        return sum(self.outbox.values()) + sum(self.lag.values())
+
+
+class Probe:
+    """Looks at unfinished work often and cheaply: connections kept open, and opened again after a crash."""
+
+    def __init__(self, stack: TestStack) -> None:
+        self.stack = stack
+        self.conns: dict[str, asyncpg.Connection[Any]] = {}
+        self.admin: AIOKafkaAdminClient | None = None
+        self.consumer: AIOKafkaConsumer | None = None
+
+    async def outbox(self, service: str) -> int:
+        """Unpublished outbox rows of one service."""
+        try:
+            if service not in self.conns or self.conns[service].is_closed():
+                self.conns[service] = await asyncpg.connect(Db(self.stack, service).dsn, timeout=5)
+            query = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
+            return int(await self.conns[service].fetchval(query, timeout=5))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            await self._drop(service)
+            return 0
+
+    async def _drop(self, service: str) -> None:
+        conn = self.conns.pop(service, None)
+        if conn is not None:
+            conn.terminate()
+
+    async def lag(self, service: str | None = None) -> dict[str, int]:
+        """Messages each of the run's consumer groups has not committed yet."""
+        try:
+            if self.admin is None or self.consumer is None:
+                self.admin = AIOKafkaAdminClient(
+                    bootstrap_servers=self.stack.bootstrap, request_timeout_ms=5000
+                )
+                self.consumer = AIOKafkaConsumer(
+                    bootstrap_servers=self.stack.bootstrap, group_id=None, request_timeout_ms=5000
+                )
+                await self.admin.start()
+                await self.consumer.start()
+            groups = [g[0] for g in await self.admin.list_consumer_groups()]
+            lag: dict[str, int] = {}
+            prefix = self.stack.topic_prefix + (f"{service}." if service else "")
+            for group in (g for g in groups if g.startswith(prefix)):
+                # A group's own committed partitions: a group consumes some of its service's topics only.
+                committed = await self.admin.list_consumer_group_offsets(group)
+                ends = await self.consumer.end_offsets(list(committed))
+                lag[group] = sum(max(0, end - committed[tp].offset) for tp, end in ends.items())
+            return lag
+        except Exception:
+            await self._close_kafka()
+            return {}
+
+    async def _close_kafka(self) -> None:
+        admin, consumer, self.admin, self.consumer = self.admin, self.consumer, None, None
+        for client in (consumer, admin):
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    await (client.stop() if isinstance(client, AIOKafkaConsumer) else client.close())
+
+    async def now(self, service: str | None = None) -> InFlight:
+        """Unfinished work right now, of one service or of all."""
+        names = [service] if service else list(SERVICES)
+        return InFlight({name: await self.outbox(name) for name in names}, await self.lag(service))
+
+    async def close(self) -> None:
+        """Close what it holds."""
+        for service in list(self.conns):
+            await self._drop(service)
+        await self._close_kafka()
+
+
+async def fault_while_in_flight(
+    probe: Probe, fault: Callable[[], Awaitable[None]], service: str | None = None, within: float = 90
+) -> InFlight:
+    """Wait until work is in flight (of one service, or anywhere), then inflict the fault; return what was."""
+    last = InFlight()
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        last = await probe.now(service)
+        if (last.of(service) if service else last.total) > 0:
+            await fault()
+            return last
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"no work of {service or 'any service'} seen in flight within {within} s: {last}")
+
+
+@dataclass
+class Findings:
+    """What the topics, the SMTP sink and the status history show once everything settled."""
+
+    lost: list[str] = field(default_factory=list)
+    duplicated: list[str] = field(default_factory=list)
+    emails: int = 0
+    email_redeliveries: int = 0
+
+    def line(self, label: str, seen: InFlight | None) -> str:
+        """One summary line for the report."""
+        flight = f"in flight {seen.total} (outbox {seen.outbox}, lag {seen.lag})" if seen else ""
+        return (
+            f"{label}: {flight} lost {len(self.lost)}, duplicated {len(self.duplicated)},"
+            f" emails {self.emails} (resent with the same Message-ID: {self.email_redeliveries})"
+        )
+
+
+def _event_key(event: dict[str, Any]) -> tuple[str, ...]:
+    data = event.get("data") or {}
+    kind = str(event["type"])
+    if kind == "lead.status_changed":
+        return (kind, str(data.get("from_status")), str(data.get("to_status")))
+    if kind in ("nurture.touch_sent", "nurture.enrolled"):
+        return (kind, str(data.get("content_ref") or data.get("track")), str(data.get("step", "")))
+    if kind.startswith("opportunity."):
+        return (kind, str(data.get("to_stage", "")))
+    return (kind,)
+
+
+async def events_by_lead(stack: TestStack) -> dict[str, dict[tuple[str, ...], set[str]]]:
+    """Every event on the four services' topics: per lead, per (type, discriminator), the distinct ids."""
+    found: dict[str, dict[tuple[str, ...], set[str]]] = defaultdict(lambda: defaultdict(set))
+    for topic in (
+        topics.INTAKE_EVENTS,
+        topics.QUALIFICATION_EVENTS,
+        topics.OPPORTUNITY_EVENTS,
+        topics.NURTURE_EVENTS,
+    ):
+        for record in await read_topic(stack, topic, within=4.0):
+            event = orjson.loads(record.value)
+            lead = str(event.get("subject") or (event.get("data") or {}).get("lead_id"))
+            found[lead][_event_key(event)].add(str(event["id"]))
+    return found
+
+
+def expected_keys(outcome: str, lost_deal: bool) -> list[tuple[str, ...]]:
+    """The events a lead of this outcome must have caused."""
+    _, statuses, reason, track = OUTCOMES[outcome]
+    keys: list[tuple[str, ...]] = [("lead.captured",), ("lead.status_changed", "None", "open")]
+    if reason is None:
+        keys += [("lead.qualified",), ("lead.converted",)]
+    else:
+        keys += [("lead.disqualified",), ("lead.status_changed", "open", statuses[0])]
+    if outcome == "opportunity":
+        keys.append(("opportunity.opened", ""))
+    if track:
+        keys.append(("nurture.enrolled", track, ""))
+    if lost_deal:
+        keys += [("opportunity.lost", ""), ("nurture.enrolled", "win-back", "")]
+    return keys
+
+
+async def lead_ids(stack: TestStack, leads: list[Lead]) -> dict[str, str]:
+    """Intake's lead id per email."""
+    rows = await Db(stack, "intake").fetch(
+        "SELECT email, id FROM leads WHERE email = ANY($1::text[])", [lead.email for lead in leads]
+    )
+    return {row["email"]: str(row["id"]) for row in rows}
+
+
+async def settled(
+    stack: TestStack, probe: Probe, leads: list[Lead], inbox: Inbox, lost_deals: set[str], within: float = 240
+) -> Findings:
+    """Wait until every lead reached its outcome everywhere (or time runs out), then count what is missing
+    and what happened more than once."""
+
+    async def done() -> bool:
+        ids = await lead_ids(stack, leads)
+        if len(ids) < len(leads):
+            return False
+        seen = await probe.now()
+        mailed = len({m["Message-ID"] for m in inbox.messages})
+        return seen.total == 0 and mailed >= _emails_expected(leads, lost_deals)
+
+    with contextlib.suppress(AssertionError):  # the counts below say what is missing
+        await wait_until(done, within=within, every=1.0)
+    # A redelivery after the last fault would show up as a late duplicate: look once more after a pause.
+    await asyncio.sleep(1.0)
+    return await findings(stack, leads, inbox, lost_deals)
+
+
+def _emails_expected(leads: list[Lead], lost_deals: set[str]) -> int:
+    return sum(1 for lead in leads if OUTCOMES[lead.outcome][3]) + len(lost_deals)
+
+
+async def findings(stack: TestStack, leads: list[Lead], inbox: Inbox, lost_deals: set[str]) -> Findings:
+    """Lost and duplicated effects: per lead on every topic, in the status history, at the SMTP sink."""
+    found = Findings()
+    ids = await lead_ids(stack, leads)
+    events = await events_by_lead(stack)
+    for lead in leads:
+        lead_id = ids.get(lead.email)
+        if lead_id is None:
+            found.lost.append(f"{lead.email}: never captured")
+            continue
+        mine = events.get(lead_id, {})
+        for key in expected_keys(lead.outcome, lead.email in lost_deals):
+            if not mine.get(key):
+                found.lost.append(f"{lead.email} ({lead.outcome}): no {key}")
+        for key, event_ids in mine.items():
+            if len(event_ids) > 1:
+                found.duplicated.append(f"{lead.email}: {key} x{len(event_ids)}")
+        if lead.outcome == "converted_only" and mine.get(("opportunity.opened", "")):
+            found.duplicated.append(f"{lead.email}: an opportunity its criteria do not allow")
+    history = await Db(stack, "qualification").fetch(
+        "SELECT lead_id, from_status, to_status, count(*) AS n FROM status_history"
+        " GROUP BY lead_id, from_status, to_status HAVING count(*) > 1"
+    )
+    found.duplicated += [
+        f"status history {r['lead_id']} {r['from_status']}->{r['to_status']} x{r['n']}" for r in history
+    ]
+    per_template: dict[tuple[str, str], set[str]] = defaultdict(set)
+    deliveries = Counter[str]()
+    for message in inbox.messages:
+        per_template[(str(message["To"]), str(message["Subject"]))].add(str(message["Message-ID"]))
+        deliveries[str(message["Message-ID"])] += 1
+    found.emails = len(deliveries)
+    found.email_redeliveries = sum(n - 1 for n in deliveries.values())
+    found.duplicated += [
+        f"email {to} {subject!r} x{len(m)}" for (to, subject), m in per_template.items() if len(m) > 1
+    ]
+    for lead in leads:
+        wanted = bool(OUTCOMES[lead.outcome][3]) + (lead.email in lost_deals)
+        got = sum(1 for (to, _) in per_template if lead.email in to)
+        if got < wanted:
+            found.lost.append(f"{lead.email}: {got} of {wanted} emails")
+    return found
+
+
+async def lose_some_deals(
+    stack: TestStack, opportunity: ServiceProcess, leads: list[Lead], count: int
+) -> set[str]:
+    """Close `count` opened opportunities as lost through opportunity's API; the emails of their leads."""
+    ids = await lead_ids(stack, leads)
+    by_id = {lead_id: email for email, lead_id in ids.items()}
+    wanted = {ids[lead.email] for lead in leads if lead.outcome == "opportunity" and lead.email in ids}
+
+    async def opened() -> dict[str, str] | None:
+        deals = {}
+        for record in await read_topic(stack, topics.OPPORTUNITY_EVENTS, within=2.0):
+            event = orjson.loads(record.value)
+            if event["type"] == "opportunity.opened" and event["data"]["lead_id"] in wanted:
+                deals[event["data"]["lead_id"]] = event["data"]["opportunity_id"]
+        return deals if len(deals) >= count else None
+
+    deals = await wait_until(opened, within=120, every=1.0)
+    lost: set[str] = set()
+    async with httpx.AsyncClient(base_url=opportunity.url, timeout=30) as client:
+        for lead_id, opportunity_id in list(deals.items())[:count]:
+            moved = await client.post(
+                f"/v1/opportunities/{opportunity_id}/stage",
+                json={"stage": "closed_lost", "lost_reason": "price"},
+                headers=auth(stack, "write"),
+            )
+            assert moved.status_code == 200, moved.text
+            lost.add(by_id[lead_id])
+    return lost
+
+
+def report(lines: list[str], logs: Path, name: str) -> None:
+    """Print the per-fault counts and keep them beside the test logs."""
+    text = "\n".join(lines) + "\n"
+    print(text)
+    logs.mkdir(parents=True, exist_ok=True)
+    with open(logs / "faults-summary.txt", "a") as summary:
+        summary.write(f"## {name}\n{text}")
+
+
+def unique_tag() -> str:
+    """A short run tag for emails and source ids."""
+    return uuid.uuid4().hex[:6]

@@ -1,0 +1,196 @@
+"""Crashes of every part while leads are in flight: nothing lost, nothing done twice, every outcome reached.
+
+design.md: killing any process (kill -9) at any moment, or restarting Kafka or Postgres, loses nothing and
+duplicates nothing. Each fault is inflicted only once work is seen in flight (unpublished outbox rows or
+consumer lag), on the tier's own broker and cluster; the checks read every service's topic, the SMTP sink
+and the status history, where a repeat would show, not only rows behind unique keys.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+import pytest_asyncio
+
+from leadflow_devstack.isolated import OwnInfrastructure
+from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, produce, wait_all_ready
+from leadflow_shared.contracts import topics
+
+from .harness import (
+    Inbox,
+    InFlight,
+    Lead,
+    Probe,
+    fault_while_in_flight,
+    lose_some_deals,
+    report,
+    settled,
+    unique_tag,
+    use_fast_tracks,
+    workload,
+)
+
+pytestmark = pytest.mark.faults
+
+BURST = 42  # six leads of each of the seven outcomes
+
+
+@dataclass
+class Run:
+    """One test's stack, its services, its mailbox, and what it submitted."""
+
+    stack: TestStack
+    services: dict[str, ServiceProcess]
+    inbox: Inbox
+    leads: list[Lead]
+    tag: str
+    probe: Probe
+
+    def replica(self, service: str) -> ServiceProcess:
+        """Another process of a service, configured as the first."""
+        return ServiceProcess(self.stack, service, self.services[service].extra_env)
+
+    async def burst(self, count: int = BURST) -> None:
+        """Submit leads of every outcome upstream."""
+        leads, messages = workload(count, f"{self.tag}{len(self.leads)}")
+        self.leads += leads
+        await produce(self.stack, topics.LEADS_SUBMITTED, messages)
+
+    async def restart(self, service: str) -> None:
+        """Start a killed service again and wait until it is ready."""
+        process = self.services[service]
+        process.start(wait=False)
+        await asyncio.to_thread(wait_all_ready, [process], 180.0)
+
+
+@pytest_asyncio.fixture
+async def run(own_infra: OwnInfrastructure, smtp: tuple[int, Inbox]) -> AsyncIterator[Run]:
+    stack = own_infra.new_stack("f")
+    await stack.create()
+    extra = {
+        "nurture": {
+            "NURTURE_SMTP_HOST": "127.0.0.1",
+            "NURTURE_SMTP_PORT": str(smtp[0]),
+            "NURTURE_SCHEDULER_POLL_INTERVAL_S": "0.2",
+        }
+    }
+    services = {name: ServiceProcess(stack, name, extra.get(name)) for name in SERVICES}
+    try:
+        for process in services.values():
+            process.start(wait=False)
+        await asyncio.to_thread(wait_all_ready, list(services.values()), 180.0)
+        await use_fast_tracks(stack, services["nurture"])
+        probe = Probe(stack)
+        try:
+            yield Run(stack, services, smtp[1], [], unique_tag(), probe)
+        finally:
+            await probe.close()
+    finally:
+        for process in services.values():
+            process.stop()
+        await stack.destroy()
+
+
+def label(fault: str, seen: InFlight) -> str:
+    return f"{fault}: in flight {seen.total} (outbox {seen.outbox}, lag {seen.lag})"
+
+
+async def assert_nothing_lost_or_repeated(
+    run: Run, lost_deals: set[str], faults: list[str], name: str
+) -> None:
+    found = await settled(run.stack, run.probe, run.leads, run.inbox, lost_deals)
+    report([*faults, found.line(f"after {len(run.leads)} leads", None)], run.stack.logs, name)
+    assert not found.lost, found.lost[:20]
+    assert not found.duplicated, found.duplicated[:20]
+    assert found.emails == sum(1 for lead in run.leads if lead.outcome.startswith("no_")) + len(lost_deals)
+    for process in run.services.values():
+        assert process.process is not None
+        assert process.process.poll() is None, f"{process.service} exited:\n{process.log_tail()}"
+
+
+async def test_each_service_sigkilled_twice_with_leads_in_flight_loses_and_repeats_nothing(run: Run) -> None:
+    faults: list[str] = []
+    lost_deals: set[str] = set()
+    for round_ in (1, 2):
+        for service in SERVICES:
+            if round_ == 2 and service == "nurture":
+                lost_deals = await lose_some_deals(run.stack, run.services["opportunity"], run.leads, 4)
+            # Probed while the burst is still being sent: a quick service may finish a burst between probes.
+            burst = asyncio.create_task(run.burst())
+
+            async def kill(service: str = service) -> None:
+                run.services[service].kill()
+
+            seen = await fault_while_in_flight(run.probe, kill, service)
+            faults.append(label(f"SIGKILL {service} (round {round_})", seen))
+            assert seen.of(service) > 0
+            await burst
+            await run.restart(service)
+    await assert_nothing_lost_or_repeated(run, lost_deals, faults, "services SIGKILLed")
+
+
+async def test_the_broker_sigkilled_twice_with_leads_in_flight_loses_and_repeats_nothing(
+    run: Run, own_infra: OwnInfrastructure
+) -> None:
+    faults: list[str] = []
+
+    async def crash() -> None:
+        await asyncio.to_thread(own_infra.kafka.crash)
+
+    for round_ in (1, 2):
+        await run.burst(BURST * 2)
+        seen = await fault_while_in_flight(run.probe, crash)
+        faults.append(label(f"SIGKILL broker (round {round_})", seen))
+        assert seen.total > 0
+        await asyncio.to_thread(own_infra.kafka.start)
+    lost_deals = await lose_some_deals(run.stack, run.services["opportunity"], run.leads, 4)
+    await assert_nothing_lost_or_repeated(run, lost_deals, faults, "broker SIGKILLed")
+
+
+async def test_the_postgres_postmaster_sigkilled_twice_with_leads_in_flight_loses_and_repeats_nothing(
+    run: Run, own_infra: OwnInfrastructure
+) -> None:
+    faults: list[str] = []
+
+    async def crash() -> None:
+        await asyncio.to_thread(own_infra.postgres.crash)
+
+    for round_ in (1, 2):
+        await run.burst(BURST * 2)
+        seen = await fault_while_in_flight(run.probe, crash)
+        faults.append(label(f"SIGKILL postmaster (round {round_})", seen))
+        assert seen.total > 0
+        await asyncio.to_thread(own_infra.postgres.restart)
+    lost_deals = await lose_some_deals(run.stack, run.services["opportunity"], run.leads, 4)
+    await assert_nothing_lost_or_repeated(run, lost_deals, faults, "postmaster SIGKILLed")
+
+
+async def test_a_second_replica_joining_and_the_first_leaving_under_load_loses_and_repeats_nothing(
+    run: Run,
+) -> None:
+    faults: list[str] = []
+    for service in ("qualification", "nurture", "opportunity"):
+        await run.burst(BURST * 2)
+        second = run.replica(service)
+
+        async def join(second: ServiceProcess = second) -> None:
+            second.start(wait=False)
+
+        seen = await fault_while_in_flight(run.probe, join, service)
+        faults.append(label(f"{service} replica joins", seen))
+        await asyncio.to_thread(wait_all_ready, [second], 180.0)
+        await run.burst(BURST)
+        first = run.services[service]
+
+        async def leave(first: ServiceProcess = first) -> None:
+            await asyncio.to_thread(first.stop)
+
+        seen = await fault_while_in_flight(run.probe, leave, service)
+        faults.append(label(f"{service} first replica leaves", seen))
+        assert seen.of(service) > 0
+        run.services[service] = second
+    lost_deals = await lose_some_deals(run.stack, run.services["opportunity"], run.leads, 4)
+    await assert_nothing_lost_or_repeated(run, lost_deals, faults, "replicas rebalanced")
