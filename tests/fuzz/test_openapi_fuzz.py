@@ -21,13 +21,14 @@ from leadflow_devstack.paths import repo_root
 from leadflow_devstack.pytest_plugin import Inbox
 from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, new_test_stack, services_running
 
-pytestmark = pytest.mark.fuzz
+# The module fixture (stack, services, four runs) counts against the first test's timeout.
+pytestmark = [pytest.mark.fuzz, pytest.mark.timeout(900)]
 
 CONFIG = Path(__file__).with_name("schemathesis.toml")
 # Generated requests over the four services below which the tier has not fuzzed enough to mean much.
 MIN_REQUESTS = 10_000
 # One service's run may take this long on a loaded 2-core machine before it counts as hung.
-RUN_TIMEOUT_S = 540
+RUN_TIMEOUT_S = 720
 # How many findings a failing test lists in its message; the report files hold them all.
 SHOWN_FINDINGS = 25
 
