@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, BeforeValidator, Field
 
 # Far beyond any real lead, yet far enough inside Python's datetime range that a 30-day window or a
 # UTC offset never overflows, and inside what PostgreSQL's timestamptz stores.
@@ -31,6 +32,24 @@ def no_nul(text: str) -> str:
     return text
 
 
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_only(value: object) -> object:
+    """The value itself when it is a date or an ISO 8601 text; a number is refused, not read as Unix time."""
+    if isinstance(value, date):
+        return value
+    if isinstance(value, str) and _ISO_DATE.match(value):
+        return value
+    raise ValueError("must be an ISO 8601 date or date-time (YYYY-MM-DD...)")
+
+
+def _day_within_range(day: date) -> date:
+    if not EARLIEST.date() <= day <= LATEST.date():
+        raise ValueError(f"must lie between {EARLIEST.date()} and {LATEST.date()}")
+    return day
+
+
 def _within_range(moment: datetime) -> datetime:
     probe = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
     if not EARLIEST <= probe <= LATEST:
@@ -47,8 +66,11 @@ Name = Annotated[str, Field(min_length=1, max_length=MAX_NAME), AfterValidator(n
 Text = Annotated[str, Field(max_length=MAX_TEXT), AfterValidator(no_nul)]
 """Free text such as a description."""
 
-Moment = Annotated[datetime, AfterValidator(_within_range)]
-"""A timestamp between 1900 and 9000."""
+Moment = Annotated[datetime, BeforeValidator(_iso_only), AfterValidator(_within_range)]
+"""An ISO 8601 timestamp between 1900 and 9000."""
+
+Day = Annotated[date, BeforeValidator(_iso_only), AfterValidator(_day_within_range)]
+"""An ISO 8601 date between 1900 and 9000."""
 
 Hours = Annotated[float, Field(gt=0, le=MAX_HOURS)]
 """A positive duration in hours, at most ten years."""

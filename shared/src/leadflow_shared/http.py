@@ -4,17 +4,20 @@ ids, errors."""
 from __future__ import annotations
 
 import hmac
+import re
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, params, status
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from leadflow_shared.bounds import MAX_NAME, Moment, SafeText
 from leadflow_shared.edge import DEFAULT_MAX_BODY_BYTES, BodyGuard, is_json_type
@@ -150,6 +153,46 @@ async def json_content_type(request: Request) -> None:
     )
 
 
+def _allowed_methods(app: FastAPI, path: str) -> list[str]:
+    """Every method the OpenAPI document lists for the template this path fits."""
+    methods: set[str] = set()
+    for template, operations in app.openapi().get("paths", {}).items():
+        pattern = re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, path):
+            methods |= {method.upper() for method in operations if method.upper() in _HTTP_METHODS}
+    return sorted(methods)
+
+
+_HTTP_METHODS = {"GET", "PUT", "POST", "DELETE", "PATCH", "HEAD", "OPTIONS"}
+
+
+def _document_body_refusals(spec: dict[str, Any]) -> None:
+    """List on every route that reads a body what the edge answers before the route runs."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    schemas.setdefault(
+        "ErrorAnswer", ErrorAnswer.model_json_schema(ref_template="#/components/schemas/{model}")
+    )
+    refusals = {
+        "400": "The body cannot be decoded (not UTF-8, not parseable)",
+        "413": _ANSWERS[413][1],
+        "415": _ANSWERS[415][1],
+    }
+    for path in spec.get("paths", {}).values():
+        for operation in path.values():
+            if not isinstance(operation, dict) or "requestBody" not in operation:
+                continue
+            for code, description in refusals.items():
+                operation["responses"].setdefault(
+                    code,
+                    {
+                        "description": description,
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/ErrorAnswer"}}
+                        },
+                    },
+                )
+
+
 def create_app(
     *,
     title: str,
@@ -188,6 +231,7 @@ def create_app(
                 schemas.update(body.pop("$defs", {}))
                 schemas["HTTPValidationError"] = body
                 schemas.pop("ValidationError", None)
+            _document_body_refusals(spec)
             app.openapi_schema = spec
         return app.openapi_schema
 
@@ -216,6 +260,17 @@ def create_app(
         ]
         summary = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
         return JSONResponse({"detail": f"invalid request: {summary}", "errors": problems}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == status.HTTP_405_METHOD_NOT_ALLOWED:
+            # Starlette names only the first route on the path; a path served by GET and PUT routes
+            # must answer with both, or a client cannot tell what the path takes.
+            allowed = _allowed_methods(app, request.url.path)
+            return JSONResponse(
+                {"detail": exc.detail}, status_code=405, headers={"Allow": ", ".join(allowed)}
+            )
+        return await http_exception_handler(request, exc)
 
     @app.exception_handler(EventTooLarge)
     async def too_large_to_publish(request: Request, exc: EventTooLarge) -> JSONResponse:

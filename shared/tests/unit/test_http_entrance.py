@@ -35,6 +35,16 @@ async def submit(lead: Lead, _: WriteAccess) -> dict[str, str]:
     return {"status": "accepted", "first_name": lead.first_name}
 
 
+@router.get("/settings")
+async def read_settings(_: WriteAccess) -> dict[str, str]:
+    return {"mode": "on"}
+
+
+@router.put("/settings")
+async def replace_settings(lead: Lead, _: WriteAccess) -> dict[str, str]:
+    return {"mode": lead.first_name}
+
+
 @router.post("/webhooks/salesforce")
 async def form_webhook(request: Request) -> dict[str, int]:
     reached.append("webhook")
@@ -193,3 +203,26 @@ async def test_invalid_json_is_still_answered_by_the_route_as_before(client: htt
     response = await client.post("/leads", content=b'{"first_name": ', headers={**JSON, **AUTH})
     assert response.status_code == 422
     assert "JSON decode error" in response.text
+
+
+async def test_a_method_no_route_takes_is_answered_with_every_method_the_path_serves(
+    client: httpx.AsyncClient,
+) -> None:
+    response = await client.delete("/settings", headers=AUTH)
+    assert response.status_code == 405
+    assert response.headers["allow"] == "GET, PUT"
+
+
+async def test_other_http_errors_keep_their_status_detail_and_headers(client: httpx.AsyncClient) -> None:
+    response = await client.get("/settings")
+    assert response.status_code == 401
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "missing bearer token" in response.json()["detail"]
+
+
+async def test_the_openapi_document_lists_the_entrance_refusals_on_every_route_with_a_body(
+    client: httpx.AsyncClient,
+) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    assert {"400", "413", "415", "422"} <= set(paths["/settings"]["put"]["responses"])
+    assert "400" not in paths["/settings"]["get"]["responses"]

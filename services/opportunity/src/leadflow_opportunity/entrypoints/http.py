@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -19,7 +19,7 @@ from leadflow_opportunity.domain.periods import Period
 from leadflow_opportunity.domain.stages import InvalidMove, LostReasons, StageConflict, StageSet, UnknownStage
 from leadflow_opportunity.entrypoints import schemas
 from leadflow_opportunity.use_cases import configuration, conversion, stages
-from leadflow_shared.bounds import Money, Name
+from leadflow_shared.bounds import Day, Money, Name
 from leadflow_shared.http import BEARER_ANSWERS, AdminAccess, ReadAccess, TextFilter, WriteAccess, answers
 from leadflow_shared.lead_read_model import LeadRecord
 from leadflow_shared.runtime import runtime_of
@@ -175,7 +175,7 @@ class StageMoveRequest(BaseModel):
     stage: Name
     lost_reason: Name | None = None
     amount: Money | None = None
-    close_date: date | None = None
+    close_date: Day | None = None
     probability: float | None = None
     actor: Name = "api"
 
@@ -217,7 +217,7 @@ async def list_opportunities(
     _: ReadAccess,
     stage: TextFilter = None,
     owner: TextFilter = None,
-    closing_before: date | None = None,
+    closing_before: Annotated[Day | None, Query()] = None,
     cursor: str | None = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> dict[str, Any]:
