@@ -20,7 +20,15 @@ import orjson
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from leadflow_devstack.testing import SERVICES, Db, ServiceProcess, TestStack, read_topic, wait_until
+from leadflow_devstack.testing import (
+    SERVICES,
+    Db,
+    ServiceProcess,
+    TestStack,
+    produce,
+    read_topic,
+    wait_until,
+)
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import encode, new_event
 from leadflow_shared.contracts.events import LeadSubmitted
@@ -419,6 +427,44 @@ def report(lines: list[str], logs: Path, name: str) -> None:
     logs.mkdir(parents=True, exist_ok=True)
     with open(logs / "faults-summary.txt", "a") as summary:
         summary.write(f"## {name}\n{text}")
+
+
+# Every topic a service consumes: what at-least-once delivery may hand it a second time.
+CONSUMED_TOPICS = (
+    topics.LEADS_SUBMITTED,
+    topics.LEADS_ACTIVITY,
+    topics.INTAKE_EVENTS,
+    topics.QUALIFICATION_EVENTS,
+    topics.OPPORTUNITY_EVENTS,
+    topics.NURTURE_EVENTS,
+)
+
+
+async def deliver_again(stack: TestStack) -> int:
+    """Publish every message of every consumed topic once more, byte for byte (same key, same event id),
+    as a producer retry or a consumer restarting before its commit would; answer how many."""
+    count = 0
+    for topic in CONSUMED_TOPICS:
+        records = await read_topic(stack, topic, within=4.0)
+        await produce(stack, topic, [(record.key, record.value) for record in records])
+        count += len(records)
+    return count
+
+
+async def table_rows(stack: TestStack) -> dict[str, int]:
+    """Rows per table of every service's schema: a repeated effect adds rows somewhere."""
+    counts: dict[str, int] = {}
+    for service in SERVICES:
+        db = Db(stack, service)
+        tables = await db.fetch(
+            "SELECT table_name FROM information_schema.tables"
+            " WHERE table_schema = $1 AND table_type = 'BASE TABLE' ORDER BY table_name",
+            service,
+        )
+        for table in tables:
+            name = table["table_name"]
+            counts[f"{service}.{name}"] = int(await db.fetchval(f'SELECT count(*) FROM "{name}"'))
+    return counts
 
 
 def unique_tag() -> str:

@@ -12,6 +12,8 @@ import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import httpx
+import orjson
 import pytest
 import pytest_asyncio
 
@@ -24,10 +26,13 @@ from .harness import (
     InFlight,
     Lead,
     Probe,
+    auth,
+    deliver_again,
     fault_while_in_flight,
     lose_some_deals,
     report,
     settled,
+    table_rows,
     unique_tag,
     use_fast_tracks,
     workload,
@@ -194,3 +199,52 @@ async def test_a_second_replica_joining_and_the_first_leaving_under_load_loses_a
         run.services[service] = second
     lost_deals = await lose_some_deals(run.stack, run.services["opportunity"], run.leads, 4)
     await assert_nothing_lost_or_repeated(run, lost_deals, faults, "replicas rebalanced")
+
+
+async def test_every_event_delivered_a_second_time_changes_nothing(run: Run) -> None:
+    # At-least-once delivery hands any event over again after a crash before the offset commit; only the
+    # inboxes make the repeat a no-op, so this replays everything any service ever consumed, at once.
+    await run.burst()
+    await settled(run.stack, run.probe, run.leads, run.inbox, set())
+    lost_deals = await lose_some_deals(run.stack, run.services["opportunity"], run.leads, 4)
+    before = await settled(run.stack, run.probe, run.leads, run.inbox, lost_deals)
+    assert not before.lost, before.lost[:10]
+    assert not before.duplicated, before.duplicated[:10]
+    rows = await table_rows(run.stack)
+
+    replayed = await deliver_again(run.stack)
+    await assert_nothing_lost_or_repeated(
+        run, lost_deals, [f"every consumed message delivered again: {replayed}"], "delivered twice"
+    )
+    after = await table_rows(run.stack)
+
+    changed = {table: (rows.get(table), n) for table, n in after.items() if rows.get(table) != n}
+    assert not changed, f"rows added or removed by repeated deliveries: {changed}"
+
+
+async def test_services_sigkilled_while_the_broker_is_down_lose_nothing_their_relays_held(
+    run: Run, own_infra: OwnInfrastructure
+) -> None:
+    # A relay may only mark a row published once Kafka took it: with the broker down, its sends wait, so a
+    # crash then finds rows the relay read but Kafka never took; they must go out after the restart.
+    await asyncio.to_thread(own_infra.kafka.crash)
+    try:
+        leads, messages = workload(BURST, f"{run.tag}down")
+        async with httpx.AsyncClient(base_url=run.services["intake"].url, timeout=30) as client:
+            for _, value in messages:
+                submission = orjson.loads(value)["data"]["submission"]
+                answer = await client.post("/v1/leads", json=submission, headers=auth(run.stack, "write"))
+                assert answer.status_code == 202, answer.text
+        run.leads += leads
+        # Intake's relay reads those rows and sends them into the void for a few rounds before the crash.
+        await asyncio.sleep(3.0)
+        waiting = await run.probe.outbox("intake")
+        for process in run.services.values():
+            process.kill()
+    finally:
+        await asyncio.to_thread(own_infra.kafka.start)
+    for service in SERVICES:
+        await run.restart(service)
+    fault = f"SIGKILL every service while the broker is down: intake outbox rows waiting {waiting} of {BURST}"
+    await assert_nothing_lost_or_repeated(run, set(), [fault], "services killed while the broker was down")
+    assert waiting == BURST, "rows marked published while no broker could take them"
