@@ -96,7 +96,9 @@ def ascii_smtp_server() -> Iterator[SmtpServer]:
 async def uows(service_stack: TestStack) -> AsyncIterator[UnitOfWorkFactory]:
     """Units of work on nurture's schema, with a clean slate of enrollments."""
     pool = await create_pool(service_stack.dsn("nurture"), "nurture", 2, 8)
-    await pool.execute("TRUNCATE touches, enrollments, consent, archives, outbox, undeliverable")
+    await pool.execute(
+        "TRUNCATE touches, enrollments, consent, archives, outbox, undeliverable, suppressions"
+    )
     try:
         yield UnitOfWorkFactory(pool, "nurture", service_stack.topic_prefix)
     finally:

@@ -16,11 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email.errors import MessageError
 from email.message import EmailMessage
-from string import Template
 from typing import Any, overload
 
 import asyncpg
@@ -37,6 +36,7 @@ from leadflow_nurture.domain.engagement import check_exhaustion
 from leadflow_nurture.domain.enrollment import TouchOutcome, TouchRecord
 from leadflow_nurture.domain.matching import LeadContext
 from leadflow_nurture.domain.tracks import EntrySource, Step
+from leadflow_nurture.domain.unsubscribe import UnsubscribeLinks
 from leadflow_nurture.use_cases import lifecycle
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import EventData, ExhaustedNext, NurtureExhausted, NurtureTouchSent
@@ -49,9 +49,10 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    """What a scheduler round needs besides the database."""
+    """What a scheduler round needs besides the database; each email's unsubscribe link comes from links."""
 
     sender: Sender
+    links: UnsubscribeLinks
     batch_size: int = 100
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -143,7 +144,7 @@ async def deliver(
     """Send the drafts' emails; for each, None when sent, else whether it is tried again or given up."""
     if not drafts:
         return []
-    failures = await mail.send(Messages(drafts, config.sender))
+    failures = await mail.send(Messages(drafts, config.sender, config.links))
     return [
         None if failure is None else after_failure(failure, row["attempts"], config.retry)
         for (row, _, _), failure in zip(drafts, failures, strict=True)
@@ -273,9 +274,11 @@ class Messages(Sequence[EmailMessage]):
     cannot be rendered raises Unrenderable when read, for the sender to answer for that touch alone.
     """
 
-    def __init__(self, drafts: Sequence[Draft], sender: Sender) -> None:
+    def __init__(self, drafts: Sequence[Draft], sender: Sender, links: UnsubscribeLinks) -> None:
         self._drafts = drafts
         self._sender = sender
+        self._links = links
+        self._at = lifecycle.now()
         self._rendered: dict[int, EmailMessage | Unrenderable] = {}
 
     def __len__(self) -> int:
@@ -295,7 +298,8 @@ class Messages(Sequence[EmailMessage]):
         if rendered is None:
             row, step, profile = self._drafts[index]
             try:
-                rendered = _message(row, step, profile, self._sender)
+                link = self._links.url(row["lead_id"], self._at)
+                rendered = _message(row, step, profile, replace(self._sender, unsubscribe_url=link))
             except Unrenderable as error:
                 rendered = error
             except (LookupError, ValueError, TypeError, MessageError) as error:
@@ -312,19 +316,13 @@ class Messages(Sequence[EmailMessage]):
 
 
 def _message(row: Mapping[str, Any], step: Step, profile: LeadProfile, sender: Sender) -> EmailMessage:
-    lead_sender = Sender(
-        email=sender.email,
-        display_name=sender.display_name,
-        unsubscribe_url=Template(sender.unsubscribe_url).safe_substitute(lead_id=str(row["lead_id"])),
-        unsubscribe_mailto=sender.unsubscribe_mailto,
-    )
     recipient = Recipient(
         email=profile.email or "",
         first_name=profile.first_name,
         last_name=profile.last_name,
         company=profile.company,
     )
-    message = render_touch(step, recipient, lead_sender, template_for(step.content_ref))
+    message = render_touch(step, recipient, sender, template_for(step.content_ref))
     domain = sender.email.rpartition("@")[2] or "leadflow.local"
     message["Message-ID"] = f"<touch-{row['id']}@{domain}>"
     message["X-Leadflow-Touch"] = f"{row['enrollment_id']}/{row['step']}"
