@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
 import pytest
-import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack, api_client
 from leadflow_nurture.adapters.tracks import TrackStore
@@ -17,9 +15,9 @@ from leadflow_nurture.settings import NurtureSettings
 from leadflow_shared.contracts.lead import LeadProfile
 from leadflow_shared.uow import UnitOfWorkFactory
 
-from .conftest import SmtpServer
+from .conftest import SmtpServer, state
 from .test_one_click_unsubscribe import event_types, one_round
-from .test_scheduler import LINKS, enroll_bakers
+from .test_scheduler import enroll_bakers
 
 pytestmark = pytest.mark.service
 
@@ -29,14 +27,6 @@ OPT_OUT = {
     "source": "support desk",
     "proof": "ticket 4411: Inês asked by phone to stop all email",
 }
-
-
-@pytest_asyncio.fixture
-async def api(service_stack: TestStack, uows: UnitOfWorkFactory) -> AsyncIterator[httpx.AsyncClient]:
-    """Nurture's routes in-process with a write token."""
-    state = {"tracks": TrackStore(refresh_s=0), "unsubscribe_links": LINKS}
-    async with api_client(service_stack, NurtureSettings, [http.router], uows.pool, "write", state) as client:
-        yield client
 
 
 def channel(body: dict[str, Any], name: str) -> dict[str, Any]:
@@ -125,8 +115,9 @@ async def test_a_consent_change_without_proof_or_on_no_channel_is_refused_with_4
 
 
 async def test_a_read_token_cannot_change_consent(service_stack: TestStack, uows: UnitOfWorkFactory) -> None:
-    state = {"tracks": TrackStore(refresh_s=0), "unsubscribe_links": LINKS}
-    async with api_client(service_stack, NurtureSettings, [http.router], uows.pool, "read", state) as reader:
+    async with api_client(
+        service_stack, NurtureSettings, [http.router], uows.pool, "read", state()
+    ) as reader:
         response = await reader.put(f"/v1/leads/{uuid4()}/consent", json=OPT_OUT)
 
     assert response.status_code == 403

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email import policy
 from email.parser import BytesParser
@@ -12,36 +11,22 @@ from uuid import UUID
 
 import httpx
 import pytest
-import pytest_asyncio
 
-from leadflow_devstack.testing import TestStack, api_client
 from leadflow_nurture.adapters.smtp import SmtpSender
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.unsubscribe import Claim, sign, token_hash
-from leadflow_nurture.entrypoints import http
-from leadflow_nurture.settings import NurtureSettings
 from leadflow_nurture.use_cases.scheduler import SchedulerConfig, send_due_touches
 from leadflow_shared.contracts.lead import ContactChannel
 from leadflow_shared.privacy import email_hash
 from leadflow_shared.uow import UnitOfWorkFactory
 
-from .conftest import SmtpServer
-from .test_scheduler import LINKS, SENDER, enroll_bakers, settings_for
+from .conftest import LINKS, SmtpServer
+from .test_scheduler import SENDER, enroll_bakers, settings_for
 
 pytestmark = pytest.mark.service
 
 ONE_CLICK = b"List-Unsubscribe=One-Click"
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-
-
-@pytest_asyncio.fixture
-async def public(service_stack: TestStack, uows: UnitOfWorkFactory) -> AsyncIterator[httpx.AsyncClient]:
-    """Nurture's routes in-process, called as a mail client calls them: without any bearer token."""
-    state = {"tracks": TrackStore(refresh_s=0), "unsubscribe_links": LINKS}
-    routers = [http.router, http.unsubscribe_router]
-    async with api_client(service_stack, NurtureSettings, routers, uows.pool, "read", state) as client:
-        del client.headers["Authorization"]
-        yield client
 
 
 async def one_round(uows: UnitOfWorkFactory, smtp: SmtpServer) -> int:

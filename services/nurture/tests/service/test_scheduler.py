@@ -21,7 +21,6 @@ from leadflow_nurture.domain.email import Sender
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.matching import LeadContext
 from leadflow_nurture.domain.tracks import EntrySource, parse_track_set
-from leadflow_nurture.domain.unsubscribe import UnsubscribeLinks
 from leadflow_nurture.settings import NurtureSettings
 from leadflow_nurture.use_cases import consent, lifecycle
 from leadflow_nurture.use_cases.scheduler import SchedulerConfig, exhaust_quiet_enrollments, send_due_touches
@@ -29,7 +28,7 @@ from leadflow_shared.contracts.events import DisqualificationReason, LeadConsent
 from leadflow_shared.contracts.lead import ActivityType, ContactChannel, LeadProfile, TriggerKind
 from leadflow_shared.uow import UnitOfWorkFactory
 
-from .conftest import SmtpServer
+from .conftest import LINKS, SmtpServer
 
 pytestmark = pytest.mark.service
 
@@ -38,7 +37,6 @@ SENDER = Sender(
     display_name="Orbital Bakery",
     unsubscribe_url="https://nurture.orbital-bakery.example",
 )
-LINKS = UnsubscribeLinks("https://nurture.orbital-bakery.example", b"orbital-bakery-signing-secret-42!")
 
 
 def fast_tracks(grace: str = "1s") -> dict[str, Any]:

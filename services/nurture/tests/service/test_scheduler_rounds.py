@@ -18,8 +18,8 @@ from leadflow_nurture.settings import NurtureSettings
 from leadflow_nurture.use_cases.scheduler import Messages, SchedulerConfig, send_due_touches
 from leadflow_shared.uow import UnitOfWorkFactory
 
-from .conftest import SmtpServer
-from .test_scheduler import LINKS, SENDER, enroll_bakers, settings_for
+from .conftest import LINKS, SmtpServer
+from .test_scheduler import SENDER, enroll_bakers, settings_for
 
 pytestmark = pytest.mark.service
 

@@ -26,10 +26,11 @@ import asyncpg
 import structlog
 from pydantic import ValidationError
 
-from leadflow_nurture.adapters import metrics
+from leadflow_nurture.adapters import metrics, suppressions
 from leadflow_nurture.adapters.content import template_for
 from leadflow_nurture.adapters.smtp import MailSender
 from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.consent import BOUNCED
 from leadflow_nurture.domain.delivery import FailureKind, GiveUp, Retry, RetryPolicy, after_failure
 from leadflow_nurture.domain.email import Recipient, Sender, Unrenderable, render_touch
 from leadflow_nurture.domain.engagement import check_exhaustion
@@ -42,6 +43,7 @@ from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import EventData, ExhaustedNext, NurtureExhausted, NurtureTouchSent
 from leadflow_shared.contracts.lead import LeadProfile
 from leadflow_shared.db import columns
+from leadflow_shared.privacy import email_hash
 from leadflow_shared.uow import UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
@@ -109,6 +111,11 @@ async def send_due_touches(
                 outcomes[row["id"]] = TouchOutcome.SKIPPED_UNDELIVERABLE.value
             else:
                 to_send.append((row, step, profile))
+        blocked = await suppressions.suppressed(conn, [profile.email or "" for _, _, profile in to_send])
+        for row, _, profile in to_send:
+            if email_hash(profile.email or "") in blocked:
+                outcomes[row["id"]] = TouchOutcome.SKIPPED_SUPPRESSED.value
+        to_send = [draft for draft in to_send if draft[0]["id"] not in outcomes]
         fates = await deliver(mail, to_send, config)
         retries: list[tuple[int, str, timedelta, int]] = []
         for (row, _, _), fate in zip(to_send, fates, strict=True):
@@ -171,6 +178,12 @@ async def _give_up(
     )
     bounced = [(row, given_up[row["id"]]) for row in rows if given_up[row["id"]].undeliverable]
     if bounced:
+        addresses = await conn.fetch(
+            "SELECT profile->>'email' AS email FROM leads"
+            " WHERE id = ANY($1::uuid[]) AND profile->>'email' IS NOT NULL",
+            [row["lead_id"] for row, _ in bounced],
+        )
+        await suppressions.suppress(conn, [(address["email"], BOUNCED, "smtp") for address in addresses])
         await conn.execute(
             "INSERT INTO undeliverable (email, reason, touch_id)"
             " SELECT lower(l.profile->>'email'), x.reason, x.id"
