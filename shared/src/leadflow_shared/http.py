@@ -75,6 +75,7 @@ _ANSWERS: dict[int, tuple[type[BaseModel], str]] = {
     403: (ErrorAnswer, "The token lacks the scope this route needs"),
     404: (ErrorAnswer, "Nothing with that id"),
     409: (ErrorAnswer, "The change conflicts with the current state"),
+    410: (ErrorAnswer, "It was valid once and no longer is (an expired link)"),
     413: (ErrorAnswer, "The body is over the size limit"),
     415: (ErrorAnswer, "The body's media type is not one this route reads"),
     422: (InvalidRequest, "The request is invalid; the detail names each problem"),

@@ -99,6 +99,8 @@ def generate_env(token: str | None = None, passwords: Mapping[str, str] | None =
         env[key] = secrets.token_urlsafe(24)
     env["NURTURE_SMTP_HOST"] = "127.0.0.1"
     env["NURTURE_SMTP_PORT"] = "1025"
+    env["NURTURE_PUBLIC_URL"] = "http://127.0.0.1:8004"
+    env["NURTURE_UNSUBSCRIBE_SECRET"] = secrets.token_urlsafe(32)
     env["LEADFLOW_API_TOKENS"] = json.dumps({token: ["read", "write", "admin"]}, separators=(",", ":"))
     return env
 

@@ -84,6 +84,8 @@ class TestStack:
     partitions: int = 3
     # Every intake webhook source gets this one secret (keys, app secrets, signing secrets alike).
     webhook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(18))
+    # Signs nurture's one-click unsubscribe links.
+    unsubscribe_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     logs: Path = field(default_factory=lambda: repo_root() / ".leadflow" / "logs" / "tests")
     # Seconds each service's `migrate` command took in create(), from an empty schema to head.
     migrate_s: dict[str, float] = field(default_factory=dict)
@@ -128,6 +130,9 @@ class TestStack:
         }
         if service == "intake":
             env.update(dict.fromkeys(INTAKE_WEBHOOK_SECRETS, self.webhook_secret))
+        if service == "nurture":
+            env["NURTURE_UNSUBSCRIBE_SECRET"] = self.unsubscribe_secret
+            env["NURTURE_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
         env.update(extra or {})
         return env
 

@@ -1,7 +1,7 @@
 from datetime import UTC, datetime, timedelta
 
-from leadflow_intake.domain.updates import apply_submission
-from leadflow_shared.contracts.lead import Consent, LeadProfile, QualifyingAnswers
+from leadflow_intake.domain.updates import apply_submission, consent_changes
+from leadflow_shared.contracts.lead import Consent, ContactChannel, LeadProfile, QualifyingAnswers
 
 FIRST = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 STORED = LeadProfile(
@@ -100,3 +100,16 @@ def test_one_real_submission_makes_a_test_lead_real():
 def test_the_same_values_again_change_nothing():
     update = submit(STORED, FIRST + timedelta(days=1))
     assert (update.profile, update.changed) == (STORED, ())
+
+
+def test_a_form_s_opt_out_is_a_consent_change_of_its_channel():
+    update = submit(LeadProfile(consent=Consent(email=False, sms=True)), FIRST + timedelta(days=1))
+    assert consent_changes(update) == [(ContactChannel.EMAIL, False), (ContactChannel.SMS, True)]
+
+
+def test_an_opt_out_that_loses_to_a_later_opt_in_is_no_consent_change():
+    as_of = {"consent.email": FIRST + timedelta(days=2)}
+    update = submit(
+        LeadProfile(consent=Consent(email=False), country="PT"), FIRST + timedelta(days=1), as_of=as_of
+    )
+    assert consent_changes(update) == []

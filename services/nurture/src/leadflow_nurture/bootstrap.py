@@ -11,7 +11,7 @@ from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.delivery import RetryPolicy
 from leadflow_nurture.domain.email import Sender
 from leadflow_nurture.entrypoints import consumers, http
-from leadflow_nurture.settings import NurtureSettings
+from leadflow_nurture.settings import MissingSecret, NurtureSettings
 from leadflow_nurture.use_cases.scheduler import SchedulerConfig, run_scheduler
 from leadflow_shared.runtime import BackgroundTask, Runtime, ServiceDefinition
 from leadflow_shared.settings import ServiceSettings
@@ -23,14 +23,19 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def definition(settings: ServiceSettings) -> ServiceDefinition:
     """Wire nurture's subscriptions, routes, touch scheduler and the job that folds the KPI totals."""
     assert isinstance(settings, NurtureSettings)
+    try:
+        links = settings.unsubscribe_links()
+    except MissingSecret as error:
+        raise SystemExit(str(error)) from None
     store = TrackStore()
     config = SchedulerConfig(
         sender=Sender(
             email=settings.sender_email,
             display_name=settings.sender_name,
-            unsubscribe_url=settings.unsubscribe_url,
+            unsubscribe_url=settings.public_url,
             unsubscribe_mailto=settings.unsubscribe_mailto,
         ),
+        links=links,
         batch_size=settings.scheduler_batch_size,
         retry=RetryPolicy(
             max_attempts=settings.scheduler_max_attempts,
@@ -60,7 +65,7 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         ),
         settings=settings,
         subscriptions=consumers.subscriptions(store),
-        routers=[http.router],
+        routers=[http.router, http.unsubscribe_router],
         background=background,
-        state={"tracks": store},
+        state={"tracks": store, "unsubscribe_links": links},
     )

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from leadflow_nurture.domain.unsubscribe import MIN_SECRET, UnsubscribeLinks
 from leadflow_shared.settings import ServiceSettings
 
 
@@ -43,18 +45,56 @@ class NurtureSettings(ServiceSettings):
     )
     sender_email: str = "hello@leadflow.example"
     sender_name: str = "leadflow"
-    unsubscribe_url: str = Field(
-        default="https://leadflow.example/unsubscribe?lead=$lead_id",
-        description="one-click unsubscribe link; $lead_id is replaced",
+    public_url: str = Field(
+        default="http://127.0.0.1:8004",
+        description="nurture's address as recipients reach it; one-click unsubscribe links start with it",
+    )
+    unsubscribe_secret: SecretStr | None = Field(
+        default=None,
+        description="signs the one-click unsubscribe links; `serve` refuses to start without it",
+    )
+    unsubscribe_valid_days: int = Field(
+        default=60, ge=1, le=3650, description="how long a sent email's unsubscribe link keeps working"
     )
     unsubscribe_mailto: str | None = None
 
-    @field_validator("unsubscribe_url", "unsubscribe_mailto")
+    @field_validator("public_url", "unsubscribe_mailto")
     @classmethod
     def _header_safe(cls, value: str | None) -> str | None:
         # Both go verbatim into the List-Unsubscribe header, which must stay one unencoded line.
         if value is not None and (
-            not value.isascii() or not value.isprintable() or " " in value or len(value) > 400
+            not value.isascii() or not value.isprintable() or " " in value or len(value) > 300
         ):
-            raise ValueError("must be printable ASCII without spaces, at most 400 characters")
+            raise ValueError("must be printable ASCII without spaces, at most 300 characters")
         return value
+
+    @field_validator("public_url")
+    @classmethod
+    def _web_address(cls, value: str) -> str:
+        if not value.startswith(("https://", "http://")):
+            raise ValueError("must be an https:// (or, locally, http://) URL")
+        return value.rstrip("/")
+
+    @field_validator("unsubscribe_secret")
+    @classmethod
+    def _long_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < MIN_SECRET:
+            raise ValueError(f"must be at least {MIN_SECRET} characters: it is all that guards the links")
+        return value
+
+    def unsubscribe_links(self) -> UnsubscribeLinks:
+        """The signer of unsubscribe links; MissingSecret when no secret is set."""
+        if self.unsubscribe_secret is None:
+            raise MissingSecret(
+                "nurture: invalid configuration\n  NURTURE_UNSUBSCRIBE_SECRET: required (at least"
+                f" {MIN_SECRET} characters): it signs the one-click unsubscribe link of every email"
+            )
+        return UnsubscribeLinks(
+            public_url=self.public_url,
+            secret=self.unsubscribe_secret.get_secret_value().encode(),
+            valid_for=timedelta(days=self.unsubscribe_valid_days),
+        )
+
+
+class MissingSecret(RuntimeError):
+    """The service would send emails or answer unsubscribe links without a secret to sign them."""

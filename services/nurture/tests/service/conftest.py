@@ -11,11 +11,16 @@ from email import message_from_bytes, policy
 from email.message import Message
 from typing import Any
 
+import httpx
 import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 
-from leadflow_devstack.testing import TestStack, free_port
+from leadflow_devstack.testing import TestStack, api_client, free_port
+from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.unsubscribe import UnsubscribeLinks
+from leadflow_nurture.entrypoints import http
+from leadflow_nurture.settings import NurtureSettings
 from leadflow_shared.db import create_pool
 from leadflow_shared.uow import UnitOfWorkFactory
 
@@ -96,11 +101,40 @@ def ascii_smtp_server() -> Iterator[SmtpServer]:
 async def uows(service_stack: TestStack) -> AsyncIterator[UnitOfWorkFactory]:
     """Units of work on nurture's schema, with a clean slate of enrollments."""
     pool = await create_pool(service_stack.dsn("nurture"), "nurture", 2, 8)
-    await pool.execute("TRUNCATE touches, enrollments, consent, archives, outbox, undeliverable")
+    await pool.execute(
+        "TRUNCATE touches, enrollments, consent, archives, outbox, undeliverable, suppressions"
+    )
     try:
         yield UnitOfWorkFactory(pool, "nurture", service_stack.topic_prefix)
     finally:
         await asyncio.wait_for(pool.close(), 10)
+
+
+LINKS = UnsubscribeLinks("https://nurture.orbital-bakery.example", b"orbital-bakery-signing-secret-42!")
+"""How the service tests sign unsubscribe links."""
+
+
+def state() -> dict[str, Any]:
+    """What nurture's routes read from the service definition."""
+    return {"tracks": TrackStore(refresh_s=0), "unsubscribe_links": LINKS}
+
+
+@pytest_asyncio.fixture
+async def api(service_stack: TestStack, uows: UnitOfWorkFactory) -> AsyncIterator[httpx.AsyncClient]:
+    """Nurture's routes in-process with a write token."""
+    async with api_client(
+        service_stack, NurtureSettings, [http.router], uows.pool, "write", state()
+    ) as client:
+        yield client
+
+
+@pytest_asyncio.fixture
+async def public(service_stack: TestStack, uows: UnitOfWorkFactory) -> AsyncIterator[httpx.AsyncClient]:
+    """Nurture's routes in-process, called as a mail client calls them: without any bearer token."""
+    routers = [http.router, http.unsubscribe_router]
+    async with api_client(service_stack, NurtureSettings, routers, uows.pool, "read", state()) as client:
+        del client.headers["Authorization"]
+        yield client
 
 
 pytestmark = pytest.mark.service

@@ -15,26 +15,27 @@ import pytest
 
 from leadflow_nurture.adapters.smtp import SmtpSender
 from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.consent import from_intake
 from leadflow_nurture.domain.delivery import RetryPolicy, SendFailure
 from leadflow_nurture.domain.email import Sender
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.matching import LeadContext
 from leadflow_nurture.domain.tracks import EntrySource, parse_track_set
 from leadflow_nurture.settings import NurtureSettings
-from leadflow_nurture.use_cases import lifecycle
+from leadflow_nurture.use_cases import consent, lifecycle
 from leadflow_nurture.use_cases.scheduler import SchedulerConfig, exhaust_quiet_enrollments, send_due_touches
 from leadflow_shared.contracts.events import DisqualificationReason, LeadConsentChanged, LeadEngaged
 from leadflow_shared.contracts.lead import ActivityType, ContactChannel, LeadProfile, TriggerKind
 from leadflow_shared.uow import UnitOfWorkFactory
 
-from .conftest import SmtpServer
+from .conftest import LINKS, SmtpServer
 
 pytestmark = pytest.mark.service
 
 SENDER = Sender(
     email="hello@orbital-bakery.example",
     display_name="Orbital Bakery",
-    unsubscribe_url="https://orbital-bakery.example/unsubscribe?lead=$lead_id",
+    unsubscribe_url="https://nurture.orbital-bakery.example",
 )
 
 
@@ -102,7 +103,7 @@ async def enroll_bakers(uows: UnitOfWorkFactory, store: TrackStore, count: int) 
 
 
 async def drain(uows: UnitOfWorkFactory, store: TrackStore, sender: Any, batch: int = 25) -> None:
-    config = SchedulerConfig(sender=SENDER, batch_size=batch)
+    config = SchedulerConfig(sender=SENDER, links=LINKS, batch_size=batch)
     for _ in range(50):
         if await send_due_touches(uows, store, sender, config) == 0:
             return
@@ -126,7 +127,9 @@ async def test_an_enrolled_baker_gets_every_step_by_real_smtp_with_an_unsubscrib
         "Live: the ROI case",
         "Welcome, Inês",
     ]
-    assert f"lead={lead_id}" in received[0]["List-Unsubscribe"]
+    assert received[0]["List-Unsubscribe"].startswith(
+        "<https://nurture.orbital-bakery.example/v1/unsubscribe/"
+    )
     assert received[0]["Message-ID"].startswith("<touch-")
     types = await outbox_types(uows)
     assert types.count("nurture.enrolled") == 1
@@ -165,7 +168,7 @@ async def test_a_worker_that_dies_mid_batch_loses_no_touch_and_the_restarted_one
     store = TrackStore()
     await enroll_bakers(uows, store, 5)
     with pytest.raises(RuntimeError):
-        await send_due_touches(uows, store, CrashingMail(), SchedulerConfig(sender=SENDER))
+        await send_due_touches(uows, store, CrashingMail(), SchedulerConfig(sender=SENDER, links=LINKS))
     assert await uows.pool.fetchval("SELECT count(*) FROM touches WHERE status = 'due'") == 5
     assert "nurture.touch_sent" not in await outbox_types(uows)
 
@@ -180,7 +183,7 @@ async def test_an_unreachable_smtp_server_keeps_the_touch_due_for_a_later_retry(
     store = TrackStore()
     [lead_id] = await enroll_bakers(uows, store, 1)
     down = NurtureSettings(database_url="postgresql://unused@localhost/x", smtp_port=1, smtp_timeout_s=2)
-    config = SchedulerConfig(sender=SENDER, retry=RetryPolicy(first_delay=timedelta(0)))
+    config = SchedulerConfig(sender=SENDER, links=LINKS, retry=RetryPolicy(first_delay=timedelta(0)))
     assert await send_due_touches(uows, store, SmtpSender(down), config) == 0
     touch = await uows.pool.fetchrow("SELECT * FROM touches WHERE lead_id = $1", lead_id)
     # The server was away, not the message at fault: the attempt does not count towards the touch's limit.
@@ -196,10 +199,16 @@ async def test_an_opted_out_baker_gets_nothing_more_and_the_opt_out_is_recorded(
     store = TrackStore()
     [lead_id] = await enroll_bakers(uows, store, 1)
     async with uows() as uow:
-        await lifecycle.change_consent(
+        await consent.record(
             uow,
-            LeadConsentChanged(
-                lead_id=lead_id, channel=ContactChannel.EMAIL, opted_in=False, reason="clicked unsubscribe"
+            from_intake(
+                LeadConsentChanged(
+                    lead_id=lead_id,
+                    channel=ContactChannel.EMAIL,
+                    opted_in=False,
+                    reason="clicked unsubscribe",
+                ),
+                lifecycle.now(),
             ),
         )
     await drain(uows, store, SmtpSender(settings_for(smtp_server)))

@@ -18,7 +18,7 @@ from leadflow_nurture.settings import NurtureSettings
 from leadflow_nurture.use_cases.scheduler import Messages, SchedulerConfig, send_due_touches
 from leadflow_shared.uow import UnitOfWorkFactory
 
-from .conftest import SmtpServer
+from .conftest import LINKS, SmtpServer
 from .test_scheduler import SENDER, enroll_bakers, settings_for
 
 pytestmark = pytest.mark.service
@@ -85,7 +85,7 @@ async def state(uows: UnitOfWorkFactory, bakers: dict[UUID, int]) -> dict[str, A
 
 async def rounds(uows: UnitOfWorkFactory, store: TrackStore, mail: Any, batch_size: int) -> None:
     config = SchedulerConfig(
-        sender=SENDER, batch_size=batch_size, retry=RetryPolicy(first_delay=timedelta(minutes=5))
+        sender=SENDER, links=LINKS, batch_size=batch_size, retry=RetryPolicy(first_delay=timedelta(minutes=5))
     )
     for _ in range(100):
         await send_due_touches(uows, store, mail, config)
@@ -129,12 +129,12 @@ async def test_a_round_whose_smtp_server_is_unreachable_renders_no_email(
     step = parse_track_set(fast_tracks()).tracks[0].steps[0]
     drafts = [(row, step, LeadProfile.model_validate(row["profile"])) for row in rows]
 
-    unsent = Messages(drafts, SENDER)
+    unsent = Messages(drafts, SENDER, LINKS)
     errors = await SmtpSender(down).send(unsent)
     assert [error.kind if error else None for error in errors] == [FailureKind.UNAVAILABLE] * 3
     assert not unsent.rendered
 
-    delivered = Messages(drafts, SENDER)
+    delivered = Messages(drafts, SENDER, LINKS)
     assert await SmtpSender(settings_for(smtp_server)).send(delivered) == [None, None, None]
     assert delivered.rendered
     assert sorted(m["Message-ID"] for m in smtp_server.inbox.messages) == sorted(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
 import pytest
@@ -17,11 +17,12 @@ from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.adapters.views import lead_overview
 from leadflow_nurture.domain.delivery import RetryPolicy
 from leadflow_nurture.domain.email import Sender
+from leadflow_nurture.domain.unsubscribe import UnsubscribeLinks, verify
 from leadflow_nurture.settings import NurtureSettings
 from leadflow_nurture.use_cases.scheduler import SchedulerConfig, send_due_touches
 from leadflow_shared.uow import UnitOfWorkFactory
 
-from .conftest import SmtpServer
+from .conftest import LINKS, SmtpServer
 from .test_scheduler import SENDER, drain, enroll_bakers, settings_for
 
 pytestmark = pytest.mark.service
@@ -71,7 +72,7 @@ async def test_a_bad_address_a_bounce_and_a_non_ascii_address_fail_alone_and_the
     # The failing touches come due first: one round settles every touch all the same.
     assert (
         await send_due_touches(
-            uows, store, SmtpSender(settings_for(ascii_smtp_server)), SchedulerConfig(SENDER)
+            uows, store, SmtpSender(settings_for(ascii_smtp_server)), SchedulerConfig(SENDER, LINKS)
         )
         == 5
     )
@@ -128,7 +129,7 @@ async def test_a_greylisting_server_gets_a_bounded_number_of_tries_then_the_touc
     slow, _ = await enroll_bakers(uows, store, 2)
     await readdress(uows, slow, SLOW)
     smtp_server.inbox.refuse[SLOW] = "451 4.7.1 greylisted, try again later"
-    config = SchedulerConfig(SENDER, retry=RetryPolicy(max_attempts=3, first_delay=timedelta(0)))
+    config = SchedulerConfig(SENDER, LINKS, retry=RetryPolicy(max_attempts=3, first_delay=timedelta(0)))
 
     for _ in range(10):
         await send_due_touches(uows, store, SmtpSender(settings_for(smtp_server)), config)
@@ -150,7 +151,7 @@ async def test_a_non_ascii_address_goes_out_with_smtputf8_when_the_server_offers
     [ines] = await enroll_bakers(uows, store, 1)
     await readdress(uows, ines, INES)
 
-    await send_due_touches(uows, store, SmtpSender(settings_for(smtp_server)), SchedulerConfig(SENDER))
+    await send_due_touches(uows, store, SmtpSender(settings_for(smtp_server)), SchedulerConfig(SENDER, LINKS))
 
     [options] = smtp_server.inbox.mail_options
     assert "SMTPUTF8" in options
@@ -167,19 +168,24 @@ async def test_list_unsubscribe_reaches_the_server_on_one_unencoded_line_for_one
     sender = Sender(
         email="hello@orbital-bakery.example",
         display_name="Orbital Bakery",
-        unsubscribe_url="https://mail.orbital-bakery.example/lists/pastry-news/unsubscribe/one-click?lead=$lead_id",
+        unsubscribe_url="https://mail.orbital-bakery.example/lists/pastry-news",
         unsubscribe_mailto="unsubscribe@orbital-bakery.example",
     )
+    links = UnsubscribeLinks("https://mail.orbital-bakery.example/lists/pastry-news", LINKS.secret)
 
-    await send_due_touches(uows, store, SmtpSender(settings_for(smtp_server)), SchedulerConfig(sender))
+    await send_due_touches(uows, store, SmtpSender(settings_for(smtp_server)), SchedulerConfig(sender, links))
 
     [raw] = smtp_server.inbox.raw
     lines = raw.split(b"\r\n\r\n")[0].split(b"\r\n")
     at = next(n for n, line in enumerate(lines) if line.lower().startswith(b"list-unsubscribe:"))
-    assert lines[at] == (
+    prefix = (
         b"List-Unsubscribe: <mailto:unsubscribe@orbital-bakery.example>, <https://mail.orbital-bakery.example"
-        b"/lists/pastry-news/unsubscribe/one-click?lead=" + str(lead_id).encode() + b">"
+        b"/lists/pastry-news/v1/unsubscribe/"
     )
+    assert lines[at].startswith(prefix)
+    assert lines[at].endswith(b">")
+    token = lines[at][len(prefix) : -1].decode()
+    assert verify(token, LINKS.secret, datetime.now(UTC)).lead_id == lead_id
     assert not lines[at + 1].startswith((b" ", b"\t"))
     assert b"List-Unsubscribe-Post: List-Unsubscribe=One-Click" in lines
 
@@ -200,7 +206,7 @@ async def test_a_server_that_never_greets_costs_a_round_one_timeout_and_the_touc
 
     started = time.monotonic()
     settled = await send_due_touches(
-        uows, store, SmtpSender(timeout_settings(silent_server)), SchedulerConfig(SENDER)
+        uows, store, SmtpSender(timeout_settings(silent_server)), SchedulerConfig(SENDER, LINKS)
     )
 
     assert time.monotonic() - started < 5
@@ -221,7 +227,7 @@ async def test_a_server_that_hangs_on_one_email_times_out_on_it_and_still_takes_
 
     started = time.monotonic()
     await send_due_touches(
-        uows, store, SmtpSender(timeout_settings(smtp_server.port)), SchedulerConfig(SENDER)
+        uows, store, SmtpSender(timeout_settings(smtp_server.port)), SchedulerConfig(SENDER, LINKS)
     )
 
     assert time.monotonic() - started < 10

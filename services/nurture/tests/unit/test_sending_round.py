@@ -13,6 +13,7 @@ import pytest
 from leadflow_nurture.domain.delivery import FailureKind, GiveUp, Retry, RetryPolicy, SendFailure
 from leadflow_nurture.domain.email import Sender, Unrenderable
 from leadflow_nurture.domain.tracks import Step
+from leadflow_nurture.domain.unsubscribe import UnsubscribeLinks
 from leadflow_nurture.use_cases.scheduler import Draft, Messages, SchedulerConfig, deliver
 from leadflow_shared.contracts.lead import LeadProfile
 
@@ -23,8 +24,9 @@ CONFIG = SchedulerConfig(
     sender=Sender(
         email="hello@orbital-bakery.example",
         display_name="Orbital Bakery",
-        unsubscribe_url="https://orbital-bakery.example/unsubscribe?lead=$lead_id",
+        unsubscribe_url="https://nurture.orbital-bakery.example",
     ),
+    links=UnsubscribeLinks("https://nurture.orbital-bakery.example", b"orbital-bakery-signing-secret-42!"),
     retry=RetryPolicy(max_attempts=3, first_delay=timedelta(seconds=30)),
 )
 
@@ -126,7 +128,7 @@ async def test_a_non_ascii_address_is_rendered_as_it_is_for_a_server_that_offers
 
 
 def test_an_email_is_rendered_only_when_read_and_once() -> None:
-    messages = Messages([draft(7, "ines@pastel-de-nata.example"), draft(8, "@")], CONFIG.sender)
+    messages = Messages([draft(7, "ines@pastel-de-nata.example"), draft(8, "@")], CONFIG.sender, CONFIG.links)
 
     assert not messages.rendered
     first = messages[0]

@@ -351,6 +351,20 @@ class LeadRequalificationRequested(EventData):
     enrollment_id: UUID | None = None
 
 
+class NurtureConsentRecorded(EventData):
+    """Nurture, the owner of consent, recorded a lead's opt-in or opt-out on one channel."""
+
+    event_type: ClassVar[str] = "nurture.consent_recorded"
+    topic: ClassVar[str] = topics.NURTURE_EVENTS
+
+    lead_id: UUID
+    channel: ContactChannel
+    opted_in: bool
+    source: str
+    reason: str
+    recorded_at: datetime
+
+
 class ExhaustedNext(StrEnum):
     """What follows a track that ended without engagement."""
 
@@ -393,6 +407,7 @@ EVENT_MODELS: tuple[type[EventData], ...] = (
     NurtureTouchSent,
     LeadRequalificationRequested,
     NurtureExhausted,
+    NurtureConsentRecorded,
 )
 
 EVENT_TYPES: dict[str, type[EventData]] = {model.event_type: model for model in EVENT_MODELS}

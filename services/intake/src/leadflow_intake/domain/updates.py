@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from leadflow_shared.contracts.lead import Consent, LeadProfile, QualifyingAnswers
+from leadflow_shared.contracts.lead import Consent, ContactChannel, LeadProfile, QualifyingAnswers
 
 PLAIN_FIELDS: tuple[str, ...] = tuple(
     name
@@ -97,3 +97,13 @@ def apply_submission(
         }
     )
     return ProfileUpdate(profile, times, tuple(changed))
+
+
+def consent_changes(update: ProfileUpdate) -> list[tuple[ContactChannel, bool]]:
+    """The channels whose consent the update changed, each with its new value (a form's opt-out, say)."""
+    return [
+        (ContactChannel(name), value)
+        for name in CONSENT_CHANNELS
+        if f"consent.{name}" in update.changed
+        and (value := getattr(update.profile.consent, name)) is not None
+    ]

@@ -18,12 +18,13 @@ from leadflow_intake.domain.dedup import (
     worth_comparing_among,
 )
 from leadflow_intake.domain.normalise import Normalised, NormaliseResult, Rejected, normalise, received_again
-from leadflow_intake.domain.updates import ProfileUpdate, apply_submission
+from leadflow_intake.domain.updates import ProfileUpdate, apply_submission, consent_changes
+from leadflow_intake.use_cases.engagement import apply_pending_consent
 from leadflow_intake.use_cases.quarantine import quarantine
 from leadflow_shared.consumer import Conflict
 from leadflow_shared.contracts.envelope import Envelope
-from leadflow_shared.contracts.events import LeadCaptured, LeadUpdated
-from leadflow_shared.contracts.lead import LeadProfile, LeadSubmission
+from leadflow_shared.contracts.events import EventData, LeadCaptured, LeadConsentChanged, LeadUpdated
+from leadflow_shared.contracts.lead import LeadProfile, LeadSubmission, Touch
 from leadflow_shared.uow import UnitOfWork
 
 DUPLICATE_NAMESPACE = UUID("0b7f2c55-1f43-4d0e-9a61-2f7d8e3c4a19")
@@ -122,13 +123,9 @@ async def capture(
         await repo.claim_keys(uow.conn, lead_id, keys)
         if not await repo.add_touch(uow.conn, lead_id, result.touch):
             return CaptureResult("duplicate_delivery", lead_id)
-        await uow.outbox.emit(
-            LeadUpdated(
-                lead_id=lead_id, profile=update.profile, touch=result.touch, changed=list(update.changed)
-            ),
-            causation=causation,
-            correlation_id=correlation_id,
-        )
+        for event in _update_events(lead_id, update, result.touch):
+            await uow.outbox.emit(event, causation=causation, correlation_id=correlation_id)
+        await apply_pending_consent(uow, [(lead_id, update.profile.email, causation)])
         return CaptureResult("updated", lead_id)
 
     lead_id = uuid4()
@@ -153,6 +150,7 @@ async def capture(
         causation=causation,
         correlation_id=correlation_id,
     )
+    await apply_pending_consent(uow, [(lead_id, result.profile.email, causation)])
     return CaptureResult("captured", lead_id, review_against=review_against)
 
 
@@ -305,6 +303,15 @@ async def capture_many(
             results[turn] = await capture(
                 uow, submission, causation=causation, policy=policy, normalised=results_of.get(turn)
             )
+    # After every lead.captured and lead.updated of the batch, so a kept opt-out follows its lead's capture.
+    await apply_pending_consent(
+        uow,
+        [
+            (result.lead_id, normalised[index].profile.email, items[index][1])
+            for index, result in results.items()
+            if result.lead_id and result.outcome in ("captured", "updated") and index in normalised
+        ],
+    )
     return [results[index] for index in range(len(items))]
 
 
@@ -358,12 +365,21 @@ async def _update_known(uow: UnitOfWork, run: list[_Known]) -> dict[int, Capture
         if touch.source_id is not None and (touch.source_system, touch.source_id) not in recorded:
             results[k.index] = CaptureResult("duplicate_delivery", k.lead_id)
             continue
-        await uow.outbox.emit(
-            LeadUpdated(lead_id=k.lead_id, profile=update.profile, touch=touch, changed=list(update.changed)),
-            causation=k.causation,
-        )
+        await uow.outbox.emit_many([(e, k.causation) for e in _update_events(k.lead_id, update, touch)])
         results[k.index] = CaptureResult("updated", k.lead_id)
     return results
+
+
+def _update_events(lead_id: UUID, update: ProfileUpdate, touch: Touch) -> list[EventData]:
+    """lead.updated, then lead.consent_changed for each channel the submission changed (a form's opt-out)."""
+    events: list[EventData] = [
+        LeadUpdated(lead_id=lead_id, profile=update.profile, touch=touch, changed=list(update.changed))
+    ]
+    for channel, opted_in in consent_changes(update):
+        way = "opted in" if opted_in else "opted out"
+        reason = f"{way} on a {touch.source_system} submission"
+        events.append(LeadConsentChanged(lead_id=lead_id, channel=channel, opted_in=opted_in, reason=reason))
+    return events
 
 
 def _updated(stored: repo.StoredProfile | None, result: Normalised) -> ProfileUpdate:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
@@ -16,7 +17,7 @@ from leadflow_intake.use_cases.quarantine import quarantine
 from leadflow_shared import metrics
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import ActivityRecorded, LeadConsentChanged, LeadEngaged
-from leadflow_shared.contracts.lead import Consent, LeadProfile
+from leadflow_shared.contracts.lead import Consent, ContactChannel, LeadProfile
 from leadflow_shared.uow import UnitOfWork
 
 
@@ -24,7 +25,7 @@ from leadflow_shared.uow import UnitOfWork
 class Outcome:
     """What became of an activity or a consent change."""
 
-    outcome: Literal["recorded", "repeated", "rejected"]
+    outcome: Literal["recorded", "repeated", "rejected", "kept"]
     lead_id: UUID | None = None
     reason: str | None = None
 
@@ -87,16 +88,69 @@ async def record_activity(
 async def change_consent(
     uow: UnitOfWork, change: ConsentChange, *, causation: Envelope | None, raw: object, part: str = ""
 ) -> Outcome:
-    """Apply an opt-in or opt-out to the lead with that email and emit lead.consent_changed once."""
-    lead_id = await repo.resolve_lead(uow.conn, None, email_key(change.email) if change.email else None)
-    if lead_id is None:
-        reason = f"consent change for an unknown lead: no email {change.email!r}"
-        await quarantine(uow, change.source_system, reason, raw, causation=causation, part=part)
-        metrics.EVENTS_REFUSED.labels("intake", "unknown_lead").inc()
-        return Outcome("rejected", reason=reason)
+    """Apply an opt-in or opt-out to the lead with that email and emit lead.consent_changed once.
+
+    A change for an email no lead has yet is kept (pending_consent) and applied when that person is
+    captured: an unsubscribe must hold even when it arrives before the lead it is about.
+    """
+    key = email_key(change.email) if change.email else None
+    lead_id = await repo.resolve_lead(uow.conn, None, key)
     source_id = change.source_id or (
         str(causation.id) + part if causation else f"{change.email}:{change.reason}"
     )
+    if lead_id is None and key is None:
+        reason = "consent change names no email"
+        await quarantine(uow, change.source_system, reason, raw, causation=causation, part=part)
+        metrics.EVENTS_REFUSED.labels("intake", "unknown_lead").inc()
+        return Outcome("rejected", reason=reason)
+    if lead_id is None:
+        await uow.conn.execute(
+            "INSERT INTO pending_consent"
+            " (source_system, source_id, email_key, channel, opted_in, reason, occurred_at)"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+            change.source_system,
+            source_id,
+            key,
+            change.channel.value,
+            change.opted_in,
+            change.reason,
+            change.occurred_at,
+        )
+        return Outcome("kept")
+    return await _apply_consent(uow, lead_id, change, source_id, causation)
+
+
+async def apply_pending_consent(
+    uow: UnitOfWork, leads: Sequence[tuple[UUID, str | None, Envelope | None]]
+) -> int:
+    """Apply the kept consent changes of these (lead id, email, causing event) now their leads exist.
+
+    Each is applied as it would have been had the lead existed, oldest first, and then forgotten.
+    """
+    by_email = {email_key(email): (lead_id, causation) for lead_id, email, causation in leads if email}
+    if not by_email:
+        return 0
+    rows = await uow.conn.fetch(
+        "DELETE FROM pending_consent WHERE email_key = ANY($1::text[]) RETURNING *", list(by_email)
+    )
+    for row in sorted(rows, key=lambda r: (r["occurred_at"] or r["received_at"], r["seq"])):
+        lead_id, causation = by_email[row["email_key"]]
+        change = ConsentChange(
+            source_system=row["source_system"],
+            email=row["email_key"],
+            channel=ContactChannel(row["channel"]),
+            opted_in=row["opted_in"],
+            reason=row["reason"],
+            source_id=row["source_id"],
+            occurred_at=row["occurred_at"] or row["received_at"],
+        )
+        await _apply_consent(uow, lead_id, change, row["source_id"], causation)
+    return len(rows)
+
+
+async def _apply_consent(
+    uow: UnitOfWork, lead_id: UUID, change: ConsentChange, source_id: str, causation: Envelope | None
+) -> Outcome:
     inserted = await uow.conn.fetchval(
         "INSERT INTO consent_changes (source_system, source_id, lead_id, channel, opted_in, reason)"
         " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",

@@ -41,6 +41,8 @@ class IngestReport:
 
     captured: list[CaptureResult] = field(default_factory=list)
     consent_changes: int = 0
+    # Consent changes for an email no lead has yet, kept until that person is captured.
+    consent_kept: int = 0
     ignored: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
 
@@ -90,6 +92,7 @@ async def ingest_raw(
         elif isinstance(result, ConsentChange):
             outcome = await change_consent(uow, result, causation=causation, raw=raw.payload, part=part)
             report.consent_changes += outcome.outcome == "recorded"
+            report.consent_kept += outcome.outcome == "kept"
             if outcome.reason:
                 report.rejected.append(outcome.reason)
         else:

@@ -7,8 +7,10 @@ from uuid import UUID
 
 import asyncpg
 
+from leadflow_nurture.adapters import suppressions
 from leadflow_nurture.adapters.leads import lead_view
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
+from leadflow_shared.contracts.lead import ContactChannel
 
 _ENROLLMENT_COLUMNS = (
     "id, lead_id, track, track_version, source, status, started_at, engagement_points, last_engaged_at,"
@@ -72,3 +74,35 @@ async def enrollments_page(
     )
     items = [{k: v for k, v in row.items() if k != "seq"} for row in rows]
     return items, rows[-1]["seq"] if rows else None
+
+
+async def consent_view(conn: asyncpg.Connection, lead_id: UUID) -> dict[str, Any] | None:
+    """The lead's consent on every channel and whether its address is suppressed; None when nothing is known.
+
+    A channel without a consent record shows what the lead's profile says (source `profile`), if anything.
+    """
+    lead = await lead_view(conn, lead_id)
+    rows = await conn.fetch(
+        "SELECT channel, opted_in, reason, source, proof, changed_at FROM consent WHERE lead_id = $1", lead_id
+    )
+    if lead is None and not rows:
+        return None
+    profile = (lead or {}).get("profile") or {}
+    recorded = {row["channel"]: dict(row) for row in rows}
+    channels = []
+    for channel in ContactChannel:
+        said = (profile.get("consent") or {}).get(channel.value)
+        channels.append(
+            recorded.get(channel.value)
+            or {
+                "channel": channel.value,
+                "opted_in": said,
+                "source": None if said is None else "profile",
+                "reason": None,
+                "proof": None,
+                "changed_at": None,
+            }
+        )
+    email = profile.get("email")
+    entry = await suppressions.entry(conn, email) if isinstance(email, str) and email else None
+    return {"lead_id": lead_id, "channels": channels, "suppression": dict(entry) if entry else None}

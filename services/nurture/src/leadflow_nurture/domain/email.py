@@ -141,7 +141,7 @@ def render_touch(
     if sender.unsubscribe_mailto:
         links.insert(0, f"<mailto:{sender.unsubscribe_mailto}>")
     message["List-Unsubscribe"] = _one_line(", ".join(links))
-    if sender.unsubscribe_url.startswith("https://"):
+    if sender.unsubscribe_url.startswith(("https://", "http://")):
         message["List-Unsubscribe-Post"] = _ONE_CLICK
     message.set_content(f"{greeting}\n\n{body}\n\n-- \n{footer}\n")
     return message

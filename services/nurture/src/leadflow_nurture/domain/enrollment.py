@@ -31,6 +31,8 @@ class TouchOutcome(StrEnum):
     SKIPPED_NO_ADDRESS = "skipped_no_address"
     # The lead's address bounced before (a 5xx to RCPT): nothing more is sent to it.
     SKIPPED_UNDELIVERABLE = "skipped_undeliverable"
+    # The address's hash is on the suppression list (an opt-out or a bounce, of this lead or an erased one).
+    SKIPPED_SUPPRESSED = "skipped_suppressed"
     # The email could not be sent: unrenderable, refused for good, or out of retries (reason kept).
     FAILED = "failed"
 

@@ -10,9 +10,10 @@ from typing import Any, TypeVar
 
 from leadflow_nurture.adapters import leads
 from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.consent import from_intake
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.matching import LeadContext, should_archive
-from leadflow_nurture.use_cases import lifecycle
+from leadflow_nurture.use_cases import consent, lifecycle
 from leadflow_nurture.use_cases.lifecycle import Enrollee
 from leadflow_shared.consumer import BatchHandler, Handler, Subscription
 from leadflow_shared.contracts import topics
@@ -115,7 +116,7 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
     async def on_consent(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         """intake: lead.consent_changed is recorded; an email opt-out stops every touch."""
         assert isinstance(data, LeadConsentChanged)
-        await lifecycle.change_consent(uow, data)
+        await consent.record(uow, from_intake(data, lifecycle.now()), envelope)
 
     async def on_lost(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         """opportunity: opportunity.lost takes the lead to win-back."""

@@ -6,19 +6,32 @@ from dataclasses import asdict
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, status
 
 from leadflow_nurture.adapters import kpis, views
 from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.consent import ConsentChange
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.tracks import InvalidTrackSet, parse_track_set
+from leadflow_nurture.domain.unsubscribe import (
+    MAX_TOKEN,
+    BadToken,
+    Claim,
+    ExpiredToken,
+    UnsubscribeLinks,
+    verify,
+)
 from leadflow_nurture.entrypoints import schemas
-from leadflow_nurture.use_cases import lifecycle
+from leadflow_nurture.use_cases import consent, lifecycle
 from leadflow_shared import pagination
 from leadflow_shared.http import BEARER_ANSWERS, AdminAccess, ReadAccess, TextFilter, WriteAccess, answers
 from leadflow_shared.runtime import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["nurture"], responses=answers(*BEARER_ANSWERS))
+# No bearer here: the signature in the link authenticates (RFC 8058; the recipient's mail client posts it).
+unsubscribe_router = APIRouter(prefix="/v1", tags=["unsubscribe"])
+
+Token = Annotated[str, Path(max_length=MAX_TOKEN, description="the signed token of an email's link")]
 
 
 def _store(request: Request) -> TrackStore:
@@ -103,6 +116,81 @@ async def track_kpis(request: Request, _: ReadAccess) -> dict[str, Any]:
             }
             for track in counts
         ]
+    }
+
+
+@router.get("/leads/{lead_id}/consent", response_model=schemas.LeadConsent, responses=answers(404, 422))
+async def get_consent(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+    """The lead's consent per channel (source, time, proof) and its address's suppression, if listed."""
+    async with runtime_of(request).pool.acquire() as conn:
+        view = await views.consent_view(conn, lead_id)
+    if view is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id} and no consent recorded for it")
+    return view
+
+
+@router.put("/leads/{lead_id}/consent", response_model=schemas.LeadConsent, responses=answers(422))
+async def put_consent(
+    lead_id: UUID, update: schemas.ConsentUpdate, request: Request, _: WriteAccess
+) -> dict[str, Any]:
+    """Record an opt-in or opt-out on one channel; kept even for a lead nurture has not heard of yet.
+
+    An email opt-out stops sending as intake's lead.consent_changed does; an email opt-in lifts the
+    suppression an opt-out put on the address (never a bounce's).
+    """
+    at = lifecycle.now()
+    reason = update.reason or update.source
+    change = ConsentChange(lead_id, update.channel, update.opted_in, update.source, reason, at, update.proof)
+    async with runtime_of(request).uow() as uow:
+        await consent.record(uow, change, lift=True)
+        view = await views.consent_view(uow.conn, lead_id)
+    assert view is not None
+    return view
+
+
+def _claim(request: Request, token: str) -> Claim:
+    links: UnsubscribeLinks = runtime_of(request).definition.state["unsubscribe_links"]
+    try:
+        return verify(token, links.secret, lifecycle.now())
+    except ExpiredToken as error:
+        raise HTTPException(status.HTTP_410_GONE, str(error)) from error
+    except BadToken as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
+
+
+@unsubscribe_router.get(
+    "/unsubscribe/{token}", response_model=schemas.UnsubscribeLink, responses=answers(404, 410, 422)
+)
+async def show_unsubscribe(token: Token, request: Request) -> dict[str, Any]:
+    """What the link does, without doing it: mail scanners fetch links, so only a POST unsubscribes."""
+    claim = _claim(request, token)
+    async with runtime_of(request).pool.acquire() as conn:
+        record = await consent.current(conn, claim.lead_id, claim.channel)
+    opted_out = record is not None and record["opted_in"] is False
+    return {
+        "channel": claim.channel,
+        "expires_at": claim.expires_at,
+        "opted_out": opted_out,
+        "detail": "you are unsubscribed"
+        if opted_out
+        else "POST List-Unsubscribe=One-Click to this address to unsubscribe",
+    }
+
+
+@unsubscribe_router.post(
+    "/unsubscribe/{token}", response_model=schemas.Unsubscribed, responses=answers(404, 410, 422)
+)
+async def one_click_unsubscribe(token: Token, request: Request) -> dict[str, Any]:
+    """RFC 8058 one-click unsubscribe: the link's lead is opted out of its channel and gets nothing more."""
+    claim = _claim(request, token)
+    async with runtime_of(request).uow() as uow:
+        record = await consent.unsubscribe(uow, claim, token, lifecycle.now())
+    return {
+        "channel": claim.channel,
+        "opted_out": True,
+        "source": record["source"],
+        "changed_at": record["changed_at"],
+        "detail": "you are unsubscribed: no more email will be sent to you",
     }
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_nurture.domain.tracks import Track
+from leadflow_shared.bounds import Name, Text
+from leadflow_shared.contracts.lead import ContactChannel
 from leadflow_shared.lead_read_model import LeadRecord
 
 
@@ -124,3 +127,61 @@ class TrackKpiList(BaseModel):
     """KPIs per track."""
 
     tracks: list[TrackKpis]
+
+
+class ChannelConsent(BaseModel):
+    """A lead's consent on one channel: opted in, out, or unknown (null), with its source, time and proof."""
+
+    channel: ContactChannel
+    opted_in: bool | None
+    source: str | None
+    reason: str | None
+    proof: str | None
+    changed_at: datetime | None
+
+
+class Suppression(BaseModel):
+    """Why and since when the lead's address is on the suppression list (it is never mailed)."""
+
+    reason: str
+    source: str
+    suppressed_at: datetime
+
+
+class LeadConsent(BaseModel):
+    """A lead's consent on every channel, and its address's suppression if listed."""
+
+    lead_id: UUID
+    channels: list[ChannelConsent]
+    suppression: Suppression | None
+
+
+class ConsentUpdate(BaseModel):
+    """A consent change made by a person or another system: channel, which way, who says so, the proof."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel: ContactChannel
+    opted_in: bool
+    source: Name
+    proof: Annotated[Text, Field(min_length=1)]
+    reason: Text | None = None
+
+
+class UnsubscribeLink(BaseModel):
+    """What a one-click unsubscribe link does when POSTed; a GET never unsubscribes (mail scanners fetch)."""
+
+    channel: ContactChannel
+    expires_at: datetime
+    opted_out: bool
+    detail: str
+
+
+class Unsubscribed(BaseModel):
+    """The opt-out a one-click unsubscribe recorded (or the one already in force)."""
+
+    channel: ContactChannel
+    opted_out: bool
+    source: str
+    changed_at: datetime
+    detail: str

@@ -1,4 +1,4 @@
-"""Enrollment, archive, engagement, consent and exits: each call runs inside the caller's unit of work."""
+"""Enrollment, archive, engagement and exits: each call runs inside the caller's unit of work."""
 
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ from leadflow_nurture.domain.matching import LeadContext, choose_track
 from leadflow_nurture.domain.tracks import Track
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
-    LeadConsentChanged,
     LeadEngaged,
     LeadRequalificationRequested,
     NurtureEnrolled,
 )
-from leadflow_shared.contracts.lead import ContactChannel, LeadProfile
+from leadflow_shared.contracts.lead import LeadProfile
 from leadflow_shared.db import columns_by_key, execute_by_key
 from leadflow_shared.uow import UnitOfWork
 
@@ -250,22 +249,6 @@ async def engage(uow: UnitOfWork, store: TrackStore, event: LeadEngaged, causati
                 lead_id=event.lead_id, reason=request.reason, trigger=request.trigger, enrollment_id=row["id"]
             ),
             causation=causation,
-        )
-
-
-async def change_consent(uow: UnitOfWork, event: LeadConsentChanged) -> None:
-    """Record the lead's consent; opting out of email ends the enrollment as unsubscribed."""
-    await uow.conn.execute(
-        "INSERT INTO consent (lead_id, channel, opted_in, reason) VALUES ($1, $2, $3, $4)"
-        " ON CONFLICT (lead_id, channel) DO UPDATE SET opted_in = $3, reason = $4, changed_at = now()",
-        event.lead_id,
-        event.channel.value,
-        event.opted_in,
-        event.reason,
-    )
-    if not event.opted_in and event.channel is ContactChannel.EMAIL:
-        await end_active(
-            uow.conn, event.lead_id, EnrollmentStatus.UNSUBSCRIBED, f"opted out of email: {event.reason}"
         )
 
 

@@ -16,32 +16,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from email.errors import MessageError
 from email.message import EmailMessage
-from string import Template
 from typing import Any, overload
 
 import asyncpg
 import structlog
 from pydantic import ValidationError
 
-from leadflow_nurture.adapters import metrics
+from leadflow_nurture.adapters import metrics, suppressions
 from leadflow_nurture.adapters.content import template_for
 from leadflow_nurture.adapters.smtp import MailSender
 from leadflow_nurture.adapters.tracks import TrackStore
+from leadflow_nurture.domain.consent import BOUNCED
 from leadflow_nurture.domain.delivery import FailureKind, GiveUp, Retry, RetryPolicy, after_failure
 from leadflow_nurture.domain.email import Recipient, Sender, Unrenderable, render_touch
 from leadflow_nurture.domain.engagement import check_exhaustion
 from leadflow_nurture.domain.enrollment import TouchOutcome, TouchRecord
 from leadflow_nurture.domain.matching import LeadContext
 from leadflow_nurture.domain.tracks import EntrySource, Step
+from leadflow_nurture.domain.unsubscribe import UnsubscribeLinks
 from leadflow_nurture.use_cases import lifecycle
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import EventData, ExhaustedNext, NurtureExhausted, NurtureTouchSent
 from leadflow_shared.contracts.lead import LeadProfile
 from leadflow_shared.db import columns
+from leadflow_shared.privacy import email_hash
 from leadflow_shared.uow import UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
@@ -49,9 +51,10 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True)
 class SchedulerConfig:
-    """What a scheduler round needs besides the database."""
+    """What a scheduler round needs besides the database; each email's unsubscribe link comes from links."""
 
     sender: Sender
+    links: UnsubscribeLinks
     batch_size: int = 100
     retry: RetryPolicy = field(default_factory=RetryPolicy)
 
@@ -108,6 +111,11 @@ async def send_due_touches(
                 outcomes[row["id"]] = TouchOutcome.SKIPPED_UNDELIVERABLE.value
             else:
                 to_send.append((row, step, profile))
+        blocked = await suppressions.suppressed(conn, [profile.email or "" for _, _, profile in to_send])
+        for row, _, profile in to_send:
+            if email_hash(profile.email or "") in blocked:
+                outcomes[row["id"]] = TouchOutcome.SKIPPED_SUPPRESSED.value
+        to_send = [draft for draft in to_send if draft[0]["id"] not in outcomes]
         fates = await deliver(mail, to_send, config)
         retries: list[tuple[int, str, timedelta, int]] = []
         for (row, _, _), fate in zip(to_send, fates, strict=True):
@@ -143,7 +151,7 @@ async def deliver(
     """Send the drafts' emails; for each, None when sent, else whether it is tried again or given up."""
     if not drafts:
         return []
-    failures = await mail.send(Messages(drafts, config.sender))
+    failures = await mail.send(Messages(drafts, config.sender, config.links))
     return [
         None if failure is None else after_failure(failure, row["attempts"], config.retry)
         for (row, _, _), failure in zip(drafts, failures, strict=True)
@@ -170,6 +178,12 @@ async def _give_up(
     )
     bounced = [(row, given_up[row["id"]]) for row in rows if given_up[row["id"]].undeliverable]
     if bounced:
+        addresses = await conn.fetch(
+            "SELECT profile->>'email' AS email FROM leads"
+            " WHERE id = ANY($1::uuid[]) AND profile->>'email' IS NOT NULL",
+            [row["lead_id"] for row, _ in bounced],
+        )
+        await suppressions.suppress(conn, [(address["email"], BOUNCED, "smtp") for address in addresses])
         await conn.execute(
             "INSERT INTO undeliverable (email, reason, touch_id)"
             " SELECT lower(l.profile->>'email'), x.reason, x.id"
@@ -273,9 +287,11 @@ class Messages(Sequence[EmailMessage]):
     cannot be rendered raises Unrenderable when read, for the sender to answer for that touch alone.
     """
 
-    def __init__(self, drafts: Sequence[Draft], sender: Sender) -> None:
+    def __init__(self, drafts: Sequence[Draft], sender: Sender, links: UnsubscribeLinks) -> None:
         self._drafts = drafts
         self._sender = sender
+        self._links = links
+        self._at = lifecycle.now()
         self._rendered: dict[int, EmailMessage | Unrenderable] = {}
 
     def __len__(self) -> int:
@@ -295,7 +311,8 @@ class Messages(Sequence[EmailMessage]):
         if rendered is None:
             row, step, profile = self._drafts[index]
             try:
-                rendered = _message(row, step, profile, self._sender)
+                link = self._links.url(row["lead_id"], self._at)
+                rendered = _message(row, step, profile, replace(self._sender, unsubscribe_url=link))
             except Unrenderable as error:
                 rendered = error
             except (LookupError, ValueError, TypeError, MessageError) as error:
@@ -312,19 +329,13 @@ class Messages(Sequence[EmailMessage]):
 
 
 def _message(row: Mapping[str, Any], step: Step, profile: LeadProfile, sender: Sender) -> EmailMessage:
-    lead_sender = Sender(
-        email=sender.email,
-        display_name=sender.display_name,
-        unsubscribe_url=Template(sender.unsubscribe_url).safe_substitute(lead_id=str(row["lead_id"])),
-        unsubscribe_mailto=sender.unsubscribe_mailto,
-    )
     recipient = Recipient(
         email=profile.email or "",
         first_name=profile.first_name,
         last_name=profile.last_name,
         company=profile.company,
     )
-    message = render_touch(step, recipient, lead_sender, template_for(step.content_ref))
+    message = render_touch(step, recipient, sender, template_for(step.content_ref))
     domain = sender.email.rpartition("@")[2] or "leadflow.local"
     message["Message-ID"] = f"<touch-{row['id']}@{domain}>"
     message["X-Leadflow-Touch"] = f"{row['enrollment_id']}/{row['step']}"
