@@ -150,6 +150,7 @@ async def lead_with_touches(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:
         "created_at": lead["created_at"],
         "updated_at": lead["updated_at"],
         "touches": [dict(t) for t in touches],
+        "corrections": await corrections_of(conn, lead_id),
     }
 
 
@@ -606,3 +607,41 @@ async def add_touches(conn: Conn, touches: list[tuple[UUID, Touch]]) -> list[tup
         [t.occurred_at for _, t in touches],
     )
     return [(r["lead_id"], r["source_system"], r["source_id"]) for r in rows]
+
+
+async def lock_lead_state(conn: Conn, lead_id: UUID) -> tuple[bool, UUID | None]:
+    """Whether the lead exists and the survivor it was merged into, if any; the lead row is locked."""
+    row = await conn.fetchrow("SELECT merged_into FROM leads WHERE id = $1 FOR UPDATE", lead_id)
+    return (False, None) if row is None else (True, row["merged_into"])
+
+
+async def record_correction(
+    conn: Conn,
+    correction_id: UUID,
+    lead_id: UUID,
+    actor: str,
+    reason: str,
+    changes: dict[str, dict[str, Any]],
+    at: datetime,
+) -> None:
+    """Keep who corrected which fields of a lead, why, and each value before and after."""
+    await conn.execute(
+        "INSERT INTO corrections (id, lead_id, actor, reason, changes, corrected_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        correction_id,
+        lead_id,
+        actor,
+        reason,
+        changes,
+        at,
+    )
+
+
+async def corrections_of(conn: Conn, lead_id: UUID) -> list[dict[str, Any]]:
+    """A lead's corrections, oldest first."""
+    rows = await conn.fetch(
+        "SELECT id, actor, reason, changes, corrected_at FROM corrections WHERE lead_id = $1"
+        " ORDER BY corrected_at, id",
+        lead_id,
+    )
+    return [dict(r) for r in rows]
