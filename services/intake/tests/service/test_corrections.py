@@ -1,4 +1,4 @@
-"""Corrections by hand: PATCH /v1/leads/{id} changes the profile, keeps actor and reason, emits lead.updated."""
+"""Corrections by hand: PATCH /v1/leads/{id} changes the profile, keeps who and why, emits lead.updated."""
 
 from __future__ import annotations
 

@@ -62,14 +62,16 @@ def test_derived_fields_follow_the_corrected_email_and_title():
     assert update.profile.email == "dana@kovacs-consulting.example"
     assert update.profile.company_domain == "kovacs-consulting.example"
     assert update.profile.seniority == "c_level"
-    assert "company_domain" in update.changed and "seniority" in update.changed
+    assert "company_domain" in update.changed
+    assert "seniority" in update.changed
 
 
 def test_a_national_phone_is_read_in_the_corrected_country_then_the_leads_then_the_default_region():
     assert read(phone="030 1234567").values["phone"] == "+49301234567"
     assert read(phone="01 42 68 53 00", country="France").values["phone"] == "+33142685300"
     found = read_correction({"phone": "(312) 555-0147"}, lead_country=None, default_region="US")
-    assert isinstance(found, Correction) and found.values["phone"] == "+13125550147"
+    assert isinstance(found, Correction)
+    assert found.values["phone"] == "+13125550147"
 
 
 def test_an_invalid_email_phone_or_country_is_refused_naming_each_field():
@@ -91,7 +93,8 @@ def test_a_field_cleared_by_a_correction_is_filled_again_only_by_a_later_submiss
         as_of=cleared.as_of,
         baseline=FIRST,
     )
-    assert older.profile.job_title is None and older.changed == ()
+    assert older.profile.job_title is None
+    assert older.changed == ()
     later = apply_submission(
         cleared.profile,
         LeadProfile(job_title="CTO"),

@@ -132,6 +132,24 @@ class LeadMerged(EventData):
         return (str(self.merged_id),)
 
 
+class LeadUnmerged(EventData):
+    """A merge was undone: the merged lead is live again with its own profile and touches, apart from the
+    survivor, whose profile loses what the merge brought it."""
+
+    event_type: ClassVar[str] = "lead.unmerged"
+    topic: ClassVar[str] = topics.INTAKE_EVENTS
+
+    lead_id: UUID = Field(description="the restored lead, merged before")
+    survivor_id: UUID = Field(description="the lead it had been merged into")
+    profile: LeadProfile = Field(description="the restored lead's profile")
+    survivor_profile: LeadProfile
+    actor: str
+    reason: str
+
+    def other_leads(self) -> tuple[str, ...]:
+        return (str(self.survivor_id),)
+
+
 class LeadEngaged(EventData):
     """A lead engaged (email, page, webinar, demo, ...) or a trigger event happened."""
 
@@ -378,6 +396,7 @@ EVENT_MODELS: tuple[type[EventData], ...] = (
     LeadCaptured,
     LeadUpdated,
     LeadMerged,
+    LeadUnmerged,
     LeadEngaged,
     LeadConsentChanged,
     LeadStatusChanged,

@@ -19,6 +19,7 @@ from leadflow_intake.settings import IntakeSettings
 from leadflow_intake.use_cases import corrections
 from leadflow_intake.use_cases.imports import create_import, import_status
 from leadflow_intake.use_cases.merge import decide_duplicate
+from leadflow_intake.use_cases.merge import unmerge_lead as unmerge
 from leadflow_intake.use_cases.submit import accept_submission
 from leadflow_shared import pagination
 from leadflow_shared.bounds import MAX_INT, MAX_ITEMS, MAX_NAME, MAX_TEXT, Moment, Name, SafeText, Text
@@ -338,6 +339,40 @@ async def dismiss_duplicate(
 ) -> schemas.DuplicateDecision:
     """Mark a listed pair as two different people."""
     return await _decide(request, duplicate_id, "dismiss", None)
+
+
+class UnmergeIn(BaseModel):
+    """Who undoes a merge and why."""
+
+    model_config = _STRICT
+
+    actor: Name
+    reason: Annotated[SafeText, Field(min_length=1, max_length=MAX_TEXT)]
+
+
+@router.post("/leads/{lead_id}/unmerge", responses=answers(404, 409, 422))
+async def unmerge_lead(
+    lead_id: UUID, body: UnmergeIn, request: Request, _: WriteAccess
+) -> schemas.LeadUnmerged:
+    """Undo the merge of this (merged) lead: both leads are live again with their own touches; emits
+    lead.unmerged. 409 when the lead is not merged or its merge cannot be undone."""
+    async with runtime_of(request).uow() as uow:
+        result = await unmerge(
+            uow, lead_id, actor=body.actor, reason=body.reason, correlation_id=request.state.correlation_id
+        )
+    if result.outcome == "not_found":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, result.message)
+    if result.outcome == "conflict":
+        raise HTTPException(status.HTTP_409_CONFLICT, result.message)
+    assert result.profile is not None
+    assert result.survivor_profile is not None
+    assert result.survivor is not None
+    return schemas.LeadUnmerged(
+        id=lead_id,
+        survivor=result.survivor,
+        profile=result.profile.model_dump(mode="json"),
+        survivor_profile=result.survivor_profile.model_dump(mode="json"),
+    )
 
 
 @router.post("/imports", status_code=status.HTTP_202_ACCEPTED, responses=answers(413, 415, 422))

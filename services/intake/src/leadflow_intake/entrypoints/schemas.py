@@ -137,6 +137,15 @@ class DuplicateDecision(BaseModel):
     merged: UUID | None
 
 
+class LeadUnmerged(BaseModel):
+    """Both leads of an undone merge, live again: the restored one and its former survivor."""
+
+    id: UUID
+    survivor: UUID
+    profile: dict[str, Any]
+    survivor_profile: dict[str, Any]
+
+
 class ImportAccepted(BaseModel):
     """A stored upload waiting for the import job."""
 
