@@ -143,6 +143,9 @@ class LeadUnmerged(EventData):
     survivor_id: UUID = Field(description="the lead it had been merged into")
     profile: LeadProfile = Field(description="the restored lead's profile")
     survivor_profile: LeadProfile
+    activity_ids: list[str] = Field(
+        default_factory=list, description="the activities (`lead.engaged` activity_id) that go back with it"
+    )
     actor: str
     reason: str
 

@@ -91,6 +91,7 @@ async def unmerge_lead(
             survivor_id=survivor,
             profile=profile,
             survivor_profile=survivor_profile,
+            activity_ids=[activity_id for _, activity_id in record.moved.activities],
             actor=actor,
             reason=reason,
         ),

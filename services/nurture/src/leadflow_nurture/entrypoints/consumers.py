@@ -24,6 +24,7 @@ from leadflow_shared.contracts.events import (
     LeadDisqualified,
     LeadEngaged,
     LeadStatusChanged,
+    LeadUnmerged,
     LeadUpdated,
     OpportunityLost,
 )
@@ -93,11 +94,14 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         )
 
     async def on_profile(uow: UnitOfWork, items: Items) -> None:
-        """intake: lead.captured and lead.updated carry the profile nurture writes to."""
+        """intake: lead.captured, lead.updated and lead.unmerged carry the profiles nurture writes to."""
         profiles = []
         for _, data in items:
-            assert isinstance(data, LeadCaptured | LeadUpdated)
+            assert isinstance(data, LeadCaptured | LeadUpdated | LeadUnmerged)
             profiles.append((data.lead_id, data.profile))
+            if isinstance(data, LeadUnmerged):
+                # Both leads of an undone merge: each keeps its own records here, only the profiles change.
+                profiles.append((data.survivor_id, data.survivor_profile))
         await leads.record_profiles(uow.conn, profiles)
 
     async def on_converted(uow: UnitOfWork, items: Items) -> None:
@@ -131,6 +135,7 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
     intake: dict[str, BatchHandler] = {
         LeadCaptured.event_type: on_profile,
         LeadUpdated.event_type: on_profile,
+        LeadUnmerged.event_type: on_profile,
     }
     opportunity: dict[str, BatchHandler] = {LeadConverted.event_type: on_converted}
     return [
