@@ -370,6 +370,11 @@ class LeadRequalificationRequested(EventData):
     reason: str
     trigger: TriggerKind | None = None
     enrollment_id: UUID | None = None
+    actor: str | None = Field(
+        default=None,
+        description="the person who asked (an archive reversed by hand): the lead reopens as their decision,"
+        " an override automatic judgements do not undo",
+    )
 
 
 class ExhaustedNext(StrEnum):

@@ -192,8 +192,11 @@ async def end_active_many(
     return {row["lead_id"]: row["id"] for row in rows}
 
 
-async def reverse_archive(uow: UnitOfWork, lead_id: UUID) -> dict[str, Any] | None:
-    """Undo an archive and ask qualification to judge the lead again; None if nothing to reverse."""
+async def reverse_archive(
+    uow: UnitOfWork, lead_id: UUID, *, actor: str, reason: str = ARCHIVE_REVERSED
+) -> dict[str, Any] | None:
+    """Undo an archive by a person's hand and ask qualification to reopen the lead; None if nothing to
+    reverse."""
     row = await uow.conn.fetchrow(
         "UPDATE archives SET reversed_at = now() WHERE lead_id = $1 AND reversed_at IS NULL"
         " RETURNING lead_id, reason, explanation, archived_at, reversed_at",
@@ -201,7 +204,7 @@ async def reverse_archive(uow: UnitOfWork, lead_id: UUID) -> dict[str, Any] | No
     )
     if row is None:
         return None
-    await uow.outbox.emit(LeadRequalificationRequested(lead_id=lead_id, reason=ARCHIVE_REVERSED))
+    await uow.outbox.emit(LeadRequalificationRequested(lead_id=lead_id, reason=reason, actor=actor))
     return dict(row)
 
 

@@ -517,10 +517,11 @@ async def flag_stale(conn: Conn, category: str, idle_s: float) -> int:
 
 
 async def unresponsive_leads(conn: Conn, category: str, idle_s: float, limit: int) -> list[LeadRow]:
-    """Leads of a category idle longer than idle_s, locked (skipping those another worker holds)."""
+    """Leads of a category idle longer than idle_s and held by no person's override, locked (skipping those
+    another worker holds)."""
     rows = await conn.fetch(
         f"SELECT {LEAD_COLUMNS} FROM leads WHERE category = $1 AND merged_into IS NULL"
-        " AND last_progress_at < now() - make_interval(secs => $2)"
+        " AND NOT manual_override AND last_progress_at < now() - make_interval(secs => $2)"
         " ORDER BY last_progress_at LIMIT $3 FOR UPDATE SKIP LOCKED",
         category,
         idle_s,
