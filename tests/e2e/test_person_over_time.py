@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from leadflow_devstack.testing import ServiceProcess, TestStack
+from leadflow_devstack.testing import ServiceProcess, TestStack, wait_until
 
 from .test_qualification_outcomes import READY, auth, judged, submission, submit
 
@@ -55,3 +55,50 @@ async def test_a_nurturing_lead_submitted_again_with_a_budget_comes_back_qualifi
 
     lead = await judged(test_stack, running_services, lead_id, "qualified", "converted")
     assert "nurturing" in [h["from_status"] for h in lead["history"]]
+
+
+async def nurture_view(stack: TestStack, services: dict[str, ServiceProcess], lead_id: str, check) -> dict:
+    async with httpx.AsyncClient(base_url=services["nurture"].url) as client:
+
+        async def seen() -> dict | None:
+            found = await client.get(f"/v1/leads/{lead_id}", headers=auth(stack.tokens["read"]))
+            return found.json() if found.status_code == 200 and check(found.json()) else None
+
+        return await wait_until(seen, within=60)
+
+
+async def test_an_archive_reversed_by_hand_reopens_the_lead_and_a_criteria_change_does_not_archive_it_again(
+    test_stack: TestStack, running_services: dict[str, ServiceProcess]
+) -> None:
+    lead_id = await submit(test_stack, running_services, submission("Chiamaka", country="BR"))
+    await judged(test_stack, running_services, lead_id, "archived")
+    await nurture_view(test_stack, running_services, lead_id, lambda view: view["archive"] is not None)
+
+    async with httpx.AsyncClient(base_url=running_services["nurture"].url) as client:
+        reversed_ = await client.post(
+            f"/v1/leads/{lead_id}/archive/reverse",
+            json={"actor": "ifeoma@sales", "reason": "opening a Lagos office with us"},
+            headers=auth(test_stack.tokens["write"]),
+        )
+    assert reversed_.status_code == 200, reversed_.text
+    assert reversed_.json()["reversed_at"] is not None
+
+    lead = await judged(test_stack, running_services, lead_id, "open")
+    assert lead["manual_override"] is True
+    assert lead["history"][-1]["actor"] == "ifeoma@sales"
+    view = await nurture_view(test_stack, running_services, lead_id, lambda view: view["status"] == "open")
+    assert view["archive"]["reversed_at"] is not None
+
+    async with httpx.AsyncClient(base_url=running_services["qualification"].url) as client:
+        criteria = (await client.get("/v1/criteria", headers=auth(test_stack.tokens["read"]))).json()
+        stored = await client.put(
+            "/v1/criteria",
+            params={"apply_to": "non_terminal"},
+            json=criteria,
+            headers=auth(test_stack.tokens["admin"]),
+        )
+        assert stored.status_code == 200, stored.text
+        assert stored.json()["applied"]["evaluated"] >= 1
+        after = (await client.get(f"/v1/leads/{lead_id}", headers=auth(test_stack.tokens["read"]))).json()
+    assert after["status"] == "open", "a criteria change does not re-archive a lead reopened by hand"
+    assert after["decision"]["reason"] == "not_icp", "it was judged again all the same"
