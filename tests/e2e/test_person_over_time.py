@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 import httpx
 import pytest
 
@@ -102,3 +104,54 @@ async def test_an_archive_reversed_by_hand_reopens_the_lead_and_a_criteria_chang
         after = (await client.get(f"/v1/leads/{lead_id}", headers=auth(test_stack.tokens["read"]))).json()
     assert after["status"] == "open", "a criteria change does not re-archive a lead reopened by hand"
     assert after["decision"]["reason"] == "not_icp", "it was judged again all the same"
+
+
+async def test_a_merge_undone_in_intake_gives_both_leads_back_to_qualification(
+    test_stack: TestStack, running_services: dict[str, ServiceProcess]
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    company = f"Kestrel Optics {tag}"
+    first = submission("Margarethe", email=f"m.schulz.{tag}@gmail.com", company=company, answers={})
+    first.update(last_name="Schulz")
+    second = submission("Margareta", email=f"schulze.{tag}@yahoo.example", company=company, answers={})
+    second.update(last_name="Schulz")
+    survivor = await submit(test_stack, running_services, first)
+    await judged(test_stack, running_services, survivor, "open")
+    other = await submit(test_stack, running_services, second)
+    await judged(test_stack, running_services, other, "open")
+    write = auth(test_stack.tokens["write"])
+
+    async with httpx.AsyncClient(base_url=running_services["intake"].url) as client:
+        pairs = (await client.get("/v1/duplicates", params={"limit": 500}, headers=write)).json()["items"]
+        pair = next(p for p in pairs if {str(p["lead_id"]), str(p["candidate_id"])} == {survivor, other})
+        merged = await client.post(
+            f"/v1/duplicates/{pair['id']}/merge", json={"survivor": survivor}, headers=write
+        )
+        assert merged.status_code == 200, merged.text
+        await qualification_lead(
+            test_stack, running_services, other, lambda lead: lead["merged_into"] == survivor
+        )
+        undone = await client.post(
+            f"/v1/leads/{other}/unmerge", json={"actor": "lea@ops", "reason": "two people"}, headers=write
+        )
+        assert undone.status_code == 200, undone.text
+        assert (await client.get(f"/v1/leads/{other}", headers=write)).json()["merged_into"] is None
+
+    restored = await qualification_lead(
+        test_stack, running_services, other, lambda lead: lead["merged_into"] is None
+    )
+    moves = [(h["from_status"], h["to_status"], h["actor"]) for h in restored["history"]]
+    assert moves[-2:] == [("open", "archived", "rule:merge"), ("archived", "open", moves[-1][2])], moves
+    assert moves[-1][2].startswith("rule:criteria"), "reopened by its own judgement after the unmerge"
+
+
+async def qualification_lead(
+    stack: TestStack, services: dict[str, ServiceProcess], lead_id: str, check
+) -> dict:
+    async with httpx.AsyncClient(base_url=services["qualification"].url) as client:
+
+        async def seen() -> dict | None:
+            found = await client.get(f"/v1/leads/{lead_id}", headers=auth(stack.tokens["read"]))
+            return found.json() if found.status_code == 200 and check(found.json()) else None
+
+        return await wait_until(seen, within=60)
