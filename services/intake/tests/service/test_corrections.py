@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from leadflow_intake.bootstrap import dedup_policy
+from leadflow_intake.use_cases.capture import capture, capture_many
+from leadflow_shared.contracts.lead import LeadSubmission
+
 from .conftest import Intake
 from .test_flows import lead_id, submit
 from .test_webhooks import new_tag
@@ -113,3 +117,25 @@ async def test_an_unknown_lead_is_404_and_a_merged_one_409_naming_its_survivor(i
     answer = await intake.client.patch(f"/v1/leads/{merged}", json=body, headers=intake.auth("write"))
     assert answer.status_code == 409
     assert answer.json()["detail"]["merged_into"] == survivor
+
+
+@pytest.mark.parametrize("together", [False, True])
+async def test_a_known_leads_national_phone_is_read_in_its_country_when_the_source_names_none(
+    intake: Intake, together: bool
+) -> None:
+    tag = new_tag()
+    lead = await captured(intake, tag)
+    again = LeadSubmission(
+        email=f"ines.ferreira.{tag}@porto-freight.example",
+        phone="212 345 678",
+        source_system="activecampaign",
+        source_id=f"ac-{tag}",
+    )
+    policy = dedup_policy(intake.settings)
+    async with intake.uow() as uow:
+        if together:
+            await capture_many(uow, [(again, None)], policy=policy)
+        else:
+            await capture(uow, again, policy=policy)
+    detail = (await intake.client.get(f"/v1/leads/{lead}", headers=intake.auth("read"))).json()
+    assert detail["profile"]["phone"] == "+351212345678"

@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime
 
-from leadflow_intake.domain.normalise import Normalised, normalise
+from leadflow_intake.domain.normalise import Normalised, normalise, phone_in_country
 from leadflow_intake.domain.sources.activecampaign import parse_activecampaign
 from leadflow_intake.domain.sources.common import parse_form_body
 from leadflow_intake.settings import IntakeSettings
@@ -38,3 +38,15 @@ def test_the_sources_own_country_field_wins_over_the_default_region():
 
 def test_without_a_country_or_a_default_region_a_national_number_is_dropped_not_guessed():
     assert phone_of(ACTIVECAMPAIGN, default_region=None) is None
+
+
+def test_a_known_leads_country_comes_before_the_default_region():
+    submission = LeadSubmission(email="jonas@spree-werke.example", phone="030 1234567")
+    result = normalise(submission, received_at=RECEIVED, default_region="US")
+    assert isinstance(result, Normalised)
+    assert result.profile.phone is None
+    assert phone_in_country(result, submission, "DE", "US").profile.phone == "+49301234567"
+    named = LeadSubmission(email="jonas@spree-werke.example", phone="(312) 555-0147", country="US")
+    in_us = normalise(named, received_at=RECEIVED, default_region="US")
+    assert isinstance(in_us, Normalised)
+    assert phone_in_country(in_us, named, "DE", "US").profile.phone == "+13125550147", "its own country wins"
