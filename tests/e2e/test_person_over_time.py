@@ -37,6 +37,12 @@ async def test_an_archived_lead_corrected_with_a_new_country_and_budget_is_judge
 
     lead = await judged(test_stack, running_services, lead_id, "qualified", "converted")
     assert lead["decision"]["reason"] is None
+    await nurture_view(
+        test_stack,
+        running_services,
+        lead_id,
+        lambda view: (view["archive"] or {}).get("reversed_at") is not None,
+    )
     moves = [(h["from_status"], h["to_status"]) for h in lead["history"]]
     assert ("archived", "qualified") in moves or ("archived", "open") in moves, moves
 

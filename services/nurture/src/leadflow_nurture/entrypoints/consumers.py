@@ -31,6 +31,7 @@ from leadflow_shared.contracts.events import (
 from leadflow_shared.uow import UnitOfWork
 
 NURTURING = "nurturing"
+ARCHIVED = "archived"
 ENDS_NURTURE = frozenset({"qualified", "converted"})
 
 Items = list[tuple[Envelope, Any]]
@@ -44,6 +45,10 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         """qualification: lead.status_changed (nurturing enrolls; qualified or converted ends nurture)."""
         changes = [_as(LeadStatusChanged, data) for _, data in items]
         await leads.record_statuses(uow.conn, [(c.lead_id, c.to_status, c.category) for c in changes])
+        # A lead qualification brought back (new facts, an unmerge, a reopening) is no longer archived.
+        await lifecycle.leave_archive_many(
+            uow.conn, [c.lead_id for c in changes if c.category != ARCHIVED and c.from_status is not None]
+        )
         await lifecycle.end_active_many(
             uow.conn,
             EnrollmentStatus.CONVERTED,

@@ -192,6 +192,15 @@ async def end_active_many(
     return {row["lead_id"]: row["id"] for row in rows}
 
 
+async def leave_archive_many(conn: asyncpg.Connection, lead_ids: Sequence[UUID]) -> None:
+    """Mark the archives of leads qualification has taken out of the archive as reversed."""
+    if lead_ids:
+        await conn.execute(
+            "UPDATE archives SET reversed_at = now() WHERE lead_id = ANY($1::uuid[]) AND reversed_at IS NULL",
+            list(lead_ids),
+        )
+
+
 async def reverse_archive(
     uow: UnitOfWork, lead_id: UUID, *, actor: str, reason: str = ARCHIVE_REVERSED
 ) -> dict[str, Any] | None:
