@@ -139,3 +139,26 @@ async def test_a_known_leads_national_phone_is_read_in_its_country_when_the_sour
             await capture(uow, again, policy=policy)
     detail = (await intake.client.get(f"/v1/leads/{lead}", headers=intake.auth("read"))).json()
     assert detail["profile"]["phone"] == "+351212345678"
+
+
+async def test_a_corrected_email_finds_the_lead_and_one_another_lead_holds_is_refused(intake: Intake) -> None:
+    tag = new_tag()
+    lead, other = await captured(intake, tag), await captured(intake, new_tag())
+    other_email = (await intake.client.get(f"/v1/leads/{other}", headers=intake.auth("read"))).json()[
+        "profile"
+    ]["email"]
+    url, write = f"/v1/leads/{lead}", intake.auth("write")
+    taken = await intake.client.patch(
+        url, json={"actor": "a", "reason": "typo", "email": other_email}, headers=write
+    )
+    assert taken.status_code == 409
+    assert other in taken.json()["detail"]
+    new_email = f"ines.f.{tag}@porto-freight.example"
+    moved = await intake.client.patch(
+        url, json={"actor": "a", "reason": "typo", "email": new_email}, headers=write
+    )
+    assert moved.json()["changed"] == ["email"]
+    assert await lead_id(intake, new_email) == lead
+    assert await lead_id(intake, f"ines.ferreira.{tag}@porto-freight.example") == lead, (
+        "the old address still finds her"
+    )
