@@ -123,3 +123,16 @@ async def test_an_unmerge_of_a_live_or_unknown_lead_is_refused(intake: Intake) -
         f"/v1/leads/{survivor}/unmerge", json={"actor": "lea"}, headers=intake.auth("write")
     )
     assert no_reason.status_code == 422
+
+
+async def test_a_merge_made_before_merges_were_recorded_cannot_be_undone(intake: Intake) -> None:
+    tag = new_tag()
+    survivor, _ = await merged_pair(intake, tag)
+    await submit(intake, email=f"old.merge.{tag}@gmail.com", source_system="website", source_id=f"o-{tag}")
+    await intake.drain()
+    old = await lead_id(intake, f"old.merge.{tag}@gmail.com")
+    async with intake.pool.acquire() as conn:
+        await conn.execute("UPDATE leads SET merged_into = $1 WHERE id = $2", survivor, old)
+    answer = await intake.client.post(f"/v1/leads/{old}/unmerge", json=WHY, headers=intake.auth("write"))
+    assert answer.status_code == 409
+    assert "before merges were recorded" in answer.json()["detail"]
