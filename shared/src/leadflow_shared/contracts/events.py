@@ -132,6 +132,27 @@ class LeadMerged(EventData):
         return (str(self.merged_id),)
 
 
+class LeadUnmerged(EventData):
+    """A merge was undone: the merged lead is live again with its own profile and touches, apart from the
+    survivor, whose profile loses what the merge brought it."""
+
+    event_type: ClassVar[str] = "lead.unmerged"
+    topic: ClassVar[str] = topics.INTAKE_EVENTS
+
+    lead_id: UUID = Field(description="the restored lead, merged before")
+    survivor_id: UUID = Field(description="the lead it had been merged into")
+    profile: LeadProfile = Field(description="the restored lead's profile")
+    survivor_profile: LeadProfile
+    activity_ids: list[str] = Field(
+        default_factory=list, description="the activities (`lead.engaged` activity_id) that go back with it"
+    )
+    actor: str
+    reason: str
+
+    def other_leads(self) -> tuple[str, ...]:
+        return (str(self.survivor_id),)
+
+
 class LeadEngaged(EventData):
     """A lead engaged (email, page, webinar, demo, ...) or a trigger event happened."""
 
@@ -349,6 +370,11 @@ class LeadRequalificationRequested(EventData):
     reason: str
     trigger: TriggerKind | None = None
     enrollment_id: UUID | None = None
+    actor: str | None = Field(
+        default=None,
+        description="the person who asked (an archive reversed by hand): the lead reopens as their decision,"
+        " an override automatic judgements do not undo",
+    )
 
 
 class NurtureConsentRecorded(EventData):
@@ -392,6 +418,7 @@ EVENT_MODELS: tuple[type[EventData], ...] = (
     LeadCaptured,
     LeadUpdated,
     LeadMerged,
+    LeadUnmerged,
     LeadEngaged,
     LeadConsentChanged,
     LeadStatusChanged,

@@ -150,6 +150,7 @@ async def lead_with_touches(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:
         "created_at": lead["created_at"],
         "updated_at": lead["updated_at"],
         "touches": [dict(t) for t in touches],
+        "corrections": await corrections_of(conn, lead_id),
     }
 
 
@@ -606,3 +607,173 @@ async def add_touches(conn: Conn, touches: list[tuple[UUID, Touch]]) -> list[tup
         [t.occurred_at for _, t in touches],
     )
     return [(r["lead_id"], r["source_system"], r["source_id"]) for r in rows]
+
+
+async def lock_lead_state(conn: Conn, lead_id: UUID) -> tuple[bool, UUID | None]:
+    """Whether the lead exists and the survivor it was merged into, if any; the lead row is locked."""
+    row = await conn.fetchrow("SELECT merged_into FROM leads WHERE id = $1 FOR UPDATE", lead_id)
+    return (False, None) if row is None else (True, row["merged_into"])
+
+
+async def record_correction(
+    conn: Conn,
+    correction_id: UUID,
+    lead_id: UUID,
+    actor: str,
+    reason: str,
+    changes: dict[str, dict[str, Any]],
+    at: datetime,
+) -> None:
+    """Keep who corrected which fields of a lead, why, and each value before and after."""
+    await conn.execute(
+        "INSERT INTO corrections (id, lead_id, actor, reason, changes, corrected_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6)",
+        correction_id,
+        lead_id,
+        actor,
+        reason,
+        changes,
+        at,
+    )
+
+
+async def corrections_of(conn: Conn, lead_id: UUID) -> list[dict[str, Any]]:
+    """A lead's corrections, oldest first."""
+    rows = await conn.fetch(
+        "SELECT id, actor, reason, changes, corrected_at FROM corrections WHERE lead_id = $1"
+        " ORDER BY corrected_at, id",
+        lead_id,
+    )
+    return [dict(r) for r in rows]
+
+
+@dataclass(frozen=True)
+class Moved:
+    """What moved from one lead to another: touch ids, identity keys, activities and consent changes by
+    their keys, and the leads that had been merged into the one that moved."""
+
+    touch_ids: list[int]
+    identity_keys: list[list[str]]
+    activities: list[list[str]]
+    consent_changes: list[list[str]]
+    redirected: list[UUID]
+
+
+async def fold_lead(conn: Conn, survivor: UUID, merged: UUID) -> Moved:
+    """Mark `merged` as merged into `survivor` and move everything it holds there; answer what moved."""
+    redirected = await conn.fetch(
+        "UPDATE leads SET merged_into = $1, updated_at = now() WHERE merged_into = $2 RETURNING id",
+        survivor,
+        merged,
+    )
+    await conn.execute(
+        "UPDATE leads SET merged_into = $1, updated_at = now() WHERE id = $2", survivor, merged
+    )
+    touches = await conn.fetch(
+        "UPDATE touches SET lead_id = $1 WHERE lead_id = $2 RETURNING id", survivor, merged
+    )
+    keys = await conn.fetch(
+        "UPDATE identity_keys SET lead_id = $1 WHERE lead_id = $2 RETURNING kind, value", survivor, merged
+    )
+    activities = await conn.fetch(
+        "UPDATE activities SET lead_id = $1 WHERE lead_id = $2 RETURNING source_system, activity_id",
+        survivor,
+        merged,
+    )
+    consents = await conn.fetch(
+        "UPDATE consent_changes SET lead_id = $1 WHERE lead_id = $2 RETURNING source_system, source_id",
+        survivor,
+        merged,
+    )
+    return Moved(
+        sorted(r["id"] for r in touches),
+        [[r["kind"], r["value"]] for r in keys],
+        [[r["source_system"], r["activity_id"]] for r in activities],
+        [[r["source_system"], r["source_id"]] for r in consents],
+        [r["id"] for r in redirected],
+    )
+
+
+async def record_merge(
+    conn: Conn, merge_id: UUID, survivor: UUID, merged: UUID, moved: Moved, changes: dict[str, dict[str, Any]]
+) -> None:
+    """Keep what a merge moved and what it changed in the survivor, so it can be undone."""
+    await conn.execute(
+        "INSERT INTO merges (id, survivor_id, merged_id, touch_ids, identity_keys, activities,"
+        " consent_changes, redirected, survivor_changes) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        merge_id,
+        survivor,
+        merged,
+        moved.touch_ids,
+        moved.identity_keys,
+        moved.activities,
+        moved.consent_changes,
+        moved.redirected,
+        changes,
+    )
+
+
+@dataclass(frozen=True)
+class MergeRecord:
+    """A merge in force and what it moved."""
+
+    id: UUID
+    survivor_id: UUID
+    moved: Moved
+    survivor_changes: dict[str, dict[str, Any]]
+
+
+async def merge_in_force(conn: Conn, merged: UUID) -> MergeRecord | None:
+    """The merge that folded this lead into another, if it is in force and was recorded; locked."""
+    row = await conn.fetchrow(
+        "SELECT * FROM merges WHERE merged_id = $1 AND unmerged_at IS NULL FOR UPDATE", merged
+    )
+    if row is None:
+        return None
+    moved = Moved(
+        list(row["touch_ids"]),
+        row["identity_keys"],
+        row["activities"],
+        row["consent_changes"],
+        list(row["redirected"]),
+    )
+    return MergeRecord(row["id"], row["survivor_id"], moved, row["survivor_changes"])
+
+
+async def restore_lead(conn: Conn, record: MergeRecord, merged: UUID, actor: str, reason: str) -> None:
+    """Give the merged lead back what the merge moved, make it live again, and close the record."""
+    moved = record.moved
+    await conn.execute("UPDATE leads SET merged_into = NULL, updated_at = now() WHERE id = $1", merged)
+    await conn.execute(
+        "UPDATE leads SET merged_into = $1, updated_at = now() WHERE id = ANY($2::uuid[])",
+        merged,
+        moved.redirected,
+    )
+    await conn.execute(
+        "UPDATE touches SET lead_id = $1 WHERE id = ANY($2::bigint[])", merged, moved.touch_ids
+    )
+    for table, (first, second), rows in (
+        ("identity_keys", ("kind", "value"), moved.identity_keys),
+        ("activities", ("source_system", "activity_id"), moved.activities),
+        ("consent_changes", ("source_system", "source_id"), moved.consent_changes),
+    ):
+        await conn.execute(
+            f"UPDATE {table} t SET lead_id = $1 FROM unnest($2::text[], $3::text[]) AS m(a, b)"
+            f" WHERE t.{first} = m.a AND t.{second} = m.b",
+            merged,
+            [a for a, _ in rows],
+            [b for _, b in rows],
+        )
+    await conn.execute(
+        "UPDATE duplicates SET status = 'dismissed', decided_at = now() WHERE status = 'merged'"
+        " AND LEAST(lead_id, candidate_id) = LEAST($1::uuid, $2::uuid)"
+        " AND GREATEST(lead_id, candidate_id) = GREATEST($1::uuid, $2::uuid)",
+        record.survivor_id,
+        merged,
+    )
+    await conn.execute(
+        "UPDATE merges SET unmerged_at = now(), unmerged_by = $2, unmerge_reason = $3 WHERE id = $1",
+        record.id,
+        actor,
+        reason,
+    )

@@ -519,6 +519,23 @@ def normalise(
     return Normalised(profile=profile, touch=touch, warnings=tuple(warnings))
 
 
+def phone_in_country(
+    result: Normalised, submission: LeadSubmission, country: str | None, default_region: str | None
+) -> Normalised:
+    """The result with its national phone number read in a known lead's country, when the submission names
+    no country of its own (the lead's country comes before the default region)."""
+    raw = clean(submission.phone)
+    if raw is None or country is None or country == default_region or country_code(submission.country):
+        return result
+    try:
+        phone = normalise_phone(raw, country)
+    except ValueError:
+        return result
+    if phone == result.profile.phone:
+        return result
+    return replace(result, profile=result.profile.model_copy(update={"phone": phone}))
+
+
 def received_again(
     result: NormaliseResult, submission: LeadSubmission, received_at: datetime
 ) -> NormaliseResult:

@@ -8,6 +8,8 @@
 - Consent, per channel: an opt-out wins over an opt-in of an older or equal moment; an opt-in replaces
   an opt-out only when it occurred strictly later.
 - Test flag: one real submission makes the person real.
+- Corrections (a person, through the API): each given value replaces the stored one as the newest fact,
+  an explicit null clears it; a cleared field is filled again only by a submission that occurred later.
 
 Each kept value remembers the moment it occurred (`as_of`, by field path such as `country`,
 `answers.budget`, `consent.email`, `custom_fields.plan`); a field without one counts as of `baseline`,
@@ -56,7 +58,9 @@ def apply_submission(
     changed: list[str] = []
 
     def take(path: str, old: Any, value: Any) -> bool:
-        if value in _EMPTY or value == old or (old not in _EMPTY and occurred_at < times.get(path, baseline)):
+        # An empty field with a time of its own was cleared by a correction: only a later value fills it.
+        held = old not in _EMPTY or path in times
+        if value in _EMPTY or value == old or (held and occurred_at < times.get(path, baseline)):
             return False
         times[path] = occurred_at
         changed.append(path)

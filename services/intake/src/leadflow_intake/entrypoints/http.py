@@ -16,11 +16,13 @@ from leadflow_intake.domain.kpis import source_rates
 from leadflow_intake.domain.normalise import Rejected, email_key, normalise
 from leadflow_intake.entrypoints import schemas
 from leadflow_intake.settings import IntakeSettings
+from leadflow_intake.use_cases import corrections
 from leadflow_intake.use_cases.imports import create_import, import_status
 from leadflow_intake.use_cases.merge import decide_duplicate
+from leadflow_intake.use_cases.merge import unmerge_lead as unmerge
 from leadflow_intake.use_cases.submit import accept_submission
 from leadflow_shared import pagination
-from leadflow_shared.bounds import MAX_INT, MAX_NAME, Moment, Name, SafeText
+from leadflow_shared.bounds import MAX_INT, MAX_ITEMS, MAX_NAME, MAX_TEXT, Moment, Name, SafeText, Text
 from leadflow_shared.contracts.events import ActivityRecorded
 from leadflow_shared.contracts.lead import (
     Campaign,
@@ -114,6 +116,93 @@ async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, 
     if lead is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
     return lead
+
+
+class AnswersPatchIn(BaseModel):
+    """Corrected qualifying answers: those given replace the stored ones, null clears one."""
+
+    model_config = _STRICT
+
+    budget: Text | None = None
+    authority: Text | None = None
+    need: Text | None = None
+    timeline: Text | None = None
+
+
+class LeadCorrectionIn(BaseModel):
+    """A person's correction: who and why, and the profile fields to change (given: replaced; null: cleared).
+
+    Fields not given are left as they are; unknown fields are refused.
+    """
+
+    model_config = _STRICT
+
+    actor: Name = Field(description="who corrects the lead (a person or a system acting for one)")
+    reason: Annotated[SafeText, Field(min_length=1, max_length=MAX_TEXT)]
+    first_name: Name | None = None
+    last_name: Name | None = None
+    email: Name | None = None
+    phone: Annotated[SafeText, Field(min_length=1, max_length=50)] | None = None
+    company: Name | None = None
+    website: Name | None = None
+    job_title: Name | None = None
+    country: Name | None = None
+    industry: Name | None = None
+    company_size: Annotated[int, Field(ge=0, le=MAX_INT)] | None = None
+    answers: AnswersPatchIn | None = None
+    custom_fields: Annotated[JsonObject, Field(max_length=MAX_ITEMS)] | None = None
+
+    def fields(self) -> dict[str, Any]:
+        """The profile fields given (null included), answers and custom fields as given."""
+        given = self.model_dump(include=self.model_fields_set - {"actor", "reason", "answers"})
+        if self.answers is not None:
+            given["answers"] = self.answers.model_dump(include=self.answers.model_fields_set)
+        return given
+
+
+@router.patch("/leads/{lead_id}", responses=answers(404, 409, 422))
+async def correct_lead(
+    lead_id: UUID, body: LeadCorrectionIn, request: Request, _: WriteAccess
+) -> schemas.LeadCorrected:
+    """Correct a lead's profile by hand: the values given are the newest facts, actor and reason are kept.
+
+    An effective change emits lead.updated naming the changed fields; no change, no event. A merged lead
+    answers 409 naming its survivor, which is the one to correct.
+    """
+    settings = runtime_of(request).settings
+    assert isinstance(settings, IntakeSettings)
+    async with runtime_of(request).uow() as uow:
+        result = await corrections.correct_lead(
+            uow,
+            lead_id,
+            body.fields(),
+            actor=body.actor,
+            reason=body.reason,
+            default_region=settings.default_region or None,
+            correlation_id=request.state.correlation_id,
+        )
+    if result.outcome == "not_found":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, result.message)
+    if result.outcome == "merged":
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, {"message": result.message, "merged_into": str(result.merged_into)}
+        )
+    if result.outcome == "conflict":
+        raise HTTPException(status.HTTP_409_CONFLICT, result.message)
+    if result.outcome == "invalid":
+        raise RequestValidationError(
+            [
+                {"loc": ("body", p["field"]), "msg": p["message"], "type": "value_error"}
+                for p in result.problems
+            ],
+        )
+    assert result.profile is not None
+    return schemas.LeadCorrected(
+        id=lead_id,
+        changed=list(result.changed),
+        profile=result.profile.model_dump(mode="json"),
+        correction_id=result.correction_id,
+    )
 
 
 @router.get("/leads", response_model=schemas.LeadPage, responses=answers(422))
@@ -250,6 +339,40 @@ async def dismiss_duplicate(
 ) -> schemas.DuplicateDecision:
     """Mark a listed pair as two different people."""
     return await _decide(request, duplicate_id, "dismiss", None)
+
+
+class UnmergeIn(BaseModel):
+    """Who undoes a merge and why."""
+
+    model_config = _STRICT
+
+    actor: Name
+    reason: Annotated[SafeText, Field(min_length=1, max_length=MAX_TEXT)]
+
+
+@router.post("/leads/{lead_id}/unmerge", responses=answers(404, 409, 422))
+async def unmerge_lead(
+    lead_id: UUID, body: UnmergeIn, request: Request, _: WriteAccess
+) -> schemas.LeadUnmerged:
+    """Undo the merge of this (merged) lead: both leads are live again with their own touches; emits
+    lead.unmerged. 409 when the lead is not merged or its merge cannot be undone."""
+    async with runtime_of(request).uow() as uow:
+        result = await unmerge(
+            uow, lead_id, actor=body.actor, reason=body.reason, correlation_id=request.state.correlation_id
+        )
+    if result.outcome == "not_found":
+        raise HTTPException(status.HTTP_404_NOT_FOUND, result.message)
+    if result.outcome == "conflict":
+        raise HTTPException(status.HTTP_409_CONFLICT, result.message)
+    assert result.profile is not None
+    assert result.survivor_profile is not None
+    assert result.survivor is not None
+    return schemas.LeadUnmerged(
+        id=lead_id,
+        survivor=result.survivor,
+        profile=result.profile.model_dump(mode="json"),
+        survivor_profile=result.survivor_profile.model_dump(mode="json"),
+    )
 
 
 @router.post("/imports", status_code=status.HTTP_202_ACCEPTED, responses=answers(413, 415, 422))

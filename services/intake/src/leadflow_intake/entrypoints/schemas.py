@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class SubmissionAccepted(BaseModel):
@@ -26,8 +26,25 @@ class Touch(BaseModel):
     occurred_at: datetime
 
 
+class FieldChange(BaseModel):
+    """One field's value before and after a correction."""
+
+    from_: Any = Field(alias="from")
+    to: Any
+
+
+class CorrectionRecord(BaseModel):
+    """A person's correction of a lead: who, why, when, and each changed field (by path)."""
+
+    id: UUID
+    actor: str
+    reason: str
+    changes: dict[str, FieldChange]
+    corrected_at: datetime
+
+
 class LeadDetail(BaseModel):
-    """A lead's profile and every touch."""
+    """A lead's profile, every touch and every correction made by hand."""
 
     id: UUID
     profile: dict[str, Any]
@@ -35,6 +52,16 @@ class LeadDetail(BaseModel):
     created_at: datetime
     updated_at: datetime
     touches: list[Touch]
+    corrections: list[CorrectionRecord] = []
+
+
+class LeadCorrected(BaseModel):
+    """The profile after a correction, the fields it changed (empty: nothing changed, no event)."""
+
+    id: UUID
+    changed: list[str]
+    profile: dict[str, Any]
+    correction_id: UUID | None
 
 
 class LeadSummary(BaseModel):
@@ -108,6 +135,15 @@ class DuplicateDecision(BaseModel):
     status: Literal["merged", "dismissed"]
     survivor: UUID | None
     merged: UUID | None
+
+
+class LeadUnmerged(BaseModel):
+    """Both leads of an undone merge, live again: the restored one and its former survivor."""
+
+    id: UUID
+    survivor: UUID
+    profile: dict[str, Any]
+    survivor_profile: dict[str, Any]
 
 
 class ImportAccepted(BaseModel):

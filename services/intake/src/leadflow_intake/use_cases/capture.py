@@ -17,7 +17,14 @@ from leadflow_intake.domain.dedup import (
     match,
     worth_comparing_among,
 )
-from leadflow_intake.domain.normalise import Normalised, NormaliseResult, Rejected, normalise, received_again
+from leadflow_intake.domain.normalise import (
+    Normalised,
+    NormaliseResult,
+    Rejected,
+    normalise,
+    phone_in_country,
+    received_again,
+)
 from leadflow_intake.domain.updates import ProfileUpdate, apply_submission, consent_changes
 from leadflow_intake.use_cases.engagement import apply_pending_consent
 from leadflow_intake.use_cases.quarantine import quarantine
@@ -118,6 +125,9 @@ async def capture(
     if existing:
         lead_id = existing[0]
         stored = (await repo.lock_profiles(uow.conn, [lead_id])).get(lead_id)
+        if stored is not None:
+            result = phone_in_country(result, submission, stored.profile.country, policy.default_region)
+            keys = identity_keys(result.profile)
         update = _updated(stored, result)
         await repo.update_leads(uow.conn, [(lead_id, update.profile)], [update.as_of])
         await repo.claim_keys(uow.conn, lead_id, keys)
@@ -294,7 +304,7 @@ async def capture_many(
         person = held.get(turn) if turn is not None else None
         # A lead met again reads its profile as stored after the first: a run updates each lead once.
         if run and (person is None or any(k.lead_id == person.lead_id for k in run)):
-            results.update(await _update_known(uow, run))
+            results.update(await _update_known(uow, run, policy.default_region))
             run = []
         if person is not None:
             run.append(person)
@@ -326,7 +336,9 @@ class _Known:
     lead_id: UUID
 
 
-async def _update_known(uow: UnitOfWork, run: list[_Known]) -> dict[int, CaptureResult]:
+async def _update_known(
+    uow: UnitOfWork, run: list[_Known], default_region: str | None
+) -> dict[int, CaptureResult]:
     """capture() of each submission of a run of known people, each of another lead, in a few statements.
 
     They share no key, source id or lead: the run's order is kept only where it shows, in the order of
@@ -349,16 +361,19 @@ async def _update_known(uow: UnitOfWork, run: list[_Known]) -> dict[int, Capture
     received_at = datetime.now(UTC)
     stored = await repo.lock_profiles(conn, [k.lead_id for k in live])
     updates = []
+    keys: list[tuple[str, str, UUID]] = []
     for k in live:
         result = received_again(k.normalised, k.submission, received_at)
         assert isinstance(result, Normalised)
-        updates.append((k, result.touch, _updated(stored.get(k.lead_id), result)))
+        known = stored.get(k.lead_id)
+        if known is not None:
+            result = phone_in_country(result, k.submission, known.profile.country, default_region)
+        keys.extend((kind, value, k.lead_id) for kind, value in identity_keys(result.profile))
+        updates.append((k, result.touch, _updated(known, result)))
     await repo.update_leads(
         conn, [(k.lead_id, update.profile) for k, _, update in updates], [u.as_of for _, _, u in updates]
     )
-    await repo.claim_many_keys(
-        conn, [(kind, value, k.lead_id) for k in live for kind, value in identity_keys(k.normalised.profile)]
-    )
+    await repo.claim_many_keys(conn, keys)
     added = await repo.add_touches(conn, [(k.lead_id, touch) for k, touch, _ in updates])
     recorded = {(source_system, source_id) for _, source_system, source_id in added}
     for k, touch, update in updates:

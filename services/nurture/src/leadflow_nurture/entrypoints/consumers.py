@@ -25,12 +25,14 @@ from leadflow_shared.contracts.events import (
     LeadDisqualified,
     LeadEngaged,
     LeadStatusChanged,
+    LeadUnmerged,
     LeadUpdated,
     OpportunityLost,
 )
 from leadflow_shared.uow import UnitOfWork
 
 NURTURING = "nurturing"
+ARCHIVED = "archived"
 ENDS_NURTURE = frozenset({"qualified", "converted"})
 
 Items = list[tuple[Envelope, Any]]
@@ -44,6 +46,10 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         """qualification: lead.status_changed (nurturing enrolls; qualified or converted ends nurture)."""
         changes = [_as(LeadStatusChanged, data) for _, data in items]
         await leads.record_statuses(uow.conn, [(c.lead_id, c.to_status, c.category) for c in changes])
+        # A lead qualification brought back (new facts, an unmerge, a reopening) is no longer archived.
+        await lifecycle.leave_archive_many(
+            uow.conn, [c.lead_id for c in changes if c.category != ARCHIVED and c.from_status is not None]
+        )
         await lifecycle.end_active_many(
             uow.conn,
             EnrollmentStatus.CONVERTED,
@@ -94,11 +100,14 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         )
 
     async def on_profile(uow: UnitOfWork, items: Items) -> None:
-        """intake: lead.captured and lead.updated carry the profile nurture writes to."""
+        """intake: lead.captured, lead.updated and lead.unmerged carry the profiles nurture writes to."""
         profiles = []
         for _, data in items:
-            assert isinstance(data, LeadCaptured | LeadUpdated)
+            assert isinstance(data, LeadCaptured | LeadUpdated | LeadUnmerged)
             profiles.append((data.lead_id, data.profile))
+            if isinstance(data, LeadUnmerged):
+                # Both leads of an undone merge: each keeps its own records here, only the profiles change.
+                profiles.append((data.survivor_id, data.survivor_profile))
         await leads.record_profiles(uow.conn, profiles)
 
     async def on_converted(uow: UnitOfWork, items: Items) -> None:
@@ -132,6 +141,7 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
     intake: dict[str, BatchHandler] = {
         LeadCaptured.event_type: on_profile,
         LeadUpdated.event_type: on_profile,
+        LeadUnmerged.event_type: on_profile,
     }
     opportunity: dict[str, BatchHandler] = {LeadConverted.event_type: on_converted}
     return [

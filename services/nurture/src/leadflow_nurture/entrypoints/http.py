@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_nurture.adapters import kpis, views
 from leadflow_nurture.adapters.tracks import TrackStore
@@ -24,6 +25,7 @@ from leadflow_nurture.domain.unsubscribe import (
 from leadflow_nurture.entrypoints import schemas
 from leadflow_nurture.use_cases import consent, lifecycle
 from leadflow_shared import pagination
+from leadflow_shared.bounds import MAX_TEXT, Name, SafeText
 from leadflow_shared.http import BEARER_ANSWERS, AdminAccess, ReadAccess, TextFilter, WriteAccess, answers
 from leadflow_shared.runtime import runtime_of
 
@@ -74,11 +76,26 @@ async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, 
     return view
 
 
+class ReverseIn(BaseModel):
+    """Who reverses an archive, and why."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    actor: Name = Field(default="api", description="the person who reopens the lead")
+    reason: Annotated[SafeText, Field(min_length=1, max_length=MAX_TEXT)] = lifecycle.ARCHIVE_REVERSED
+
+
 @router.post("/leads/{lead_id}/archive/reverse", response_model=schemas.Archive, responses=answers(404, 422))
-async def reverse_archive(lead_id: UUID, request: Request, _: WriteAccess) -> dict[str, Any]:
-    """Reverse an archive: qualification gets lead.requalification_requested ("archive reversed")."""
+async def reverse_archive(
+    lead_id: UUID, request: Request, _: WriteAccess, body: ReverseIn | None = None
+) -> dict[str, Any]:
+    """Reverse an archive by hand: qualification gets lead.requalification_requested naming the person, and
+    reopens the lead as their decision (an override automatic judgements do not undo)."""
+    asked = body or ReverseIn()
     async with runtime_of(request).uow() as uow:
-        reversed_archive = await lifecycle.reverse_archive(uow, lead_id)
+        reversed_archive = await lifecycle.reverse_archive(
+            uow, lead_id, actor=asked.actor, reason=asked.reason
+        )
     if reversed_archive is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"lead {lead_id} has no archive to reverse")
     return reversed_archive

@@ -191,8 +191,20 @@ async def end_active_many(
     return {row["lead_id"]: row["id"] for row in rows}
 
 
-async def reverse_archive(uow: UnitOfWork, lead_id: UUID) -> dict[str, Any] | None:
-    """Undo an archive and ask qualification to judge the lead again; None if nothing to reverse."""
+async def leave_archive_many(conn: asyncpg.Connection, lead_ids: Sequence[UUID]) -> None:
+    """Mark the archives of leads qualification has taken out of the archive as reversed."""
+    if lead_ids:
+        await conn.execute(
+            "UPDATE archives SET reversed_at = now() WHERE lead_id = ANY($1::uuid[]) AND reversed_at IS NULL",
+            list(lead_ids),
+        )
+
+
+async def reverse_archive(
+    uow: UnitOfWork, lead_id: UUID, *, actor: str, reason: str = ARCHIVE_REVERSED
+) -> dict[str, Any] | None:
+    """Undo an archive by a person's hand and ask qualification to reopen the lead; None if nothing to
+    reverse."""
     row = await uow.conn.fetchrow(
         "UPDATE archives SET reversed_at = now() WHERE lead_id = $1 AND reversed_at IS NULL"
         " RETURNING lead_id, reason, explanation, archived_at, reversed_at",
@@ -200,7 +212,7 @@ async def reverse_archive(uow: UnitOfWork, lead_id: UUID) -> dict[str, Any] | No
     )
     if row is None:
         return None
-    await uow.outbox.emit(LeadRequalificationRequested(lead_id=lead_id, reason=ARCHIVE_REVERSED))
+    await uow.outbox.emit(LeadRequalificationRequested(lead_id=lead_id, reason=reason, actor=actor))
     return dict(row)
 
 

@@ -191,6 +191,11 @@ async def mark_merged(conn: Conn, lead_id: UUID, survivor: UUID) -> None:
     )
 
 
+async def unmark_merged(conn: Conn, lead_id: UUID) -> None:
+    """The lead is its own again: a merge was undone."""
+    await conn.execute("UPDATE leads SET merged_into = NULL, updated_at = now() WHERE id = $1", lead_id)
+
+
 async def insert_merged_tombstone(conn: Conn, lead_id: UUID, survivor: UUID, profile: LeadProfile) -> None:
     """A merged lead never seen before: keep it archived so a late capture changes nothing."""
     await conn.execute(
@@ -203,15 +208,19 @@ async def insert_merged_tombstone(conn: Conn, lead_id: UUID, survivor: UUID, pro
     )
 
 
-async def fold_activities(conn: Conn, merged: UUID, survivor: UUID) -> None:
-    """Move the merged lead's activities to the survivor."""
+async def fold_activities(
+    conn: Conn, merged: UUID, survivor: UUID, only: Sequence[str] | None = None
+) -> None:
+    """Move one lead's activities (`only` these ids, if given) to another: on a merge, back on an unmerge."""
     await conn.execute(
         "WITH moved AS (DELETE FROM activities WHERE lead_id = $1"
+        " AND ($3::text[] IS NULL OR activity_id = ANY($3::text[]))"
         " RETURNING activity_id, activity_type, occurred_at, trigger)"
         " INSERT INTO activities (lead_id, activity_id, activity_type, occurred_at, trigger)"
         " SELECT $2, activity_id, activity_type, occurred_at, trigger FROM moved ON CONFLICT DO NOTHING",
         merged,
         survivor,
+        None if only is None else list(only),
     )
 
 
@@ -508,10 +517,11 @@ async def flag_stale(conn: Conn, category: str, idle_s: float) -> int:
 
 
 async def unresponsive_leads(conn: Conn, category: str, idle_s: float, limit: int) -> list[LeadRow]:
-    """Leads of a category idle longer than idle_s, locked (skipping those another worker holds)."""
+    """Leads of a category idle longer than idle_s and held by no person's override, locked (skipping those
+    another worker holds)."""
     rows = await conn.fetch(
         f"SELECT {LEAD_COLUMNS} FROM leads WHERE category = $1 AND merged_into IS NULL"
-        " AND last_progress_at < now() - make_interval(secs => $2)"
+        " AND NOT manual_override AND last_progress_at < now() - make_interval(secs => $2)"
         " ORDER BY last_progress_at LIMIT $3 FOR UPDATE SKIP LOCKED",
         category,
         idle_s,

@@ -14,6 +14,7 @@ from leadflow_shared.contracts.events import (
     LeadEngaged,
     LeadMerged,
     LeadRequalificationRequested,
+    LeadUnmerged,
     LeadUpdated,
     NurtureExhausted,
 )
@@ -43,6 +44,11 @@ async def on_updated_many(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) ->
 async def on_merged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
     """intake: lead.merged."""
     await intake_events.lead_merged(uow, data, envelope)
+
+
+async def on_unmerged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """intake: lead.unmerged."""
+    await intake_events.lead_unmerged(uow, data, envelope)
 
 
 async def on_engaged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
@@ -95,6 +101,7 @@ def subscriptions() -> list[Subscription]:
                 LeadCaptured.event_type: on_captured,
                 LeadUpdated.event_type: on_updated,
                 LeadMerged.event_type: on_merged,
+                LeadUnmerged.event_type: on_unmerged,
                 LeadEngaged.event_type: on_engaged,
             },
             batch_handlers={

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
@@ -172,13 +172,22 @@ async def put_criteria(
         default=None, description="re-judge open leads only, or every non-terminal lead, right away"
     ),
     actor: Annotated[Name, Query()] = "admin",
+    overrides: Annotated[
+        Literal["keep", "clear"],
+        Query(
+            description="with apply_to: `keep` (default) leaves leads held by a person's decision where the"
+            " person put them; `clear` lifts those overrides and lets the criteria decide"
+        ),
+    ] = "keep",
 ) -> dict[str, Any]:
     """Store a new criteria version (the body's version is ignored); optionally apply it to stored leads."""
     runtime = runtime_of(request)
     with answering_4xx():
         async with runtime.uow() as uow:
             criteria = await cfg.put_criteria(uow.conn, body, actor)
-    applied = await reports.reapply(runtime.uow, apply_to) if apply_to else None
+    applied = (
+        await reports.reapply(runtime.uow, apply_to, overrides=overrides == "clear") if apply_to else None
+    )
     return {"criteria": criteria.model_dump(mode="json"), "applied": applied}
 
 

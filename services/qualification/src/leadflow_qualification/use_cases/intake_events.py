@@ -23,6 +23,7 @@ from leadflow_shared.contracts.events import (
     LeadEngaged,
     LeadMerged,
     LeadStatusChanged,
+    LeadUnmerged,
     LeadUpdated,
 )
 from leadflow_shared.uow import UnitOfWork
@@ -30,6 +31,7 @@ from leadflow_shared.uow import UnitOfWork
 log = structlog.get_logger(__name__)
 
 CAPTURE_ACTOR = "rule:capture"
+UNMERGE_ACTOR = "rule:unmerge"
 
 E = TypeVar("E", LeadUpdated, LeadEngaged)
 
@@ -156,6 +158,31 @@ async def lead_merged(uow: UnitOfWork, event: LeadMerged, envelope: Envelope) ->
                 causation=envelope,
             )
     await judge(uow, config, survivor, envelope, cause=f"merged with {event.merged_id}")
+
+
+async def lead_unmerged(uow: UnitOfWork, event: LeadUnmerged, envelope: Envelope) -> None:
+    """Undo a merge: the restored lead is live again with its own profile and activities, reopened from the
+    archive the merge put it in and judged; the survivor, without what the merge brought, is judged again."""
+    config = await cfg.load(uow.conn)
+    survivor = await repo.update_profile(uow.conn, event.survivor_id, event.survivor_profile)
+    known = await repo.lock_lead(uow.conn, event.lead_id)
+    if known is None:
+        opening = config.catalog.default_for(BaseCategory.OPEN)
+        await repo.insert_lead(
+            uow.conn, event.lead_id, opening.name, opening.category.value, event.profile, None
+        )
+        await repo.add_history(
+            uow.conn, event.lead_id, None, opening.name, opening.category.value, "unmerged", UNMERGE_ACTOR
+        )
+    elif known.merged_into is not None:
+        await repo.unmark_merged(uow.conn, known.id)
+        await repo.fold_activities(uow.conn, known.merged_into, known.id, only=event.activity_ids)
+    restored = await repo.update_profile(uow.conn, event.lead_id, event.profile)
+    assert restored is not None
+    cause = f"unmerged from {event.survivor_id} by {event.actor}: {event.reason}"
+    await judge(uow, config, restored, envelope, cause=cause, requalify=True)
+    if survivor is not None and survivor.merged_into is None:
+        await judge(uow, config, survivor, envelope, cause=f"unmerged {event.lead_id}", reopen=True)
 
 
 async def lead_engaged(uow: UnitOfWork, event: LeadEngaged, envelope: Envelope) -> None:

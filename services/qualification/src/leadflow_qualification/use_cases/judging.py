@@ -141,13 +141,17 @@ async def apply_decision(
 ) -> bool:
     """Move the lead where the decision points; answer whether it moved.
 
-    A person's override stands unless `requalify`; `reopen` (new facts) and `requalify` let a lead left behind
-    (nurturing, unqualified, archived) come back when the decision says so.
+    A person's override stands unless `requalify`: a lead a person left behind (or qualified) stays where it
+    is, and one a person put in play (reopened, moved to a working status) may only go on to qualified.
+    `reopen` (new facts) and `requalify` let a lead left behind (nurturing, unqualified, archived) come back
+    when the decision says so.
     """
-    if lead.manual_override and not requalify:
-        return False
     start = config.catalog.category_of(lead.status)
     goal = decision.target_category()
+    if lead.manual_override and not requalify:
+        in_play = start in (BaseCategory.OPEN, BaseCategory.CONTACTED)
+        if not in_play or goal is not BaseCategory.QUALIFIED:
+            return False
     if (requalify or reopen) and start in _LEFT_BEHIND:
         # New facts bring a lead back only to a decision; a requalification request reopens it regardless.
         if goal is start or (goal is None and not requalify):
@@ -205,6 +209,22 @@ async def judge(
         uow, config, lead, decision, causation, requalify=requalify, reopen=reopen, writes=writes
     )
     return decision, moved
+
+
+async def reopen_by_hand(
+    uow: UnitOfWork, config: Config, lead: LeadRow, causation: Envelope | None, *, actor: str, reason: str
+) -> None:
+    """A person reopens a lead left behind: it moves to open as their decision (an override), is judged, and
+    goes on to qualified if the criteria say so; no automatic judgement takes it out of play again."""
+    decision = await decide(uow, config, lead, cause=f"reopened by {actor}: {reason}", progress=True)
+    if config.catalog.category_of(lead.status) in _LEFT_BEHIND:
+        opening = config.catalog.default_for(BaseCategory.OPEN).name
+        await move(
+            uow, config, lead, opening, reason=f"reopened by hand: {reason}", actor=actor, causation=causation
+        )
+    await repo.set_override(uow.conn, lead.id, True)
+    lead.manual_override = True
+    await apply_decision(uow, config, lead, decision, causation)
 
 
 async def assign_owner(uow: UnitOfWork, config: Config, lead: LeadRow, causation: Envelope | None) -> None:

@@ -8,7 +8,7 @@ from leadflow_qualification.adapters import repository as repo
 from leadflow_qualification.adapters.repository import LeadRow
 from leadflow_qualification.domain.statuses import BaseCategory, TransitionNotAllowed
 from leadflow_qualification.use_cases import config as cfg
-from leadflow_qualification.use_cases.judging import judge, move
+from leadflow_qualification.use_cases.judging import judge, move, reopen_by_hand
 from leadflow_qualification.use_cases.writes import BatchedWrites, Writes
 from leadflow_shared.consumer import Reject
 from leadflow_shared.contracts.envelope import Envelope
@@ -80,6 +80,10 @@ async def requalification_requested(
         raise Reject(_unknown_to_requalify(event), kind="unknown_lead")
     if lead.category == BaseCategory.CONVERTED:
         return
+    if event.actor is not None:
+        config = await cfg.load(uow.conn)
+        await reopen_by_hand(uow, config, lead, envelope, actor=event.actor, reason=event.reason)
+        return
     if lead.manual_override:
         await repo.set_override(uow.conn, lead.id, False)
         lead.manual_override = False
@@ -92,6 +96,11 @@ async def requalifications_requested(
     uow: UnitOfWork, items: list[tuple[Envelope, LeadRequalificationRequested]]
 ) -> None:
     """Many requests at once, with the effect of requalification_requested on each in turn."""
+    if any(event.actor is not None for _, event in items):
+        # A person's reopening is rare: the group goes one by one, in order.
+        for envelope, event in items:
+            await requalification_requested(uow, event, envelope)
+        return
     found = await repo.lock_leads(uow.conn, [event.lead_id for _, event in items])
     leads = {lead.id: lead for lead in found if lead.merged_into is None}
     for _, event in items:

@@ -74,8 +74,14 @@ async def run_simulation(
     return result, len(stored) >= max_leads
 
 
-async def reapply(uow_factory: UnitOfWorkFactory, scope: SimulationScope) -> dict[str, int]:
-    """Judge every lead in scope again under the criteria in force, one transaction per page."""
+async def reapply(
+    uow_factory: UnitOfWorkFactory, scope: SimulationScope, *, overrides: bool = False
+) -> dict[str, int]:
+    """Judge every lead in scope again under the criteria in force, one transaction per page.
+
+    A lead held by a person's override keeps it (see apply_decision) unless `overrides`: then the override is
+    cleared first and the criteria decide, as for any lead.
+    """
     evaluated = moved = 0
     after: UUID | None = None
     while True:
@@ -86,6 +92,9 @@ async def reapply(uow_factory: UnitOfWorkFactory, scope: SimulationScope) -> dic
                 lead = await repo.lock_lead(uow.conn, listed.id)
                 if lead is None:
                     continue
+                if overrides and lead.manual_override:
+                    await repo.set_override(uow.conn, lead.id, False)
+                    lead.manual_override = False
                 _, changed = await judge(
                     uow, config, lead, None, cause=f"criteria v{config.criteria.version} applied"
                 )

@@ -107,6 +107,8 @@ async def change_status(uow: UnitOfWork, lead_id: UUID, body: StatusChange) -> N
             "(converted follows opportunity, archived follows nurture or a disqualification)"
         )
     await move(uow, config, lead, body.status, reason=body.reason, actor=body.actor, causation=None)
+    # A person's decision: automatic judgements may carry the lead on to qualified, never back out of play.
+    await repo.set_override(uow.conn, lead.id, True)
 
 
 async def report(uow: UnitOfWork, lead_id: UUID, body: SalesReport) -> Decision:
