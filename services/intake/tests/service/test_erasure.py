@@ -1,0 +1,173 @@
+"""Erasure requests: intake erases its part at once, tells the others, and tracks their confirmations."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pytest
+
+from leadflow_intake.entrypoints.consumers import on_person_erased
+from leadflow_shared.contracts.envelope import new_event
+from leadflow_shared.contracts.events import NurturePersonErased, QualificationPersonErased
+from leadflow_shared.privacy import email_hash
+
+from .conftest import Intake
+from .test_flows import lead_id, submit
+from .test_webhooks import new_tag
+
+pytestmark = pytest.mark.service
+
+
+async def person(intake: Intake, tag: str) -> dict[str, Any]:
+    """Margarethe, seen at the website with her email and at a trade show with her phone: one merged person;
+    an activity sent for her address before she was known waits in quarantine."""
+    email = f"m.schulz.{tag}@gmail.com"
+    phone = f"+49 30 {int(tag, 16) % 10**7:07d}"
+    company = f"Brightwater Ceramics {tag}"
+    unknown = await intake.client.post(
+        "/v1/activities",
+        json={"email": email, "activity_type": "page_visited", "occurred_at": "2025-03-04T10:15:00Z"},
+        headers=intake.auth("write"),
+    )
+    assert unknown.status_code == 202, unknown.text
+    sightings = (
+        {"email": email, "company": company, "source_system": "website", "source_id": f"w-{tag}"},
+        {
+            "phone": phone,
+            "company": company + " GmbH",
+            "source_system": "trade_show",
+            "source_id": f"t-{tag}",
+        },
+        {"email": f"margarethe.{tag}@outlook.com", "company": company, "source_system": "webinar"},
+    )
+    for seen in sightings:
+        await submit(intake, first_name="Margarethe", last_name=f"Schulz{tag}", **seen)
+        await intake.drain()
+    survivor = await lead_id(intake, email)
+    listed = (
+        await intake.client.get("/v1/duplicates", params={"limit": 500}, headers=intake.auth("read"))
+    ).json()
+    pair = next(p for p in listed["items"] if survivor in (str(p["lead_id"]), str(p["candidate_id"])))
+    merged = await intake.client.post(f"/v1/duplicates/{pair['id']}/merge", headers=intake.auth("write"))
+    assert merged.status_code == 200, merged.text
+    await intake.drain()
+    async with intake.pool.acquire() as conn:
+        leads = await conn.fetch(
+            "SELECT id FROM leads WHERE id = $1 OR merged_into = $1 ORDER BY id", uuid.UUID(survivor)
+        )
+    assert len(leads) == 2, "the webinar twin was merged into the website lead"
+    return {
+        "email": email,
+        "last_name": f"Schulz{tag}",
+        "phone_digits": phone[-7:],
+        "leads": [r["id"] for r in leads],
+    }
+
+
+async def traces(intake: Intake, who: dict[str, Any]) -> list[str]:
+    """Where in intake's schema the person's email, surname or phone still appears."""
+    found = []
+    async with intake.pool.acquire() as conn:
+        for table, column in (
+            ("leads", "email"),
+            ("leads", "phone"),
+            ("leads", "profile::text"),
+            ("identity_keys", "value"),
+            ("rejections", "payload::text"),
+            ("outbox", "convert_from(payload, 'UTF8')"),
+        ):
+            for needle in (who["email"], who["last_name"], who["phone_digits"]):
+                hits = await conn.fetchval(
+                    f"SELECT count(*) FROM {table} WHERE lower({column}) LIKE '%' || lower($1) || '%'", needle
+                )
+                if hits:
+                    found.append(f"{table}.{column} holds {needle}")
+    return found
+
+
+async def sources_kpis(intake: Intake) -> Any:
+    response = await intake.client.get("/v1/kpis/sources", headers=intake.auth("read"))
+    assert response.status_code == 200, response.text
+    return {k: v for k, v in response.json().items() if k not in ("since", "until")}
+
+
+async def test_an_erasure_by_email_pseudonymises_every_lead_of_the_person_and_keeps_the_counts(
+    intake: Intake,
+) -> None:
+    who = await person(intake, new_tag())
+    assert await traces(intake, who), "the person is there before the erasure"
+    before = await sources_kpis(intake)
+
+    response = await intake.client.post(
+        "/v1/erasure-requests", json={"email": who["email"].upper()}, headers=intake.auth("admin")
+    )
+
+    assert response.status_code == 202, response.text
+    assert response.json()["repeated"] is False
+    assert await traces(intake, who) == []
+    assert await sources_kpis(intake) == before
+    [requested] = [e for e in await intake.drain() if e.type == "person.erasure_requested"]
+    assert sorted(requested.data["lead_ids"]) == sorted(str(i) for i in who["leads"])
+    assert requested.data["email_hash"] == email_hash(who["email"])
+    assert who["email"] not in str(requested.data)
+    async with intake.pool.acquire() as conn:
+        kept = await conn.fetchval("SELECT count(*) FROM leads WHERE id = ANY($1::uuid[])", who["leads"])
+    assert kept == 2, "the rows stay, so the lead counts stay"
+
+
+async def test_the_status_shows_each_service_as_it_confirms_and_a_repeat_answers_the_same_request(
+    intake: Intake,
+) -> None:
+    who = await person(intake, new_tag())
+    first = await intake.client.post(
+        "/v1/erasure-requests", json={"lead_id": str(who["leads"][0])}, headers=intake.auth("admin")
+    )
+    request_id = first.json()["request_id"]
+
+    status = (
+        await intake.client.get(f"/v1/erasure-requests/{request_id}", headers=intake.auth("admin"))
+    ).json()
+    assert status["status"] == "pending"
+    assert {s["service"]: s["status"] for s in status["services"]} == {
+        "intake": "done",
+        "qualification": "pending",
+        "opportunity": "pending",
+        "nurture": "pending",
+    }
+    for confirmation in (QualificationPersonErased, NurturePersonErased):
+        data = confirmation(request_id=request_id, service=confirmation.event_type.split(".")[0])
+        for _ in range(2):
+            async with intake.uow() as uow:
+                await on_person_erased(uow, new_event(data, source="test"), data)
+    status = (
+        await intake.client.get(f"/v1/erasure-requests/{request_id}", headers=intake.auth("admin"))
+    ).json()
+    assert [s["service"] for s in status["services"] if s["status"] == "done"] == [
+        "intake",
+        "qualification",
+        "nurture",
+    ]
+
+    again = await intake.client.post(
+        "/v1/erasure-requests", json={"email": who["email"]}, headers=intake.auth("admin")
+    )
+    assert (again.status_code, again.json()) == (202, {"request_id": request_id, "repeated": True})
+
+
+async def test_an_erasure_request_needs_the_admin_scope_and_one_way_to_name_the_person(
+    intake: Intake,
+) -> None:
+    write = await intake.client.post(
+        "/v1/erasure-requests", json={"email": "a@b.example"}, headers=intake.auth("write")
+    )
+    both = await intake.client.post(
+        "/v1/erasure-requests",
+        json={"email": "a@b.example", "lead_id": str(uuid.uuid4())},
+        headers=intake.auth("admin"),
+    )
+    unknown = await intake.client.post(
+        "/v1/erasure-requests", json={"lead_id": str(uuid.uuid4())}, headers=intake.auth("admin")
+    )
+    missing = await intake.client.get(f"/v1/erasure-requests/{uuid.uuid4()}", headers=intake.auth("admin"))
+    assert [r.status_code for r in (write, both, unknown, missing)] == [403, 422, 404, 404]
