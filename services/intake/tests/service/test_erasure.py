@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from leadflow_devstack.testing import personal_traces
 from leadflow_intake.entrypoints.consumers import on_person_erased
 from leadflow_shared.contracts.envelope import new_event
 from leadflow_shared.contracts.events import NurturePersonErased, QualificationPersonErased
@@ -67,23 +68,8 @@ async def person(intake: Intake, tag: str) -> dict[str, Any]:
 
 async def traces(intake: Intake, who: dict[str, Any]) -> list[str]:
     """Where in intake's schema the person's email, surname or phone still appears."""
-    found = []
     async with intake.pool.acquire() as conn:
-        for table, column in (
-            ("leads", "email"),
-            ("leads", "phone"),
-            ("leads", "profile::text"),
-            ("identity_keys", "value"),
-            ("rejections", "payload::text"),
-            ("outbox", "convert_from(payload, 'UTF8')"),
-        ):
-            for needle in (who["email"], who["last_name"], who["phone_digits"]):
-                hits = await conn.fetchval(
-                    f"SELECT count(*) FROM {table} WHERE lower({column}) LIKE '%' || lower($1) || '%'", needle
-                )
-                if hits:
-                    found.append(f"{table}.{column} holds {needle}")
-    return found
+        return await personal_traces(conn, "intake", [who["email"], who["last_name"], who["phone_digits"]])
 
 
 async def sources_kpis(intake: Intake) -> Any:
