@@ -13,9 +13,9 @@ from leadflow_shared.contracts.envelope import new_event
 from leadflow_shared.contracts.events import NurturePersonErased, QualificationPersonErased
 from leadflow_shared.privacy import email_hash
 
-from .conftest import Intake
+from .conftest import SECRETS, Intake
 from .test_flows import lead_id, submit
-from .test_webhooks import new_tag
+from .test_webhooks import JSON, Delivery, hexmac, leads_with_email, linkedin, new_tag, post
 
 pytestmark = pytest.mark.service
 
@@ -157,3 +157,36 @@ async def test_an_erasure_request_needs_the_admin_scope_and_one_way_to_name_the_
     )
     missing = await intake.client.get(f"/v1/erasure-requests/{uuid.uuid4()}", headers=intake.auth("admin"))
     assert [r.status_code for r in (write, both, unknown, missing)] == [403, 422, 404, 404]
+
+
+async def test_a_linkedin_deleted_notification_erases_the_person_instead_of_going_to_quarantine(
+    intake: Intake,
+) -> None:
+    tag = new_tag()
+    created = linkedin(tag, intake.vendor)
+    assert await post(intake, "linkedin", created) == 200
+    await intake.drain()
+    [captured] = await leads_with_email(intake, created.email)
+    body = created.body.replace(b'"CREATED"', b'"DELETED"')
+    signature = hexmac(SECRETS["linkedin_client_secret"], b"hmacsha256=" + body)
+    deleted = Delivery(body, {**JSON, "X-LI-Signature": signature}, email=created.email)
+    linkedin_rejections = "SELECT count(*) FROM rejections WHERE source_system = 'linkedin'"
+    async with intake.pool.acquire() as conn:
+        quarantined = await conn.fetchval(linkedin_rejections)
+
+    assert await post(intake, "linkedin", deleted) == 200
+    events = await intake.drain()
+
+    [requested] = [e for e in events if e.type == "person.erasure_requested"]
+    assert requested.data["lead_ids"] == [str(captured["id"])]
+    assert await leads_with_email(intake, created.email) == []
+    async with intake.pool.acquire() as conn:
+        assert (
+            await conn.fetchval("SELECT count(*) FROM rejections WHERE source_system = 'linkedin'")
+            == quarantined
+        )
+        assert await personal_traces(conn, "intake", [created.email]) == []
+        origin = await conn.fetchval(
+            "SELECT origin FROM erasure_requests WHERE id = $1", uuid.UUID(requested.data["request_id"])
+        )
+    assert origin == "linkedin"
