@@ -7,7 +7,7 @@ import re
 from leadflow_devstack.cli import DOCKER_PASSWORDS
 from leadflow_devstack.paths import repo_root
 from leadflow_devstack.postgres import TUNING
-from leadflow_shared.contracts.topics import all_topics
+from leadflow_shared.contracts.topics import all_topics, topic_config
 
 
 def _compose() -> str:
@@ -18,6 +18,12 @@ def test_the_one_shot_topic_service_creates_every_topic_of_the_catalogue():
     listed = re.findall(r"^ {10}([a-z][a-z.]*[a-z]) \\$", _compose(), flags=re.MULTILINE)
 
     assert sorted(listed) == sorted(all_topics(""))
+
+
+def test_the_one_shot_topic_service_gives_every_topic_the_retention_of_the_catalogue():
+    [given] = re.findall(r"--add-config (\S+)$", _compose(), flags=re.MULTILINE)
+
+    assert dict(pair.split("=") for pair in given.split(",")) == topic_config("intake.events")
 
 
 def test_each_service_connects_with_the_password_the_init_script_gives_its_role():
