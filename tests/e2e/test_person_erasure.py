@@ -3,13 +3,23 @@ everywhere while every KPI total stays as it was."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
 import uuid
 from typing import Any
 
 import asyncpg
 import pytest
 
-from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, personal_traces, wait_until
+from leadflow_devstack.testing import (
+    SERVICES,
+    ServiceProcess,
+    TestStack,
+    bin_path,
+    personal_traces,
+    wait_until,
+)
 
 from .test_full_pipeline import READY, Pipeline, approve_budget, auth, lead
 
@@ -57,6 +67,18 @@ async def steady_kpis(pipeline: Pipeline) -> dict[str, Any]:
     return await wait_until(settled, within=60, every=1.0)
 
 
+def cli_export(pipeline: Pipeline, email: str) -> dict[str, Any]:
+    """`leadflow person export EMAIL` against the running services, as an operator runs it."""
+    env = {**os.environ, "LEADFLOW_TOKEN": pipeline.stack.tokens["admin"]}
+    env.update({f"LEADFLOW_{s.upper()}_URL": pipeline.services[s].url for s in SERVICES})
+    done = subprocess.run(
+        [bin_path("leadflow"), "person", "export", email], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    document: dict[str, Any] = json.loads(done.stdout)
+    return document
+
+
 async def traces(stack: TestStack, needles: list[str]) -> list[str]:
     found = []
     for service in SERVICES:
@@ -91,6 +113,13 @@ async def test_an_erasure_request_completes_in_all_four_services_and_leaves_no_t
     needles = [body["email"], first, last, phone[3:]]
     await wait_until(lambda: traces(test_stack, needles), within=30)
     before = await steady_kpis(pipeline)
+    exported = cli_export(pipeline, body["email"].upper())["services"]
+    assert [str(lead["id"]) for lead in exported["intake"]["records"]["leads"]] == [person]
+    history = [h["to_status"] for h in exported["qualification"]["records"]["status_history"]]
+    assert history[-2:] == ["qualified", "converted"]
+    assert exported["opportunity"]["records"]["contacts"][0]["email"] == body["email"]
+    assert len(exported["opportunity"]["records"]["opportunities"]) == 1
+    assert [e["track"] for e in exported["nurture"]["records"]["enrollments"]] == ["budget-drip"]
 
     async with pipeline.client("intake") as client:
         asked = await client.post(
@@ -111,3 +140,6 @@ async def test_an_erasure_request_completes_in_all_four_services_and_leaves_no_t
     assert {s["service"] for s in status["services"] if s["status"] == "done"} == set(SERVICES)
     assert await traces(test_stack, needles) == []
     assert await steady_kpis(pipeline) == before
+    after = json.dumps(cli_export(pipeline, body["email"])["services"])
+    assert body["email"] not in after
+    assert last not in after

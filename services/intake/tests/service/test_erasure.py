@@ -190,3 +190,30 @@ async def test_a_linkedin_deleted_notification_erases_the_person_instead_of_goin
             "SELECT origin FROM erasure_requests WHERE id = $1", uuid.UUID(requested.data["request_id"])
         )
     assert origin == "linkedin"
+
+
+async def test_the_export_holds_every_lead_of_the_person_with_touches_and_keys_and_needs_the_admin_scope(
+    intake: Intake,
+) -> None:
+    who = await person(intake, new_tag())
+
+    by_email = await intake.client.get(
+        "/v1/people/export", params={"email": who["email"]}, headers=intake.auth("admin")
+    )
+
+    assert by_email.status_code == 200, by_email.text
+    body = by_email.json()
+    assert body["service"] == "intake"
+    assert sorted(body["lead_ids"]) == sorted(str(i) for i in who["leads"])
+    assert {lead["email"] for lead in body["records"]["leads"]} >= {who["email"]}
+    assert {t["source_system"] for t in body["records"]["touches"]} == {"website", "trade_show", "webinar"}
+    assert ("email", who["email"]) in {(k["kind"], k["value"]) for k in body["records"]["identity_keys"]}
+    by_lead = await intake.client.get(
+        "/v1/people/export", params={"lead_id": str(who["leads"][1])}, headers=intake.auth("admin")
+    )
+    assert sorted(by_lead.json()["lead_ids"]) == sorted(body["lead_ids"]), "merges count from either side"
+    write = await intake.client.get(
+        "/v1/people/export", params={"email": who["email"]}, headers=intake.auth("write")
+    )
+    neither = await intake.client.get("/v1/people/export", headers=intake.auth("admin"))
+    assert (write.status_code, neither.status_code) == (403, 422)
