@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import asyncpg
 import orjson
 
 from leadflow_shared.contracts.envelope import Envelope
-from leadflow_shared.contracts.events import PersonErased, PersonErasureRequested
+from leadflow_shared.contracts.events import EventData, PersonErased, PersonErasureRequested
 from leadflow_shared.uow import UnitOfWork
 
+EventDataT = TypeVar("EventDataT", bound="EventData")
+
 ERASED = "[erased]"
+
+# The leads a service erased (migration `erased_leads` of every service): an event about one of them that
+# arrives after the erasure (published before it, or replayed) is pseudonymised before it is handled.
+ERASED_LEADS_DDL = """
+CREATE TABLE IF NOT EXISTS erased_leads (
+    lead_id text PRIMARY KEY,
+    erased_at timestamptz NOT NULL DEFAULT now()
+);
+"""
 # Profile fields that name or reach a person; the rest (company, country, industry, size, consent) stays.
 PERSONAL_FIELDS = frozenset(
     {
@@ -126,6 +137,28 @@ def redact_message(payload: bytes, identifiers: Iterable[str]) -> bytes:
     if "data" in envelope:
         envelope["data"] = _redact(envelope["data"], pattern)
     return orjson.dumps(envelope)
+
+
+async def remember_erased(conn: asyncpg.Connection, lead_ids: Sequence[UUID]) -> None:
+    """Record the erased leads, so that their late events are pseudonymised on arrival."""
+    await conn.execute(
+        "INSERT INTO erased_leads (lead_id) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING",
+        [str(lead_id) for lead_id in lead_ids],
+    )
+
+
+async def erased_among(conn: asyncpg.Connection, keys: Iterable[str]) -> set[str]:
+    """Which of these lead ids (as Kafka keys) were erased here."""
+    rows = await conn.fetch(
+        "SELECT lead_id FROM erased_leads WHERE lead_id = ANY($1::text[])", sorted(set(keys))
+    )
+    return {row["lead_id"] for row in rows}
+
+
+def pseudonymise_event(data: EventDataT) -> EventDataT:
+    """The same event without the personal data it carries (what an erased lead's late event becomes)."""
+    cleaned = redact(data.model_dump(mode="json"), ())
+    return type(data).model_validate(cleaned)
 
 
 def lead_keys(lead_ids: Sequence[UUID]) -> list[bytes]:
@@ -240,5 +273,6 @@ async def honour(
     rows, and confirm: one unit of work, so a redelivery either finds it all done or does it all again."""
     identifiers = await erase(uow.conn, request.lead_ids)
     await erase_outbox(uow.conn, request.lead_ids, identifiers)
+    await remember_erased(uow.conn, request.lead_ids)
     service = confirmation.event_type.split(".", 1)[0]
     await uow.outbox.emit(confirmation(request_id=request.request_id, service=service), causation=causation)

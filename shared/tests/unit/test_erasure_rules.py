@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from uuid import uuid4
+
 import orjson
 
+from leadflow_shared.contracts.events import LeadCaptured
+from leadflow_shared.contracts.lead import Channel, LeadProfile, Touch
 from leadflow_shared.erasure import (
     ERASED,
     identifiers_of,
+    pseudonymise_event,
     pseudonymise_profile,
     redact,
     redact_message,
     redact_text,
 )
 
+NOVEMBER = datetime(2026, 11, 2, tzinfo=UTC)
 PROFILE = {
     "first_name": "Ingrid",
     "last_name": "Bergström",
@@ -90,3 +97,23 @@ def test_a_stored_message_keeps_its_envelope_and_loses_the_person_in_its_data() 
 
 def test_what_is_not_a_json_message_is_left_as_it_is() -> None:
     assert redact_message(b"\x00not json", {"ingrid"}) == b"\x00not json"
+
+
+def test_an_erased_leads_late_event_keeps_its_ids_and_company_and_loses_the_person() -> None:
+    lead_id = uuid4()
+    late = LeadCaptured(
+        lead_id=lead_id,
+        profile=LeadProfile.model_validate(PROFILE),
+        touch=Touch(
+            channel=Channel.WEB_FORM, source_system="website", occurred_at=datetime(2026, 11, 2, tzinfo=UTC)
+        ),
+    )
+    forgotten = pseudonymise_event(late)
+    assert forgotten.lead_id == lead_id
+    assert (forgotten.profile.email, forgotten.profile.first_name, forgotten.profile.phone) == (
+        None,
+        None,
+        None,
+    )
+    assert forgotten.profile.company == "Nordkap Shipping"
+    assert forgotten.touch == late.touch

@@ -8,10 +8,13 @@ from typing import Any
 import asyncpg
 import orjson
 import pytest
+from aiokafka import ConsumerRecord
 
-from leadflow_devstack.testing import personal_traces
+from leadflow_devstack.testing import TestStack, personal_traces
+from leadflow_opportunity.entrypoints.consumers import subscriptions
 from leadflow_opportunity.use_cases import conversion
 from leadflow_opportunity.use_cases.erasure import person_erasure_requested
+from leadflow_shared.consumer import EventConsumer
 from leadflow_shared.contracts.envelope import new_event
 from leadflow_shared.contracts.events import PersonErasureRequested
 from leadflow_shared.uow import UnitOfWorkFactory
@@ -59,3 +62,37 @@ async def test_an_erased_contact_keeps_its_account_and_opportunity_and_loses_its
         "SELECT payload FROM outbox WHERE key = $1", str(request.request_id).encode()
     )
     assert {orjson.loads(r["payload"])["type"] for r in confirmations} == {"opportunity.person_erased"}
+
+
+async def test_a_qualification_arriving_after_the_erasure_converts_the_lead_without_its_person(
+    pool: asyncpg.Pool, uow: UnitOfWorkFactory, service_stack: TestStack
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    email = f"hopper{tag}@compiler-works.example"
+    late = qualified(email, f"Compiler Works {tag}", f"compiler-works-{tag}.example")
+    request = PersonErasureRequested(request_id=uuid.uuid4(), lead_ids=[late.lead_id])
+    async with uow() as u:
+        await person_erasure_requested(u, request, new_event(request, source="intake"))
+    [subscription] = [s for s in subscriptions() if s.name == "qualification"]
+    consumer = EventConsumer(
+        subscription,
+        service="opportunity",
+        pool=pool,
+        bootstrap_servers="127.0.0.1:9",
+        topic_prefix=service_stack.topic_prefix,
+    )
+    key = str(late.lead_id).encode()
+    record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
+        "qualification.events", 0, 0, 0, 0, key, b"", None, 0, 0, []
+    )
+    handler = subscription.handlers[late.event_type]
+
+    await consumer._apply(
+        [(record, new_event(late, source="qualification"), late, handler)], [], isolate=False
+    )
+
+    contact = await pool.fetchrow("SELECT * FROM contacts WHERE lead_id = $1", late.lead_id)
+    assert contact is not None, "the conversion still counts"
+    assert (contact["email"], contact["first_name"], contact["last_name"]) == (None, None, None)
+    async with pool.acquire() as conn:
+        assert await personal_traces(conn, "opportunity", [email, f"hopper{tag}"]) == []

@@ -1,10 +1,11 @@
-"""Erasure requests and each service's confirmation of them.
+"""Erasure requests, each service's confirmation of them, and the leads erased here.
 
 Revision ID: 0008
 """
 
 from alembic import op
 
+from leadflow_shared.erasure import ERASED_LEADS_DDL
 from leadflow_shared.migrations import execute_script
 
 revision = "0008"
@@ -32,8 +33,9 @@ def upgrade() -> None:
             PRIMARY KEY (request_id, service)
         );
         """
+        + ERASED_LEADS_DDL
     )
 
 
 def downgrade() -> None:
-    op.execute("DROP TABLE erasure_confirmations, erasure_requests")
+    op.execute("DROP TABLE erased_leads, erasure_confirmations, erasure_requests")
