@@ -126,14 +126,20 @@ def pseudonymise_profile(profile: Mapping[str, Any] | None) -> dict[str, Any] | 
 
 
 def redact_message(payload: bytes, identifiers: Iterable[str]) -> bytes:
-    """A stored CloudEvents message with its data pseudonymised: the envelope's ids and type stay."""
+    """A stored CloudEvents message with its data pseudonymised (the envelope's ids and type stay); any other
+    stored bytes with the identifiers replaced."""
+    names = sorted({i for i in identifiers if i}, key=len, reverse=True)
     try:
         envelope = orjson.loads(payload)
     except orjson.JSONDecodeError:
-        return payload
+        envelope = None
     if not isinstance(envelope, dict):
-        return payload
-    pattern = _pattern(identifiers)
+        # A dead letter's copy of something that was never an event: its bytes lose the identifiers.
+        if not names:
+            return payload
+        raw = re.compile(b"|".join(re.escape(n.encode()) for n in names), re.IGNORECASE)
+        return raw.sub(ERASED.encode(), payload)
+    pattern = _pattern(names)
     if "data" in envelope:
         envelope["data"] = _redact(envelope["data"], pattern)
     return orjson.dumps(envelope)
@@ -170,10 +176,11 @@ async def erase_outbox(conn: asyncpg.Connection, lead_ids: Sequence[UUID], ident
     """Pseudonymise the outbox rows about these leads or naming the person; published rows keep their row."""
     names = sorted({i.lower() for i in identifiers})
     rows = await conn.fetch(
+        # Stored messages need not be valid UTF-8 (a dead letter's copy): they are searched in escape form.
         "SELECT id, payload FROM outbox WHERE key = ANY($1::bytea[])"
-        " OR lower(convert_from(payload, 'UTF8')) LIKE ANY($2::text[]) FOR UPDATE",
+        " OR lower(encode(payload, 'escape')) LIKE ANY($2::text[]) FOR UPDATE",
         lead_keys(lead_ids),
-        like_any(names),
+        like_any(escaped(name) for name in names),
     )
     changed = [(row["id"], redact_message(row["payload"], names)) for row in rows]
     if changed:
@@ -184,6 +191,19 @@ async def erase_outbox(conn: asyncpg.Connection, lead_ids: Sequence[UUID], ident
             [payload for _, payload in changed],
         )
     return len(changed)
+
+
+def escaped(text: str) -> str:
+    """A text's UTF-8 bytes as PostgreSQL's `encode(bytes, 'escape')` writes them."""
+    out = []
+    for byte in text.encode():
+        if byte == 0x5C:
+            out.append("\\\\")
+        elif byte == 0 or byte >= 0x80:
+            out.append(f"\\{byte:03o}")
+        else:
+            out.append(chr(byte))
+    return "".join(out)
 
 
 def _like(text: str) -> str:

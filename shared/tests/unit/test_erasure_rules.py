@@ -11,6 +11,7 @@ from leadflow_shared.contracts.events import LeadCaptured
 from leadflow_shared.contracts.lead import Channel, LeadProfile, Touch
 from leadflow_shared.erasure import (
     ERASED,
+    escaped,
     identifiers_of,
     pseudonymise_event,
     pseudonymise_profile,
@@ -95,8 +96,9 @@ def test_a_stored_message_keeps_its_envelope_and_loses_the_person_in_its_data() 
     assert cleaned["data"]["profile"]["company"] == "Nordkap Shipping"
 
 
-def test_what_is_not_a_json_message_is_left_as_it_is() -> None:
-    assert redact_message(b"\x00not json", {"ingrid"}) == b"\x00not json"
+def test_stored_bytes_that_are_no_json_message_lose_the_identifiers_and_nothing_else() -> None:
+    assert redact_message(b"\x00not json from INGRID\xff", {"ingrid"}) == b"\x00not json from [erased]\xff"
+    assert redact_message(b"\x00not json", set()) == b"\x00not json"
 
 
 def test_an_erased_leads_late_event_keeps_its_ids_and_company_and_loses_the_person() -> None:
@@ -117,3 +119,8 @@ def test_an_erased_leads_late_event_keeps_its_ids_and_company_and_loses_the_pers
     )
     assert forgotten.profile.company == "Nordkap Shipping"
     assert forgotten.touch == late.touch
+
+
+def test_a_name_is_searched_in_stored_bytes_as_postgresql_escapes_them() -> None:
+    assert escaped("bergström") == "bergstr\\303\\266m"
+    assert escaped("a\\b") == "a\\\\b"

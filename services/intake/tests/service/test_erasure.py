@@ -82,6 +82,12 @@ async def test_an_erasure_by_email_pseudonymises_every_lead_of_the_person_and_ke
     intake: Intake,
 ) -> None:
     who = await person(intake, new_tag())
+    async with intake.pool.acquire() as conn:
+        # A dead letter's copy of a message that was never valid UTF-8, naming the person.
+        await conn.execute(
+            "INSERT INTO outbox (topic, payload, published_at) VALUES ('leads.submitted.dlq', $1, now())",
+            b"\x00\xff not json " + who["email"].encode(),
+        )
     assert await traces(intake, who), "the person is there before the erasure"
     before = await sources_kpis(intake)
 
