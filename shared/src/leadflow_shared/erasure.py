@@ -125,6 +125,15 @@ def pseudonymise_profile(profile: Mapping[str, Any] | None) -> dict[str, Any] | 
     return kept
 
 
+def redact_bytes(content: bytes, identifiers: Iterable[str]) -> bytes:
+    """Bytes of any encoding with each identifier's UTF-8 bytes replaced (ASCII case ignored), rest kept."""
+    names = sorted({i for i in identifiers if i}, key=len, reverse=True)
+    if not names:
+        return content
+    pattern = re.compile(b"|".join(re.escape(n.encode()) for n in names), re.IGNORECASE)
+    return pattern.sub(ERASED.encode(), content)
+
+
 def redact_message(payload: bytes, identifiers: Iterable[str]) -> bytes:
     """A stored CloudEvents message with its data pseudonymised (the envelope's ids and type stay); any other
     stored bytes with the identifiers replaced."""
@@ -135,10 +144,7 @@ def redact_message(payload: bytes, identifiers: Iterable[str]) -> bytes:
         envelope = None
     if not isinstance(envelope, dict):
         # A dead letter's copy of something that was never an event: its bytes lose the identifiers.
-        if not names:
-            return payload
-        raw = re.compile(b"|".join(re.escape(n.encode()) for n in names), re.IGNORECASE)
-        return raw.sub(ERASED.encode(), payload)
+        return redact_bytes(payload, names)
     pattern = _pattern(names)
     if "data" in envelope:
         envelope["data"] = _redact(envelope["data"], pattern)

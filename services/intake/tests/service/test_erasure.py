@@ -88,6 +88,20 @@ async def test_an_erasure_by_email_pseudonymises_every_lead_of_the_person_and_ke
             "INSERT INTO outbox (topic, payload, published_at) VALUES ('leads.submitted.dlq', $1, now())",
             b"\x00\xff not json " + who["email"].encode(),
         )
+        # A finished trade-show upload with her row, in cp1252 as spreadsheets save it; a row error names her.
+        upload = uuid.uuid4()
+        csv = f"email,last_name,city\n{who['email']},{who['last_name']},Malmö\n".encode("cp1252")
+        await conn.execute(
+            "INSERT INTO imports (id, filename, content, channel, status)"
+            " VALUES ($1, 'fair.csv', $2, 'trade_show', 'completed')",
+            upload,
+            csv,
+        )
+        await conn.execute(
+            "INSERT INTO import_errors (import_id, row_number, message) VALUES ($1, 2, $2)",
+            upload,
+            f"row 2: {who['last_name']} has no company",
+        )
     assert await traces(intake, who), "the person is there before the erasure"
     before = await sources_kpis(intake)
 
@@ -105,7 +119,9 @@ async def test_an_erasure_by_email_pseudonymises_every_lead_of_the_person_and_ke
     assert who["email"] not in str(requested.data)
     async with intake.pool.acquire() as conn:
         kept = await conn.fetchval("SELECT count(*) FROM leads WHERE id = ANY($1::uuid[])", who["leads"])
+        content = await conn.fetchval("SELECT content FROM imports WHERE id = $1", upload)
     assert kept == 2, "the rows stay, so the lead counts stay"
+    assert content == "email,last_name,city\n[erased],[erased],Malmö\n".encode("cp1252")
 
 
 async def test_the_status_shows_each_service_as_it_confirms_and_a_repeat_answers_the_same_request(

@@ -11,9 +11,11 @@ import asyncpg
 
 from leadflow_shared.erasure import (
     ERASED,
+    escaped,
     like_any,
     pseudonymise_profile,
     redact,
+    redact_bytes,
     redact_columns,
     redact_text,
 )
@@ -53,7 +55,7 @@ async def person_leads(conn: Conn, email: str | None, lead_id: UUID | None) -> l
     start: set[UUID] = {lead_id} if lead_id is not None else set()
     if email:
         rows = await conn.fetch(
-            "SELECT id FROM leads WHERE lower(email) = $1"
+            "SELECT id FROM leads WHERE email = $1"
             " UNION SELECT lead_id FROM identity_keys WHERE kind = 'email' AND value = $1",
             email,
         )
@@ -188,12 +190,14 @@ async def erase_imports(conn: Conn, identifiers: Iterable[str]) -> None:
         return
     rows = await conn.fetch(
         "SELECT id, content FROM imports WHERE content IS NOT NULL AND status NOT IN ('pending', 'running')"
+        " AND lower(encode(content, 'escape')) LIKE ANY($1::text[])",
+        like_any(escaped(name) for name in names),
     )
     for row in rows:
-        text = bytes(row["content"]).decode("utf-8", errors="replace")
-        cleaned = redact_text(text, names)
-        if cleaned != text:
-            await conn.execute("UPDATE imports SET content = $2 WHERE id = $1", row["id"], cleaned.encode())
+        # Replaced as bytes: the file keeps its own encoding (often cp1252) everywhere else.
+        await conn.execute(
+            "UPDATE imports SET content = $2 WHERE id = $1", row["id"], redact_bytes(row["content"], names)
+        )
     await redact_columns(conn, "import_errors", ("message",), names)
     await redact_columns(conn, "imports", ("error", "filename"), names)
 
