@@ -97,21 +97,21 @@ def redact(value: Any, identifiers: Iterable[str]) -> Any:
     return _redact(value, _pattern(identifiers))
 
 
-def _redact(value: Any, pattern: re.Pattern[str] | None) -> Any:
+def _redact(value: Any, pattern: re.Pattern[str] | None, blank: str | None = None) -> Any:
     if isinstance(value, str):
         return pattern.sub(ERASED, value) if pattern else value
     if isinstance(value, list):
-        return [_redact(item, pattern) for item in value]
+        return [_redact(item, pattern, blank) for item in value]
     if isinstance(value, dict):
         out: dict[str, Any] = {}
         for key, item in value.items():
             # Only a value can name a person: consent's `email: false` is a choice, not an address.
             if key in PERSONAL_FIELDS and isinstance(item, (str, int, float)) and not isinstance(item, bool):
-                out[key] = None
+                out[key] = blank
             elif key in FREE_FIELDS:
-                out[key] = {} if isinstance(item, dict) else None
+                out[key] = {} if isinstance(item, dict) else blank
             else:
-                out[key] = _redact(item, pattern)
+                out[key] = _redact(item, pattern, blank)
         return out
     return value
 
@@ -169,8 +169,12 @@ async def erased_among(conn: asyncpg.Connection, keys: Iterable[str]) -> set[str
 
 def pseudonymise_event(data: EventDataT) -> EventDataT:
     """The same event without the personal data it carries (what an erased lead's late event becomes)."""
-    cleaned = redact(data.model_dump(mode="json"), ())
-    return type(data).model_validate(cleaned)
+    dumped = data.model_dump(mode="json")
+    try:
+        return type(data).model_validate(_redact(dumped, None))
+    except ValueError:
+        # A field the event requires (an opportunity's name) gets the marker instead of nothing.
+        return type(data).model_validate(_redact(dumped, None, ERASED))
 
 
 def lead_keys(lead_ids: Sequence[UUID]) -> list[bytes]:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from uuid import uuid4
 
 import orjson
 
-from leadflow_shared.contracts.events import LeadCaptured
+from leadflow_shared.contracts.events import LeadCaptured, OpportunityOpened
 from leadflow_shared.contracts.lead import Channel, LeadProfile, Touch
 from leadflow_shared.erasure import (
     ERASED,
@@ -124,3 +125,18 @@ def test_an_erased_leads_late_event_keeps_its_ids_and_company_and_loses_the_pers
 def test_a_name_is_searched_in_stored_bytes_as_postgresql_escapes_them() -> None:
     assert escaped("bergström") == "bergstr\\303\\266m"
     assert escaped("a\\b") == "a\\\\b"
+
+
+def test_a_late_event_whose_model_requires_a_personal_field_gets_the_marker_there() -> None:
+    opened = OpportunityOpened(
+        opportunity_id=uuid4(),
+        lead_id=uuid4(),
+        account_id=uuid4(),
+        contact_id=uuid4(),
+        name="Ingrid Bergström",
+        amount=Decimal("48000"),
+        close_date=date(2026, 12, 31),
+        stage="prospecting",
+    )
+    forgotten = pseudonymise_event(opened)
+    assert (forgotten.name, forgotten.amount) == (ERASED, Decimal("48000"))
