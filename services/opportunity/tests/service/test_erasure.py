@@ -1,4 +1,4 @@
-"""Erasure in opportunity: the contact and whatever names the person go; accounts, amounts and stages stay."""
+"""Erasure and export in opportunity: the contact and what names the person go; amounts and stages stay."""
 
 from __future__ import annotations
 
@@ -10,8 +10,10 @@ import orjson
 import pytest
 from aiokafka import ConsumerRecord
 
-from leadflow_devstack.testing import TestStack, personal_traces
+from leadflow_devstack.testing import TestStack, api_client, personal_traces
+from leadflow_opportunity.entrypoints import export
 from leadflow_opportunity.entrypoints.consumers import subscriptions
+from leadflow_opportunity.settings import OpportunitySettings
 from leadflow_opportunity.use_cases import conversion
 from leadflow_opportunity.use_cases.erasure import person_erasure_requested
 from leadflow_shared.consumer import EventConsumer
@@ -96,3 +98,25 @@ async def test_a_qualification_arriving_after_the_erasure_converts_the_lead_with
     assert (contact["email"], contact["first_name"], contact["last_name"]) == (None, None, None)
     async with pool.acquire() as conn:
         assert await personal_traces(conn, "opportunity", [email, f"hopper{tag}"]) == []
+
+
+async def test_the_export_of_a_converted_person_holds_their_contact_account_and_opportunity(
+    pool: asyncpg.Pool, uow: UnitOfWorkFactory, service_stack: TestStack
+) -> None:
+    tag = uuid.uuid4().hex[:6]
+    email = f"Babbage{tag}@Difference-Engines.example"
+    lead = qualified(email, f"Difference Engines {tag}", f"difference-engines-{tag}.example")
+    async with uow() as u:
+        outcome = await conversion.convert_qualified(u, None, lead, NOW)
+
+    async with api_client(service_stack, OpportunitySettings, [export.router], pool, "admin") as client:
+        by_email = await client.get("/v1/people/export", params={"email": email.lower()})
+        by_lead = await client.get("/v1/people/export", params={"lead_id": str(lead.lead_id)})
+
+    assert by_email.status_code == 200, by_email.text
+    records = by_email.json()["records"]
+    assert by_email.json()["lead_ids"] == [str(lead.lead_id)]
+    assert [c["id"] for c in records["contacts"]] == [str(outcome.contact_id)]
+    assert [a["id"] for a in records["accounts"]] == [str(outcome.account_id)]
+    assert [o["id"] for o in records["opportunities"]] == [str(outcome.opportunity_id)]
+    assert by_lead.json()["records"]["contacts"] == records["contacts"]
