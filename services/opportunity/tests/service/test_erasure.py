@@ -18,13 +18,21 @@ from leadflow_opportunity.use_cases import conversion
 from leadflow_opportunity.use_cases.erasure import person_erasure_requested
 from leadflow_shared.consumer import EventConsumer
 from leadflow_shared.contracts.envelope import new_event
-from leadflow_shared.contracts.events import PersonErasureRequested
+from leadflow_shared.contracts.events import LeadQualified, PersonErasureRequested
 from leadflow_shared.uow import UnitOfWorkFactory
 
 from .test_conversion import NOW, pool, qualified, uow
 
 pytestmark = pytest.mark.service
 __all__ = ["pool", "uow"]
+
+
+def someone(surname: str, company: str) -> tuple[str, str, LeadQualified]:
+    """A qualified person of a company of their own, unique to the test: (tag, email, lead.qualified)."""
+    tag = uuid.uuid4().hex[:6]
+    domain = f"{company.lower().replace(' ', '-')}-{tag}.example"
+    email = f"{surname}{tag}@{domain}"
+    return tag, email, qualified(email, f"{company} {tag}", domain)
 
 
 async def kpi_figures(pool: asyncpg.Pool, account_id: uuid.UUID) -> dict[str, Any]:
@@ -41,9 +49,7 @@ async def kpi_figures(pool: asyncpg.Pool, account_id: uuid.UUID) -> dict[str, An
 async def test_an_erased_contact_keeps_its_account_and_opportunity_and_loses_its_person(
     pool: asyncpg.Pool, uow: UnitOfWorkFactory
 ) -> None:
-    tag = uuid.uuid4().hex[:6]
-    email = f"lovelace{tag}@analytical-engines.example"
-    lead = qualified(email, f"Analytical Engines {tag}", f"analytical-engines-{tag}.example")
+    tag, email, lead = someone("lovelace", "Analytical Engines")
     async with uow() as u:
         outcome = await conversion.convert_qualified(u, None, lead, NOW)
     assert outcome.opportunity_id is not None
@@ -69,9 +75,7 @@ async def test_an_erased_contact_keeps_its_account_and_opportunity_and_loses_its
 async def test_a_qualification_arriving_after_the_erasure_converts_the_lead_without_its_person(
     pool: asyncpg.Pool, uow: UnitOfWorkFactory, service_stack: TestStack
 ) -> None:
-    tag = uuid.uuid4().hex[:6]
-    email = f"hopper{tag}@compiler-works.example"
-    late = qualified(email, f"Compiler Works {tag}", f"compiler-works-{tag}.example")
+    tag, email, late = someone("hopper", "Compiler Works")
     request = PersonErasureRequested(request_id=uuid.uuid4(), lead_ids=[late.lead_id])
     async with uow() as u:
         await person_erasure_requested(u, request, new_event(request, source="intake"))
@@ -103,9 +107,7 @@ async def test_a_qualification_arriving_after_the_erasure_converts_the_lead_with
 async def test_the_export_of_a_converted_person_holds_their_contact_account_and_opportunity(
     pool: asyncpg.Pool, uow: UnitOfWorkFactory, service_stack: TestStack
 ) -> None:
-    tag = uuid.uuid4().hex[:6]
-    email = f"Babbage{tag}@Difference-Engines.example"
-    lead = qualified(email, f"Difference Engines {tag}", f"difference-engines-{tag}.example")
+    _, email, lead = someone("Babbage", "Difference Engines")
     async with uow() as u:
         outcome = await conversion.convert_qualified(u, None, lead, NOW)
 
