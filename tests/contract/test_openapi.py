@@ -9,9 +9,14 @@ import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
 
+from leadflow_intake.entrypoints import export as intake_export
 from leadflow_intake.entrypoints import http as intake_http
+from leadflow_intake.entrypoints import people as intake_people
+from leadflow_nurture.entrypoints import export as nurture_export
 from leadflow_nurture.entrypoints import http as nurture_http
+from leadflow_opportunity.entrypoints import export as opportunity_export
 from leadflow_opportunity.entrypoints import http as opportunity_http
+from leadflow_qualification.entrypoints import export as qualification_export
 from leadflow_qualification.entrypoints import http as qualification_http
 from leadflow_shared.http import InvalidRequest, create_app
 from leadflow_shared.settings import Scope
@@ -25,6 +30,13 @@ ROUTERS: dict[str, APIRouter] = {
 # Routes a link authenticates, not a bearer token (RFC 8058: the recipient's mail client posts it).
 PUBLIC_ROUTERS: dict[str, list[APIRouter]] = {"nurture": [nurture_http.unsubscribe_router]}
 PUBLIC = {"GET /v1/unsubscribe/{token}", "POST /v1/unsubscribe/{token}"}
+# The routes about a person (erasure, export) that each service serves beside its own.
+PEOPLE: dict[str, list[APIRouter]] = {
+    "intake": [intake_people.router, intake_export.router],
+    "qualification": [qualification_export.router],
+    "opportunity": [opportunity_export.router],
+    "nurture": [nurture_export.router],
+}
 TOKEN = "contract-admin-token"
 METHODS = ("get", "put", "post", "patch", "delete")
 
@@ -38,7 +50,7 @@ def app_of(service: str) -> FastAPI:
         title=service, description="contract", api_tokens={TOKEN: [Scope.ADMIN]}, ready_check=_ready
     )
     app.include_router(ROUTERS[service])
-    for router in PUBLIC_ROUTERS.get(service, []):
+    for router in [*PUBLIC_ROUTERS.get(service, []), *PEOPLE[service]]:
         app.include_router(router)
     return app
 

@@ -91,6 +91,23 @@ class Pipeline:
             raise AssertionError(f"{lead_id} never reached {statuses}: {last}") from None
 
 
+async def approve_budget(pipeline: Pipeline, email: str) -> None:
+    """The CRM reports a budget_approved trigger for the person with this email."""
+    trigger = await pipeline.post(
+        "intake",
+        "/v1/activities",
+        {
+            "activity_id": f"crm-{uuid.uuid4().hex}",
+            "email": email,
+            "activity_type": "trigger",
+            "trigger": "budget_approved",
+            "occurred_at": datetime.now(UTC).isoformat(),
+            "source_system": "crm",
+        },
+    )
+    assert trigger.status_code == 202, trigger.text
+
+
 @pytest.fixture
 def pipeline(test_stack: TestStack, running_services: dict[str, ServiceProcess]) -> Pipeline:
     return Pipeline(test_stack, running_services)
@@ -198,19 +215,7 @@ async def test_a_nurtured_lead_whose_budget_is_approved_comes_back_through_quali
     enrollment = await wait_until(enrolled, within=30)
     assert enrollment["track"] == "budget-drip"
 
-    trigger = await pipeline.post(
-        "intake",
-        "/v1/activities",
-        {
-            "activity_id": f"crm-{uuid.uuid4().hex}",
-            "email": body["email"],
-            "activity_type": "trigger",
-            "trigger": "budget_approved",
-            "occurred_at": datetime.now(UTC).isoformat(),
-            "source_system": "crm",
-        },
-    )
-    assert trigger.status_code == 202, trigger.text
+    await approve_budget(pipeline, body["email"])
 
     back = await pipeline.status_becomes(sigrid, "qualified", "converted")
     statuses = [h["to_status"] for h in back["history"]]

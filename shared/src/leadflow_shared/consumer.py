@@ -36,7 +36,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
-from leadflow_shared import inbox, metrics
+from leadflow_shared import erasure, inbox, metrics
 from leadflow_shared.contracts.envelope import Envelope, MalformedEvent, decode, decode_data, header_type
 from leadflow_shared.contracts.events import EVENT_TYPES, EventData
 from leadflow_shared.contracts.topics import dlq
@@ -137,6 +137,8 @@ class EventConsumer:
         self._consumed_by_type: dict[str, prometheus_client.Counter] = {}
         self._task: asyncio.Task[None] | None = None
         self.running = False
+        # Whether the schema keeps erased leads (their late events are then pseudonymised); asked once.
+        self._keeps_erased: bool | None = None
 
     def _consumed(self, event_type: str) -> prometheus_client.Counter:
         """The consumed-events counter of one type, looked up once (prometheus takes a lock per lookup)."""
@@ -249,7 +251,7 @@ class EventConsumer:
             outbox = Outbox(conn, self.service, self.topic_prefix, self.max_message_bytes)
             uow = UnitOfWork(conn, outbox)
             fresh = await inbox.claim(conn, self.group_id, [env.id for _, env, _, _ in wanted])
-            todo = [item for item in wanted if item[1].id in fresh]
+            todo = await self._forget_erased(conn, [item for item in wanted if item[1].id in fresh])
             skipped = len(wanted) - len(todo)
             if not isolate:
                 for event_type, items in plan_batches(todo, self.sub.batch_handlers):
@@ -300,6 +302,24 @@ class EventConsumer:
             log.warning("message dead-lettered", topic=msg.topic, offset=msg.offset, kind=kind, reason=reason)
         return outbox.written
 
+    async def _forget_erased(self, conn: asyncpg.Connection, todo: list[Wanted]) -> list[Wanted]:
+        """The batch with the events about erased leads pseudonymised: one query per batch."""
+        if not todo:
+            return todo
+        if self._keeps_erased is None:
+            self._keeps_erased = bool(await conn.fetchval("SELECT to_regclass('erased_leads') IS NOT NULL"))
+        if not self._keeps_erased:
+            return todo
+        erased = await erasure.erased_among(
+            conn, (lead for msg, _, data, _ in todo for lead in _leads_of(msg, data))
+        )
+        if not erased:
+            return todo
+        return [
+            (msg, envelope, _forgotten(data) if erased.intersection(_leads_of(msg, data)) else data, handler)
+            for msg, envelope, data, handler in todo
+        ]
+
     async def _keep_dead(self, uow: UnitOfWork, dead: list[DeadLetter]) -> None:
         """Hand each dead letter to the subscription's hook; a hook that fails leaves the DLQ copy alone."""
         assert self.sub.on_dead_letter is not None
@@ -314,6 +334,21 @@ class EventConsumer:
                 uow.outbox.rollback_to(mark)
                 # Refusing the refusal would stall the partition; the dead-letter topic still has it.
                 log.error("dead letter not kept", topic=msg.topic, offset=msg.offset, error=repr(exc))
+
+
+def _leads_of(msg: ConsumerRecord[bytes, bytes], data: EventData) -> list[str]:
+    """The leads a message is about: its key and the other leads its event changes."""
+    key = msg.key.decode(errors="replace") if msg.key else None
+    return [*([key] if key else []), *data.other_leads()]
+
+
+def _forgotten(data: EventData) -> EventData:
+    """An erased lead's late event without its personal data; as it came if its model refuses that."""
+    try:
+        return erasure.pseudonymise_event(data)
+    except ValueError:
+        log.warning("late event of an erased lead kept as it came", type=data.event_type)
+        return data
 
 
 def sort_messages(

@@ -434,3 +434,34 @@ async def api_client(
 
 async def _ready() -> dict[str, bool]:
     return {"database": True}
+
+
+# Every column that can hold text about a person: text and jsonb, and the outbox's stored messages.
+_PERSONAL_COLUMNS = """
+SELECT table_name, column_name, data_type FROM information_schema.columns
+WHERE table_schema = $1 AND data_type IN ('text', 'jsonb', 'json', 'character varying', 'ARRAY', 'bytea')
+ORDER BY table_name, column_name
+"""
+
+
+async def personal_traces(conn: asyncpg.Connection, schema: str, needles: Sequence[str]) -> list[str]:
+    """Where in a schema any of these strings still appears, case-insensitively: every text, jsonb and array
+    column of every table, and bytea columns (stored messages, uploads) by the needle's UTF-8 bytes."""
+    found = []
+    for row in await conn.fetch(_PERSONAL_COLUMNS, schema):
+        table, column = f'"{schema}"."{row["table_name"]}"', f'"{row["column_name"]}"'
+        if row["data_type"] == "bytea":
+            # Bytes need not be UTF-8 (an uploaded CSV): look for the needle's bytes as given and lower-cased.
+            holds = (
+                f"(position(convert_to($1, 'UTF8') in {column}) > 0"
+                f" OR position(convert_to(lower($1), 'UTF8') in {column}) > 0)"
+            )
+        else:
+            holds = f"strpos(lower({column}::text), lower($1)) > 0"
+        for needle in needles:
+            hits = await conn.fetchval(f"SELECT count(*) FROM {table} WHERE {holds}", needle)
+            if hits:
+                found.append(
+                    f"{schema}.{row['table_name']}.{row['column_name']} holds {needle!r} ({hits} rows)"
+                )
+    return found

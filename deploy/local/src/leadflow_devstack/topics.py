@@ -5,21 +5,33 @@ from __future__ import annotations
 import asyncio
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError
 
-from leadflow_shared.contracts.topics import all_topics
+from leadflow_shared.contracts.topics import all_topics, topic_config
 
 
 async def create_topics_async(bootstrap: str, names: list[str], partitions: int = 6) -> list[str]:
-    """Create the topics that do not exist yet (one replica each); return the names created."""
+    """Create the topics that do not exist yet (one replica each) with their retention, and give existing
+    ones theirs; return the names created."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
+        present = [name for name in dict.fromkeys(names) if name in existing]
+        if present:
+            await admin.alter_configs(
+                [ConfigResource(ConfigResourceType.TOPIC, name, topic_config(name)) for name in present]
+            )
         missing = [name for name in dict.fromkeys(names) if name not in existing]
         if not missing:
             return []
-        new = [NewTopic(name=name, num_partitions=partitions, replication_factor=1) for name in missing]
+        new = [
+            NewTopic(
+                name=name, num_partitions=partitions, replication_factor=1, topic_configs=topic_config(name)
+            )
+            for name in missing
+        ]
         response = await admin.create_topics(new)
         created: list[str] = []
         for entry in response.topic_errors:

@@ -8,11 +8,13 @@ import secrets
 
 import asyncpg
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from leadflow_devstack.env import load_env, role_passwords
 from leadflow_devstack.postgres import provision_database
 from leadflow_devstack.topics import create_topics, list_topics
+from leadflow_shared.contracts.topics import topic_config
 
 pytestmark = pytest.mark.skipif(
     "LEADFLOW_ADMIN_DATABASE_URL" not in os.environ,
@@ -126,6 +128,42 @@ def test_creating_topics_twice_creates_them_once_with_six_partitions(env):
         assert asyncio.run(_partition_counts(bootstrap, wanted)) == {name: 6 for name in wanted}
     finally:
         asyncio.run(_delete_topics(bootstrap, wanted))
+
+
+def test_created_topics_keep_personal_data_seven_days_and_existing_ones_get_the_same(env):
+    bootstrap = env["KAFKA_BOOTSTRAP_SERVERS"]
+    prefix = f"devstack-probe-{secrets.token_hex(3)}."
+    created, older = prefix + "intake.events", prefix + "nurture.events"
+    try:
+        asyncio.run(_create_plain(bootstrap, older))
+        create_topics(bootstrap, [created, older])
+        configs = asyncio.run(_retention(bootstrap, [created, older]))
+        assert configs == {name: topic_config(name) for name in (created, older)}
+    finally:
+        asyncio.run(_delete_topics(bootstrap, [created, older]))
+
+
+async def _create_plain(bootstrap: str, name: str) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name=name, num_partitions=1, replication_factor=1)])
+    finally:
+        await admin.close()
+
+
+async def _retention(bootstrap: str, names: list[str]) -> dict[str, dict[str, str]]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        wanted = ["retention.ms", "segment.ms"]
+        [response] = await admin.describe_configs(
+            [ConfigResource(ConfigResourceType.TOPIC, name, dict.fromkeys(wanted)) for name in names]
+        )
+        # Each resource: (error code, message, type, name, [(key, value, read only, default, sensitive)...]).
+        return {r[3]: {c[0]: c[1] for c in r[4] if c[0] in wanted} for r in response.resources}
+    finally:
+        await admin.close()
 
 
 async def _partition_counts(bootstrap: str, names: list[str]) -> dict[str, int]:

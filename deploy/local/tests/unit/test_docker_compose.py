@@ -1,4 +1,4 @@
-"""docker-compose.yml kept in step with the topic catalogue and the Docker init script."""
+"""docker-compose.yml and the Kubernetes topics Job in step with the topic catalogue and the init script."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import re
 from leadflow_devstack.cli import DOCKER_PASSWORDS
 from leadflow_devstack.paths import repo_root
 from leadflow_devstack.postgres import TUNING
-from leadflow_shared.contracts.topics import all_topics
+from leadflow_shared.contracts.topics import all_topics, topic_config
 
 
 def _compose() -> str:
@@ -18,6 +18,21 @@ def test_the_one_shot_topic_service_creates_every_topic_of_the_catalogue():
     listed = re.findall(r"^ {10}([a-z][a-z.]*[a-z]) \\$", _compose(), flags=re.MULTILINE)
 
     assert sorted(listed) == sorted(all_topics(""))
+
+
+def test_the_one_shot_topic_service_gives_every_topic_the_retention_of_the_catalogue():
+    [given] = re.findall(r"--add-config (\S+)$", _compose(), flags=re.MULTILINE)
+
+    assert dict(pair.split("=") for pair in given.split(",")) == topic_config("intake.events")
+
+
+def test_the_kubernetes_topics_job_creates_every_topic_with_the_same_retention():
+    job = (repo_root() / "deploy" / "k8s" / "topics.yaml").read_text()
+    listed = re.findall(r"^ {16}([a-z][a-z.]*[a-z]) \\$", job, flags=re.MULTILINE)
+    [given] = re.findall(r"--add-config (\S+)$", job, flags=re.MULTILINE)
+
+    assert sorted(listed) == sorted(all_topics(""))
+    assert dict(pair.split("=") for pair in given.split(",")) == topic_config("nurture.events")
 
 
 def test_each_service_connects_with_the_password_the_init_script_gives_its_role():

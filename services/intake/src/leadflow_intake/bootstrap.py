@@ -11,7 +11,7 @@ import structlog
 from leadflow_intake.adapters import repository
 from leadflow_intake.adapters.vendors import VendorClient
 from leadflow_intake.domain.dedup import MatchThresholds
-from leadflow_intake.entrypoints import consumers, http, webhooks
+from leadflow_intake.entrypoints import consumers, export, http, people, webhooks
 from leadflow_intake.settings import IntakeSettings
 from leadflow_intake.use_cases.capture import DedupPolicy
 from leadflow_intake.use_cases.imports import claim_next, process_import
@@ -75,7 +75,7 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         description="Captures every lead from every source, normalises it, merges duplicates.",
         settings=settings,
         subscriptions=consumers.subscriptions(vendors, dedup_policy(settings)),
-        routers=[http.router, webhooks.router],
+        routers=[http.router, webhooks.router, people.router, export.router],
         background=[import_worker(settings), close_vendors, folder(repository.TOTALS)],  # type: ignore[list-item]
         state={"vendors": vendors},
         body_limits=body_limits(settings),

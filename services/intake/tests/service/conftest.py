@@ -18,7 +18,7 @@ import pytest_asyncio
 from leadflow_devstack.testing import TestStack
 from leadflow_intake.adapters.vendors import VendorClient
 from leadflow_intake.bootstrap import body_limits, dedup_policy
-from leadflow_intake.entrypoints import consumers, http, webhooks
+from leadflow_intake.entrypoints import consumers, export, http, people, webhooks
 from leadflow_intake.settings import IntakeSettings
 from leadflow_shared.consumer import Handler
 from leadflow_shared.contracts.envelope import Envelope, decode, decode_data
@@ -169,6 +169,8 @@ def intake_client(settings: IntakeSettings, pool: asyncpg.Pool, uow: UnitOfWorkF
     )
     app.include_router(http.router)
     app.include_router(webhooks.router)
+    app.include_router(people.router)
+    app.include_router(export.router)
     app.state.runtime = Runtime(
         definition=definition,
         pool=pool,

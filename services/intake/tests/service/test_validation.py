@@ -230,7 +230,7 @@ async def test_submissions_the_consumer_dead_letters_are_also_kept_in_quarantine
     ]
     records = [message(offset, value, headers, topic) for offset, (value, headers) in enumerate(bodies)]
     vendors = VendorClient(intake.settings)
-    [submissions, _] = consumers.subscriptions(vendors, dedup_policy(intake.settings))
+    [submissions, *_] = consumers.subscriptions(vendors, dedup_policy(intake.settings))
     consumer = EventConsumer(
         submissions,
         service="intake",

@@ -10,7 +10,7 @@ from leadflow_nurture.adapters.smtp import SmtpSender
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.delivery import RetryPolicy
 from leadflow_nurture.domain.email import Sender
-from leadflow_nurture.entrypoints import consumers, http
+from leadflow_nurture.entrypoints import consumers, export, http
 from leadflow_nurture.settings import MissingSecret, NurtureSettings
 from leadflow_nurture.use_cases.scheduler import SchedulerConfig, run_scheduler
 from leadflow_shared.runtime import BackgroundTask, Runtime, ServiceDefinition
@@ -65,7 +65,7 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         ),
         settings=settings,
         subscriptions=consumers.subscriptions(store),
-        routers=[http.router, http.unsubscribe_router],
+        routers=[http.router, http.unsubscribe_router, export.router],
         background=background,
         state={"tracks": store, "unsubscribe_links": links},
     )

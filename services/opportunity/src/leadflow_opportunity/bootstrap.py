@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from leadflow_opportunity.adapters import reports
-from leadflow_opportunity.entrypoints import consumers, http
+from leadflow_opportunity.entrypoints import consumers, export, http
 from leadflow_shared.runtime import ServiceDefinition
 from leadflow_shared.settings import ServiceSettings
 from leadflow_shared.totals import folder
@@ -22,6 +22,6 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         ),
         settings=settings,
         subscriptions=consumers.subscriptions(),
-        routers=[http.router],
+        routers=[http.router, export.router],
         background=[folder(reports.TOTALS)],
     )

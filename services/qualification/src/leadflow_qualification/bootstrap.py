@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from leadflow_qualification.entrypoints import consumers, http
+from leadflow_qualification.entrypoints import consumers, export, http
 from leadflow_qualification.settings import QualificationSettings
 from leadflow_qualification.use_cases.funnel_cells import cells_keeper
 from leadflow_qualification.use_cases.staleness import sweeper
@@ -22,7 +22,7 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         description="Judges each lead by the organisation's own criteria and owns its status.",
         settings=settings,
         subscriptions=consumers.subscriptions(),
-        routers=[http.router],
+        routers=[http.router, export.router],
         background=[
             sweeper(own.sweep_interval_s),
             cells_keeper(

@@ -179,6 +179,45 @@ class LeadConsentChanged(EventData):
     reason: str
 
 
+class PersonErasureRequested(EventData):
+    """A person asked to be forgotten: every service erases these leads' personal data and confirms.
+
+    It names the person only by lead ids and the email's hash, since the event itself is kept in Kafka.
+    """
+
+    event_type: ClassVar[str] = "person.erasure_requested"
+    topic: ClassVar[str] = topics.INTAKE_EVENTS
+
+    request_id: UUID
+    lead_ids: list[UUID] = Field(max_length=10_000)
+    email_hash: str | None = Field(
+        default=None, description="leadflow_shared.privacy.email_hash of the email"
+    )
+
+    def subject(self) -> str | None:
+        return str(self.lead_ids[0]) if self.lead_ids else str(self.request_id)
+
+    def other_leads(self) -> tuple[str, ...]:
+        return tuple(str(lead_id) for lead_id in self.lead_ids[1:])
+
+
+class PersonErased(EventData):
+    """A service erased a person's data in its own schema (the base of each service's confirmation)."""
+
+    request_id: UUID
+    service: str
+
+    def subject(self) -> str | None:
+        return str(self.request_id)
+
+
+class IntakePersonErased(PersonErased):
+    """Intake erased a person's data in its schema."""
+
+    event_type: ClassVar[str] = "intake.person_erased"
+    topic: ClassVar[str] = topics.INTAKE_EVENTS
+
+
 # qualification.events
 
 
@@ -197,6 +236,13 @@ class LeadStatusChanged(EventData):
     reason_code: str | None = Field(
         default=None, description="the machine-readable reason, e.g. a disqualification reason"
     )
+
+
+class QualificationPersonErased(PersonErased):
+    """Qualification erased a person's data in its schema."""
+
+    event_type: ClassVar[str] = "qualification.person_erased"
+    topic: ClassVar[str] = topics.QUALIFICATION_EVENTS
 
 
 class LeadAssigned(EventData):
@@ -274,6 +320,13 @@ class LeadConverted(EventData):
     contact_id: UUID
 
 
+class OpportunityPersonErased(PersonErased):
+    """Opportunity erased a person's data in its schema."""
+
+    event_type: ClassVar[str] = "opportunity.person_erased"
+    topic: ClassVar[str] = topics.OPPORTUNITY_EVENTS
+
+
 class OpportunityOpened(EventData):
     """The opportunity criteria held: a deal is in the pipeline."""
 
@@ -345,6 +398,13 @@ class NurtureEnrolled(EventData):
     track: str
     track_version: int
     enrollment_id: UUID
+
+
+class NurturePersonErased(PersonErased):
+    """Nurture erased a person's data in its schema (its suppression list of email hashes stays)."""
+
+    event_type: ClassVar[str] = "nurture.person_erased"
+    topic: ClassVar[str] = topics.NURTURE_EVENTS
 
 
 class NurtureTouchSent(EventData):
@@ -435,6 +495,17 @@ EVENT_MODELS: tuple[type[EventData], ...] = (
     LeadRequalificationRequested,
     NurtureExhausted,
     NurtureConsentRecorded,
+    PersonErasureRequested,
+    IntakePersonErased,
+    QualificationPersonErased,
+    OpportunityPersonErased,
+    NurturePersonErased,
 )
+
+ERASURE_CONFIRMATIONS: dict[str, type[PersonErased]] = {
+    model.event_type: model
+    for model in (IntakePersonErased, QualificationPersonErased, OpportunityPersonErased, NurturePersonErased)
+}
+"""Each service's confirmation of an erasure, by event type."""
 
 EVENT_TYPES: dict[str, type[EventData]] = {model.event_type: model for model in EVENT_MODELS}

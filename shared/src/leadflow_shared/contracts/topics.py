@@ -20,6 +20,17 @@ BASE_TOPICS: tuple[str, ...] = (
 
 DLQ_SUFFIX = ".dlq"
 
+# Every topic carries personal data (profiles, emails, names in opportunity names, raw vendor payloads), and
+# so does its dead-letter copy: Kafka keeps a message at most this long, erased or not.
+RETENTION_MS = 7 * 24 * 3600 * 1000
+# Retention deletes whole segments only: a quiet topic's segment is closed daily so that it can expire.
+SEGMENT_MS = 24 * 3600 * 1000
+
+
+def topic_config(name: str) -> dict[str, str]:
+    """The per-topic settings every leadflow topic is created (and kept) with."""
+    return {"retention.ms": str(RETENTION_MS), "segment.ms": str(SEGMENT_MS)}
+
 
 def dlq(topic: str) -> str:
     """Name the dead-letter topic beside a topic."""

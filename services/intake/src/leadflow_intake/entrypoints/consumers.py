@@ -7,12 +7,19 @@ from typing import Any
 from leadflow_intake.adapters.vendors import VendorClient
 from leadflow_intake.use_cases.capture import DedupPolicy, capture, capture_many
 from leadflow_intake.use_cases.engagement import record_activity
+from leadflow_intake.use_cases.erasure import record_confirmation
 from leadflow_intake.use_cases.ingest import ingest_raw
 from leadflow_intake.use_cases.quarantine import keep_dead_letter
 from leadflow_shared.consumer import BatchHandler, Handler, Subscription
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
-from leadflow_shared.contracts.events import ActivityRecorded, LeadSubmitted, RawLeadSubmitted
+from leadflow_shared.contracts.events import (
+    ERASURE_CONFIRMATIONS,
+    ActivityRecorded,
+    LeadSubmitted,
+    PersonErased,
+    RawLeadSubmitted,
+)
 from leadflow_shared.uow import UnitOfWork
 
 
@@ -41,6 +48,12 @@ def handlers(vendors: VendorClient, policy: DedupPolicy) -> dict[str, Handler]:
     }
 
 
+async def on_person_erased(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """Another service confirmed it erased a person's data."""
+    assert isinstance(data, PersonErased)
+    await record_confirmation(uow, data.request_id, data.service)
+
+
 def batch_handlers(policy: DedupPolicy) -> dict[str, BatchHandler]:
     """The handlers that take many submissions at once."""
 
@@ -67,5 +80,10 @@ def subscriptions(vendors: VendorClient, policy: DedupPolicy) -> list[Subscripti
             topics=(topics.LEADS_ACTIVITY,),
             handlers={ActivityRecorded.event_type: table[ActivityRecorded.event_type]},
             on_dead_letter=keep_dead_letter,
+        ),
+        Subscription(
+            name="erasure-confirmations",
+            topics=(topics.QUALIFICATION_EVENTS, topics.OPPORTUNITY_EVENTS, topics.NURTURE_EVENTS),
+            handlers=dict.fromkeys(ERASURE_CONFIRMATIONS, on_person_erased),
         ),
     ]

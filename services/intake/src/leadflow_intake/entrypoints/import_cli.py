@@ -12,7 +12,10 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from leadflow_intake.entrypoints import person_cli
+
 app = typer.Typer(help="leadflow command line", no_args_is_help=True, add_completion=False)
+app.add_typer(person_cli.app, name="person")
 console = Console()
 
 

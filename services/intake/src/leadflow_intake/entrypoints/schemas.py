@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from leadflow_shared.bounds import Name
 
 
 class SubmissionAccepted(BaseModel):
@@ -210,3 +212,38 @@ class SourceKpis(BaseModel):
     until: datetime
     by_day: list[SourceDay]
     totals: SourceTotals
+
+
+class ErasureRequestIn(BaseModel):
+    """Whom to erase: an email address or a lead id (exactly one)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    email: Name | None = None
+    lead_id: UUID | None = None
+
+
+class ErasureAccepted(BaseModel):
+    """An erasure request was taken; repeated says an earlier request already covered the person."""
+
+    request_id: UUID
+    repeated: bool
+
+
+class ServiceErasure(BaseModel):
+    """One service's part of an erasure."""
+
+    service: str
+    status: Literal["pending", "done"]
+    done_at: datetime | None
+
+
+class ErasureStatus(BaseModel):
+    """An erasure request and each service's completion."""
+
+    request_id: UUID
+    status: Literal["pending", "done"]
+    origin: str
+    requested_at: datetime
+    leads: int
+    services: list[ServiceErasure]

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import structlog
 
@@ -25,6 +26,7 @@ from leadflow_intake.domain.sources import (
 )
 from leadflow_intake.use_cases.capture import CaptureResult, DedupPolicy, capture
 from leadflow_intake.use_cases.engagement import change_consent, record_activity
+from leadflow_intake.use_cases.erasure import request_erasure
 from leadflow_intake.use_cases.quarantine import quarantine
 from leadflow_shared.consumer import Retry
 from leadflow_shared.contracts.envelope import Envelope
@@ -45,6 +47,7 @@ class IngestReport:
     consent_kept: int = 0
     ignored: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
+    erasures: list[UUID] = field(default_factory=list)
 
 
 def source_key(name: str) -> str:
@@ -67,6 +70,9 @@ async def ingest_raw(
         reason = f"unknown lead source {raw.source!r}; known: {', '.join(sorted(SOURCES))}"
         await quarantine(uow, source or "unknown", reason, raw.payload, causation=causation)
         report.rejected.append(reason)
+        return report
+    if source == linkedin.SOURCE and linkedin.is_deletion(raw.payload):
+        await _linkedin_erasure(uow, raw.payload, causation, report)
         return report
     try:
         results = await _results(uow, source, raw.payload, vendors)
@@ -169,8 +175,6 @@ async def _meta(uow: UnitOfWork, payload: Mapping[str, Any], vendors: VendorClie
 
 async def _linkedin(uow: UnitOfWork, payload: Mapping[str, Any], vendors: VendorClient) -> list[SourceResult]:
     note = linkedin.lead_notification(payload)
-    if note.action.upper() == "DELETED":
-        raise PayloadError(f"linkedin asked to erase {note.response_urn}; erasure is a manual step for now")
     if await repo.touch_seen(uow.conn, linkedin.SOURCE, note.response_urn) is not None:
         return [Ignored(linkedin.SOURCE, f"{note.response_urn} was captured before")]
     response = await vendors.linkedin_response(note.response_id)
@@ -181,6 +185,20 @@ async def _linkedin(uow: UnitOfWork, payload: Mapping[str, Any], vendors: Vendor
     if not isinstance(form, Mapping) and isinstance(form_urn, str):
         form = await vendors.linkedin_form(form_urn)
     return [linkedin.parse_linkedin(response, form if isinstance(form, Mapping) else None)]
+
+
+async def _linkedin_erasure(
+    uow: UnitOfWork, payload: Mapping[str, Any], causation: Envelope | None, report: IngestReport
+) -> None:
+    """LinkedIn deleted a form response: its member asked to be forgotten, so the person is erased."""
+    note = linkedin.lead_notification(payload)
+    lead_id = await repo.touch_seen(uow.conn, linkedin.SOURCE, note.response_urn)
+    if lead_id is None:
+        report.ignored.append(f"linkedin deleted {note.response_urn}, which was never captured")
+        return
+    requested = await request_erasure(uow, lead_id=lead_id, origin="linkedin", causation=causation)
+    if requested is not None:
+        report.erasures.append(requested.request_id)
 
 
 async def _hubspot(uow: UnitOfWork, payload: Mapping[str, Any], vendors: VendorClient) -> list[SourceResult]:

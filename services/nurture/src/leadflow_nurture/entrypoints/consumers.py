@@ -13,7 +13,7 @@ from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.consent import from_intake
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.matching import LeadContext, should_archive
-from leadflow_nurture.use_cases import consent, lifecycle
+from leadflow_nurture.use_cases import consent, erasure, lifecycle
 from leadflow_nurture.use_cases.lifecycle import Enrollee
 from leadflow_shared.consumer import BatchHandler, Handler, Subscription
 from leadflow_shared.contracts import topics
@@ -28,6 +28,7 @@ from leadflow_shared.contracts.events import (
     LeadUnmerged,
     LeadUpdated,
     OpportunityLost,
+    PersonErasureRequested,
 )
 from leadflow_shared.uow import UnitOfWork
 
@@ -134,6 +135,11 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         context = LeadContext.from_opportunity_lost(data, profile)
         await lifecycle.enroll(uow, store, data.lead_id, context, envelope)
 
+    async def on_erasure_requested(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+        """intake: person.erasure_requested erases nurture's part and confirms."""
+        assert isinstance(data, PersonErasureRequested)
+        await erasure.person_erasure_requested(uow, data, envelope)
+
     qualification: dict[str, BatchHandler] = {
         LeadStatusChanged.event_type: on_status_changed,
         LeadDisqualified.event_type: on_disqualified,
@@ -150,7 +156,11 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
             "intake",
             topics.INTAKE_EVENTS,
             intake,
-            {LeadEngaged.event_type: on_engaged, LeadConsentChanged.event_type: on_consent},
+            {
+                LeadEngaged.event_type: on_engaged,
+                LeadConsentChanged.event_type: on_consent,
+                PersonErasureRequested.event_type: on_erasure_requested,
+            },
         ),
         subscription(
             "opportunity", topics.OPPORTUNITY_EVENTS, opportunity, {OpportunityLost.event_type: on_lost}

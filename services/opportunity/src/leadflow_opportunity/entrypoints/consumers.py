@@ -8,11 +8,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from leadflow_opportunity.adapters import config_store, leads
-from leadflow_opportunity.use_cases import conversion
+from leadflow_opportunity.use_cases import conversion, erasure
 from leadflow_shared.consumer import Reject, Subscription
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
-from leadflow_shared.contracts.events import LeadQualified, LeadStatusChanged
+from leadflow_shared.contracts.events import LeadQualified, LeadStatusChanged, PersonErasureRequested
 from leadflow_shared.uow import UnitOfWork
 
 
@@ -45,6 +45,12 @@ async def on_many_qualified(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) 
     await conversion.convert_many_qualified(uow, items, datetime.now(UTC), config)
 
 
+async def on_erasure_requested(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """intake: person.erasure_requested."""
+    assert isinstance(data, PersonErasureRequested)
+    await erasure.person_erasure_requested(uow, data, envelope)
+
+
 def subscriptions() -> list[Subscription]:
     """What opportunity consumes."""
     return [
@@ -59,5 +65,11 @@ def subscriptions() -> list[Subscription]:
                 LeadStatusChanged.event_type: on_statuses_changed,
                 LeadQualified.event_type: on_many_qualified,
             },
+        ),
+        # Only erasure requests: the rest of intake.events reaches opportunity through qualification.
+        Subscription(
+            name="erasure",
+            topics=(topics.INTAKE_EVENTS,),
+            handlers={PersonErasureRequested.event_type: on_erasure_requested},
         ),
     ]

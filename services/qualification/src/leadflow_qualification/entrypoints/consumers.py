@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from leadflow_qualification.use_cases import intake_events, pipeline_events
+from leadflow_qualification.use_cases import erasure, intake_events, pipeline_events
 from leadflow_shared.consumer import Subscription
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
@@ -17,6 +17,7 @@ from leadflow_shared.contracts.events import (
     LeadUnmerged,
     LeadUpdated,
     NurtureExhausted,
+    PersonErasureRequested,
 )
 from leadflow_shared.uow import UnitOfWork
 
@@ -91,6 +92,11 @@ async def on_exhausted_many(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) 
     await pipeline_events.nurtures_exhausted(uow, items)
 
 
+async def on_erasure_requested(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    """intake: person.erasure_requested."""
+    await erasure.person_erasure_requested(uow, data, envelope)
+
+
 def subscriptions() -> list[Subscription]:
     """What qualification consumes."""
     return [
@@ -103,6 +109,7 @@ def subscriptions() -> list[Subscription]:
                 LeadMerged.event_type: on_merged,
                 LeadUnmerged.event_type: on_unmerged,
                 LeadEngaged.event_type: on_engaged,
+                PersonErasureRequested.event_type: on_erasure_requested,
             },
             batch_handlers={
                 LeadCaptured.event_type: on_captured_many,

@@ -101,6 +101,12 @@ def verify_signature(raw_body: bytes, signature_header: str | None, client_secre
     return secrets_match(given, expected)
 
 
+def is_deletion(payload: Mapping[str, Any]) -> bool:
+    """Whether a notification says a member deleted their form response (LinkedIn's erasure request)."""
+    action = payload.get("leadAction")
+    return isinstance(action, str) and action.strip().upper() == "DELETED"
+
+
 def lead_notification(payload: Mapping[str, Any]) -> LeadNotification:
     """Read a LEAD_ACTION notification; raises PayloadError when the response URN is missing."""
     urn = text(require(payload, "leadGenFormResponse", SOURCE))
