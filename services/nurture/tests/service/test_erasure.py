@@ -16,7 +16,7 @@ from leadflow_shared.contracts.events import PersonErasureRequested
 from leadflow_shared.privacy import email_hash
 from leadflow_shared.uow import UnitOfWorkFactory
 
-from .conftest import SmtpServer
+from .conftest import LINKS, SmtpServer
 from .test_scheduler import SENDER, enroll_bakers, settings_for
 from .test_sending_failures import GONE, readdress
 
@@ -30,7 +30,7 @@ async def test_an_erased_baker_whose_address_bounced_leaves_only_counts_and_the_
     gone, kept = await enroll_bakers(uows, store, 2)
     await readdress(uows, gone, GONE)
     smtp_server.inbox.refuse[GONE] = f"550 5.1.1 <{GONE}>: no such user"
-    await send_due_touches(uows, store, SmtpSender(settings_for(smtp_server)), SchedulerConfig(SENDER))
+    await send_due_touches(uows, store, SmtpSender(settings_for(smtp_server)), SchedulerConfig(SENDER, LINKS))
     surname = await uows.pool.fetchval("SELECT profile->>'last_name' FROM leads WHERE id = $1", gone)
     kept_email = await uows.pool.fetchval("SELECT profile->>'email' FROM leads WHERE id = $1", kept)
     needles = [GONE, surname]

@@ -229,4 +229,6 @@ async def erase_records(conn: Conn, lead_ids: Sequence[UUID], email_keys: Iterab
         " WHERE survivor_id = ANY($1::uuid[]) OR merged_id = ANY($1::uuid[])",
         ids,
     )
-    await conn.execute("DELETE FROM pending_consent WHERE email_key = ANY($1::text[])", sorted(set(email_keys)))
+    await conn.execute(
+        "DELETE FROM pending_consent WHERE email_key = ANY($1::text[])", sorted(set(email_keys))
+    )

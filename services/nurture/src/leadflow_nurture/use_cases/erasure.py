@@ -24,8 +24,8 @@ async def erase_schema(conn: asyncpg.Connection, lead_ids: Sequence[UUID]) -> fr
     await redact_columns(conn, "touches", ("last_error", "failure"), identifiers, ids, OF_LEADS)
     await redact_columns(conn, "enrollments", ("end_reason",), identifiers, ids, OF_LEADS)
     await conn.execute(
-        f"UPDATE consent SET reason = '{ERASED}', proof = CASE WHEN proof IS NULL THEN NULL ELSE '{ERASED}' END"
-        " WHERE lead_id = ANY($1::uuid[])",
+        f"UPDATE consent SET reason = '{ERASED}',"
+        f" proof = CASE WHEN proof IS NULL THEN NULL ELSE '{ERASED}' END WHERE lead_id = ANY($1::uuid[])",
         ids,
     )
     await conn.execute(f"UPDATE archives SET explanation = '{ERASED}' WHERE lead_id = ANY($1::uuid[])", ids)
