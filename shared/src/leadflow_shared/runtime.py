@@ -234,6 +234,8 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         service=name,
         max_body_bytes=settings.max_body_bytes,
         body_limits=definition.body_limits,
+        cors_origins=settings.cors_origins,
+        cors_allow_credentials=settings.cors_allow_credentials,
     )
     for router in definition.routers:
         app.include_router(router)
