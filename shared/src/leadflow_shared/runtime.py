@@ -29,6 +29,7 @@ from leadflow_shared.outbox import OutboxRelay
 from leadflow_shared.partitioner import KafkaPartitioner
 from leadflow_shared.priority import lower_cpu_priority
 from leadflow_shared.settings import ServiceSettings
+from leadflow_shared.timeline import timeline_router
 from leadflow_shared.uow import UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
@@ -239,6 +240,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
     )
     for router in definition.routers:
         app.include_router(router)
+    app.include_router(timeline_router())
     return app
 
 
