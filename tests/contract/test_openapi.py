@@ -15,6 +15,7 @@ from leadflow_opportunity.entrypoints import http as opportunity_http
 from leadflow_qualification.entrypoints import http as qualification_http
 from leadflow_shared.http import InvalidRequest, create_app
 from leadflow_shared.settings import Scope
+from leadflow_shared.timeline import timeline_router
 
 ROUTERS: dict[str, APIRouter] = {
     "intake": intake_http.router,
@@ -35,6 +36,7 @@ def app_of(service: str) -> FastAPI:
         title=service, description="contract", api_tokens={TOKEN: [Scope.ADMIN]}, ready_check=_ready
     )
     app.include_router(ROUTERS[service])
+    app.include_router(timeline_router())
     return app
 
 

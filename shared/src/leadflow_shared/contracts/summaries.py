@@ -63,6 +63,15 @@ _SUMMARIES: dict[type[ev.EventData], Callable[[Any], str]] = {
     ),
     ev.OpportunityWon: lambda e: f"opportunity {e.opportunity_id} won: {e.amount}",
     ev.OpportunityLost: lambda e: f"opportunity {e.opportunity_id} lost ({e.lost_reason}): {e.amount}",
+    ev.OpportunityUpdated: lambda e: (
+        f"opportunity {e.opportunity_id} updated: "
+        + ", ".join(
+            f"amount {e.previous_amount} → {e.amount}"
+            if field == "amount"
+            else f"close date {e.previous_close_date} → {e.close_date}"
+            for field in e.changed
+        )
+    ),
     ev.NurtureEnrolled: lambda e: f"enrolled in track {e.track} v{e.track_version}",
     ev.NurtureTouchSent: lambda e: f"touch {e.step} sent by {e.channel}",
     ev.LeadRequalificationRequested: lambda e: f"requalification requested: {e.reason}",
