@@ -13,6 +13,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
+import asyncpg
 import orjson
 from fastapi import HTTPException, Query, Request, status
 from fastapi.responses import Response
@@ -59,6 +60,7 @@ READERS: dict[str, Callable[[str], Any]] = {
     "text": _text,
     "number": _number,
     "sequence": sequence_part,
+    "uuid": uuid_part,
 }
 
 
@@ -67,7 +69,7 @@ class SortKey:
     """A sort a list offers: the SQL of a never-NULL value and how a cursor's text reads back as it."""
 
     expression: str
-    kind: Literal["moment", "date", "text", "number", "sequence"]
+    kind: Literal["moment", "date", "text", "number", "sequence", "uuid"]
 
 
 @dataclass(frozen=True)
@@ -130,16 +132,43 @@ def keyset(query: ListQuery, sorting: Sorting, sort: str, cursor: str | None) ->
     """Add the cursor's position to the query; the select item `sort_value` and the ORDER BY of the sort."""
     name, descending = sort.removeprefix("-"), sort.startswith("-")
     key = sorting.keys[name]
+    after = "<" if descending else ">"
+    direction = " DESC" if descending else ""
+    # Sorted by the id itself, the position is the id alone: a plain comparison an index on it serves.
+    by_id = key.expression == sorting.id_column
     if cursor:
         value, ident = decode(cursor, sort, key)
-        query.add(
-            f"({key.expression}, {sorting.id_column}) {'<' if descending else '>'} ({{0}}, {{1}})",
-            value,
-            ident,
-        )
-    direction = " DESC" if descending else ""
-    order = f"ORDER BY {key.expression}{direction}, {sorting.id_column}{direction}"
+        if by_id:
+            query.add(f"{sorting.id_column} {after} {{0}}", ident)
+        else:
+            query.add(f"({key.expression}, {sorting.id_column}) {after} ({{0}}, {{1}})", value, ident)
+    order = (
+        f"ORDER BY {sorting.id_column}{direction}"
+        if by_id
+        else (f"ORDER BY {key.expression}{direction}, {sorting.id_column}{direction}")
+    )
     return f"{key.expression} AS sort_value", order
+
+
+async def fetch_page(
+    conn: asyncpg.Connection,
+    *,
+    columns: str,
+    source: str,
+    query: ListQuery,
+    sorting: Sorting,
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> Page:
+    """SELECT the columns FROM the source under the query's conditions: one page in the sort's order."""
+    sort_value, order = keyset(query, sorting, sort, cursor)
+    query.args.append(limit + 1)
+    rows = await conn.fetch(
+        f"SELECT {columns}, {sort_value} FROM {source} {query.clause()} {order} LIMIT ${len(query.args)}",
+        *query.args,
+    )
+    return page(rows, limit, sort)
 
 
 def page(rows: Sequence[Mapping[str, Any]], limit: int, sort: str) -> Page:

@@ -248,7 +248,7 @@ def create_app(
             allow_credentials=cors_allow_credentials,
             allow_methods=list(CORS_METHODS),
             allow_headers=list(CORS_REQUEST_HEADERS),
-            expose_headers=["X-Correlation-ID"],
+            expose_headers=["X-Correlation-ID", "X-Next-Cursor"],
             max_age=600,
         )
 

@@ -31,7 +31,7 @@ CREATE TABLE IF NOT EXISTS lead_timeline (
 );
 CREATE INDEX IF NOT EXISTS lead_timeline_by_lead ON lead_timeline (lead_id, at, id);
 """
-JOURNEYS_DROP_DDL = "DROP TABLE IF EXISTS lead_timeline; DROP TABLE IF EXISTS lead_journeys;"
+JOURNEYS_DROP_DDL = "DROP TABLE IF EXISTS lead_timeline;\nDROP TABLE IF EXISTS lead_journeys;\n"
 
 # A lead's journey is the correlation id of the first event about it; later events take it over (a data-
 # modifying CTE does not see its own inserts, so `known` holds only journeys begun in earlier transactions).

@@ -123,7 +123,9 @@ async def test_an_allowed_origin_can_read_the_answer_and_its_correlation_id(
     )
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == CONSOLE
-    assert "x-correlation-id" in response.headers["access-control-expose-headers"].lower()
+    exposed = response.headers["access-control-expose-headers"].lower()
+    assert "x-correlation-id" in exposed
+    assert "x-next-cursor" in exposed, "a CSV page names the next one in this header"
     assert response.headers["x-correlation-id"] == "c-1"
 
 

@@ -544,14 +544,16 @@ async def list_opportunities(
     if closing_before is not None:
         query.add("close_date < {0}", closing_before)
     browsing.search(query, q, ["name", "owner", "stage"])
-    sort_value, order = browsing.keyset(query, OPPORTUNITY_SORTS, sort, cursor)
-    query.args.append(limit + 1)
-    rows = await conn.fetch(
-        f"SELECT {OPPORTUNITY_COLUMNS}, {sort_value} FROM opportunities {query.clause()} {order}"
-        f" LIMIT ${len(query.args)}",
-        *query.args,
+    return await browsing.fetch_page(
+        conn,
+        columns=OPPORTUNITY_COLUMNS,
+        source="opportunities",
+        query=query,
+        sorting=OPPORTUNITY_SORTS,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
     )
-    return browsing.page(rows, limit, sort)
 
 
 async def list_accounts(
@@ -560,17 +562,21 @@ async def list_accounts(
     """One page of accounts, each with its number of contacts and open opportunities."""
     query = browsing.new_query()
     browsing.search(query, q, ["a.name", "a.domain"])
-    sort_value, order = browsing.keyset(query, ACCOUNT_SORTS, sort, cursor)
-    query.args.append(limit + 1)
-    rows = await conn.fetch(
-        "SELECT a.id, a.name, a.domain, a.created_at,"
-        " (SELECT count(*) FROM contacts c WHERE c.account_id = a.id) AS contacts,"
-        " (SELECT count(*) FROM opportunities o WHERE o.account_id = a.id AND NOT o.is_closed)"
-        f" AS open_opportunities, {sort_value} FROM accounts a {query.clause()} {order}"
-        f" LIMIT ${len(query.args)}",
-        *query.args,
+    return await browsing.fetch_page(
+        conn,
+        columns=(
+            "a.id, a.name, a.domain, a.created_at,"
+            " (SELECT count(*) FROM contacts c WHERE c.account_id = a.id) AS contacts,"
+            " (SELECT count(*) FROM opportunities o WHERE o.account_id = a.id AND NOT o.is_closed)"
+            " AS open_opportunities"
+        ),
+        source="accounts a",
+        query=query,
+        sorting=ACCOUNT_SORTS,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
     )
-    return browsing.page(rows, limit, sort)
 
 
 async def list_contacts(
@@ -590,14 +596,16 @@ async def list_contacts(
     if owner is not None:
         query.add("c.owner = {0}", owner)
     browsing.search(query, q, ["c.first_name", "c.last_name", "c.email", "c.job_title", "a.name"])
-    sort_value, order = browsing.keyset(query, CONTACT_SORTS, sort, cursor)
-    query.args.append(limit + 1)
-    rows = await conn.fetch(
-        f"SELECT {CONTACT_COLUMNS}, {sort_value} FROM contacts c JOIN accounts a ON a.id = c.account_id"
-        f" {query.clause()} {order} LIMIT ${len(query.args)}",
-        *query.args,
+    return await browsing.fetch_page(
+        conn,
+        columns=CONTACT_COLUMNS,
+        source="contacts c JOIN accounts a ON a.id = c.account_id",
+        query=query,
+        sorting=CONTACT_SORTS,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
     )
-    return browsing.page(rows, limit, sort)
 
 
 async def conversion_of(conn: asyncpg.Connection, lead_id: UUID) -> dict[str, Any]:
