@@ -139,6 +139,7 @@ async def test_every_event_of_a_nurtured_lead_that_became_a_lost_deal_carries_it
     assert {e["correlationid"] for e in [*submitted, *events]} == {journey}, [
         (e["type"], e["correlationid"]) for e in events if e["correlationid"] != journey
     ]
+    assert len({e["traceparent"].split("-")[1] for e in [*submitted, *events]}) == 1, "one journey, one trace"
 
     for service, kinds in {
         "intake": {"lead.captured", "lead.engaged"},

@@ -24,7 +24,7 @@ from aiokafka.errors import (
 )
 
 from leadflow_shared import metrics
-from leadflow_shared.contracts.envelope import TYPE_HEADER, Envelope, encode, new_event
+from leadflow_shared.contracts.envelope import TYPE_HEADER, Envelope, encode, new_event, trace_parent
 from leadflow_shared.contracts.events import EventData
 from leadflow_shared.journeys import Fact, facts_of, follow
 
@@ -195,12 +195,8 @@ class Outbox:
             journey = journey_of.get(facts[0].lead_id, envelope.correlationid)
             if journey != envelope.correlationid:
                 topic, key, _, headers = self.pending[index]
-                self.pending[index] = (
-                    topic,
-                    key,
-                    encode(envelope.model_copy(update={"correlationid": journey})),
-                    headers,
-                )
+                followed = {"correlationid": journey, "traceparent": trace_parent(journey, envelope.id)}
+                self.pending[index] = (topic, key, encode(envelope.model_copy(update=followed)), headers)
         self.about_leads = []
 
 

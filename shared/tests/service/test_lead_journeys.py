@@ -14,7 +14,7 @@ import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack, api_client
 from leadflow_intake.settings import IntakeSettings
-from leadflow_shared.contracts.envelope import Envelope, new_event
+from leadflow_shared.contracts.envelope import Envelope, new_event, trace_parent
 from leadflow_shared.contracts.events import (
     LeadCaptured,
     LeadMerged,
@@ -107,6 +107,7 @@ async def test_later_events_about_the_lead_carry_its_journey_whatever_caused_the
     await later.flush()
     events = await published(conn, lead_id)
     assert [e["correlationid"] for e in events] == ["web-1"] * 4
+    assert {e["traceparent"].split("-")[1] for e in events} == {trace_parent("web-1", uuid4()).split("-")[1]}
     assert events[1]["causationid"] == str(second_submission.id), "the cause stays traceable"
 
 
