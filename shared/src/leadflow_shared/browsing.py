@@ -18,7 +18,7 @@ import orjson
 from fastapi import HTTPException, Query, Request, status
 from fastapi.responses import Response
 
-from leadflow_shared.bounds import MAX_NAME, SafeText
+from leadflow_shared.bounds import MAX_BIGINT, MAX_MONEY, MAX_NAME, SafeText
 from leadflow_shared.pagination import BadCursor, date_part, moment_part, sequence_part, uuid_part
 
 MAX_CURSOR = 1024
@@ -48,10 +48,22 @@ def _text(value: str) -> str:
 
 
 def _number(value: str) -> Decimal:
+    """A decimal sort key: finite and within the amounts the services store."""
     try:
-        return Decimal(value)
+        number = Decimal(value)
     except ArithmeticError as error:
         raise BadCursor(f"cursor value {value!r} is not a number") from error
+    if not number.is_finite() or abs(number) > MAX_MONEY:
+        raise BadCursor(f"cursor value {value!r} is not one this service handed out")
+    return number
+
+
+def _integer(value: str) -> int:
+    """A whole-number sort key within PostgreSQL's bigint (the sort expression casts to bigint)."""
+    digits = value.removeprefix("-")
+    if not digits.isascii() or not digits.isdigit() or len(digits) > 19 or abs(int(value)) > MAX_BIGINT:
+        raise BadCursor(f"cursor value {value!r} is not one this service handed out")
+    return int(value)
 
 
 READERS: dict[str, Callable[[str], Any]] = {
@@ -59,6 +71,7 @@ READERS: dict[str, Callable[[str], Any]] = {
     "date": date_part,
     "text": _text,
     "number": _number,
+    "integer": _integer,
     "sequence": sequence_part,
     "uuid": uuid_part,
 }
@@ -69,7 +82,7 @@ class SortKey:
     """A sort a list offers: the SQL of a never-NULL value and how a cursor's text reads back as it."""
 
     expression: str
-    kind: Literal["moment", "date", "text", "number", "sequence", "uuid"]
+    kind: Literal["moment", "date", "text", "number", "integer", "sequence", "uuid"]
 
 
 @dataclass(frozen=True)
@@ -196,6 +209,7 @@ def decode(cursor: str, sort: str, key: SortKey) -> tuple[Any, Any]:
         raise BadCursor(f"cursor {cursor[:40]!r} is not one this service handed out")
     if parts[0] != sort:
         raise BadCursor(f"the cursor belongs to sort {parts[0]!r}, not {sort!r}: start again without it")
+    # orjson refuses lone surrogates already; NUL is the one character left that PostgreSQL's text refuses.
     if "\x00" in parts[1]:
         raise BadCursor("cursor value holds a NUL character")
     ident = sequence_part(parts[2]) if parts[2].isdigit() else uuid_part(parts[2])

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from datetime import UTC, datetime
+from decimal import Decimal
 from uuid import uuid4
 
 import pytest
@@ -17,6 +19,8 @@ SORTS = browsing.Sorting(
         "id": browsing.SortKey("l.id", "uuid"),
         "created_at": browsing.SortKey("l.created_at", "moment"),
         "amount": browsing.SortKey("l.amount", "number"),
+        "touches": browsing.SortKey("l.touches::bigint", "integer"),
+        "name": browsing.SortKey("l.name", "text"),
     },
     default="created_at",
     id_column="l.id",
@@ -70,12 +74,43 @@ def test_the_next_page_cursor_is_given_only_when_more_rows_follow() -> None:
         (browsing.encode("created_at", MOMENT, "not-a-uuid"), "not a UUID"),
         ("bm90IGpzb24", "not one this service handed out"),
         ("W10=", "not one this service handed out"),
+        (
+            base64.urlsafe_b64encode(b'["created_at","\\ud800","x"]').decode(),
+            "not one this service handed out",
+        ),
         ("A" * 2000, "2000 characters"),
     ],
 )
 def test_a_cursor_not_handed_out_for_this_sort_is_refused_naming_why(cursor: str, problem: str) -> None:
     with pytest.raises(BadCursor, match=problem):
         browsing.keyset(browsing.new_query(), SORTS, "created_at", cursor)
+
+
+@pytest.mark.parametrize(
+    ("sort", "value"),
+    [
+        ("amount", "NaN"),
+        ("amount", "1e999999"),
+        ("amount", "-Infinity"),
+        ("amount", "twelve"),
+        ("touches", "3.5"),
+        ("touches", str(2**63)),
+        ("touches", "\uff13"),
+        ("name", "Dana\x00"),
+    ],
+)
+def test_a_sort_value_the_database_could_not_compare_is_refused_before_the_query(
+    sort: str, value: str
+) -> None:
+    with pytest.raises(BadCursor):
+        browsing.keyset(browsing.new_query(), SORTS, sort, browsing.encode(sort, value, LEAD))
+
+
+def test_whole_numbers_and_amounts_within_bounds_page_on() -> None:
+    query = browsing.new_query()
+    browsing.keyset(query, SORTS, "-touches", browsing.encode("-touches", -3, LEAD))
+    browsing.keyset(query, SORTS, "amount", browsing.encode("amount", "48000.50", LEAD))
+    assert query.args == [-3, LEAD, Decimal("48000.50"), LEAD]
 
 
 def test_csv_has_a_header_line_flat_cells_and_formulas_defused() -> None:

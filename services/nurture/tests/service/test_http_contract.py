@@ -76,6 +76,8 @@ async def test_a_track_set_that_would_wipe_or_break_the_tracks_is_refused_and_no
         {"cursor": pagination.encode_cursor(2**63 - 1)},
         {"cursor": "%%%"},
         {"track": "budget\x00drip"},
+        {"sort": "touches_sent", "cursor": browsing.encode("touches_sent", "3.5", SOMEONE)},
+        {"sort": "-engagement_points", "cursor": browsing.encode("-engagement_points", 2**63, SOMEONE)},
     ],
 )
 async def test_an_enrollment_query_postgresql_cannot_run_is_refused_with_422(

@@ -57,8 +57,8 @@ ENROLLMENT_SORTS = browsing.Sorting(
     {
         "enrolled": browsing.SortKey("e.seq", "sequence"),
         "started_at": browsing.SortKey("e.started_at", "moment"),
-        "engagement_points": browsing.SortKey("e.engagement_points", "number"),
-        "touches_sent": browsing.SortKey("e.touches_sent", "number"),
+        "engagement_points": browsing.SortKey("e.engagement_points::bigint", "integer"),
+        "touches_sent": browsing.SortKey("e.touches_sent::bigint", "integer"),
     },
     default="enrolled",
     id_column="e.id",
