@@ -20,6 +20,7 @@ from leadflow_qualification.entrypoints import export as qualification_export
 from leadflow_qualification.entrypoints import http as qualification_http
 from leadflow_shared.http import InvalidRequest, create_app
 from leadflow_shared.settings import Scope
+from leadflow_shared.timeline import timeline_router
 
 ROUTERS: dict[str, APIRouter] = {
     "intake": intake_http.router,
@@ -52,6 +53,7 @@ def app_of(service: str) -> FastAPI:
     app.include_router(ROUTERS[service])
     for router in [*PUBLIC_ROUTERS.get(service, []), *PEOPLE[service]]:
         app.include_router(router)
+    app.include_router(timeline_router())
     return app
 
 

@@ -110,8 +110,10 @@ class EventConsumer:
         max_records: int = 500,
         concurrency: int = 4,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        journeys: bool = True,
     ) -> None:
         self.sub = subscription
+        self.journeys = journeys
         self.service = service
         self.pool = pool
         self.relay = relay
@@ -248,7 +250,7 @@ class EventConsumer:
         """One transaction for the batch; without isolation a failing handler fails the whole attempt."""
         consumed: list[str] = []
         async with self.pool.acquire() as conn, conn.transaction():
-            outbox = Outbox(conn, self.service, self.topic_prefix, self.max_message_bytes)
+            outbox = Outbox(conn, self.service, self.topic_prefix, self.max_message_bytes, self.journeys)
             uow = UnitOfWork(conn, outbox)
             fresh = await inbox.claim(conn, self.group_id, [env.id for _, env, _, _ in wanted])
             todo = await self._forget_erased(conn, [item for item in wanted if item[1].id in fresh])

@@ -159,6 +159,14 @@ async def remember_erased(conn: asyncpg.Connection, lead_ids: Sequence[UUID]) ->
     )
 
 
+async def erase_timeline(conn: asyncpg.Connection, lead_ids: Sequence[UUID]) -> None:
+    """Keep each timeline entry's kind, time and journey; its summary may quote reasons naming the person."""
+    await conn.execute(
+        f"UPDATE lead_timeline SET summary = kind || ': {ERASED}' WHERE lead_id = ANY($1::uuid[])",
+        list(lead_ids),
+    )
+
+
 async def erased_among(conn: asyncpg.Connection, keys: Iterable[str]) -> set[str]:
     """Which of these lead ids (as Kafka keys) were erased here."""
     rows = await conn.fetch(
@@ -303,6 +311,7 @@ async def honour(
     rows, and confirm: one unit of work, so a redelivery either finds it all done or does it all again."""
     identifiers = await erase(uow.conn, request.lead_ids)
     await erase_outbox(uow.conn, request.lead_ids, identifiers)
+    await erase_timeline(uow.conn, request.lead_ids)
     await remember_erased(uow.conn, request.lead_ids)
     service = confirmation.event_type.split(".", 1)[0]
     await uow.outbox.emit(confirmation(request_id=request.request_id, service=service), causation=causation)

@@ -6,18 +6,22 @@ from __future__ import annotations
 import hmac
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Annotated, Any, Literal
 
 import structlog
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response, params, status
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
+from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Send
+from starlette.types import Scope as AsgiScope
 
 from leadflow_shared.bounds import MAX_NAME, Moment, SafeText
 from leadflow_shared.edge import DEFAULT_MAX_BODY_BYTES, BodyGuard, is_json_type
@@ -138,6 +142,9 @@ AdminAccess = Annotated[Principal, Depends(require(Scope.ADMIN))]
 
 ReadyCheck = Callable[[], Awaitable[dict[str, bool]]]
 
+CORS_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+CORS_REQUEST_HEADERS = ("Authorization", "Content-Type", "Accept", "X-Correlation-ID")
+
 
 async def json_content_type(request: Request) -> None:
     """Refuse a body that is not JSON on a route that reads its body as JSON (415)."""
@@ -194,6 +201,26 @@ def _document_body_refusals(spec: dict[str, Any]) -> None:
                 )
 
 
+class _Cors(CORSMiddleware):
+    """Starlette's CORS, except that a preflight from an origin not allowed gets no CORS header at all."""
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        """Refuse an unknown origin's preflight bare (400); answer an allowed one as Starlette does."""
+        if not self.is_allowed_origin(request_headers["origin"]):
+            return PlainTextResponse("Disallowed CORS origin", status_code=400)
+        return super().preflight_response(request_headers)
+
+    async def simple_response(
+        self, scope: AsgiScope, receive: Receive, send: Send, request_headers: Headers
+    ) -> None:
+        """Answer an unknown origin without CORS headers; an allowed one with them."""
+        origin = request_headers.get("origin")
+        if origin is None or not self.is_allowed_origin(origin):
+            await self.app(scope, receive, send)
+            return
+        await super().simple_response(scope, receive, send, request_headers)
+
+
 def create_app(
     *,
     title: str,
@@ -204,9 +231,11 @@ def create_app(
     service: str = "",
     max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
     body_limits: Mapping[str, int] | None = None,
+    cors_origins: Sequence[str] = (),
+    cors_allow_credentials: bool = False,
 ) -> FastAPI:
     """A FastAPI app with bounded bodies, health, readiness, metrics, auth state, correlation ids and 4xx
-    messages; body_limits raises the limit for single paths (an upload)."""
+    messages; body_limits raises the limit for single paths; cors_origins may call from browsers."""
     app = FastAPI(
         title=title,
         description=description,
@@ -252,6 +281,21 @@ def create_app(
             structlog.contextvars.unbind_contextvars("correlation_id")
         response.headers["X-Correlation-ID"] = correlation_id
         return response
+
+    if cors_origins:
+        if cors_allow_credentials and "*" in cors_origins:
+            raise ValueError("CORS credentials must not be allowed for the '*' origin")
+        # Outermost, so a preflight is answered before the body guard and routing, and every answer (a 413
+        # or a 401 included) carries the headers a browser needs to read it.
+        app.add_middleware(
+            _Cors,
+            allow_origins=list(cors_origins),
+            allow_credentials=cors_allow_credentials,
+            allow_methods=list(CORS_METHODS),
+            allow_headers=list(CORS_REQUEST_HEADERS),
+            expose_headers=["X-Correlation-ID", "X-Next-Cursor"],
+            max_age=600,
+        )
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -24,8 +24,9 @@ from aiokafka.errors import (
 )
 
 from leadflow_shared import metrics
-from leadflow_shared.contracts.envelope import TYPE_HEADER, Envelope, encode, new_event
+from leadflow_shared.contracts.envelope import TYPE_HEADER, Envelope, encode, new_event, trace_parent
 from leadflow_shared.contracts.events import EventData
+from leadflow_shared.journeys import Fact, facts_of, follow
 
 log = structlog.get_logger(__name__)
 
@@ -109,12 +110,16 @@ class Outbox:
         source: str,
         topic_prefix: str = "",
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        journeys: bool = False,
     ) -> None:
         self.conn = conn
         self.source = source
         self.topic_prefix = topic_prefix
         self.max_message_bytes = max_message_bytes
+        # With journeys, events about a lead take over its journey's correlation id and join its timeline.
+        self.journeys = journeys
         self.pending: list[Row] = []
+        self.about_leads: list[tuple[int, Envelope, list[Fact]]] = []
         self.written = 0
 
     async def emit(
@@ -132,6 +137,8 @@ class Outbox:
         row = (self.topic_prefix + data.topic, envelope.key(), encode(envelope), _type_headers(envelope.type))
         self._check(row)
         self.pending.append(row)
+        if self.journeys and data.topic.endswith(".events") and envelope.subject is not None:
+            self.about_leads.append((len(self.pending) - 1, envelope, facts_of(data, envelope)))
         return envelope
 
     async def emit_many(self, items: Sequence[tuple[EventData, Envelope | None]]) -> list[Envelope]:
@@ -157,11 +164,14 @@ class Outbox:
     def rollback_to(self, mark: int) -> None:
         """Forget what was queued after the mark."""
         del self.pending[mark:]
+        self.about_leads = [item for item in self.about_leads if item[0] < mark]
 
     async def flush(self) -> None:
         """Write the queued rows in one round trip; called inside the transaction, just before commit."""
         if not self.pending:
             return
+        if self.about_leads:
+            await self._follow_journeys()
         if len(self.pending) == 1:
             # One row is one statement: outside a transaction it commits alone, in one round trip.
             await self.conn.execute(_INSERT, *self.pending[0])
@@ -177,6 +187,17 @@ class Outbox:
             )
         self.written += len(self.pending)
         self.pending = []
+
+    async def _follow_journeys(self) -> None:
+        """Record the lead events' facts and give each event its lead's journey as its correlation id."""
+        journey_of = await follow(self.conn, [fact for _, _, facts in self.about_leads for fact in facts])
+        for index, envelope, facts in self.about_leads:
+            journey = journey_of.get(facts[0].lead_id, envelope.correlationid)
+            if journey != envelope.correlationid:
+                topic, key, _, headers = self.pending[index]
+                followed = {"correlationid": journey, "traceparent": trace_parent(journey, envelope.id)}
+                self.pending[index] = (topic, key, encode(envelope.model_copy(update=followed)), headers)
+        self.about_leads = []
 
 
 @functools.lru_cache(maxsize=256)

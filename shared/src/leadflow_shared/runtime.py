@@ -29,6 +29,7 @@ from leadflow_shared.outbox import OutboxRelay
 from leadflow_shared.partitioner import KafkaPartitioner
 from leadflow_shared.priority import lower_cpu_priority
 from leadflow_shared.settings import ServiceSettings
+from leadflow_shared.timeline import timeline_router
 from leadflow_shared.uow import UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
@@ -234,9 +235,12 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         service=name,
         max_body_bytes=settings.max_body_bytes,
         body_limits=definition.body_limits,
+        cors_origins=settings.cors_origins,
+        cors_allow_credentials=settings.cors_allow_credentials,
     )
     for router in definition.routers:
         app.include_router(router)
+    app.include_router(timeline_router())
     return app
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from enum import StrEnum
-from typing import Any, ClassVar, Literal, Self
+from typing import Annotated, Any, ClassVar, Literal, Self
 
-from pydantic import Field, ValidationError, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Scope(StrEnum):
@@ -29,6 +30,7 @@ COMMON_ENV = {
     "topic_partitions": "LEADFLOW_TOPIC_PARTITIONS",
     "api_tokens": "LEADFLOW_API_TOKENS",
     "log_level": "LEADFLOW_LOG_LEVEL",
+    "cors_origins": "LEADFLOW_CORS_ORIGINS",
 }
 
 
@@ -52,6 +54,13 @@ class ServiceSettings(BaseSettings):
         default=1_048_576,
         ge=1024,
         description="largest request body accepted on any route (413 beyond it, before auth and parsing)",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="browser origins (scheme://host[:port]) allowed to call the API; none: no CORS headers",
+    )
+    cors_allow_credentials: bool = Field(
+        default=False, description="let browsers send cookies to the allowed origins (never with '*')"
     )
     log_level: str = "INFO"
     db_pool_min: int = Field(default=2, ge=1)
@@ -101,6 +110,35 @@ class ServiceSettings(BaseSettings):
         if short:
             raise ValueError(f"tokens must be at least 16 characters long: {', '.join(short)}")
         return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _origins_as_list(cls, value: Any) -> Any:
+        # A JSON list or, easier to write in an env file, origins separated by commas.
+        if isinstance(value, str):
+            text = value.strip()
+            return (
+                json.loads(text)
+                if text.startswith("[")
+                else [o.strip() for o in text.split(",") if o.strip()]
+            )
+        return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins_are_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin != "*" and not re.fullmatch(r"https?://[^/\s?#]+", origin):
+                raise ValueError(f"{origin!r} is not an origin: scheme://host[:port], without a path")
+        return value
+
+    @model_validator(mode="after")
+    def _no_credentials_for_everyone(self) -> Self:
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError(
+                "cors_allow_credentials must not be combined with the '*' origin: name the origins"
+            )
+        return self
 
     @property
     def db_schema(self) -> str:

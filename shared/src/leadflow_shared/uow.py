@@ -30,12 +30,14 @@ class UnitOfWorkFactory:
     topic_prefix: str
     relay: OutboxRelay | None = None
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+    # Whether events about a lead follow its journey and timeline (the service's migrations made the tables).
+    journeys: bool = True
 
     @asynccontextmanager
     async def __call__(self) -> AsyncIterator[UnitOfWork]:
         """Begin a transaction that commits when the block ends without error, else rolls back."""
         async with self.pool.acquire() as conn:
-            outbox = Outbox(conn, self.source, self.topic_prefix, self.max_message_bytes)
+            outbox = Outbox(conn, self.source, self.topic_prefix, self.max_message_bytes, self.journeys)
             async with conn.transaction():
                 yield UnitOfWork(conn, outbox)
                 await outbox.flush()
@@ -43,7 +45,7 @@ class UnitOfWorkFactory:
             self.relay.wake()
 
     async def emit(self, data: EventData, *, correlation_id: str | None = None) -> Envelope:
-        """Store one event that changes no state beside it: one statement, atomic on its own.
+        """Store one event that changes no state beside it nor starts a journey (a submission): one statement.
 
         Raises EventTooLarge when its message would exceed the broker's size limit.
         """

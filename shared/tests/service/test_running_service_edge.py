@@ -24,6 +24,7 @@ VENDOR_SECRETS = {
 }
 SCRIPT = Path(__file__).with_name("failing_intake.py")
 HUNDRED_MB = 100 * 1024 * 1024
+CONSOLE = "http://127.0.0.1:8090"
 
 
 class FailingIntake(ServiceProcess):
@@ -46,7 +47,8 @@ async def intake_stack() -> AsyncIterator[TestStack]:
 
 @pytest.fixture(scope="module")
 def intake(intake_stack: TestStack) -> Iterator[FailingIntake]:
-    process = FailingIntake(intake_stack, "intake", {**VENDOR_SECRETS, "INTAKE_ROLE": "api"})
+    env = {**VENDOR_SECRETS, "INTAKE_ROLE": "api", "INTAKE_CORS_ORIGINS": CONSOLE}
+    process = FailingIntake(intake_stack, "intake", env)
     process.log_file.unlink(missing_ok=True)
     process.start()
     yield process
@@ -168,6 +170,20 @@ def test_a_lead_submission_sent_as_a_form_is_a_415(intake: FailingIntake, intake
     assert response.json() == {
         "detail": "content type must be application/json, not application/x-www-form-urlencoded"
     }
+
+
+def test_a_running_service_answers_the_preflight_of_its_configured_origin_only(intake: FailingIntake) -> None:
+    asked = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type,x-correlation-id",
+    }
+    allowed = httpx.options(f"{intake.url}/v1/leads", headers={**asked, "Origin": CONSOLE})
+    stranger = httpx.options(f"{intake.url}/v1/leads", headers={**asked, "Origin": "https://evil.example"})
+    assert allowed.status_code == 200, allowed.text
+    assert allowed.headers["access-control-allow-origin"] == CONSOLE
+    assert "x-correlation-id" in allowed.headers["access-control-allow-headers"].lower()
+    assert stranger.status_code == 400
+    assert not [h for h in stranger.headers if h.startswith("access-control-")]
 
 
 def test_intake_takes_a_csv_upload_over_the_general_limit_but_not_a_webhook_body_over_it(

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import orjson
 import pytest
 
-from leadflow_shared.contracts.envelope import MalformedEvent, decode, decode_data, encode, new_event
+from leadflow_shared.contracts.envelope import (
+    MalformedEvent,
+    decode,
+    decode_data,
+    encode,
+    new_event,
+    trace_parent,
+)
 from leadflow_shared.contracts.events import EVENT_MODELS, EVENT_TYPES, LeadCaptured, LeadStatusChanged
 from leadflow_shared.contracts.lead import Channel, LeadProfile, Touch
 from leadflow_shared.contracts.topics import all_topics, dlq
@@ -48,12 +56,25 @@ def test_an_event_caused_by_another_carries_its_correlation_id_and_names_its_cau
     )
     assert effect.correlationid == "submission-42"
     assert effect.causationid == str(cause.id)
+    assert effect.traceparent is not None
+    assert cause.traceparent is not None
+    assert effect.traceparent.split("-")[1] == cause.traceparent.split("-")[1], "one journey, one trace"
+    assert effect.traceparent.split("-")[2] != cause.traceparent.split("-")[2], "each event its own span"
 
 
 def test_a_first_event_is_its_own_correlation() -> None:
     envelope = new_event(ada_captured(), source="intake")
     assert envelope.correlationid == str(envelope.id)
     assert envelope.causationid is None
+
+
+def test_the_traceparent_is_w3c_trace_context_with_a_uuid_journey_as_its_trace_id() -> None:
+    envelope = new_event(ada_captured(), source="intake")
+    assert envelope.traceparent == f"00-{envelope.id.hex}-{envelope.id.hex[:16]}-00"
+    named = trace_parent("web-form-7", envelope.id)
+    assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-00", named)
+    assert named == trace_parent("web-form-7", envelope.id)
+    assert decode(encode(envelope)).traceparent == envelope.traceparent
 
 
 def test_encoding_then_decoding_gives_the_same_event_data_back() -> None:

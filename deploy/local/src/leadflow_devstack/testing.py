@@ -34,6 +34,7 @@ from leadflow_shared.contracts.topics import all_topics
 from leadflow_shared.http import create_app
 from leadflow_shared.runtime import Runtime, ServiceDefinition
 from leadflow_shared.settings import ServiceSettings
+from leadflow_shared.timeline import timeline_router
 from leadflow_shared.uow import UnitOfWorkFactory
 
 T = TypeVar("T")
@@ -411,7 +412,7 @@ async def api_client(
     app = create_app(
         title=service, description="in-process", api_tokens=settings.api_tokens, ready_check=_ready
     )
-    for router in routers:
+    for router in [*routers, timeline_router()]:
         app.include_router(router)
     app.state.runtime = Runtime(
         definition=ServiceDefinition(

@@ -6,11 +6,13 @@ import base64
 
 import pytest
 
-from leadflow_shared import pagination
+from leadflow_shared import browsing
 
 from .conftest import Intake
 
 pytestmark = pytest.mark.service
+
+SOMEONE = "8f1c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f"
 
 
 def cursor_of(text: str) -> str:
@@ -31,6 +33,11 @@ def cursor_of(text: str) -> str:
         ("/v1/leads", {"cursor": cursor_of("2026-01-01T00:00:00|8f1c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f")}),
         ("/v1/leads", {"cursor": "not-a-cursor-at-all!"}),
         ("/v1/leads", {"cursor": "QUJD" * 200}),
+        ("/v1/leads", {"cursor": browsing.encode("created_at", "0001-01-01T00:00:00+14:00", SOMEONE)}),
+        ("/v1/leads", {"cursor": browsing.encode("created_at", "2026-01-01T00:00:00", SOMEONE)}),
+        ("/v1/leads", {"cursor": browsing.encode("last_name", "Ada\x00", SOMEONE)}),
+        ("/v1/leads", {"sort": "email"}),
+        ("/v1/leads", {"q": "ada\x00"}),
         ("/v1/rejections", {"cursor": cursor_of("2026-01-01T00:00:00Z|not-a-uuid")}),
         ("/v1/duplicates", {"cursor": cursor_of("yesterday|8f1c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f")}),
         ("/v1/kpis/sources", {"until": "0001-01-05T00:00:00Z"}),
@@ -50,8 +57,8 @@ async def test_a_query_the_database_cannot_run_is_refused_with_422(
 async def test_a_cursor_handed_out_still_pages_after_the_checks(intake: Intake) -> None:
     first = await intake.client.get("/v1/leads", params={"limit": 1}, headers=intake.auth("read"))
     assert first.status_code == 200, first.text
-    cursor = first.json()["next_cursor"] or pagination.encode_cursor(
-        "2020-01-01T00:00:00+00:00", "8f1c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f"
+    cursor = first.json()["next_cursor"] or browsing.encode(
+        "created_at", "2020-01-01T00:00:00+00:00", SOMEONE
     )
     second = await intake.client.get("/v1/leads", params={"cursor": cursor}, headers=intake.auth("read"))
     assert second.status_code == 200, second.text

@@ -14,10 +14,12 @@ from leadflow_devstack.testing import TestStack, api_client
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.entrypoints import http
 from leadflow_nurture.settings import NurtureSettings
-from leadflow_shared import pagination
+from leadflow_shared import browsing, pagination
 from leadflow_shared.db import create_pool
 
 pytestmark = pytest.mark.service
+
+SOMEONE = "8f1c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f"
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -68,11 +70,14 @@ async def test_a_track_set_that_would_wipe_or_break_the_tracks_is_refused_and_no
 @pytest.mark.parametrize(
     "params",
     [
-        {"cursor": pagination.encode_cursor(2**63)},
-        {"cursor": pagination.encode_cursor(-1)},
-        {"cursor": pagination.encode_cursor("\uff11\uff12")},
+        {"cursor": browsing.encode("enrolled", 2**63, SOMEONE)},
+        {"cursor": browsing.encode("enrolled", -1, SOMEONE)},
+        {"cursor": browsing.encode("enrolled", "\uff11\uff12", SOMEONE)},
+        {"cursor": pagination.encode_cursor(2**63 - 1)},
         {"cursor": "%%%"},
         {"track": "budget\x00drip"},
+        {"sort": "touches_sent", "cursor": browsing.encode("touches_sent", "3.5", SOMEONE)},
+        {"sort": "-engagement_points", "cursor": browsing.encode("-engagement_points", 2**63, SOMEONE)},
     ],
 )
 async def test_an_enrollment_query_postgresql_cannot_run_is_refused_with_422(
@@ -83,6 +88,8 @@ async def test_an_enrollment_query_postgresql_cannot_run_is_refused_with_422(
 
 
 async def test_the_last_cursor_postgresql_holds_still_pages(client: httpx.AsyncClient) -> None:
-    response = await client.get("/v1/enrollments", params={"cursor": pagination.encode_cursor(2**63 - 1)})
+    response = await client.get(
+        "/v1/enrollments", params={"cursor": browsing.encode("enrolled", 2**63 - 1, SOMEONE)}
+    )
     assert response.status_code == 200, response.text
     assert response.json() == {"items": [], "next_cursor": None}

@@ -139,6 +139,26 @@ async def test_an_enrolled_baker_gets_every_step_by_real_smtp_with_an_unsubscrib
     assert enrollment["exhaust_at"] is not None
 
 
+async def test_the_touches_the_scheduler_sends_carry_the_journey_of_the_leads_enrollment(
+    uows: UnitOfWorkFactory, smtp_server: SmtpServer
+) -> None:
+    store = TrackStore()
+    [lead_id] = await enroll_bakers(uows, store, 1)
+    await drain(uows, store, SmtpSender(settings_for(smtp_server)))
+    rows = await uows.pool.fetch(
+        "SELECT payload FROM outbox WHERE key = $1 ORDER BY id", str(lead_id).encode()
+    )
+    events = [json.loads(row["payload"]) for row in rows]
+    journey = await uows.pool.fetchval("SELECT correlation_id FROM lead_journeys WHERE lead_id = $1", lead_id)
+    assert [e["type"] for e in events].count("nurture.touch_sent") == 3
+    assert {e["correlationid"] for e in events} == {journey}
+    timeline = await uows.pool.fetch(
+        "SELECT kind, summary FROM lead_timeline WHERE lead_id = $1 ORDER BY id", lead_id
+    )
+    assert [t["kind"] for t in timeline][:2] == ["nurture.enrolled", "nurture.touch_sent"]
+    assert timeline[1]["summary"] == "touch 1 sent by drip_email"
+
+
 async def test_two_concurrent_workers_send_every_touch_exactly_once(
     uows: UnitOfWorkFactory, smtp_server: SmtpServer
 ) -> None:

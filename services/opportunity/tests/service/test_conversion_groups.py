@@ -165,7 +165,8 @@ async def convert_group(
 
 
 # Stamped by the database's clock, or generated in sequence.
-UNCOMPARED = {"created_at", "updated_at", "converted_at", "published_at"}
+# Clocks, and the timeline's copy of each event's own id and time, new in every run.
+UNCOMPARED = {"created_at", "updated_at", "converted_at", "published_at", "started_at", "event_id", "at"}
 
 
 async def every_row(pool: asyncpg.Pool, labels: dict[UUID, str]) -> dict[str, list[str]]:
@@ -210,7 +211,10 @@ async def every_row(pool: asyncpg.Pool, labels: dict[UUID, str]) -> dict[str, li
                     del kept["id"]
                 if table == "outbox":
                     envelope = orjson.loads(kept.pop("payload"))
-                    kept["envelope"] = {k: v for k, v in envelope.items() if k not in ("id", "time")}
+                    # The traceparent's span is the event's own id.
+                    kept["envelope"] = {
+                        k: v for k, v in envelope.items() if k not in ("id", "time", "traceparent")
+                    }
                 rows.append(repr(named(kept)))
             found[table] = rows if table == "outbox" else sorted(rows)
     return found

@@ -14,7 +14,7 @@ import pytest_asyncio
 from leadflow_devstack.testing import TestStack, api_client
 from leadflow_opportunity.entrypoints import http
 from leadflow_opportunity.settings import OpportunitySettings
-from leadflow_shared import pagination
+from leadflow_shared import browsing, pagination
 from leadflow_shared.db import create_pool
 
 pytestmark = pytest.mark.service
@@ -39,6 +39,12 @@ async def client(service_stack: TestStack) -> AsyncIterator[httpx.AsyncClient]:
         {"cursor": pagination.encode_cursor("someday", SOMEONE)},
         {"cursor": pagination.encode_cursor("2026-03-01", "nobody")},
         {"cursor": "@@@"},
+        {"sort": "-amount", "cursor": browsing.encode("-amount", "1e999999", SOMEONE)},
+        {"sort": "amount", "cursor": browsing.encode("amount", "NaN", SOMEONE)},
+        {"sort": "close_date", "cursor": browsing.encode("close_date", "someday", SOMEONE)},
+        {"sort": "name", "cursor": browsing.encode("name", "Deal\x00", SOMEONE)},
+        {"q": "deal\x00"},
+        {"limit": 501},
     ],
 )
 async def test_an_opportunity_query_postgresql_cannot_run_is_refused_with_422(

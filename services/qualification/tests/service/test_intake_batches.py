@@ -229,6 +229,13 @@ async def run(
 async def snapshot(uows: UnitOfWorkFactory, ids: Ids, causes: dict[str, str], start: int) -> list[Any]:
     """The leads, history, decisions, activities and events of the run, ids and clocks replaced by labels."""
     labels = {str(lead_id): label for label, lead_id in ids.items()}
+    async with uows.pool.acquire() as conn:
+        begun = await conn.fetch(
+            "SELECT lead_id, correlation_id FROM lead_journeys WHERE lead_id = ANY($1::uuid[])",
+            list(ids.values()),
+        )
+    # Each lead's events carry its journey, begun by the preparation with a fresh correlation id in each run.
+    journeys = {row["correlation_id"]: f"journey of {labels[str(row['lead_id'])]}" for row in begun}
 
     def named(value: Any) -> Any:
         if isinstance(value, dict):
@@ -239,6 +246,8 @@ async def snapshot(uows: UnitOfWorkFactory, ids: Ids, causes: dict[str, str], st
             text = str(value)
             if text in causes:
                 return causes[text]
+            if text in journeys:
+                return journeys[text]
             for lead_id, label in labels.items():
                 text = text.replace(lead_id, label)
             return text

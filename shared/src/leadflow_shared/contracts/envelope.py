@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -39,6 +40,11 @@ class Envelope(BaseModel):
     datacontenttype: Literal["application/json"] = "application/json"
     correlationid: str = Field(min_length=1)
     causationid: str | None = None
+    traceparent: str | None = Field(
+        default=None,
+        description="W3C trace context (CloudEvents distributed tracing): the journey's trace id, the event's"
+        " span id; one lead's events share one trace",
+    )
     data: dict[str, Any]
 
     def parsed(self) -> EventData:
@@ -72,8 +78,19 @@ def new_event(
         subject=subject if subject is not None else data.subject(),
         correlationid=correlation_id,
         causationid=str(causation.id) if causation else None,
+        traceparent=trace_parent(correlation_id, event_id),
         data=data.model_dump(mode="json"),
     )
+
+
+def trace_parent(correlation_id: str, event_id: UUID) -> str:
+    """The W3C traceparent of an event: its journey as the trace (the correlation id itself when it is a
+    UUID), the event as the span, not sampled (no tracer records it unless one is configured)."""
+    try:
+        trace = UUID(correlation_id).hex
+    except ValueError:
+        trace = hashlib.blake2b(correlation_id.encode(), digest_size=16).hexdigest()
+    return f"00-{trace}-{event_id.hex[:16]}-00"
 
 
 def encode(envelope: Envelope) -> bytes:

@@ -385,6 +385,22 @@ class OpportunityLost(EventData):
     lost_reason: str
 
 
+class OpportunityUpdated(EventData):
+    """An opportunity's amount or close date changed (with a stage move or without one)."""
+
+    event_type: ClassVar[str] = "opportunity.updated"
+    topic: ClassVar[str] = topics.OPPORTUNITY_EVENTS
+
+    opportunity_id: UUID
+    lead_id: UUID
+    changed: list[str] = Field(description="the fields that changed: `amount`, `close_date`")
+    amount: Decimal
+    close_date: date
+    previous_amount: Decimal | None = None
+    previous_close_date: date | None = None
+    stage: str
+
+
 # nurture.events
 
 
@@ -490,6 +506,7 @@ EVENT_MODELS: tuple[type[EventData], ...] = (
     OpportunityStageChanged,
     OpportunityWon,
     OpportunityLost,
+    OpportunityUpdated,
     NurtureEnrolled,
     NurtureTouchSent,
     LeadRequalificationRequested,

@@ -12,6 +12,7 @@ import asyncpg
 
 from leadflow_intake.domain.dedup import company_name
 from leadflow_intake.domain.kpis import WindowDays, window_days
+from leadflow_shared import browsing
 from leadflow_shared.contracts.lead import LeadProfile, Touch
 
 Conn: TypeAlias = asyncpg.Connection
@@ -356,36 +357,55 @@ async def resolve_lead(conn: Conn, lead_id: UUID | None, email: str | None) -> U
     return None
 
 
+LEAD_SORTS = browsing.Sorting(
+    {
+        "created_at": browsing.SortKey("l.created_at", "moment"),
+        "updated_at": browsing.SortKey("l.updated_at", "moment"),
+        "last_name": browsing.SortKey("coalesce(l.profile->>'last_name', '')", "text"),
+        "company": browsing.SortKey("coalesce(l.profile->>'company', '')", "text"),
+    },
+    default="created_at",
+    id_column="l.id",
+)
+LEAD_SEARCHED = [
+    f"l.profile->>'{field}'" for field in ("first_name", "last_name", "email", "company", "job_title")
+]
+
+
 async def list_leads(
     conn: Conn,
     *,
     email: str | None,
     source: str | None,
     since: datetime | None,
-    after: tuple[datetime, UUID] | None,
+    q: str | None = None,
+    sort: str = "created_at",
+    cursor: str | None = None,
     limit: int,
-) -> list[dict[str, Any]]:
-    """Live leads oldest first after a keyset cursor, filtered by email, source system and creation time."""
-    rows = await conn.fetch(
-        """
-        SELECT l.id, l.profile, l.created_at, l.updated_at FROM leads l
-        WHERE l.merged_into IS NULL
-          AND ($1::text IS NULL OR l.id = (
-                SELECT k.lead_id FROM identity_keys k WHERE k.kind = 'email' AND k.value = lower($1)))
-          AND ($2::text IS NULL OR EXISTS (
-                SELECT 1 FROM touches t WHERE t.lead_id = l.id AND t.source_system = $2))
-          AND ($3::timestamptz IS NULL OR l.created_at >= $3)
-          AND ($4::timestamptz IS NULL OR (l.created_at, l.id) > ($4, $5))
-        ORDER BY l.created_at, l.id LIMIT $6
-        """,
-        email,
-        source,
-        since,
-        after[0] if after else None,
-        after[1] if after else None,
-        limit,
+) -> browsing.Page:
+    """Live leads filtered by email, source system, creation time and text, sorted, after a keyset cursor."""
+    query = browsing.new_query()
+    query.where.append("l.merged_into IS NULL")
+    if email is not None:
+        query.add(
+            "l.id = (SELECT k.lead_id FROM identity_keys k WHERE k.kind = 'email' AND k.value = lower({0}))",
+            email,
+        )
+    if source is not None:
+        query.add("EXISTS (SELECT 1 FROM touches t WHERE t.lead_id = l.id AND t.source_system = {0})", source)
+    if since is not None:
+        query.add("l.created_at >= {0}", since)
+    browsing.search(query, q, LEAD_SEARCHED)
+    return await browsing.fetch_page(
+        conn,
+        columns="l.id, l.profile, l.created_at, l.updated_at",
+        source="leads l",
+        query=query,
+        sorting=LEAD_SORTS,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
     )
-    return [dict(r) for r in rows]
 
 
 async def list_duplicates(

@@ -21,7 +21,7 @@ from leadflow_intake.use_cases.imports import create_import, import_status
 from leadflow_intake.use_cases.merge import decide_duplicate
 from leadflow_intake.use_cases.merge import unmerge_lead as unmerge
 from leadflow_intake.use_cases.submit import accept_submission
-from leadflow_shared import pagination
+from leadflow_shared import browsing, pagination
 from leadflow_shared.bounds import MAX_INT, MAX_ITEMS, MAX_NAME, MAX_TEXT, Moment, Name, SafeText, Text
 from leadflow_shared.contracts.events import ActivityRecorded
 from leadflow_shared.contracts.lead import (
@@ -205,28 +205,51 @@ async def correct_lead(
     )
 
 
-@router.get("/leads", response_model=schemas.LeadPage, responses=answers(422))
+LEAD_CSV = [
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "job_title",
+    "country",
+    "industry",
+    "created_at",
+    "updated_at",
+]
+
+
+@router.get("/leads", response_model=schemas.LeadPage, responses={**browsing.CSV_ANSWER, **answers(422)})
 async def find_leads(
     request: Request,
     _: ReadAccess,
     email: TextFilter = None,
     source: Annotated[TextFilter, Query(description="a source system, e.g. google_ads, csv")] = None,
     since: Annotated[MomentFilter, Query(description="created at or after this time")] = None,
-    cursor: str | None = None,
-    limit: PageSize = 100,
-) -> dict[str, Any]:
-    """Live leads, oldest first, by email, source system and creation time; keyset paginated."""
-    after = decode_cursor(cursor)
+    q: browsing.SearchText = None,
+    sort: schemas.LeadSort = "created_at",
+    cursor: browsing.Cursor = None,
+    limit: browsing.Limit = None,
+    format: browsing.Format = None,
+) -> Any:
+    """Live leads by email, source system, creation time and text (name, email, company, job title),
+    sorted (oldest first by default), keyset paginated; as CSV with format=csv or Accept: text/csv."""
+    as_csv = browsing.wants_csv(request, format)
     async with runtime_of(request).pool.acquire() as conn:
-        items = await repo.list_leads(
+        found = await repo.list_leads(
             conn,
             email=email_key(email) if email else None,
             source=source.replace("-", "_") if source else None,
             since=since,
-            after=after,
-            limit=limit,
+            q=q,
+            sort=sort,
+            cursor=cursor,
+            limit=browsing.page_limit(as_csv, limit, 100),
         )
-    return _page(items, limit, "created_at")
+    if as_csv:
+        found.items = [{**item["profile"], **item} for item in found.items]
+    return browsing.respond(found, as_csv, LEAD_CSV)
 
 
 @router.get("/rejections", response_model=schemas.RejectionPage, responses=answers(422))

@@ -75,6 +75,12 @@ class LeadSummary(BaseModel):
     updated_at: datetime
 
 
+LeadSort = Literal[
+    "created_at", "-created_at", "updated_at", "-updated_at", "last_name", "-last_name", "company", "-company"
+]
+"""How a lead list is sorted: `-` before a key sorts descending."""
+
+
 class LeadPage(BaseModel):
     """One page of leads; pass next_cursor as cursor for the next (null: no more)."""
 

@@ -10,7 +10,7 @@ from leadflow_intake.adapters import erasure as repo
 from leadflow_intake.domain.normalise import email_key
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import IntakePersonErased, PersonErasureRequested
-from leadflow_shared.erasure import erase_outbox, identifiers_of, remember_erased
+from leadflow_shared.erasure import erase_outbox, erase_timeline, identifiers_of, remember_erased
 from leadflow_shared.privacy import email_hash
 from leadflow_shared.uow import UnitOfWork
 
@@ -77,6 +77,7 @@ async def erase_leads(uow: UnitOfWork, lead_ids: list[UUID], extra: list[str]) -
     await repo.erase_notes(conn, lead_ids, identifiers)
     await repo.erase_records(conn, lead_ids, [email_key(i) for i in identifiers if "@" in i])
     await erase_outbox(conn, lead_ids, identifiers)
+    await erase_timeline(conn, lead_ids)
     await remember_erased(conn, lead_ids)
 
 

@@ -10,6 +10,7 @@ import asyncpg
 from leadflow_nurture.adapters import suppressions
 from leadflow_nurture.adapters.leads import lead_view
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
+from leadflow_shared import browsing
 from leadflow_shared.contracts.lead import ContactChannel
 
 _ENROLLMENT_COLUMNS = (
@@ -54,26 +55,51 @@ async def lead_overview(conn: asyncpg.Connection, lead_id: UUID) -> dict[str, An
     return view
 
 
+ENROLLMENT_SORTS = browsing.Sorting(
+    {
+        "enrolled": browsing.SortKey("e.seq", "sequence"),
+        "started_at": browsing.SortKey("e.started_at", "moment"),
+        "engagement_points": browsing.SortKey("e.engagement_points::bigint", "integer"),
+        "touches_sent": browsing.SortKey("e.touches_sent::bigint", "integer"),
+    },
+    default="enrolled",
+    id_column="e.id",
+)
+ENROLLMENT_SEARCHED = [
+    "e.track",
+    *(f"l.profile->>'{field}'" for field in ("first_name", "last_name", "email", "company")),
+]
+
+
 async def enrollments_page(
     conn: asyncpg.Connection,
     *,
     track: str | None,
     status: EnrollmentStatus | None,
-    after: int,
+    q: str | None = None,
+    sort: str = "enrolled",
+    cursor: str | None = None,
     limit: int,
-) -> tuple[list[dict[str, Any]], int | None]:
-    """Enrollments by track and status after a keyset position, oldest first, and the last one's position."""
-    rows = await conn.fetch(
-        f"SELECT seq, {_ENROLLMENT_COLUMNS} FROM enrollments"
-        " WHERE ($1::text IS NULL OR track = $1) AND ($2::text IS NULL OR status = $2) AND seq > $3"
-        " ORDER BY seq LIMIT $4",
-        track,
-        status.value if status else None,
-        after,
-        limit,
+) -> browsing.Page:
+    """Enrollments by track, status and text (track, the lead's name, email, company), sorted (in the order
+    they began unless asked otherwise), after a keyset cursor."""
+    query = browsing.new_query()
+    if track is not None:
+        query.add("e.track = {0}", track)
+    if status is not None:
+        query.add("e.status = {0}", status.value)
+    browsing.search(query, q, ENROLLMENT_SEARCHED)
+    columns = ", ".join(f"e.{c.strip()}" for c in _ENROLLMENT_COLUMNS.split(","))
+    return await browsing.fetch_page(
+        conn,
+        columns=f"{columns}, l.profile->>'email' AS email, l.profile->>'company' AS company",
+        source="enrollments e LEFT JOIN leads l ON l.id = e.lead_id",
+        query=query,
+        sorting=ENROLLMENT_SORTS,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
     )
-    items = [{k: v for k, v in row.items() if k != "seq"} for row in rows]
-    return items, rows[-1]["seq"] if rows else None
 
 
 async def consent_view(conn: asyncpg.Connection, lead_id: UUID) -> dict[str, Any] | None:

@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query, Request, status
+from fastapi import APIRouter, Body, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_nurture.adapters import kpis, views
@@ -24,7 +24,7 @@ from leadflow_nurture.domain.unsubscribe import (
 )
 from leadflow_nurture.entrypoints import schemas
 from leadflow_nurture.use_cases import consent, lifecycle
-from leadflow_shared import pagination
+from leadflow_shared import browsing
 from leadflow_shared.bounds import MAX_TEXT, Name, SafeText
 from leadflow_shared.http import BEARER_ANSWERS, AdminAccess, ReadAccess, TextFilter, WriteAccess, answers
 from leadflow_shared.runtime import runtime_of
@@ -101,21 +101,55 @@ async def reverse_archive(
     return reversed_archive
 
 
-@router.get("/enrollments", response_model=schemas.EnrollmentPage, responses=answers(422))
+ENROLLMENT_CSV = [
+    "id",
+    "lead_id",
+    "email",
+    "company",
+    "track",
+    "track_version",
+    "source",
+    "status",
+    "started_at",
+    "engagement_points",
+    "touches_sent",
+    "touches_skipped",
+    "last_touch_at",
+    "ended_at",
+    "end_reason",
+]
+
+
+@router.get(
+    "/enrollments",
+    response_model=schemas.EnrollmentPage,
+    responses={**browsing.CSV_ANSWER, **answers(422)},
+)
 async def list_enrollments(
     request: Request,
     _: ReadAccess,
     track: TextFilter = None,
     state: EnrollmentStatus | None = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> dict[str, Any]:
-    """Enrollments, oldest first, filtered by track and state; keyset pages via next_cursor."""
-    after = _decode_cursor(cursor)
+    q: browsing.SearchText = None,
+    sort: schemas.EnrollmentSort = "enrolled",
+    cursor: browsing.Cursor = None,
+    limit: browsing.Limit = None,
+    format: browsing.Format = None,
+) -> Any:
+    """Enrollments filtered by track, state and text (track, the lead's name, email, company), sorted (in
+    the order they began by default); keyset pages via next_cursor; CSV with format=csv."""
+    as_csv = browsing.wants_csv(request, format)
     async with runtime_of(request).pool.acquire() as conn:
-        items, last = await views.enrollments_page(conn, track=track, status=state, after=after, limit=limit)
-    next_cursor = _encode_cursor(last) if last is not None and len(items) == limit else None
-    return {"items": items, "next_cursor": next_cursor}
+        found = await views.enrollments_page(
+            conn,
+            track=track,
+            status=state,
+            q=q,
+            sort=sort,
+            cursor=cursor,
+            limit=browsing.page_limit(as_csv, limit, 100),
+        )
+    return browsing.respond(found, as_csv, ENROLLMENT_CSV)
 
 
 @router.get("/kpis/tracks", response_model=schemas.TrackKpiList)
@@ -209,13 +243,3 @@ async def one_click_unsubscribe(token: Token, request: Request) -> dict[str, Any
         "changed_at": record["changed_at"],
         "detail": "you are unsubscribed: no more email will be sent to you",
     }
-
-
-def _encode_cursor(seq: int) -> str:
-    return pagination.encode_cursor(seq)
-
-
-def _decode_cursor(cursor: str | None) -> int:
-    if not cursor:
-        return 0
-    return pagination.sequence_part(pagination.decode_cursor(cursor, 1)[0])

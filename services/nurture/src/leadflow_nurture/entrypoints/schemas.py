@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -39,6 +39,21 @@ class Enrollment(BaseModel):
     end_reason: str | None
     exhausted_next: str | None
     next_track: str | None
+    email: str | None = Field(default=None, description="the lead's email, in a list")
+    company: str | None = Field(default=None, description="the lead's company, in a list")
+
+
+EnrollmentSort = Literal[
+    "enrolled",
+    "-enrolled",
+    "started_at",
+    "-started_at",
+    "engagement_points",
+    "-engagement_points",
+    "touches_sent",
+    "-touches_sent",
+]
+"""How an enrollment list is sorted: `-` before a key sorts descending."""
 
 
 class EnrollmentPage(BaseModel):

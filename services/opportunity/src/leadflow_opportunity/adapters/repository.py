@@ -12,7 +12,7 @@ import asyncpg
 
 from leadflow_opportunity.domain.matching import AccountCandidate, AccountKeys
 from leadflow_opportunity.domain.stages import ForecastCategory, OpportunityState, StageMove
-from leadflow_shared import pagination
+from leadflow_shared import browsing
 from leadflow_shared.db import columns
 
 CONTACT_COLUMNS = (
@@ -496,15 +496,32 @@ async def opportunity_view(conn: asyncpg.Connection, opportunity_id: UUID) -> di
     return {**dict(row), "history": [dict(h) for h in history]}
 
 
-def encode_cursor(close_date: date, opportunity_id: UUID) -> str:
-    """An opaque cursor after one opportunity in (close date, id) order."""
-    return pagination.encode_cursor(close_date.isoformat(), opportunity_id)
+# browsing
 
-
-def decode_cursor(cursor: str) -> tuple[date, UUID]:
-    """The (close date, id) a cursor points after."""
-    day, ident = pagination.decode_cursor(cursor, 2)
-    return pagination.date_part(day), pagination.uuid_part(ident)
+ACCOUNT_SORTS = browsing.Sorting(
+    {"name": browsing.SortKey("a.name", "text"), "created_at": browsing.SortKey("a.created_at", "moment")},
+    default="name",
+    id_column="a.id",
+)
+CONTACT_SORTS = browsing.Sorting(
+    {
+        "last_name": browsing.SortKey("coalesce(c.last_name, '')", "text"),
+        "account": browsing.SortKey("a.name", "text"),
+        "created_at": browsing.SortKey("c.created_at", "moment"),
+    },
+    default="-created_at",
+    id_column="c.id",
+)
+OPPORTUNITY_SORTS = browsing.Sorting(
+    {
+        "close_date": browsing.SortKey("close_date", "date"),
+        "amount": browsing.SortKey("amount", "number"),
+        "opened_at": browsing.SortKey("opened_at", "moment"),
+        "name": browsing.SortKey("name", "text"),
+    },
+    default="close_date",
+)
+OPPORTUNITY_SORT = "close_date"
 
 
 async def list_opportunities(
@@ -513,31 +530,95 @@ async def list_opportunities(
     stage: str | None,
     owner: str | None,
     closing_before: date | None,
-    after: tuple[date, UUID] | None,
+    q: str | None = None,
+    sort: str = OPPORTUNITY_SORT,
+    cursor: str | None = None,
     limit: int,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """One page of opportunities by close date, and the cursor of the next page."""
-    where: list[str] = []
-    args: list[Any] = []
+) -> browsing.Page:
+    """One page of opportunities, filtered and sorted (by close date unless asked otherwise)."""
+    query = browsing.new_query()
     if stage is not None:
-        args.append(stage)
-        where.append(f"stage = ${len(args)}")
+        query.add("stage = {0}", stage)
     if owner is not None:
-        args.append(owner)
-        where.append(f"owner = ${len(args)}")
+        query.add("owner = {0}", owner)
     if closing_before is not None:
-        args.append(closing_before)
-        where.append(f"close_date < ${len(args)}")
-    if after is not None:
-        args.extend(after)
-        where.append(f"(close_date, id) > (${len(args) - 1}, ${len(args)})")
-    args.append(limit + 1)
-    clause = f"WHERE {' AND '.join(where)}" if where else ""
-    rows = await conn.fetch(
-        f"SELECT {OPPORTUNITY_COLUMNS} FROM opportunities {clause}"
-        f" ORDER BY close_date, id LIMIT ${len(args)}",
-        *args,
+        query.add("close_date < {0}", closing_before)
+    browsing.search(query, q, ["name", "owner", "stage"])
+    return await browsing.fetch_page(
+        conn,
+        columns=OPPORTUNITY_COLUMNS,
+        source="opportunities",
+        query=query,
+        sorting=OPPORTUNITY_SORTS,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
     )
-    items = [dict(row) for row in rows[:limit]]
-    cursor = encode_cursor(items[-1]["close_date"], items[-1]["id"]) if len(rows) > limit else None
-    return items, cursor
+
+
+async def list_accounts(
+    conn: asyncpg.Connection, *, q: str | None, sort: str, cursor: str | None, limit: int
+) -> browsing.Page:
+    """One page of accounts, each with its number of contacts and open opportunities."""
+    query = browsing.new_query()
+    browsing.search(query, q, ["a.name", "a.domain"])
+    return await browsing.fetch_page(
+        conn,
+        columns=(
+            "a.id, a.name, a.domain, a.created_at,"
+            " (SELECT count(*) FROM contacts c WHERE c.account_id = a.id) AS contacts,"
+            " (SELECT count(*) FROM opportunities o WHERE o.account_id = a.id AND NOT o.is_closed)"
+            " AS open_opportunities"
+        ),
+        source="accounts a",
+        query=query,
+        sorting=ACCOUNT_SORTS,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def list_contacts(
+    conn: asyncpg.Connection,
+    *,
+    account_id: UUID | None,
+    owner: str | None,
+    q: str | None,
+    sort: str,
+    cursor: str | None,
+    limit: int,
+) -> browsing.Page:
+    """One page of contacts with their account's name."""
+    query = browsing.new_query()
+    if account_id is not None:
+        query.add("c.account_id = {0}", account_id)
+    if owner is not None:
+        query.add("c.owner = {0}", owner)
+    browsing.search(query, q, ["c.first_name", "c.last_name", "c.email", "c.job_title", "a.name"])
+    return await browsing.fetch_page(
+        conn,
+        columns=CONTACT_COLUMNS,
+        source="contacts c JOIN accounts a ON a.id = c.account_id",
+        query=query,
+        sorting=CONTACT_SORTS,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+async def conversion_of(conn: asyncpg.Connection, lead_id: UUID) -> dict[str, Any]:
+    """The account, contact and opportunities a converted lead became (nothing for one not converted)."""
+    converted = await conn.fetchrow(
+        "SELECT account_id, contact_id, converted_at FROM converted_leads WHERE lead_id = $1", lead_id
+    )
+    opportunities = await conn.fetch(
+        "SELECT id FROM opportunities WHERE lead_id = $1 ORDER BY opened_at DESC, id", lead_id
+    )
+    ids = [row["id"] for row in opportunities]
+    return {
+        **(dict(converted) if converted else {}),
+        "opportunity_id": ids[0] if ids else None,
+        "opportunity_ids": ids,
+    }

@@ -19,14 +19,49 @@ from leadflow_opportunity.domain.periods import Period
 from leadflow_opportunity.domain.stages import InvalidMove, LostReasons, StageConflict, StageSet, UnknownStage
 from leadflow_opportunity.entrypoints import schemas
 from leadflow_opportunity.use_cases import configuration, conversion, stages
+from leadflow_shared import browsing
 from leadflow_shared.bounds import Day, Money, Name
 from leadflow_shared.http import BEARER_ANSWERS, AdminAccess, ReadAccess, TextFilter, WriteAccess, answers
-from leadflow_shared.lead_read_model import LeadRecord
 from leadflow_shared.runtime import runtime_of
 
 router = APIRouter(prefix="/v1", tags=["opportunity"], responses=answers(*BEARER_ANSWERS))
 
 MAX_PAGE = 500
+# The columns of each list's CSV export, in order.
+ACCOUNT_CSV = ["id", "name", "domain", "contacts", "open_opportunities", "created_at"]
+CONTACT_CSV = [
+    "id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "job_title",
+    "account_id",
+    "account_name",
+    "owner",
+    "source_system",
+    "lead_id",
+    "created_at",
+]
+OPPORTUNITY_CSV = [
+    "id",
+    "name",
+    "stage",
+    "probability",
+    "forecast_category",
+    "amount",
+    "close_date",
+    "owner",
+    "source_system",
+    "is_closed",
+    "is_won",
+    "lost_reason",
+    "lead_id",
+    "account_id",
+    "contact_id",
+    "opened_at",
+    "closed_at",
+]
 
 
 def _problem(error: ValidationError) -> HTTPException:
@@ -42,14 +77,16 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@router.get("/leads/{lead_id}", response_model=LeadRecord, responses=answers(404, 422))
+@router.get("/leads/{lead_id}", response_model=schemas.LeadOverview, responses=answers(404, 422))
 async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
-    """What opportunity knows of a lead."""
+    """What opportunity knows of a lead: its status, and the account, contact and opportunities it became."""
     async with runtime_of(request).pool.acquire() as conn:
         lead = await leads.lead_view(conn, lead_id)
-    if lead is None:
+        became = await repo.conversion_of(conn, lead_id)
+    if lead is None and "account_id" not in became:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
-    return lead
+    # A conversion can arrive before the status read model has heard of the lead.
+    return {"id": lead_id, "status": None, "profile": None, **(lead or {}), **became}
 
 
 # configuration
@@ -118,6 +155,57 @@ async def put_lost_reasons(
 
 
 # contacts and accounts
+
+
+@router.get(
+    "/accounts", response_model=schemas.AccountPage, responses={**browsing.CSV_ANSWER, **answers(422)}
+)
+async def list_accounts(
+    request: Request,
+    _: ReadAccess,
+    q: browsing.SearchText = None,
+    sort: schemas.AccountSort = "name",
+    cursor: browsing.Cursor = None,
+    limit: browsing.Limit = None,
+    format: browsing.Format = None,
+) -> Any:
+    """Accounts searched by name or domain and sorted, one page at a time; CSV with format=csv."""
+    as_csv = browsing.wants_csv(request, format)
+    async with runtime_of(request).pool.acquire() as conn:
+        found = await repo.list_accounts(
+            conn, q=q, sort=sort, cursor=cursor, limit=browsing.page_limit(as_csv, limit, 100, MAX_PAGE)
+        )
+    return browsing.respond(found, as_csv, ACCOUNT_CSV)
+
+
+@router.get(
+    "/contacts", response_model=schemas.ContactPage, responses={**browsing.CSV_ANSWER, **answers(422)}
+)
+async def list_contacts(
+    request: Request,
+    _: ReadAccess,
+    account_id: UUID | None = None,
+    owner: TextFilter = None,
+    q: browsing.SearchText = None,
+    sort: schemas.ContactSort = "-created_at",
+    cursor: browsing.Cursor = None,
+    limit: browsing.Limit = None,
+    format: browsing.Format = None,
+) -> Any:
+    """Contacts searched by name, email, job title or account name and sorted, one page at a time; CSV with
+    format=csv."""
+    as_csv = browsing.wants_csv(request, format)
+    async with runtime_of(request).pool.acquire() as conn:
+        found = await repo.list_contacts(
+            conn,
+            account_id=account_id,
+            owner=owner,
+            q=q,
+            sort=sort,
+            cursor=cursor,
+            limit=browsing.page_limit(as_csv, limit, 100, MAX_PAGE),
+        )
+    return browsing.respond(found, as_csv, CONTACT_CSV)
 
 
 @router.get("/accounts/{account_id}", response_model=schemas.AccountDetail, responses=answers(404, 422))
@@ -211,23 +299,38 @@ async def post_stage(
     return {**moved.state.model_dump(mode="json"), "changed": list(moved.changed)}
 
 
-@router.get("/opportunities", response_model=schemas.OpportunityPage, responses=answers(422))
+@router.get(
+    "/opportunities",
+    response_model=schemas.OpportunityPage,
+    responses={**browsing.CSV_ANSWER, **answers(422)},
+)
 async def list_opportunities(
     request: Request,
     _: ReadAccess,
     stage: TextFilter = None,
     owner: TextFilter = None,
     closing_before: Annotated[Day | None, Query()] = None,
-    cursor: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
-) -> dict[str, Any]:
-    """Opportunities by close date, filtered, one page at a time (pass next_cursor as cursor)."""
-    after = repo.decode_cursor(cursor) if cursor else None
+    q: browsing.SearchText = None,
+    sort: schemas.OpportunitySort = "close_date",
+    cursor: browsing.Cursor = None,
+    limit: browsing.Limit = None,
+    format: browsing.Format = None,
+) -> Any:
+    """Opportunities filtered, searched (name, owner, stage) and sorted, one page at a time (pass
+    next_cursor as cursor); as CSV with format=csv or Accept: text/csv."""
+    as_csv = browsing.wants_csv(request, format)
     async with runtime_of(request).pool.acquire() as conn:
-        items, next_cursor = await repo.list_opportunities(
-            conn, stage=stage, owner=owner, closing_before=closing_before, after=after, limit=limit
+        found = await repo.list_opportunities(
+            conn,
+            stage=stage,
+            owner=owner,
+            closing_before=closing_before,
+            q=q,
+            sort=sort,
+            cursor=cursor,
+            limit=browsing.page_limit(as_csv, limit, 100, MAX_PAGE),
         )
-    return {"items": items, "next_cursor": next_cursor}
+    return browsing.respond(found, as_csv, OPPORTUNITY_CSV)
 
 
 @router.get(

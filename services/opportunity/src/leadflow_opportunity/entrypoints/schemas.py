@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from leadflow_opportunity.domain.stages import OpportunityState
+from leadflow_shared.lead_read_model import LeadRecord
 
 
 class Opportunity(BaseModel):
@@ -203,3 +204,47 @@ class KpiReport(BaseModel):
     by: str
     groups: list[Kpis]
     overall: Kpis
+
+
+# browsing: `name` sorts ascending, `-name` descending
+
+AccountSort = Literal["name", "-name", "created_at", "-created_at"]
+ContactSort = Literal["last_name", "-last_name", "account", "-account", "created_at", "-created_at"]
+OpportunitySort = Literal[
+    "close_date", "-close_date", "amount", "-amount", "opened_at", "-opened_at", "name", "-name"
+]
+
+
+class AccountSummary(BaseModel):
+    """An account in a list, with its number of contacts and open opportunities."""
+
+    id: UUID
+    name: str
+    domain: str | None
+    contacts: int
+    open_opportunities: int
+    created_at: datetime
+
+
+class AccountPage(BaseModel):
+    """A page of accounts; pass next_cursor as cursor for the next."""
+
+    items: list[AccountSummary]
+    next_cursor: str | None
+
+
+class ContactPage(BaseModel):
+    """A page of contacts; pass next_cursor as cursor for the next."""
+
+    items: list[Contact]
+    next_cursor: str | None
+
+
+class LeadOverview(LeadRecord):
+    """What opportunity knows of a lead and, once converted, the account, contact and deals it became."""
+
+    account_id: UUID | None = None
+    contact_id: UUID | None = None
+    converted_at: datetime | None = None
+    opportunity_id: UUID | None = Field(default=None, description="the most recently opened opportunity")
+    opportunity_ids: list[UUID] = Field(default_factory=list, description="every opportunity, newest first")

@@ -13,6 +13,7 @@ from leadflow_shared.contracts.events import (
     EventData,
     OpportunityLost,
     OpportunityStageChanged,
+    OpportunityUpdated,
     OpportunityWon,
 )
 from leadflow_shared.uow import UnitOfWork
@@ -22,22 +23,40 @@ class OpportunityNotFound(LookupError):
     """No opportunity has that id."""
 
 
+UPDATED_FIELDS = ("amount", "close_date")
+
+
 def events_of(moved: StageMove) -> list[EventData]:
-    """The events a move announces: stage_changed on a new stage, then won or lost when it closes."""
+    """The events a move announces: stage_changed on a new stage, updated when the amount or close date
+    changed, then won or lost when it closes."""
     s: OpportunityState = moved.state
-    if not moved.stage_changed:
-        return []
-    events: list[EventData] = [
-        OpportunityStageChanged(
-            opportunity_id=s.opportunity_id,
-            lead_id=s.lead_id,
-            from_stage=moved.from_stage,
-            to_stage=moved.to_stage,
-            probability=s.probability,
-            forecast_category=s.forecast_category.value,
-            amount=s.amount,
+    events: list[EventData] = []
+    if moved.stage_changed:
+        events.append(
+            OpportunityStageChanged(
+                opportunity_id=s.opportunity_id,
+                lead_id=s.lead_id,
+                from_stage=moved.from_stage,
+                to_stage=moved.to_stage,
+                probability=s.probability,
+                forecast_category=s.forecast_category.value,
+                amount=s.amount,
+            )
         )
-    ]
+    updated = [name for name in UPDATED_FIELDS if name in moved.changed]
+    if updated:
+        events.append(
+            OpportunityUpdated(
+                opportunity_id=s.opportunity_id,
+                lead_id=s.lead_id,
+                changed=updated,
+                amount=s.amount,
+                close_date=s.close_date,
+                previous_amount=moved.previous.amount,
+                previous_close_date=moved.previous.close_date,
+                stage=s.stage,
+            )
+        )
     if moved.won:
         events.append(
             OpportunityWon(

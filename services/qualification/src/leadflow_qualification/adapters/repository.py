@@ -11,6 +11,7 @@ import asyncpg
 
 from leadflow_qualification.domain.decision import Decision
 from leadflow_qualification.domain.facts import Activity, SalesInput
+from leadflow_shared import browsing
 from leadflow_shared.contracts.lead import LeadProfile, Touch
 
 Conn: TypeAlias = asyncpg.Connection
@@ -466,29 +467,58 @@ async def lead_view(conn: Conn, lead_id: UUID) -> dict[str, Any] | None:
     return {**dict(lead), "history": [dict(h) for h in history]}
 
 
+LEAD_SORTS = browsing.Sorting(
+    {
+        "id": browsing.SortKey("id", "uuid"),
+        "status_since": browsing.SortKey("status_since", "moment"),
+        "created_at": browsing.SortKey("created_at", "moment"),
+        "fit_score": browsing.SortKey("coalesce(fit_score, -1)", "number"),
+        "engagement_score": browsing.SortKey("coalesce(engagement_score, -1)", "number"),
+    },
+    default="id",
+)
+LEAD_SEARCHED = [
+    *(f"profile->>'{field}'" for field in ("first_name", "last_name", "email", "company")),
+    "owner",
+]
+
+
 async def list_leads(
     conn: Conn,
     status: str | None,
     owner: str | None,
     stale: bool | None,
-    after: UUID | None,
+    *,
+    q: str | None = None,
+    sort: str = "id",
+    cursor: str | None = None,
     limit: int,
-) -> list[dict[str, Any]]:
-    """One page of leads, in id order after the cursor."""
-    rows = await conn.fetch(
-        "SELECT id, status, category, owner, team, fit_score, engagement_score, stale, stale_since,"
-        " disqualification_reason, status_since, profile->>'email' AS email, profile->>'company' AS company"
-        " FROM leads WHERE merged_into IS NULL"
-        " AND ($1::text IS NULL OR status = $1) AND ($2::text IS NULL OR owner = $2)"
-        " AND ($3::boolean IS NULL OR stale = $3) AND ($4::uuid IS NULL OR id > $4)"
-        " ORDER BY id LIMIT $5",
-        status,
-        owner,
-        stale,
-        after,
-        limit,
+) -> browsing.Page:
+    """One page of leads, filtered, searched and sorted (by id unless asked otherwise)."""
+    query = browsing.new_query()
+    query.where.append("merged_into IS NULL")
+    if status is not None:
+        query.add("status = {0}", status)
+    if owner is not None:
+        query.add("owner = {0}", owner)
+    if stale is not None:
+        query.add("stale = {0}", stale)
+    browsing.search(query, q, LEAD_SEARCHED)
+    return await browsing.fetch_page(
+        conn,
+        columns=(
+            "id, status, category, owner, team, fit_score, engagement_score, stale, stale_since,"
+            " disqualification_reason, status_since, created_at, profile->>'email' AS email,"
+            " profile->>'company' AS company, profile->>'first_name' AS first_name,"
+            " profile->>'last_name' AS last_name"
+        ),
+        source="leads",
+        query=query,
+        sorting=LEAD_SORTS,
+        sort=sort,
+        cursor=cursor,
+        limit=limit,
     )
-    return [dict(r) for r in rows]
 
 
 async def leads_in_categories(

@@ -21,6 +21,7 @@ from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases import reports, sales
 from leadflow_qualification.use_cases.judging import LeadNotFound, now_utc
 from leadflow_qualification.use_cases.staleness import sweep
+from leadflow_shared import browsing
 from leadflow_shared.bounds import Name, Text
 from leadflow_shared.http import (
     BEARER_ANSWERS,
@@ -81,20 +82,53 @@ async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, 
     return await _view(request, lead_id)
 
 
-@router.get("/leads", response_model=schemas.LeadPage, responses=answers(422))
+LEAD_CSV = [
+    "id",
+    "status",
+    "category",
+    "first_name",
+    "last_name",
+    "email",
+    "company",
+    "owner",
+    "team",
+    "fit_score",
+    "engagement_score",
+    "stale",
+    "disqualification_reason",
+    "status_since",
+    "created_at",
+]
+
+
+@router.get("/leads", response_model=schemas.LeadPage, responses={**browsing.CSV_ANSWER, **answers(422)})
 async def list_leads(
     request: Request,
     _: ReadAccess,
     status_: Annotated[TextFilter, Query(alias="status")] = None,
     owner: TextFilter = None,
     stale: bool | None = None,
-    cursor: UUID | None = Query(default=None, description="`next_cursor` of the previous page"),
-    limit: int = Query(default=100, ge=1, le=1000),
-) -> dict[str, Any]:
-    """Leads by status, owner and staleness, in pages."""
+    q: browsing.SearchText = None,
+    sort: schemas.LeadSort = "id",
+    cursor: browsing.Cursor = None,
+    limit: browsing.Limit = None,
+    format: browsing.Format = None,
+) -> Any:
+    """Leads by status, owner, staleness and text (name, email, company, owner), sorted, in pages (up to
+    1,000 as JSON); as CSV with format=csv or Accept: text/csv."""
+    as_csv = browsing.wants_csv(request, format)
     async with runtime_of(request).pool.acquire() as conn:
-        items = await repo.list_leads(conn, status_, owner, stale, cursor, limit)
-    return {"items": items, "next_cursor": str(items[-1]["id"]) if len(items) == limit else None}
+        found = await repo.list_leads(
+            conn,
+            status_,
+            owner,
+            stale,
+            q=q,
+            sort=sort,
+            cursor=cursor,
+            limit=browsing.page_limit(as_csv, limit, 100, 1000),
+        )
+    return browsing.respond(found, as_csv, LEAD_CSV)
 
 
 @router.post("/leads/{lead_id}/contacted", response_model=schemas.LeadView, responses=CHANGE_ANSWERS)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,6 +71,24 @@ class LeadSummary(BaseModel):
     status_since: datetime
     email: str | None
     company: str | None
+    first_name: str | None = None
+    last_name: str | None = None
+    created_at: datetime | None = None
+
+
+LeadSort = Literal[
+    "id",
+    "-id",
+    "status_since",
+    "-status_since",
+    "created_at",
+    "-created_at",
+    "fit_score",
+    "-fit_score",
+    "engagement_score",
+    "-engagement_score",
+]
+"""How a lead list is sorted: `-` before a key sorts descending."""
 
 
 class LeadPage(BaseModel):
