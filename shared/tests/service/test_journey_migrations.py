@@ -17,7 +17,7 @@ from leadflow_shared.migrations import alembic_config
 
 pytestmark = pytest.mark.service
 
-LAST = {"intake": "0008", "qualification": "0008", "opportunity": "0006", "nurture": "0007"}
+LAST = {"intake": "0012", "qualification": "0009", "opportunity": "0007", "nurture": "0009"}
 
 
 async def relations(dsn: str, schema: str) -> set[str]:

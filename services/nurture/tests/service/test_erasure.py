@@ -29,6 +29,12 @@ async def test_an_erased_baker_whose_address_bounced_leaves_only_counts_and_the_
     store = TrackStore()
     gone, kept = await enroll_bakers(uows, store, 2)
     await readdress(uows, gone, GONE)
+    # Other tests enrol bakers of the same names in this schema: this one's surname is its own.
+    await uows.pool.execute(
+        "UPDATE leads SET profile = jsonb_set(profile, '{last_name}', to_jsonb($2::text)) WHERE id = $1",
+        gone,
+        f"Baker-{uuid.uuid4().hex[:8]}",
+    )
     smtp_server.inbox.refuse[GONE] = f"550 5.1.1 <{GONE}>: no such user"
     await send_due_touches(uows, store, SmtpSender(settings_for(smtp_server)), SchedulerConfig(SENDER, LINKS))
     surname = await uows.pool.fetchval("SELECT profile->>'last_name' FROM leads WHERE id = $1", gone)

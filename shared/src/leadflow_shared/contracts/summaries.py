@@ -42,6 +42,10 @@ def _exhausted(e: ev.NurtureExhausted) -> str:
     return f"track {e.track} exhausted: {follows}"
 
 
+def _erased(e: ev.PersonErased) -> str:
+    return f"personal data erased by {e.service} (erasure {e.request_id})"
+
+
 _SUMMARIES: dict[type[ev.EventData], Callable[[Any], str]] = {
     ev.LeadCaptured: lambda e: f"captured: {_touch(e.touch)}",
     ev.LeadUpdated: _updated,
@@ -76,6 +80,15 @@ _SUMMARIES: dict[type[ev.EventData], Callable[[Any], str]] = {
     ev.NurtureTouchSent: lambda e: f"touch {e.step} sent by {e.channel}",
     ev.LeadRequalificationRequested: lambda e: f"requalification requested: {e.reason}",
     ev.NurtureExhausted: _exhausted,
+    ev.LeadUnmerged: lambda e: f"split from lead {e.survivor_id}: live again with its own touches",
+    ev.NurtureConsentRecorded: lambda e: (
+        f"{e.channel} consent {'given' if e.opted_in else 'withdrawn'} ({e.source}): {e.reason}"
+    ),
+    ev.PersonErasureRequested: lambda e: f"erasure {e.request_id} requested",
+    ev.IntakePersonErased: _erased,
+    ev.QualificationPersonErased: _erased,
+    ev.OpportunityPersonErased: _erased,
+    ev.NurturePersonErased: _erased,
 }
 
 
