@@ -99,9 +99,19 @@ async def test_consent_for_a_lead_nurture_has_not_heard_of_is_kept_and_shown_but
         {**OPT_OUT, "source": "x" * 201},
         {**OPT_OUT, "proof": "ticket\x004411"},
         {**OPT_OUT, "opted_in": "maybe"},
+        {**OPT_OUT, "opted_in": 0},
         {**OPT_OUT, "at": "yesterday"},
     ],
-    ids=["no-proof", "empty-proof", "unknown-channel", "long-source", "nul", "not-a-bool", "unknown-field"],
+    ids=[
+        "no-proof",
+        "empty-proof",
+        "unknown-channel",
+        "long-source",
+        "nul",
+        "not-a-bool",
+        "a-number",
+        "unknown-field",
+    ],
 )
 async def test_a_consent_change_without_proof_or_on_no_channel_is_refused_with_422(
     api: httpx.AsyncClient, body: dict[str, Any]

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from leadflow_nurture.domain.tracks import Track
 from leadflow_shared.bounds import Name, Text
@@ -177,7 +177,7 @@ class ConsentUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     channel: ContactChannel
-    opted_in: bool
+    opted_in: StrictBool
     source: Name
     proof: Annotated[Text, Field(min_length=1)]
     reason: Text | None = None
