@@ -234,6 +234,9 @@ class EventConsumer:
 
     async def _process(self, tp: TopicPartition, msgs: list[ConsumerRecord[bytes, bytes]]) -> int:
         dead, wanted = self._decode(msgs)
+        if not wanted and not dead:
+            # Only types this subscription passes over (a topic read for one event type): no transaction.
+            return 0
         try:
             return await self._apply(wanted, list(dead), isolate=False)
         except _HandlerFailed:
