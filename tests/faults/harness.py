@@ -52,6 +52,8 @@ OUTCOMES: dict[str, tuple[dict[str, Any], tuple[str, ...], str | None, str | Non
     "no_authority": ({"answers": NO_AUTHORITY}, ("nurturing",), "no_authority", "webinar"),
     "no_budget": ({"answers": {**READY, "budget": "no budget"}}, ("nurturing",), "no_budget", "budget-drip"),
     "not_icp": ({"country": "BR"}, ("archived",), "not_icp", None),
+    # No answers: qualification leaves the lead open; a salesperson contacts it, it never answers.
+    "unresponsive": ({"answers": {}}, ("nurturing",), "unresponsive", "check-in"),
     "invalid": ({}, ("archived",), "invalid", None),
 }  # fmt: skip
 
@@ -81,6 +83,7 @@ FAST_TRACKS = {
         _track("webinar", {"sources": NURTURABLE, "reasons": ["no_authority"]}, "webinar/recording"),
         _track("budget-drip", {"sources": NURTURABLE, "reasons": ["no_budget"]}, "drip/business-case"),
         _track("win-back", {"sources": ["opportunity_lost"]}, "win-back/whats-new"),
+        _track("check-in", {"sources": NURTURABLE, "reasons": ["unresponsive"]}, "drip/business-case"),
     ]
 }  # fmt: skip
 
@@ -139,6 +142,50 @@ class Inbox:
 
 def auth(stack: TestStack, scope: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {stack.tokens[scope]}"}
+
+
+# A contacted lead is unresponsive after about a second (the sweep runs every second in this tier).
+QUICK_STALENESS = {
+    "limits": {
+        "open": {"stale_after_hours": 24},
+        "contacted": {"stale_after_hours": 0.0001, "unresponsive_after_hours": 0.0003},
+    }
+}
+
+
+async def use_quick_staleness(stack: TestStack, qualification: ServiceProcess) -> None:
+    """Staleness limits under which a contacted lead turns unresponsive within a sweep or two."""
+    async with httpx.AsyncClient(base_url=qualification.url, timeout=30) as client:
+        stored = await client.put("/v1/staleness", json=QUICK_STALENESS, headers=auth(stack, "admin"))
+    assert stored.status_code == 200, stored.text
+
+
+async def contact_the_silent(
+    stack: TestStack, qualification_url: str, leads: list[Lead], ids: dict[str, str]
+) -> None:
+    """Mark the leads meant to go unresponsive as contacted, once qualification has them (open)."""
+    waiting = [lead for lead in leads if lead.outcome == "unresponsive" and lead.email not in _CONTACTED]
+    if not waiting:
+        return
+    try:
+        async with httpx.AsyncClient(base_url=qualification_url, timeout=10) as client:
+            for lead in waiting:
+                lead_id = ids.get(lead.email)
+                if lead_id is None:
+                    continue
+                answer = await client.post(
+                    f"/v1/leads/{lead_id}/contacted",
+                    json={"actor": "sdr@fjord.example", "note": "left a voicemail"},
+                    headers=auth(stack, "write"),
+                )
+                # 404: not judged yet, try again; 409: a repeat after a lost answer, already moved on.
+                if answer.status_code in (200, 409):
+                    _CONTACTED.add(lead.email)
+    except httpx.HTTPError:
+        return  # qualification is down (a fault): the next round tries again
+
+
+_CONTACTED: set[str] = set()
 
 
 async def use_fast_tracks(stack: TestStack, nurture: ServiceProcess) -> None:
@@ -302,6 +349,12 @@ def expected_keys(outcome: str, lost_deal: bool) -> list[tuple[str, ...]]:
     keys: list[tuple[str, ...]] = [("lead.captured",), ("lead.status_changed", "None", "open")]
     if reason is None:
         keys += [("lead.qualified",), ("lead.converted",)]
+    elif reason == "unresponsive":
+        keys += [
+            ("lead.disqualified",),
+            ("lead.status_changed", "open", "contacted"),
+            ("lead.status_changed", "contacted", statuses[0]),
+        ]
     else:
         keys += [("lead.disqualified",), ("lead.status_changed", "open", statuses[0])]
     if outcome == "opportunity":
@@ -322,18 +375,25 @@ async def lead_ids(stack: TestStack, leads: list[Lead]) -> dict[str, str]:
 
 
 async def settled(
-    stack: TestStack, probe: Probe, leads: list[Lead], inbox: Inbox, lost_deals: set[str], within: float = 240
+    stack: TestStack,
+    probe: Probe,
+    leads: list[Lead],
+    inbox: Inbox,
+    lost_deals: set[str],
+    qualification_url: str,
+    within: float = 240,
 ) -> Findings:
-    """Wait until every lead reached its outcome everywhere (or time runs out), then count what is missing
-    and what happened more than once."""
+    """Wait until every lead reached its outcome everywhere (or time runs out), contacting the leads meant
+    to go unresponsive on the way, then count what is missing and what happened more than once."""
 
     async def done() -> bool:
         ids = await lead_ids(stack, leads)
+        await contact_the_silent(stack, qualification_url, leads, ids)
         if len(ids) < len(leads):
             return False
         seen = await probe.now()
         mailed = len({m["Message-ID"] for m in inbox.messages})
-        return seen.total == 0 and mailed >= _emails_expected(leads, lost_deals)
+        return seen.total == 0 and mailed >= emails_expected(leads, lost_deals)
 
     with contextlib.suppress(AssertionError):  # the counts below say what is missing
         await wait_until(done, within=within, every=1.0)
@@ -342,7 +402,7 @@ async def settled(
     return await findings(stack, leads, inbox, lost_deals)
 
 
-def _emails_expected(leads: list[Lead], lost_deals: set[str]) -> int:
+def emails_expected(leads: list[Lead], lost_deals: set[str]) -> int:
     return sum(1 for lead in leads if OUTCOMES[lead.outcome][3]) + len(lost_deals)
 
 

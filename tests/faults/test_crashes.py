@@ -28,6 +28,7 @@ from .harness import (
     Probe,
     auth,
     deliver_again,
+    emails_expected,
     fault_while_in_flight,
     lose_some_deals,
     report,
@@ -35,12 +36,13 @@ from .harness import (
     table_rows,
     unique_tag,
     use_fast_tracks,
+    use_quick_staleness,
     workload,
 )
 
 pytestmark = pytest.mark.faults
 
-BURST = 42  # six leads of each of the seven outcomes
+BURST = 48  # six leads of each of the eight outcomes
 
 
 @dataclass
@@ -53,6 +55,11 @@ class Run:
     leads: list[Lead]
     tag: str
     probe: Probe
+
+    @property
+    def qualification_url(self) -> str:
+        """Where the qualification process serving this run answers now."""
+        return self.services["qualification"].url
 
     def replica(self, service: str) -> ServiceProcess:
         """Another process of a service, configured as the first."""
@@ -80,7 +87,8 @@ async def run(own_infra: OwnInfrastructure, smtp: tuple[int, Inbox]) -> AsyncIte
             "NURTURE_SMTP_HOST": "127.0.0.1",
             "NURTURE_SMTP_PORT": str(smtp[0]),
             "NURTURE_SCHEDULER_POLL_INTERVAL_S": "0.2",
-        }
+        },
+        "qualification": {"QUALIFICATION_SWEEP_INTERVAL_S": "1"},
     }
     services = {name: ServiceProcess(stack, name, extra.get(name)) for name in SERVICES}
     try:
@@ -88,6 +96,7 @@ async def run(own_infra: OwnInfrastructure, smtp: tuple[int, Inbox]) -> AsyncIte
             process.start(wait=False)
         await asyncio.to_thread(wait_all_ready, list(services.values()), 180.0)
         await use_fast_tracks(stack, services["nurture"])
+        await use_quick_staleness(stack, services["qualification"])
         probe = Probe(stack)
         try:
             yield Run(stack, services, smtp[1], [], unique_tag(), probe)
@@ -106,11 +115,11 @@ def label(fault: str, seen: InFlight) -> str:
 async def assert_nothing_lost_or_repeated(
     run: Run, lost_deals: set[str], faults: list[str], name: str
 ) -> None:
-    found = await settled(run.stack, run.probe, run.leads, run.inbox, lost_deals)
+    found = await settled(run.stack, run.probe, run.leads, run.inbox, lost_deals, run.qualification_url)
     report([*faults, found.line(f"after {len(run.leads)} leads", None)], run.stack.logs, name)
     assert not found.lost, found.lost[:20]
     assert not found.duplicated, found.duplicated[:20]
-    assert found.emails == sum(1 for lead in run.leads if lead.outcome.startswith("no_")) + len(lost_deals)
+    assert found.emails == emails_expected(run.leads, lost_deals)
     for process in run.services.values():
         assert process.process is not None
         assert process.process.poll() is None, f"{process.service} exited:\n{process.log_tail()}"
@@ -205,9 +214,9 @@ async def test_every_event_delivered_a_second_time_changes_nothing(run: Run) -> 
     # At-least-once delivery hands any event over again after a crash before the offset commit; only the
     # inboxes make the repeat a no-op, so this replays everything any service ever consumed, at once.
     await run.burst()
-    await settled(run.stack, run.probe, run.leads, run.inbox, set())
+    await settled(run.stack, run.probe, run.leads, run.inbox, set(), run.qualification_url)
     lost_deals = await lose_some_deals(run.stack, run.services["opportunity"], run.leads, 4)
-    before = await settled(run.stack, run.probe, run.leads, run.inbox, lost_deals)
+    before = await settled(run.stack, run.probe, run.leads, run.inbox, lost_deals, run.qualification_url)
     assert not before.lost, before.lost[:10]
     assert not before.duplicated, before.duplicated[:10]
     rows = await table_rows(run.stack)
