@@ -511,8 +511,12 @@ async def deliver_again(stack: TestStack) -> int:
     return count
 
 
+# Work queues a background job drains on its own clock: their counts move without any delivery.
+WORK_QUEUES = frozenset({"qualification.funnel_dirty"})
+
+
 async def table_rows(stack: TestStack) -> dict[str, int]:
-    """Rows per table of every service's schema: a repeated effect adds rows somewhere."""
+    """Rows per table of every service's schema (work queues aside): a repeated effect adds rows somewhere."""
     counts: dict[str, int] = {}
     for service in SERVICES:
         db = Db(stack, service)
@@ -523,7 +527,8 @@ async def table_rows(stack: TestStack) -> dict[str, int]:
         )
         for table in tables:
             name = table["table_name"]
-            counts[f"{service}.{name}"] = int(await db.fetchval(f'SELECT count(*) FROM "{name}"'))
+            if f"{service}.{name}" not in WORK_QUEUES:
+                counts[f"{service}.{name}"] = int(await db.fetchval(f'SELECT count(*) FROM "{name}"'))
     return counts
 
 
