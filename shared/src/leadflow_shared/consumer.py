@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 import asyncpg
 import prometheus_client
@@ -50,6 +51,9 @@ Handler = Callable[[UnitOfWork, Envelope, Any], Awaitable[None]]
 BatchHandler = Callable[[UnitOfWork, list[tuple[Envelope, Any]]], Awaitable[None]]
 # A refused message, the kind of refusal (a metric label) and the reason (for people).
 DeadLetter = tuple[ConsumerRecord[bytes, bytes], str, str]
+# Network work (a vendor API) for a batch, done before its transaction opens: what it returns, by event id,
+# reaches the handlers as uow.prepared. It keeps its own failures as values for the handler to judge.
+Prepare = Callable[[asyncpg.Pool, list[tuple[Envelope, Any]]], Awaitable[Mapping[UUID, Any]]]
 DeadLetterHook = Callable[[UnitOfWork, ConsumerRecord[bytes, bytes], str, str], Awaitable[None]]
 Wanted = tuple[ConsumerRecord[bytes, bytes], Envelope, EventData, Handler]
 
@@ -93,6 +97,8 @@ class Subscription:
     batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
     # Optional: also keep each dead letter elsewhere, in the transaction that dead-letters it.
     on_dead_letter: DeadLetterHook | None = None
+    # Optional: fetch what the handlers need from the network before the transaction (none is held meanwhile).
+    prepare: Prepare | None = None
 
 
 class EventConsumer:
@@ -237,11 +243,14 @@ class EventConsumer:
         if not wanted and not dead:
             # Only types this subscription passes over (a topic read for one event type): no transaction.
             return 0
+        prepared: Mapping[UUID, Any] = {}
+        if self.sub.prepare is not None and wanted:
+            prepared = await self.sub.prepare(self.pool, [(env, data) for _, env, data, _ in wanted])
         try:
-            return await self._apply(wanted, list(dead), isolate=False)
+            return await self._apply(wanted, list(dead), prepared, isolate=False)
         except _HandlerFailed:
             # Replay with a savepoint per message, so only the failing one is dead-lettered.
-            return await self._apply(wanted, list(dead), isolate=True)
+            return await self._apply(wanted, list(dead), prepared, isolate=True)
 
     def _decode(self, msgs: list[ConsumerRecord[bytes, bytes]]) -> tuple[list[DeadLetter], list[Wanted]]:
         dead, wanted, ignored = sort_messages(msgs, self.sub.handlers)
@@ -249,12 +258,14 @@ class EventConsumer:
             self._ignored.inc(ignored)
         return dead, wanted
 
-    async def _apply(self, wanted: list[Wanted], dead: list[DeadLetter], *, isolate: bool) -> int:
+    async def _apply(
+        self, wanted: list[Wanted], dead: list[DeadLetter], prepared: Mapping[UUID, Any], *, isolate: bool
+    ) -> int:
         """One transaction for the batch; without isolation a failing handler fails the whole attempt."""
         consumed: list[str] = []
         async with self.pool.acquire() as conn, conn.transaction():
             outbox = Outbox(conn, self.service, self.topic_prefix, self.max_message_bytes, self.journeys)
-            uow = UnitOfWork(conn, outbox)
+            uow = UnitOfWork(conn, outbox, prepared)
             fresh = await inbox.claim(conn, self.group_id, [env.id for _, env, _, _ in wanted])
             todo = await self._forget_erased(conn, [item for item in wanted if item[1].id in fresh])
             skipped = len(wanted) - len(todo)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
 
 import asyncpg
 
@@ -19,6 +21,8 @@ class UnitOfWork:
 
     conn: asyncpg.Connection
     outbox: Outbox
+    # What the subscription fetched over the network for this batch before its transaction, by event id.
+    prepared: Mapping[UUID, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -34,12 +38,12 @@ class UnitOfWorkFactory:
     journeys: bool = True
 
     @asynccontextmanager
-    async def __call__(self) -> AsyncIterator[UnitOfWork]:
+    async def __call__(self, prepared: Mapping[UUID, Any] | None = None) -> AsyncIterator[UnitOfWork]:
         """Begin a transaction that commits when the block ends without error, else rolls back."""
         async with self.pool.acquire() as conn:
             outbox = Outbox(conn, self.source, self.topic_prefix, self.max_message_bytes, self.journeys)
             async with conn.transaction():
-                yield UnitOfWork(conn, outbox)
+                yield UnitOfWork(conn, outbox, prepared or {})
                 await outbox.flush()
         if outbox.written and self.relay:
             self.relay.wake()

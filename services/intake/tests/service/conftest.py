@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import threading
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -20,7 +21,7 @@ from leadflow_intake.adapters.vendors import VendorClient
 from leadflow_intake.bootstrap import body_limits, dedup_policy
 from leadflow_intake.entrypoints import consumers, export, http, people, webhooks
 from leadflow_intake.settings import IntakeSettings
-from leadflow_shared.consumer import Handler
+from leadflow_shared.consumer import EventConsumer, Handler, Prepare
 from leadflow_shared.contracts.envelope import Envelope, decode, decode_data
 from leadflow_shared.contracts.topics import INTAKE_EVENTS
 from leadflow_shared.db import create_pool
@@ -50,12 +51,16 @@ class VendorApi:
     def __init__(self) -> None:
         self.routes: dict[str, tuple[int, Any]] = {}
         self.requests: list[tuple[str, dict[str, str]]] = []
+        # Called on each request before it is answered (in the server's thread).
+        self.on_request: Callable[[], None] | None = None
         api = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?")[0]
                 api.requests.append((self.path, dict(self.headers)))
+                if api.on_request is not None:
+                    api.on_request()
                 code, body = api.routes.get(path, (404, {"error": {"message": "not found"}}))
                 raw = json.dumps(body).encode()
                 self.send_response(code)
@@ -84,6 +89,7 @@ class Intake:
     uow: UnitOfWorkFactory
     settings: IntakeSettings
     handlers: dict[str, Handler]
+    prepare: Prepare
     vendor: VendorApi
     tokens: dict[str, str]
     events: list[Envelope] = field(default_factory=list)
@@ -114,10 +120,16 @@ class Intake:
                 if handler is None:
                     continue
                 for _ in range(2 if redeliver else 1):
-                    async with self.uow() as uow:
-                        await handler(uow, envelope, decode_data(envelope))
+                    await self.handle(envelope, handler)
         self.events.extend(emitted)
         return emitted
+
+    async def handle(self, envelope: Envelope, handler: Handler | None = None) -> None:
+        """Handle one event as intake's consumer would: its network work first, then its transaction."""
+        data = decode_data(envelope)
+        prepared = await self.prepare(self.pool, [(envelope, data)])
+        async with self.uow(prepared) as uow:
+            await (handler or self.handlers[envelope.type])(uow, envelope, data)
 
 
 @pytest.fixture(scope="session")
@@ -149,6 +161,7 @@ async def intake(service_stack: TestStack, vendor_api: VendorApi) -> AsyncIterat
         uow,
         settings,
         consumers.handlers(vendors, dedup_policy(settings)),
+        consumers.prepare(vendors),
         vendor_api,
         service_stack.tokens,
     )
@@ -185,3 +198,22 @@ def intake_client(settings: IntakeSettings, pool: asyncpg.Pool, uow: UnitOfWorkF
 
 async def _always_ready() -> dict[str, bool]:
     return {"database": True}
+
+
+@asynccontextmanager
+async def submissions_consumer(intake: Intake) -> AsyncIterator[EventConsumer]:
+    """intake's consumer of leads.submitted on the test's pool, with no broker: hand batches to _process."""
+    vendors = VendorClient(intake.settings)
+    [submissions, *_] = consumers.subscriptions(vendors, dedup_policy(intake.settings))
+    consumer = EventConsumer(
+        submissions,
+        service="intake",
+        pool=intake.pool,
+        bootstrap_servers="127.0.0.1:1",
+        topic_prefix=intake.settings.topic_prefix,
+    )
+    try:
+        yield consumer
+    finally:
+        await consumer.consumer.stop()
+        await vendors.close()

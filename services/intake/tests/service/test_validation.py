@@ -10,14 +10,10 @@ from uuid import uuid4
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 
-from leadflow_intake.adapters.vendors import VendorClient
-from leadflow_intake.bootstrap import dedup_policy
-from leadflow_intake.entrypoints import consumers
-from leadflow_shared.consumer import EventConsumer
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import TYPE_HEADER
 
-from .conftest import SECRETS, Intake
+from .conftest import SECRETS, Intake, submissions_consumer
 from .test_webhooks import FORM, as_form, leads_with_email, new_tag
 
 pytestmark = pytest.mark.service
@@ -229,22 +225,10 @@ async def test_submissions_the_consumer_dead_letters_are_also_kept_in_quarantine
         (f"not json {tag}".encode(), []),
     ]
     records = [message(offset, value, headers, topic) for offset, (value, headers) in enumerate(bodies)]
-    vendors = VendorClient(intake.settings)
-    [submissions, *_] = consumers.subscriptions(vendors, dedup_policy(intake.settings))
-    consumer = EventConsumer(
-        submissions,
-        service="intake",
-        pool=intake.pool,
-        bootstrap_servers="127.0.0.1:1",
-        topic_prefix=intake.settings.topic_prefix,
-    )
-    try:
+    async with submissions_consumer(intake) as consumer:
         await consumer._process(TopicPartition(topic, 0), records)
         # A replay of the same offsets keeps one row each.
         await consumer._process(TopicPartition(topic, 0), records)
-    finally:
-        await consumer.consumer.stop()
-        await vendors.close()
 
     async with intake.pool.acquire() as conn:
         rows = await conn.fetch(

@@ -28,16 +28,14 @@ async def test_a_delivery_whose_vendor_is_down_is_retried_within_the_window(inta
     raw = meta_delivery_with_the_graph_api_down(intake)
     envelope = new_event(raw, source="intake")
     with pytest.raises(Retry, match="503"):
-        async with intake.uow() as uow:
-            await intake.handlers[RawLeadSubmitted.event_type](uow, envelope, raw)
+        await intake.handle(envelope)
 
 
 async def test_a_delivery_whose_vendor_stays_down_past_the_window_goes_to_quarantine(intake: Intake) -> None:
     raw = meta_delivery_with_the_graph_api_down(intake)
     long_ago = datetime.now(UTC) - timedelta(seconds=intake.settings.vendor_retry_window_s + 60)
     envelope = new_event(raw, source="intake").model_copy(update={"time": long_ago})
-    async with intake.uow() as uow:
-        await intake.handlers[RawLeadSubmitted.event_type](uow, envelope, raw)
+    await intake.handle(envelope)
     rows = await intake.pool.fetch("SELECT reason, payload FROM rejections WHERE source_system = 'meta'")
     reasons = [row["reason"] for row in rows if row["payload"] == raw.payload]
     assert reasons, "the delivery is kept in quarantine"

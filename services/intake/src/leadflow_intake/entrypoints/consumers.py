@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
+from uuid import UUID
+
+import asyncpg
 
 from leadflow_intake.adapters.vendors import VendorClient
 from leadflow_intake.use_cases.capture import DedupPolicy, capture, capture_many
 from leadflow_intake.use_cases.engagement import record_activity
 from leadflow_intake.use_cases.erasure import record_confirmation
-from leadflow_intake.use_cases.ingest import ingest_raw
+from leadflow_intake.use_cases.ingest import ingest_raw, source_key
 from leadflow_intake.use_cases.quarantine import keep_dead_letter
-from leadflow_shared.consumer import BatchHandler, Handler, Subscription
+from leadflow_intake.use_cases.vendor_fetch import NOTHING_FETCHED, Fetched, prefetch
+from leadflow_shared.consumer import BatchHandler, Handler, Prepare, Subscription
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
@@ -34,7 +39,14 @@ def handlers(vendors: VendorClient, policy: DedupPolicy) -> dict[str, Handler]:
     async def on_raw_submitted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         """A vendor payload arrived (from a webhook or an upstream producer)."""
         assert isinstance(data, RawLeadSubmitted)
-        await ingest_raw(uow, data, causation=envelope, vendors=vendors, policy=policy)
+        await ingest_raw(
+            uow,
+            data,
+            causation=envelope,
+            fetched=uow.prepared.get(envelope.id, NOTHING_FETCHED),
+            retry_window_s=vendors.settings.vendor_retry_window_s,
+            policy=policy,
+        )
 
     async def on_activity(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
         """An engagement or trigger event arrived on leads.activity."""
@@ -64,6 +76,15 @@ def batch_handlers(policy: DedupPolicy) -> dict[str, BatchHandler]:
     return {LeadSubmitted.event_type: on_leads_submitted}
 
 
+def prepare(vendors: VendorClient) -> Prepare:
+    """Fetch the leads vendors sent by id only, before the batch's transaction opens."""
+
+    async def fetch(pool: asyncpg.Pool, items: list[tuple[Envelope, Any]]) -> Mapping[UUID, Fetched]:
+        return await prefetch(pool, items, vendors, source_key)
+
+    return fetch
+
+
 def subscriptions(vendors: VendorClient, policy: DedupPolicy) -> list[Subscription]:
     """What intake consumes; whatever it dead-letters it also keeps in quarantine."""
     table = handlers(vendors, policy)
@@ -74,6 +95,7 @@ def subscriptions(vendors: VendorClient, policy: DedupPolicy) -> list[Subscripti
             handlers={k: table[k] for k in (LeadSubmitted.event_type, RawLeadSubmitted.event_type)},
             batch_handlers=batch_handlers(policy),
             on_dead_letter=keep_dead_letter,
+            prepare=prepare(vendors),
         ),
         Subscription(
             name="activity",

@@ -11,7 +11,7 @@ from uuid import UUID
 import structlog
 
 from leadflow_intake.adapters import repository as repo
-from leadflow_intake.adapters.vendors import VendorClient, VendorRefused, VendorUnavailable
+from leadflow_intake.adapters.vendors import VendorRefused, VendorUnavailable
 from leadflow_intake.domain.sources import (
     SOURCES,
     ConsentChange,
@@ -28,6 +28,12 @@ from leadflow_intake.use_cases.capture import CaptureResult, DedupPolicy, captur
 from leadflow_intake.use_cases.engagement import change_consent, record_activity
 from leadflow_intake.use_cases.erasure import request_erasure
 from leadflow_intake.use_cases.quarantine import quarantine
+from leadflow_intake.use_cases.vendor_fetch import (
+    NOTHING_FETCHED,
+    Fetched,
+    NotFetched,
+    linkedin_form_to_fetch,
+)
 from leadflow_shared.consumer import Retry
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import ActivityRecorded, RawLeadSubmitted
@@ -60,10 +66,12 @@ async def ingest_raw(
     raw: RawLeadSubmitted,
     *,
     causation: Envelope | None,
-    vendors: VendorClient,
+    fetched: Fetched = NOTHING_FETCHED,
+    retry_window_s: float = 0.0,
     policy: DedupPolicy = DedupPolicy(),
 ) -> IngestReport:
-    """Parse (fetching what the vendor sent only ids for) and capture every lead of one raw delivery."""
+    """Parse (with what was fetched from the vendor before the transaction) and capture every lead of one
+    raw delivery; a vendor outage younger than retry_window_s rolls the batch back to be tried again."""
     source = source_key(raw.source)
     report = IngestReport()
     if source not in SOURCES:
@@ -75,14 +83,16 @@ async def ingest_raw(
         await _linkedin_erasure(uow, raw.payload, causation, report)
         return report
     try:
-        results = await _results(uow, source, raw.payload, vendors)
+        results = await _results(uow, source, raw.payload, fetched)
+    except NotFetched as exc:
+        raise Retry(str(exc)) from exc
     except (PayloadError, VendorRefused) as exc:
         await quarantine(uow, source, str(exc), raw.payload, causation=causation)
         report.rejected.append(str(exc))
         return report
     except VendorUnavailable as exc:
         waited = (datetime.now(UTC) - causation.time).total_seconds() if causation else 0.0
-        if waited < vendors.settings.vendor_retry_window_s:
+        if waited < retry_window_s:
             # Nothing is lost: the batch rolls back and the delivery is read again.
             raise Retry(str(exc)) from exc
         # A vendor down for longer must not hold up every lead behind this one on the partition.
@@ -139,23 +149,25 @@ async def _webinar_activity(
 
 
 async def _results(
-    uow: UnitOfWork, source: str, payload: Mapping[str, Any], vendors: VendorClient
+    uow: UnitOfWork, source: str, payload: Mapping[str, Any], fetched: Fetched
 ) -> list[SourceResult]:
+    if fetched.error is not None:
+        raise fetched.error
     if source == meta.SOURCE and "field_data" not in payload:
-        return await _meta(uow, payload, vendors)
+        return await _meta(uow, payload, fetched)
     if source == linkedin.SOURCE and "formResponse" not in payload:
-        return await _linkedin(uow, payload, vendors)
+        return await _linkedin(uow, payload, fetched)
     if source == hubspot.SOURCE and "properties" not in payload:
-        return await _hubspot(uow, payload, vendors)
+        return await _hubspot(uow, payload, fetched)
     return [parse_payload(source, payload)]
 
 
-async def _meta(uow: UnitOfWork, payload: Mapping[str, Any], vendors: VendorClient) -> list[SourceResult]:
+async def _meta(uow: UnitOfWork, payload: Mapping[str, Any], fetched: Fetched) -> list[SourceResult]:
     results: list[SourceResult] = []
     for ref in meta.lead_refs(payload):
         if await repo.touch_seen(uow.conn, meta.SOURCE, ref.leadgen_id) is not None:
             continue
-        lead = await vendors.meta_lead(ref.leadgen_id)
+        lead = fetched.get("meta_lead", ref.leadgen_id)
         if not isinstance(lead, Mapping):
             raise PayloadError(f"meta Graph API answered no lead object for {ref.leadgen_id}")
         submission = meta.parse_meta(lead)
@@ -173,17 +185,17 @@ async def _meta(uow: UnitOfWork, payload: Mapping[str, Any], vendors: VendorClie
     return results
 
 
-async def _linkedin(uow: UnitOfWork, payload: Mapping[str, Any], vendors: VendorClient) -> list[SourceResult]:
+async def _linkedin(uow: UnitOfWork, payload: Mapping[str, Any], fetched: Fetched) -> list[SourceResult]:
     note = linkedin.lead_notification(payload)
     if await repo.touch_seen(uow.conn, linkedin.SOURCE, note.response_urn) is not None:
         return [Ignored(linkedin.SOURCE, f"{note.response_urn} was captured before")]
-    response = await vendors.linkedin_response(note.response_id)
+    response = fetched.get("linkedin_response", note.response_id)
     if not isinstance(response, Mapping):
         raise PayloadError(f"linkedin answered no form response for {note.response_urn}")
     form: Any = response.get("form")
-    form_urn = response.get("versionedLeadGenFormUrn") or note.form_urn
-    if not isinstance(form, Mapping) and isinstance(form_urn, str):
-        form = await vendors.linkedin_form(form_urn)
+    form_urn = linkedin_form_to_fetch(response, note.form_urn)
+    if form_urn is not None:
+        form = fetched.get("linkedin_form", form_urn)
     return [linkedin.parse_linkedin(response, form if isinstance(form, Mapping) else None)]
 
 
@@ -201,7 +213,7 @@ async def _linkedin_erasure(
         report.erasures.append(requested.request_id)
 
 
-async def _hubspot(uow: UnitOfWork, payload: Mapping[str, Any], vendors: VendorClient) -> list[SourceResult]:
+async def _hubspot(uow: UnitOfWork, payload: Mapping[str, Any], fetched: Fetched) -> list[SourceResult]:
     events = payload.get("events")
     if not isinstance(events, list):
         raise PayloadError("hubspot delivery has no 'events' list")
@@ -213,7 +225,7 @@ async def _hubspot(uow: UnitOfWork, payload: Mapping[str, Any], vendors: VendorC
         seen.add(event.object_id)
         if await repo.touch_seen(uow.conn, hubspot.SOURCE, event.object_id) is not None:
             continue
-        contact = await vendors.hubspot_contact(event.object_id)
+        contact = fetched.get("hubspot_contact", event.object_id)
         if not isinstance(contact, Mapping):
             raise PayloadError(f"hubspot answered no contact for {event.object_id}")
         results.append(hubspot.parse_hubspot(contact))
