@@ -8,15 +8,25 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.leadflow-installed
 PACKAGES := shared services/intake services/qualification services/opportunity services/nurture deploy/local
 DEV_REQUIREMENTS := deploy/local/requirements-dev.txt
-INSTALL_INPUTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml) $(DEV_REQUIREMENTS)
+SERVICES := intake qualification opportunity nurture
+# Every third-party distribution, pinned with hashes; the repository's own packages are left out of it
+# because pip refuses editable installs in hash-checking mode: they go in after it with --no-deps.
+LOCK := requirements/lock.txt
+LOCAL_DISTS := leadflow-shared $(foreach s,$(SERVICES),leadflow-$(s)) leadflow-devstack
+INSTALL_INPUTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml) $(LOCK)
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+UV_COMPILE := $(BIN)/uv pip compile -q --python-version 3.11 --generate-hashes --annotation-style line \
+	--custom-compile-command "make lock" $(foreach d,$(LOCAL_DISTS),--no-emit-package $(d))
+LOCK_ARGS ?=
 LINT_PATHS := shared/src $(wildcard services/*/src) deploy/local/src bench/leadflow_bench
 TEST_LINT_PATHS := shared/tests $(wildcard services/*/tests) tests conftest.py
 PYTEST_ARGS ?=
 
-.PHONY: help install up down status infra test lint clean distclean
+.PHONY: help install lock up down status infra test lint clean distclean
 
 help:
-	@echo "make install   virtualenv .venv with every package and the dev tools"
+	@echo "make install   virtualenv .venv with every package and the dev tools, at the versions of the lock"
+	@echo "make lock      regenerate requirements/*.txt from the packages (LOCK_ARGS=--upgrade for newer versions)"
 	@echo "make up        Kafka + PostgreSQL + topics + migrations + the four services"
 	@echo "make down      stop the services and Kafka (PostgreSQL stays up)"
 	@echo "make status    what runs, on which port, ready or not"
@@ -29,9 +39,24 @@ install: $(STAMP)
 
 $(STAMP): $(INSTALL_INPUTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check \
-		$(foreach p,$(PACKAGES),-e $(p)) -r $(DEV_REQUIREMENTS)
+	$(PIP) install -q --require-hashes --no-deps -r $(LOCK)
+	$(PIP) install -q --no-deps $(foreach p,$(PACKAGES),-e $(p))
+	@$(PIP) check || { echo "the lock lacks what a pyproject.toml asks for: run make lock"; exit 1; }
 	@touch $@
+
+# The root lock for .venv, then one per service image, held to the root lock's versions. Existing pins are
+# kept unless LOCK_ARGS says otherwise (--upgrade, --upgrade-package NAME).
+lock: $(BIN)/uv
+	$(UV_COMPILE) $(LOCK_ARGS) requirements/lock.in -o $(LOCK)
+	@for s in $(SERVICES); do \
+		echo '$(UV_COMPILE) -c $(LOCK)' requirements/$$s.in -o requirements/$$s.txt; \
+		$(UV_COMPILE) -c $(LOCK) requirements/$$s.in -o requirements/$$s.txt || exit 1; \
+	done
+
+# Only uv, so make lock works where make install refuses a lock that lags behind a pyproject.toml.
+$(BIN)/uv:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q $$(grep '^uv==' $(DEV_REQUIREMENTS))
 
 up: install
 	$(BIN)/leadflow-stack up
