@@ -19,7 +19,7 @@ UV_COMPILE := $(BIN)/uv pip compile -q --python-version 3.11 --generate-hashes -
 	--custom-compile-command "make lock" $(foreach d,$(LOCAL_DISTS),--no-emit-package $(d))
 LOCK_ARGS ?=
 LINT_PATHS := shared/src $(wildcard services/*/src) deploy/local/src bench/leadflow_bench
-TEST_LINT_PATHS := shared/tests $(wildcard services/*/tests) tests conftest.py
+TEST_LINT_PATHS := shared/tests $(wildcard services/*/tests) deploy/local/tests tests conftest.py deploy/local/testpaths.py
 PYTEST_ARGS ?=
 
 .PHONY: help install lock up down status infra test lint clean distclean
@@ -32,7 +32,7 @@ help:
 	@echo "make status    what runs, on which port, ready or not"
 	@echo "make infra     Kafka + PostgreSQL + roles/schemas + topics, no services"
 	@echo "make test      install + infra + pytest with the stack's environment"
-	@echo "make lint      ruff check, ruff format --check, mypy"
+	@echo "make lint      ruff check, ruff format --check, mypy, on the code and its tests"
 	@echo "make clean     down, then remove .leadflow (jars, Kafka data, env) and caches"
 
 install: $(STAMP)
@@ -77,9 +77,9 @@ test: infra
 	$(BIN)/pytest $$($(BIN)/python deploy/local/testpaths.py) $(PYTEST_ARGS)
 
 lint: install
-	$(BIN)/ruff check $(LINT_PATHS) $(TEST_LINT_PATHS) deploy/local/tests deploy/local/testpaths.py
-	$(BIN)/ruff format --check $(LINT_PATHS) $(TEST_LINT_PATHS) deploy/local/tests deploy/local/testpaths.py
-	$(BIN)/mypy $(LINT_PATHS)
+	$(BIN)/ruff check $(LINT_PATHS) $(TEST_LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS) $(TEST_LINT_PATHS)
+	$(BIN)/mypy $(LINT_PATHS) $(TEST_LINT_PATHS)
 
 clean: down
 	rm -rf .leadflow .pytest_cache .mypy_cache .ruff_cache

@@ -8,7 +8,7 @@ import threading
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -137,7 +137,7 @@ async def intake(service_stack: TestStack, vendor_api: VendorApi) -> AsyncIterat
         linkedin_api_url=f"{vendor_api.url}/linkedin",
         hubspot_api_url=f"{vendor_api.url}/hubspot",
         public_base_url="http://intake.test",
-        **SECRETS,
+        **cast(dict[str, Any], SECRETS),
     )
     pool = await create_pool(service_stack.dsn("intake"), "intake")
     uow = UnitOfWorkFactory(pool, "intake", service_stack.topic_prefix)
@@ -174,7 +174,7 @@ def intake_client(settings: IntakeSettings, pool: asyncpg.Pool, uow: UnitOfWorkF
     app.state.runtime = Runtime(
         definition=definition,
         pool=pool,
-        producer=None,  # type: ignore[arg-type]
+        producer=None,
         relay=None,  # type: ignore[arg-type]
         uow=uow,
         consumers=[],
