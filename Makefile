@@ -76,10 +76,11 @@ test: infra
 	@eval "$$($(BIN)/leadflow-stack env --export)"; \
 	$(BIN)/pytest $$($(BIN)/python deploy/local/testpaths.py) $(PYTEST_ARGS)
 
+# mypy checks the [tool.mypy] files of pyproject.toml, as the pre-commit hook does.
 lint: install
 	$(BIN)/ruff check $(LINT_PATHS) $(TEST_LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS) $(TEST_LINT_PATHS)
-	$(BIN)/mypy $(LINT_PATHS) $(TEST_LINT_PATHS)
+	$(BIN)/mypy
 
 clean: down
 	rm -rf .leadflow .pytest_cache .mypy_cache .ruff_cache
