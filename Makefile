@@ -8,30 +8,55 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.leadflow-installed
 PACKAGES := shared services/intake services/qualification services/opportunity services/nurture deploy/local
 DEV_REQUIREMENTS := deploy/local/requirements-dev.txt
-INSTALL_INPUTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml) $(DEV_REQUIREMENTS)
+SERVICES := intake qualification opportunity nurture
+# Every third-party distribution, pinned with hashes; the repository's own packages are left out of it
+# because pip refuses editable installs in hash-checking mode: they go in after it with --no-deps.
+LOCK := requirements/lock.txt
+LOCAL_DISTS := leadflow-shared $(foreach s,$(SERVICES),leadflow-$(s)) leadflow-devstack
+INSTALL_INPUTS := $(foreach p,$(PACKAGES),$(p)/pyproject.toml) $(LOCK)
+PIP := $(BIN)/python -m pip --disable-pip-version-check
+UV_COMPILE := $(BIN)/uv pip compile -q --python-version 3.11 --generate-hashes --annotation-style line \
+	--custom-compile-command "make lock" $(foreach d,$(LOCAL_DISTS),--no-emit-package $(d))
+LOCK_ARGS ?=
 LINT_PATHS := shared/src $(wildcard services/*/src) deploy/local/src bench/leadflow_bench
-TEST_LINT_PATHS := shared/tests $(wildcard services/*/tests) tests conftest.py
+TEST_LINT_PATHS := shared/tests $(wildcard services/*/tests) deploy/local/tests tests conftest.py deploy/local/testpaths.py
 PYTEST_ARGS ?=
 
-.PHONY: help install up down status infra test lint clean distclean
+.PHONY: help install lock up down status infra test lint clean distclean
 
 help:
-	@echo "make install   virtualenv .venv with every package and the dev tools"
+	@echo "make install   virtualenv .venv with every package and the dev tools, at the versions of the lock"
+	@echo "make lock      regenerate requirements/*.txt from the packages (LOCK_ARGS=--upgrade for newer versions)"
 	@echo "make up        Kafka + PostgreSQL + topics + migrations + the four services"
 	@echo "make down      stop the services and Kafka (PostgreSQL stays up)"
 	@echo "make status    what runs, on which port, ready or not"
 	@echo "make infra     Kafka + PostgreSQL + roles/schemas + topics, no services"
 	@echo "make test      install + infra + pytest with the stack's environment"
-	@echo "make lint      ruff check, ruff format --check, mypy"
+	@echo "make lint      ruff check, ruff format --check, mypy, on the code and its tests"
 	@echo "make clean     down, then remove .leadflow (jars, Kafka data, env) and caches"
 
 install: $(STAMP)
 
 $(STAMP): $(INSTALL_INPUTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check \
-		$(foreach p,$(PACKAGES),-e $(p)) -r $(DEV_REQUIREMENTS)
+	$(PIP) install -q --require-hashes --no-deps -r $(LOCK)
+	$(PIP) install -q --no-deps $(foreach p,$(PACKAGES),-e $(p))
+	@$(PIP) check || { echo "the lock lacks what a pyproject.toml asks for: run make lock"; exit 1; }
 	@touch $@
+
+# The root lock for .venv, then one per service image, held to the root lock's versions. Existing pins are
+# kept unless LOCK_ARGS says otherwise (--upgrade, --upgrade-package NAME).
+lock: $(BIN)/uv
+	$(UV_COMPILE) $(LOCK_ARGS) requirements/lock.in -o $(LOCK)
+	@for s in $(SERVICES); do \
+		echo '$(UV_COMPILE) -c $(LOCK)' requirements/$$s.in -o requirements/$$s.txt; \
+		$(UV_COMPILE) -c $(LOCK) requirements/$$s.in -o requirements/$$s.txt || exit 1; \
+	done
+
+# Only uv, so make lock works where make install refuses a lock that lags behind a pyproject.toml.
+$(BIN)/uv:
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q $$(grep '^uv==' $(DEV_REQUIREMENTS))
 
 up: install
 	$(BIN)/leadflow-stack up
@@ -51,10 +76,11 @@ test: infra
 	@eval "$$($(BIN)/leadflow-stack env --export)"; \
 	$(BIN)/pytest $$($(BIN)/python deploy/local/testpaths.py) $(PYTEST_ARGS)
 
+# mypy checks the [tool.mypy] files of pyproject.toml, as the pre-commit hook does.
 lint: install
-	$(BIN)/ruff check $(LINT_PATHS) $(TEST_LINT_PATHS) deploy/local/tests deploy/local/testpaths.py
-	$(BIN)/ruff format --check $(LINT_PATHS) $(TEST_LINT_PATHS) deploy/local/tests deploy/local/testpaths.py
-	$(BIN)/mypy $(LINT_PATHS)
+	$(BIN)/ruff check $(LINT_PATHS) $(TEST_LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS) $(TEST_LINT_PATHS)
+	$(BIN)/mypy
 
 clean: down
 	rm -rf .leadflow .pytest_cache .mypy_cache .ruff_cache

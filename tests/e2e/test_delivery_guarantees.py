@@ -10,6 +10,7 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from functools import partial
 
 import pytest
 import pytest_asyncio
@@ -145,7 +146,7 @@ async def test_a_malformed_message_ends_in_the_dead_letter_topic_and_the_next_go
     else:
         for service in consumers:
             db = Db(test_stack, service)
-            await wait_until(lambda db=db: db.fetchval("SELECT count(*) FROM leads WHERE id = $1", lead_id))
+            await wait_until(partial(db.fetchval, "SELECT count(*) FROM leads WHERE id = $1", lead_id))
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -272,7 +273,7 @@ async def test_a_malformed_message_on_the_other_consumed_topics_is_dead_lettered
     lead_id = await wait_until(lambda: intake.fetchval("SELECT id FROM leads WHERE email = $1", email))
     for service in ("qualification", "nurture"):
         db = Db(test_stack, service)
-        await wait_until(lambda db=db: db.fetchval("SELECT count(*) FROM leads WHERE id = $1", lead_id))
+        await wait_until(partial(db.fetchval, "SELECT count(*) FROM leads WHERE id = $1", lead_id))
 
     poison_key = f"poison-{uuid.uuid4()}".encode()
     good = good_messages_for(topic, lead_id, email)
@@ -292,9 +293,7 @@ async def test_a_malformed_message_on_the_other_consumed_topics_is_dead_lettered
         db = Db(test_stack, service)
         for envelope in good:
             await wait_until(
-                lambda db=db, envelope=envelope: db.fetchval(
-                    "SELECT count(*) FROM inbox WHERE event_id = $1", envelope.id
-                )
+                partial(db.fetchval, "SELECT count(*) FROM inbox WHERE event_id = $1", envelope.id)
             )
     dead_keys = {r.key for r in await read_topic(test_stack, topics.dlq(topic), within=1.0)}
     assert not dead_keys & {g.key() for g in good}, "the good messages were handled, not dead-lettered"

@@ -46,7 +46,7 @@ async def test_the_import_command_uploads_a_csv_shows_progress_and_lists_the_bad
 
     intake = Db(test_stack, "intake")
     captured = await wait_until(
-        lambda: intake.fetchval("SELECT count(*) FROM leads WHERE email LIKE $1", f"lise.{tag}.%") or None
+        lambda: intake.fetchval("SELECT count(*) FROM leads WHERE email LIKE $1", f"lise.{tag}.%")
     )
     assert captured >= 1
     await wait_until(

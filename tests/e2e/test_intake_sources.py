@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
 import pytest
@@ -98,7 +99,7 @@ async def test_the_same_person_through_three_sources_is_one_lead_with_three_touc
         + [(None, encode(new_event(LeadSubmitted(submission=canonical_again), source="upstream")))],
     )
 
-    async def three_touches() -> dict[str, object] | None:
+    async def three_touches() -> dict[str, Any] | None:
         async with httpx.AsyncClient(base_url=intake.url) as client:
             lead = (await client.get(f"/v1/leads/{lead_id}", headers=auth(test_stack.tokens["read"]))).json()
         return lead if len(lead["touches"]) >= 3 and lead["profile"].get("job_title") else None

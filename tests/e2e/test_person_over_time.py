@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
@@ -10,6 +12,8 @@ import pytest
 from leadflow_devstack.testing import ServiceProcess, TestStack, wait_until
 
 from .test_qualification_outcomes import READY, auth, judged, submission, submit
+
+Check = Callable[[dict[str, Any]], bool]
 
 pytestmark = pytest.mark.e2e
 
@@ -65,10 +69,12 @@ async def test_a_nurturing_lead_submitted_again_with_a_budget_comes_back_qualifi
     assert "nurturing" in [h["from_status"] for h in lead["history"]]
 
 
-async def nurture_view(stack: TestStack, services: dict[str, ServiceProcess], lead_id: str, check) -> dict:
+async def nurture_view(
+    stack: TestStack, services: dict[str, ServiceProcess], lead_id: str, check: Check
+) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=services["nurture"].url) as client:
 
-        async def seen() -> dict | None:
+        async def seen() -> dict[str, Any] | None:
             found = await client.get(f"/v1/leads/{lead_id}", headers=auth(stack.tokens["read"]))
             return found.json() if found.status_code == 200 and check(found.json()) else None
 
@@ -152,11 +158,11 @@ async def test_a_merge_undone_in_intake_gives_both_leads_back_to_qualification(
 
 
 async def qualification_lead(
-    stack: TestStack, services: dict[str, ServiceProcess], lead_id: str, check
-) -> dict:
+    stack: TestStack, services: dict[str, ServiceProcess], lead_id: str, check: Check
+) -> dict[str, Any]:
     async with httpx.AsyncClient(base_url=services["qualification"].url) as client:
 
-        async def seen() -> dict | None:
+        async def seen() -> dict[str, Any] | None:
             found = await client.get(f"/v1/leads/{lead_id}", headers=auth(stack.tokens["read"]))
             return found.json() if found.status_code == 200 and check(found.json()) else None
 

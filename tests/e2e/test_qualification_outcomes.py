@@ -92,7 +92,7 @@ async def events_of(stack: TestStack, lead_ids: set[str]) -> dict[str, list[dict
     return found
 
 
-OUTCOMES = [
+OUTCOMES: list[tuple[str, dict[str, Any], str, str | None]] = [
     ("qualified", {}, "qualified", None),
     ("no_need", {"answers": {**READY, "need": "just browsing, no need"}}, "nurturing", "no_need"),
     ("no_authority", {"answers": {**READY, "authority": "I'm an end user"}}, "nurturing", "no_authority"),

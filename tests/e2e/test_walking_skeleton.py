@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from functools import partial
 
 import httpx
 import pytest
@@ -62,9 +63,7 @@ async def test_leads_submitted_over_http_and_kafka_reach_every_service(
 
     for lead in over_http + over_kafka:
         assert lead.email is not None
-        lead_id = await wait_until(
-            lambda e=lead.email: lead_id_by_email(running_services["intake"], token, e)
-        )
+        lead_id = await wait_until(partial(lead_id_by_email, running_services["intake"], token, lead.email))
         for name in ("qualification", "opportunity", "nurture"):
             service = running_services[name]
 

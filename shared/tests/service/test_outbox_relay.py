@@ -53,7 +53,7 @@ async def test_the_relay_publishes_rows_in_order_and_marks_them_published(
     pools: dict[str, asyncpg.Pool],
 ) -> None:
     producer = RecordingProducer()
-    relay = OutboxRelay(pools["intake"], producer, "intake")  # type: ignore[arg-type]
+    relay = OutboxRelay(pools["intake"], producer, "intake")
     await put(pools["intake"], b"first", b"second", b"third")
     assert await relay.publish_pending() == 3
     assert [value for _, value in producer.sent] == [b"first", b"second", b"third"]
@@ -64,8 +64,8 @@ async def test_the_relay_publishes_rows_in_order_and_marks_them_published(
 async def test_a_relay_waits_for_its_own_services_lock_but_not_for_another_services(
     pools: dict[str, asyncpg.Pool],
 ) -> None:
-    intake_relay = OutboxRelay(pools["intake"], RecordingProducer(), "intake")  # type: ignore[arg-type]
-    qualification_relay = OutboxRelay(pools["qualification"], RecordingProducer(), "qualification")  # type: ignore[arg-type]
+    intake_relay = OutboxRelay(pools["intake"], RecordingProducer(), "intake")
+    qualification_relay = OutboxRelay(pools["qualification"], RecordingProducer(), "qualification")
     await put(pools["intake"], b"lead.captured")
     await put(pools["qualification"], b"lead.status_changed")
     async with pools["intake"].acquire() as conn, conn.transaction():
@@ -131,7 +131,7 @@ async def test_the_relay_sends_each_rows_key_and_headers_as_the_outbox_wrote_the
         await outbox.flush()
     await put(pool, b"from elsewhere")
     producer = HeaderRecordingProducer()
-    relay = OutboxRelay(pool, producer, "qualification")  # type: ignore[arg-type]
+    relay = OutboxRelay(pool, producer, "qualification")
 
     assert await relay.publish_pending() == 4
     assert producer.messages == [
@@ -147,13 +147,13 @@ async def test_rows_whose_delivery_fails_stay_unpublished_for_the_next_round(
 ) -> None:
     pool = pools["intake"]
     await put(pool, b"first", b"second")
-    relay = OutboxRelay(pool, HeaderRecordingProducer(fail=True), "intake")  # type: ignore[arg-type]
+    relay = OutboxRelay(pool, HeaderRecordingProducer(fail=True), "intake")
 
     with pytest.raises(ConnectionError):
         await relay.publish_pending()
 
     assert await pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL") == 2
-    relay = OutboxRelay(pool, HeaderRecordingProducer(), "intake")  # type: ignore[arg-type]
+    relay = OutboxRelay(pool, HeaderRecordingProducer(), "intake")
     assert await relay.publish_pending() == 2
 
 

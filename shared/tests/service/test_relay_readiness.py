@@ -29,7 +29,7 @@ async def test_readiness_turns_503_while_rows_wait_on_a_stuck_relay_and_200_once
     dsn = service_stack.dsn("intake")
     holder = await asyncpg.connect(dsn, server_settings={"search_path": "intake"})
     writer = await asyncpg.connect(dsn, server_settings={"search_path": "intake"})
-    lock_key = OutboxRelay(None, None, "intake").lock_key  # type: ignore[arg-type]
+    lock_key = OutboxRelay(None, None, "intake").lock_key
     client = httpx.AsyncClient(base_url=intake_process.url, timeout=5.0)
 
     async def ready_when(status: int) -> dict[str, bool] | None:

@@ -40,11 +40,11 @@ async def consumer_over(fake: FakeKafka, max_records: int = 500) -> EventConsume
     consumer = EventConsumer(
         Subscription("s", ("t",), {}),
         service="test",
-        pool=None,  # type: ignore[arg-type]
+        pool=None,
         bootstrap_servers="localhost:1",
         max_records=max_records,
     )
-    consumer.consumer = fake  # type: ignore[assignment]
+    consumer.consumer = fake
     return consumer
 
 

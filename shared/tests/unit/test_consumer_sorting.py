@@ -35,7 +35,7 @@ async def test_the_outbox_names_each_events_type_in_a_header() -> None:
     data = LeadStatusChanged(
         lead_id=uuid4(), from_status=None, to_status="open", category="open", reason="r", actor="a"
     )
-    outbox = Outbox(conn=None, source="qualification")  # type: ignore[arg-type]
+    outbox = Outbox(conn=None, source="qualification")
 
     await outbox.emit(data)
 

@@ -41,7 +41,7 @@ def test_a_messages_size_counts_its_key_value_headers_and_the_records_overhead()
 
 
 async def test_an_event_over_the_limit_is_refused_when_emitted_and_nothing_is_queued() -> None:
-    outbox = Outbox(conn=None, source="qualification", max_message_bytes=2_000)  # type: ignore[arg-type]
+    outbox = Outbox(conn=None, source="qualification", max_message_bytes=2_000)
 
     await outbox.emit(status_changed("short"))
     with pytest.raises(EventTooLarge) as refused:
@@ -54,7 +54,7 @@ async def test_an_event_over_the_limit_is_refused_when_emitted_and_nothing_is_qu
 
 
 async def test_a_raw_message_over_the_limit_is_refused_by_put_many() -> None:
-    outbox = Outbox(conn=None, source="intake", max_message_bytes=2_000)  # type: ignore[arg-type]
+    outbox = Outbox(conn=None, source="intake", max_message_bytes=2_000)
 
     with pytest.raises(EventTooLarge):
         await outbox.put_many([("t", b"k", b"fits", []), ("t", b"k", b"x" * 2_000, [])])

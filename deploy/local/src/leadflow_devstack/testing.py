@@ -340,7 +340,7 @@ async def wait_until(check: Callable[[], Awaitable[T | None]], within: float = 6
     raise AssertionError(f"condition not met within {within}s (last answer: {last!r})")
 
 
-async def produce(stack: TestStack, topic: str, messages: list[tuple[bytes | None, bytes]]) -> None:
+async def produce(stack: TestStack, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
     """Publish raw messages (key, value) to a topic of the run, as an upstream system would."""
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, enable_idempotence=True, linger_ms=5)
     await producer.start()

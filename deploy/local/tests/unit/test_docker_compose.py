@@ -47,3 +47,35 @@ def test_the_postgres_container_runs_with_the_settings_the_local_stack_writes():
 
     for name, value in TUNING.items():
         assert f"-c {name}={value}" in compose
+
+
+SERVICES = ("intake", "qualification", "opportunity", "nurture")
+
+
+def _pip_installs(service: str) -> list[str]:
+    dockerfile = (repo_root() / "services" / service / "Dockerfile").read_text()
+    return re.findall(r"^RUN (pip install .*)$", dockerfile, flags=re.MULTILINE)
+
+
+def test_each_service_image_installs_its_own_lock_hash_checked_before_any_package():
+    for service in SERVICES:
+        installs = _pip_installs(service)
+
+        assert installs[0] == f"pip install --require-hashes --no-deps -r /app/requirements/{service}.txt"
+        assert (repo_root() / "requirements" / f"{service}.txt").is_file()
+
+
+def test_no_service_image_lets_pip_resolve_a_dependency_the_lock_does_not_pin():
+    for service in SERVICES:
+        installs = _pip_installs(service)
+
+        assert len(installs) == 3
+        assert all("--no-deps" in install for install in installs), service
+        assert installs[-1].endswith("&& pip check")
+
+
+def test_the_lock_files_are_left_in_the_build_context():
+    lines = (repo_root() / ".dockerignore").read_text().splitlines()
+    ignored = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+
+    assert not any(pattern.startswith("requirements") for pattern in ignored)

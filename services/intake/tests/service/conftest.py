@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 import asyncpg
 import httpx
@@ -149,7 +149,7 @@ async def intake(service_stack: TestStack, vendor_api: VendorApi) -> AsyncIterat
         linkedin_api_url=f"{vendor_api.url}/linkedin",
         hubspot_api_url=f"{vendor_api.url}/hubspot",
         public_base_url="http://intake.test",
-        **SECRETS,
+        **cast(dict[str, Any], SECRETS),
     )
     pool = await create_pool(service_stack.dsn("intake"), "intake")
     uow = UnitOfWorkFactory(pool, "intake", service_stack.topic_prefix)
@@ -187,7 +187,7 @@ def intake_client(settings: IntakeSettings, pool: asyncpg.Pool, uow: UnitOfWorkF
     app.state.runtime = Runtime(
         definition=definition,
         pool=pool,
-        producer=None,  # type: ignore[arg-type]
+        producer=None,
         relay=None,  # type: ignore[arg-type]
         uow=uow,
         consumers=[],

@@ -247,8 +247,12 @@ async def test_company_candidates_list_people_by_domain_and_by_name_with_their_f
         LeadSubmission(first_name="Cy", last_name="Name", email=f"cy.{tag}@gmail.com", company=acme),
     ]
     policy = dedup_policy(intake.settings)
+    ids: list[uuid.UUID] = []
     async with intake.uow() as uow:
-        ids = [(await capture(uow, person, policy=policy)).lead_id for person in people]
+        for person in people:
+            lead_id = (await capture(uow, person, policy=policy)).lead_id
+            assert lead_id is not None
+            ids.append(lead_id)
     async with intake.pool.acquire() as conn:
         key = await conn.fetchval("SELECT company_key FROM leads WHERE id = $1", ids[0])
         stored_domain = await conn.fetchval("SELECT company_domain FROM leads WHERE id = $1", ids[0])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from .conftest import Intake
@@ -62,8 +64,11 @@ async def merged_pair(intake: Intake, tag: str) -> tuple[str, str]:
     return survivor, other
 
 
-async def detail(intake: Intake, lead: str) -> dict:
-    return (await intake.client.get(f"/v1/leads/{lead}", headers=intake.auth("read"))).json()
+async def detail(intake: Intake, lead: str) -> dict[str, Any]:
+    lead_json: dict[str, Any] = (
+        await intake.client.get(f"/v1/leads/{lead}", headers=intake.auth("read"))
+    ).json()
+    return lead_json
 
 
 async def test_an_unmerge_restores_both_leads_with_their_own_touches_keys_and_activities(

@@ -63,12 +63,15 @@ def hubspot_at(delivery: Delivery, timestamp: str) -> Delivery:
     return Delivery(delivery.body, headers, email=delivery.email)
 
 
+def on_the_wire(delivery: Delivery) -> dict[bytes, bytes]:
+    """The delivery's headers as the bytes a client sends: "²" is the single latin-1 byte 0xB2."""
+    return {name.encode("latin-1"): value.encode("latin-1") for name, value in delivery.headers.items()}
+
+
 async def refused(intake: Intake, source: str, delivery: Delivery, code: int = 401) -> str:
     """Post the delivery, expect the code, check nothing became a lead; return the message."""
-    # Header bytes as a client sends them: "²" is the single latin-1 byte 0xB2 on the wire.
-    headers = {name: value.encode("latin-1") for name, value in delivery.headers.items()}
     response = await intake.client.post(
-        f"/v1/webhooks/{source}", content=delivery.body, headers=headers, params=delivery.params
+        f"/v1/webhooks/{source}", content=delivery.body, headers=on_the_wire(delivery), params=delivery.params
     )
     assert response.status_code == code, response.text
     await intake.drain()
@@ -226,7 +229,7 @@ async def test_a_malformed_signature_header_is_refused_with_401_never_500(
 ) -> None:
     build, _, _ = CASES[source]
     delivery = build(new_tag(), intake.vendor, False)
-    headers: dict[str, str | bytes] = {**delivery.headers, header: value}
+    headers = on_the_wire(delivery) | {header.encode(): value}
     response = await intake.client.post(f"/v1/webhooks/{source}", content=delivery.body, headers=headers)
     assert response.status_code == 401, response.text
 

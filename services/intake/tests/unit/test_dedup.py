@@ -5,6 +5,7 @@ import pytest
 from leadflow_intake.domain.dedup import (
     IdentityKey,
     IdentityKind,
+    MatchDecision,
     MatchOutcome,
     MatchThresholds,
     identity_keys,
@@ -104,7 +105,7 @@ def test_near_misses_do_not_merge(newcomer, existing):
 
 
 def test_with_no_candidates_the_lead_is_new():
-    decision = match(DANA, [])
+    decision: MatchDecision[str] = match(DANA, [])
     assert (decision.outcome, decision.candidate) == (MatchOutcome.NEW, None)
 
 
@@ -194,6 +195,10 @@ def test_many_candidates_are_worth_comparing_together_exactly_when_they_are_one_
         (n, first, last, email, phone)
         for n, ((first, last), (email, phone)) in enumerate(itertools.product(names, contacts))
     ]
-    one_by_one = {n for n, *fields in stored if worth_comparing(new, *fields, thresholds)}
+    one_by_one = {
+        n
+        for n, first, last, email, phone in stored
+        if worth_comparing(new, first, last, email, phone, thresholds)
+    }
     assert worth_comparing_among(new, stored, thresholds) == one_by_one
     assert 0 < len(one_by_one) < len(stored) or review == 0.0

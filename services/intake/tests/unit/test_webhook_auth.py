@@ -5,6 +5,7 @@ import hashlib
 import hmac
 import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 from pydantic import ValidationError
@@ -57,10 +58,10 @@ def test_a_secret_we_choose_ourselves_is_refused_at_start_when_shorter_than_16_c
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv(f"INTAKE_{name.upper()}", raising=False)
-    base = {"database_url": "postgresql://intake:pw@127.0.0.1:5432/leadflow"}
+    base: dict[str, Any] = {"database_url": "postgresql://intake:pw@127.0.0.1:5432/leadflow"}
     with pytest.raises(ValidationError, match="at least 16 characters"):
-        IntakeSettings(**base, **{name: "hunter2"})
-    assert getattr(IntakeSettings(**base, **{name: "x" * 16}), name) == "x" * 16
+        IntakeSettings(**base | {name: "hunter2"})
+    assert getattr(IntakeSettings(**base | {name: "x" * 16}), name) == "x" * 16
     assert getattr(IntakeSettings(**base), name) == ""
 
 

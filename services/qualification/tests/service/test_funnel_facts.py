@@ -392,7 +392,7 @@ async def add_random_leads(
 
 async def add_idle_edges(conn: asyncpg.Connection, ids: list[uuid.UUID], now: datetime) -> None:
     """Ten leads created and last changed exactly as long before `now` as a staleness limit, or 1 µs less."""
-    edges = [
+    edges: list[tuple[uuid.UUID, str, str, datetime, str | None]] = [
         (lead_id, status, category, now - timedelta(hours=hours, microseconds=extra), None)
         for lead_id, (status, category, hours, extra) in zip(
             ids,

@@ -373,7 +373,7 @@ async def test_a_batch_of_engagements_ends_as_engaging_one_by_one(uows, assignme
     assert "engaged-before" not in per_lead(events)
 
 
-ROUND_ROBIN = {
+ROUND_ROBIN: dict[str, Any] = {
     "rules": [{"team": "dach", "countries": ["DE", "AT", "CH"]}],
     "teams": [{"name": "dach", "members": ["jonas", "lena", "mira"]}, {"name": "world", "members": ["ana"]}],
     "default_team": "world",

@@ -12,6 +12,7 @@ import pytest
 import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack
+from leadflow_qualification.domain.simulation import SimulationScope
 from leadflow_qualification.domain.statuses import TransitionNotAllowed
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases import intake_events, pipeline_events, reports, sales
@@ -313,7 +314,7 @@ async def test_owner_assignment_and_staleness_and_simulation_and_funnel(uows):
             },
             cfg.DEFAULT_CONFIG.criteria,
         )
-        result, _ = await reports.run_simulation(conn, stricter, reports.SimulationScope.OPEN_ONLY, 1000)
+        result, _ = await reports.run_simulation(conn, stricter, SimulationScope.OPEN_ONLY, 1000)
         assert any(c.from_status == "open" and c.to_status == "archived" for c in result.changes)
         kpis = await reports.funnel(conn, datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC), None)
     assert kpis["report"]["leads"] >= 10
