@@ -247,10 +247,10 @@ class EventConsumer:
         if self.sub.prepare is not None and wanted:
             prepared = await self.sub.prepare(self.pool, [(env, data) for _, env, data, _ in wanted])
         try:
-            return await self._apply(wanted, list(dead), prepared, isolate=False)
+            return await self._apply(wanted, list(dead), isolate=False, prepared=prepared)
         except _HandlerFailed:
             # Replay with a savepoint per message, so only the failing one is dead-lettered.
-            return await self._apply(wanted, list(dead), prepared, isolate=True)
+            return await self._apply(wanted, list(dead), isolate=True, prepared=prepared)
 
     def _decode(self, msgs: list[ConsumerRecord[bytes, bytes]]) -> tuple[list[DeadLetter], list[Wanted]]:
         dead, wanted, ignored = sort_messages(msgs, self.sub.handlers)
@@ -259,13 +259,18 @@ class EventConsumer:
         return dead, wanted
 
     async def _apply(
-        self, wanted: list[Wanted], dead: list[DeadLetter], prepared: Mapping[UUID, Any], *, isolate: bool
+        self,
+        wanted: list[Wanted],
+        dead: list[DeadLetter],
+        *,
+        isolate: bool,
+        prepared: Mapping[UUID, Any] | None = None,
     ) -> int:
         """One transaction for the batch; without isolation a failing handler fails the whole attempt."""
         consumed: list[str] = []
         async with self.pool.acquire() as conn, conn.transaction():
             outbox = Outbox(conn, self.service, self.topic_prefix, self.max_message_bytes, self.journeys)
-            uow = UnitOfWork(conn, outbox, prepared)
+            uow = UnitOfWork(conn, outbox, prepared or {})
             fresh = await inbox.claim(conn, self.group_id, [env.id for _, env, _, _ in wanted])
             todo = await self._forget_erased(conn, [item for item in wanted if item[1].id in fresh])
             skipped = len(wanted) - len(todo)
