@@ -9,14 +9,13 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import pytest
-import pytest_asyncio
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
@@ -25,15 +24,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
 from leadflow_devstack.paths import repo_root
-from leadflow_devstack.pytest_plugin import Inbox
-from leadflow_devstack.testing import (
-    SERVICES,
-    ConsoleProcess,
-    ServiceProcess,
-    TestStack,
-    new_test_stack,
-    services_running,
-)
+from leadflow_devstack.testing import ConsoleStack
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
@@ -60,28 +51,6 @@ HOSTILE = "Lovelace <img src=x onerror=\"document.title='pwned'\">"
 
 
 @dataclass
-class Console:
-    """The console server and the services it talks to, on a stack of their own."""
-
-    stack: TestStack
-    server: ConsoleProcess
-    services: dict[str, ServiceProcess]
-
-    @property
-    def url(self) -> str:
-        """The console's address, which is also its browser origin."""
-        return self.server.url
-
-    def api(self, service: str) -> httpx.Client:
-        """A client of one service with the admin token."""
-        return httpx.Client(
-            base_url=self.services[service].url,
-            headers={"Authorization": f"Bearer {self.stack.tokens['admin']}"},
-            timeout=10.0,
-        )
-
-
-@dataclass
 class BrowserLog:
     """Every entry of the browser's console log, drained from the driver as the test goes."""
 
@@ -98,30 +67,6 @@ class BrowserLog:
             for e in self.entries
             if e["level"] == "SEVERE" and not EXPECTED_404.search(str(e["message"]))
         ]
-
-
-@pytest_asyncio.fixture(scope="module")
-async def browser_stack() -> AsyncIterator[TestStack]:
-    """The browser tier's own database and topics."""
-    stack = new_test_stack("br")
-    await stack.create()
-    yield stack
-    await stack.destroy()
-
-
-@pytest.fixture(scope="module")
-def console(browser_stack: TestStack, smtp_sink: tuple[int, Inbox]) -> Iterator[Console]:
-    """The four services, allowing the console's origin, and the console server pointed at them."""
-    server = ConsoleProcess(browser_stack, {})
-    extra = {name: {f"{name.upper()}_CORS_ORIGINS": server.url} for name in SERVICES}
-    extra["nurture"].update({"NURTURE_SMTP_HOST": "127.0.0.1", "NURTURE_SMTP_PORT": str(smtp_sink[0])})
-    with services_running(browser_stack, extra) as processes:
-        server.apis = {name: process.url for name, process in processes.items()}
-        server.start()
-        try:
-            yield Console(browser_stack, server, processes)
-        finally:
-            server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +131,7 @@ def person(first: str, last: str, email: str, company: str, **changes: Any) -> d
     return body
 
 
-def submit(console: Console, body: dict[str, Any]) -> str:
+def submit(console: ConsoleStack, body: dict[str, Any]) -> str:
     """Submit a lead through intake's API and answer its id once intake has captured it."""
     with console.api("intake") as intake:
         answer = intake.post("/v1/leads", json=body)
@@ -199,7 +144,7 @@ def submit(console: Console, body: dict[str, Any]) -> str:
         return poll(captured, what=f"capture of {body['email']}")
 
 
-def status_of(console: Console, lead_id: str, *statuses: str) -> dict[str, Any]:
+def status_of(console: ConsoleStack, lead_id: str, *statuses: str) -> dict[str, Any]:
     """Qualification's view of a lead once it is in one of the statuses."""
     with console.api("qualification") as qualification:
 
@@ -246,13 +191,13 @@ def no_error_notice(driver: WebDriver) -> None:
 
 
 def test_a_person_finds_a_lead_reads_its_decision_and_journey_simulates_criteria_and_merges_a_duplicate(
-    console: Console, browser: WebDriver
+    console_stack: ConsoleStack, browser: WebDriver
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     company = f"Harbour Logistics {tag}"
-    lead_id = submit(console, person("Ada", HOSTILE, f"ada.{tag}@harbour-logistics.example", company))
-    judged = status_of(console, lead_id, "qualified", "converted")
-    with console.api("opportunity") as opportunity:
+    lead_id = submit(console_stack, person("Ada", HOSTILE, f"ada.{tag}@harbour-logistics.example", company))
+    judged = status_of(console_stack, lead_id, "qualified", "converted")
+    with console_stack.api("opportunity") as opportunity:
         became = poll(
             lambda: (
                 (answer := opportunity.get(f"/v1/leads/{lead_id}")).status_code == 200
@@ -264,16 +209,16 @@ def test_a_person_finds_a_lead_reads_its_decision_and_journey_simulates_criteria
 
     pair_company = f"Kestrel Optics {tag}"
     first = submit(
-        console,
+        console_stack,
         person("Margarethe", "Schulz", f"m.schulz.{tag}@gmail.com", pair_company, answers={}),
     )
     second = submit(
-        console,
+        console_stack,
         person("Margareta", "Schulz", f"schulze.{tag}@yahoo.example", pair_company, answers={}),
     )
-    status_of(console, first, "open")
-    status_of(console, second, "open")
-    with console.api("intake") as intake:
+    status_of(console_stack, first, "open")
+    status_of(console_stack, second, "open")
+    with console_stack.api("intake") as intake:
         pair = poll(
             lambda: next(
                 (
@@ -287,9 +232,9 @@ def test_a_person_finds_a_lead_reads_its_decision_and_journey_simulates_criteria
         )
 
     log = BrowserLog()
-    browser.get(console.url)
+    browser.get(console_stack.url)
     wait_page(browser, "token")
-    browser.find_element(By.ID, "token").send_keys(console.stack.tokens["admin"])
+    browser.find_element(By.ID, "token").send_keys(console_stack.stack.tokens["admin"])
     browser.find_element(By.CSS_SELECTOR, "#sign-in button[type=submit]").click()
     wait_page(browser, "inbox")
     browser.refresh()  # a fresh load with the token kept: from navigation to the inbox drawn
@@ -316,7 +261,7 @@ def test_a_person_finds_a_lead_reads_its_decision_and_journey_simulates_criteria
     assert browser.find_element(By.ID, "lead-name").text == f"Ada {HOSTILE}", "hostile text shown as text"
     assert browser.find_elements(By.CSS_SELECTOR, "main img") == [], "no element made of lead data"
     assert browser.title == "leadflow console"
-    decision = status_of(console, lead_id, "qualified", "converted")["decision"]
+    decision = status_of(console_stack, lead_id, "qualified", "converted")["decision"]
     conditions = browser.find_elements(By.CSS_SELECTOR, "#conditions tbody tr")
     assert [cells(row)[0] for row in conditions] == [c["name"] for c in decision["conditions"]]
     assert all("held" in cells(row)[2] for row in conditions)
@@ -360,7 +305,7 @@ def test_a_person_finds_a_lead_reads_its_decision_and_journey_simulates_criteria
     assert not browser.find_element(By.ID, "save-criteria").is_enabled(), "saving waits for a simulation"
     browser.find_element(By.ID, "simulate").click()
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "simulation"))
-    with console.api("qualification") as qualification:
+    with console_stack.api("qualification") as qualification:
         expected = qualification.post(
             "/v1/criteria/simulate", json={"criteria": criteria, "scope": "open_only"}
         ).json()
@@ -378,7 +323,7 @@ def test_a_person_finds_a_lead_reads_its_decision_and_journey_simulates_criteria
     row.find_element(By.CSS_SELECTOR, "button.merge-keep-lead").click()
     WebDriverWait(browser, 30).until(lambda d: row.find_elements(By.CSS_SELECTOR, ".decided"))
     assert row.find_element(By.CSS_SELECTOR, ".decided").text == "merged"
-    with console.api("intake") as intake:
+    with console_stack.api("intake") as intake:
         merged = intake.get("/v1/duplicates", params={"status": "merged", "limit": 500}).json()["items"]
         assert pair["id"] in [p["id"] for p in merged]
         loser = second if str(pair["lead_id"]) == first else first
@@ -419,12 +364,12 @@ def preflight(url: str, origin: str) -> httpx.Response:
 
 
 def test_each_service_answers_the_consoles_preflight_and_gives_an_unknown_origin_no_cors_header(
-    console: Console,
+    console_stack: ConsoleStack,
 ) -> None:
-    for name, process in console.services.items():
-        allowed = preflight(process.url, console.url)
+    for name, process in console_stack.services.items():
+        allowed = preflight(process.url, console_stack.url)
         assert allowed.status_code in (200, 204), (name, allowed.text)
-        assert allowed.headers["access-control-allow-origin"] == console.url, name
+        assert allowed.headers["access-control-allow-origin"] == console_stack.url, name
         assert "authorization" in allowed.headers["access-control-allow-headers"].lower(), name
         other = preflight(process.url, "http://127.0.0.1:1")
         assert "access-control-allow-origin" not in other.headers, name
@@ -443,16 +388,16 @@ def raw_get(port: int, path: str) -> int:
 
 
 def test_the_console_server_serves_its_files_under_a_strict_policy_and_nothing_outside_them(
-    console: Console,
+    console_stack: ConsoleStack,
 ) -> None:
-    page = httpx.get(console.url + "/")
+    page = httpx.get(console_stack.url + "/")
     assert page.status_code == 200
     policy = page.headers["content-security-policy"]
     assert "script-src 'self'" in policy
-    for process in console.services.values():
+    for process in console_stack.services.values():
         assert process.url in policy
-    config = httpx.get(console.url + "/config.json").json()
-    assert config["services"] == {name: p.url for name, p in console.services.items()}
-    assert httpx.get(console.url + "/vendor/chart.umd.min.js").status_code == 200
+    config = httpx.get(console_stack.url + "/config.json").json()
+    assert config["services"] == {name: p.url for name, p in console_stack.services.items()}
+    assert httpx.get(console_stack.url + "/vendor/chart.umd.min.js").status_code == 200
     for path in ("/../pyproject.toml", "/js/../../package.json", "/../../README.md", "/nothing.js"):
-        assert raw_get(console.server.port, path) == 404, path
+        assert raw_get(console_stack.server.port, path) == 404, path

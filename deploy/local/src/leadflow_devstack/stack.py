@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ def up(paths: StackPaths, say: Say) -> dict[str, str]:
     """Infra, then each service migrated, started and ready, in order, then the web console."""
     env = infra(paths, say)
     # The services answer the console's browser calls: their CORS origins name it.
-    service_env = {**env, **console.cors_env(console.origins(), env)}
+    service_env = {**env, **console.cors_env(console.origins(), {**os.environ, **env})}
     if mail.start(paths):
         say(f"smtp sink: listening on {mail.SMTP_HOST}:{mail.SMTP_PORT}, mail kept in {mail.maildir(paths)}")
     for service in SERVICES:

@@ -357,6 +357,48 @@ class ConsoleProcess:
             self.process.wait(5)
 
 
+@dataclass
+class ConsoleStack:
+    """The web console's server and the four services it talks to, on a test stack of their own."""
+
+    __test__ = False
+
+    stack: TestStack
+    server: ConsoleProcess
+    services: dict[str, ServiceProcess]
+
+    @property
+    def url(self) -> str:
+        """The console's address, which is also its browser origin."""
+        return self.server.url
+
+    def api(self, service: str, scope: str = "admin") -> httpx.Client:
+        """A client of one service with a token of the scope."""
+        return httpx.Client(
+            base_url=self.services[service].url,
+            headers={"Authorization": f"Bearer {self.stack.tokens[scope]}"},
+            timeout=10.0,
+        )
+
+
+@contextlib.contextmanager
+def console_running(
+    stack: TestStack, extra: Mapping[str, Mapping[str, str]] | None = None
+) -> Iterator[ConsoleStack]:
+    """The four services, allowing the console's origin (CORS), and the console server pointed at them."""
+    server = ConsoleProcess(stack, {})
+    env = {
+        name: {f"{name.upper()}_CORS_ORIGINS": server.url, **(extra or {}).get(name, {})} for name in SERVICES
+    }
+    with services_running(stack, env) as processes:
+        server.apis = {name: process.url for name, process in processes.items()}
+        server.start()
+        try:
+            yield ConsoleStack(stack, server, processes)
+        finally:
+            server.stop()
+
+
 def submission_stream(count: int, first_name: str, last_name: str) -> list[tuple[bytes | None, bytes]]:
     """`count` different people at one company as leads.submitted messages (key, value), as upstream sends."""
     run = uuid.uuid4().hex[:6]
