@@ -49,9 +49,10 @@ async def test_stack() -> AsyncIterator[TestStack]:
     await stack.destroy()
 
 
-@pytest_asyncio.fixture(scope="session")
+@pytest_asyncio.fixture(scope="module")
 async def browser_stack() -> AsyncIterator[TestStack]:
-    """The browser tier's own database and topic prefix: its services allow the console's origin."""
+    """The browser tier's own database and topic prefix, for one module: its services allow the console's
+    origin, and stop before the next tier starts."""
     stack = new_test_stack("br")
     await stack.create()
     yield stack
@@ -111,7 +112,7 @@ def running_services(
         yield processes
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def console_stack(browser_stack: TestStack, smtp_sink: tuple[int, Inbox]) -> Iterator[ConsoleStack]:
     """The browser tier's four services as processes, allowing the console's origin, and its server."""
     extra = {"nurture": {"NURTURE_SMTP_HOST": "127.0.0.1", "NURTURE_SMTP_PORT": str(smtp_sink[0])}}
