@@ -19,6 +19,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
@@ -283,6 +284,7 @@ def test_a_person_finds_a_lead_reads_its_decision_and_journey_simulates_criteria
     }
     assert f"/accounts/{became['account_id']}" in links
     assert f"/contacts/{became['contact_id']}" in links
+    assert {f"/opportunities/{o}" for o in became["opportunity_ids"]} <= links
     screenshot(browser, "lead")
     log.drain(browser)
 
@@ -293,15 +295,16 @@ def test_a_person_finds_a_lead_reads_its_decision_and_journey_simulates_criteria
     log.drain(browser)
 
     go(browser, "#/criteria", "criteria")
-    criteria = json.loads(browser.find_element(By.ID, "criteria-json").get_attribute("value") or "{}")
-    for condition in criteria["decision"]["conditions"]:
-        if condition["kind"] == "fit":
-            condition["threshold"] = 95
-    browser.execute_script(
-        "const editor = document.getElementById('criteria-json');"
-        "editor.value = arguments[0]; editor.dispatchEvent(new Event('input'));",
-        json.dumps(criteria, indent=2),
+    editor = browser.find_element(By.ID, "criteria-json")
+    stored = json.loads(editor.get_attribute("value") or "{}")
+    fit = next(i for i, c in enumerate(stored["decision"]["conditions"]) if c["kind"] == "fit")
+    threshold = browser.find_element(
+        By.CSS_SELECTOR, f"#quick-edits input[data-path='decision.conditions.{fit}.threshold']"
     )
+    threshold.clear()
+    threshold.send_keys("95", Keys.TAB)
+    criteria = json.loads(editor.get_attribute("value") or "{}")
+    assert criteria["decision"]["conditions"][fit]["threshold"] == 95, "the quick edit rewrote the JSON"
     assert not browser.find_element(By.ID, "save-criteria").is_enabled(), "saving waits for a simulation"
     browser.find_element(By.ID, "simulate").click()
     WebDriverWait(browser, 30).until(lambda d: d.find_elements(By.ID, "simulation"))

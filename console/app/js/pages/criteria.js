@@ -38,6 +38,38 @@ function simulationView(result) {
   );
 }
 
+/** Number inputs for the fit weights and the conditions' thresholds; each change rewrites the JSON text. */
+function quickEdits(criteria, editor) {
+  const numbers = [];
+  for (const [rule, settings] of Object.entries(criteria.fit || {})) {
+    if (settings && typeof settings.weight === "number") numbers.push([`fit: ${rule} weight`, ["fit", rule, "weight"], settings.weight]);
+  }
+  (criteria.decision?.conditions || []).forEach((condition, index) => {
+    if (typeof condition.threshold === "number") {
+      numbers.push([`${condition.name} (threshold)`, ["decision", "conditions", index, "threshold"], condition.threshold]);
+    }
+  });
+  const rows = numbers.map(([label, path, value]) => {
+    const input = h("input", { type: "number", value: String(value), step: "any", "data-path": path.join(".") });
+    input.addEventListener("change", () => {
+      let current;
+      try {
+        current = JSON.parse(editor.value);
+      } catch {
+        return;
+      }
+      let holder = current;
+      for (const key of path.slice(0, -1)) holder = holder?.[key];
+      if (!holder || input.value === "") return;
+      holder[path[path.length - 1]] = Number(input.value);
+      editor.value = JSON.stringify(current, null, 2);
+      editor.dispatchEvent(new Event("input"));
+    });
+    return [label, input];
+  });
+  return h("section", { class: "card" }, h("h2", { text: "Quick edits" }), table(["Setting", "Value"], rows, { id: "quick-edits" }));
+}
+
 export async function render(container) {
   const current = await call("qualification", "/v1/criteria");
   const editor = h("textarea", {
@@ -130,6 +162,7 @@ export async function render(container) {
       h(
         "div",
         {},
+        quickEdits(current, editor),
         h("section", { class: "card" }, h("h2", { text: "Preview" }), h("label", {}, "Try on ", scope), " ", simulate, preview),
         h("section", { class: "card" }, h("h2", { text: "Save" }), h("label", {}, "Apply to ", applyTo), " ", save, saved),
       ),

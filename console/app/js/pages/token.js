@@ -19,7 +19,7 @@ export async function render(container, { params }) {
     "form",
     { class: "card sign-in", id: "sign-in" },
     h("h1", { text: "Sign in" }),
-    h("p", {}, "Paste the API token (`make up` prints it; it is also in .leadflow/token). "
+    h("p", {}, "Paste the API token (make up prints it; it is also in .leadflow/token). "
       + "It is kept in this tab's session storage and sent to the four services as a bearer token."),
     h("label", {}, "API token ", input),
     h("button", { type: "submit", text: "Sign in" }),
