@@ -21,21 +21,23 @@ LOCK_ARGS ?=
 LINT_PATHS := shared/src $(wildcard services/*/src) deploy/local/src bench/leadflow_bench
 TEST_LINT_PATHS := shared/tests $(wildcard services/*/tests) deploy/local/tests tests conftest.py deploy/local/testpaths.py
 PYTEST_ARGS ?=
+# The web console's npm packages (Chart.js), installed exactly as package-lock.json pins them.
+CONSOLE_STAMP := console/node_modules/.package-lock.json
 
 .PHONY: help install lock up down status infra test lint clean distclean
 
 help:
 	@echo "make install   virtualenv .venv with every package and the dev tools, at the versions of the lock"
 	@echo "make lock      regenerate requirements/*.txt from the packages (LOCK_ARGS=--upgrade for newer versions)"
-	@echo "make up        Kafka + PostgreSQL + topics + migrations + the four services"
-	@echo "make down      stop the services and Kafka (PostgreSQL stays up)"
+	@echo "make up        Kafka + PostgreSQL + topics + migrations + the four services + the web console"
+	@echo "make down      stop the console, the services and Kafka (PostgreSQL stays up)"
 	@echo "make status    what runs, on which port, ready or not"
 	@echo "make infra     Kafka + PostgreSQL + roles/schemas + topics, no services"
 	@echo "make test      install + infra + pytest with the stack's environment"
 	@echo "make lint      ruff check, ruff format --check, mypy, on the code and its tests"
 	@echo "make clean     down, then remove .leadflow (jars, Kafka data, env) and caches"
 
-install: $(STAMP)
+install: $(STAMP) $(CONSOLE_STAMP)
 
 $(STAMP): $(INSTALL_INPUTS)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +59,11 @@ lock: $(BIN)/uv
 $(BIN)/uv:
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q $$(grep '^uv==' $(DEV_REQUIREMENTS))
+
+$(CONSOLE_STAMP): console/package.json console/package-lock.json
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20 (with npm) for the web console"; exit 1; }
+	cd console && npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
 
 up: install
 	$(BIN)/leadflow-stack up

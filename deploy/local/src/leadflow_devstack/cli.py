@@ -42,7 +42,7 @@ def infra() -> None:
 
 @app.command()
 def up() -> None:
-    """Infra, migrations and the four services, then a summary."""
+    """Infra, migrations, the four services and the web console, then a summary."""
     paths = default_paths()
 
     def body() -> None:
@@ -55,7 +55,9 @@ def up() -> None:
                 f"  {service.name:<14} {service.base_url}  docs {service.base_url}/docs  "
                 f"log {paths.log(service.name)}"
             )
+        _say(f"  console        {stack.console_url()}  log {paths.log('console')}")
         _say(f"API token: {api_token(env)}  (also in {paths.token_file}; env contract in {paths.env_file})")
+        _say(f"Open {stack.console_url()} and paste the API token to sign in to the console.")
 
     _run("up", body)
 
@@ -64,7 +66,7 @@ def up() -> None:
 def down(
     postgres: Annotated[bool, typer.Option("--postgres", help="Stop the PostgreSQL cluster too.")] = False,
 ) -> None:
-    """Stop the services, then Kafka (PostgreSQL stays up unless --postgres)."""
+    """Stop the console and the services, then Kafka (PostgreSQL stays up unless --postgres)."""
     _run("down", lambda: stack.down(default_paths(), _say, postgres_too=postgres))
 
 

@@ -13,7 +13,15 @@ import pytest_asyncio
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import Envelope
 
-from leadflow_devstack.testing import ServiceProcess, TestStack, free_port, new_test_stack, services_running
+from leadflow_devstack.testing import (
+    ConsoleStack,
+    ServiceProcess,
+    TestStack,
+    console_running,
+    free_port,
+    new_test_stack,
+    services_running,
+)
 
 
 def empty_tiers(tiers: Iterable[Path], collected: Iterable[Path]) -> list[Path]:
@@ -36,6 +44,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 async def test_stack() -> AsyncIterator[TestStack]:
     """The end-to-end tests' isolated database and topic prefix, every schema migrated."""
     stack = new_test_stack("t")
+    await stack.create()
+    yield stack
+    await stack.destroy()
+
+
+@pytest_asyncio.fixture(scope="module")
+async def browser_stack() -> AsyncIterator[TestStack]:
+    """The browser tier's own database and topic prefix, for one module: its services allow the console's
+    origin, and stop before the next tier starts."""
+    stack = new_test_stack("br")
     await stack.create()
     yield stack
     await stack.destroy()
@@ -92,3 +110,11 @@ def running_services(
     }
     with services_running(test_stack, extra) as processes:
         yield processes
+
+
+@pytest.fixture(scope="module")
+def console_stack(browser_stack: TestStack, smtp_sink: tuple[int, Inbox]) -> Iterator[ConsoleStack]:
+    """The browser tier's four services as processes, allowing the console's origin, and its server."""
+    extra = {"nurture": {"NURTURE_SMTP_HOST": "127.0.0.1", "NURTURE_SMTP_PORT": str(smtp_sink[0])}}
+    with console_running(browser_stack, extra) as console:
+        yield console

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from leadflow_devstack import kafka, mail, postgres, procs, services, topics
+from leadflow_devstack import console, kafka, mail, postgres, procs, services, topics
 from leadflow_devstack.env import (
     ADMIN_ROLE,
     DATABASE,
@@ -54,8 +55,10 @@ def infra(paths: StackPaths, say: Say) -> dict[str, str]:
 
 
 def up(paths: StackPaths, say: Say) -> dict[str, str]:
-    """Infra, then each service migrated, started and ready, in order."""
+    """Infra, then each service migrated, started and ready, in order, then the web console."""
     env = infra(paths, say)
+    # The services answer the console's browser calls: their CORS origins name it.
+    service_env = {**env, **console.cors_env(console.origins(), {**os.environ, **env})}
     if mail.start(paths):
         say(f"smtp sink: listening on {mail.SMTP_HOST}:{mail.SMTP_PORT}, mail kept in {mail.maildir(paths)}")
     for service in SERVICES:
@@ -64,14 +67,25 @@ def up(paths: StackPaths, say: Say) -> dict[str, str]:
             say(f"{service.name}: already running")
             continue
         services.migrate(paths, service, env)
-        services.start(paths, service, env)
+        services.start(paths, service, service_env)
         services.wait_ready(paths, service)
         _timed(say, f"{service.name}: ready on {service.base_url}", started)
+    if console.start(paths, env):
+        say(f"console: serving on {console_url()}")
+    else:
+        say("console: already running")
     return env
 
 
+def console_url() -> str:
+    """Where the web console answers."""
+    return f"http://{console.CONSOLE_HOST}:{console.CONSOLE_PORT}"
+
+
 def down(paths: StackPaths, say: Say, *, postgres_too: bool = False) -> None:
-    """Stop the services (last first), then Kafka; PostgreSQL only when asked."""
+    """Stop the console and the services (last first), then Kafka; PostgreSQL only when asked."""
+    if console.stop(paths):
+        say("console: stopped")
     for service in reversed(SERVICES):
         if services.stop(paths, service):
             say(f"{service.name}: stopped")
@@ -126,6 +140,16 @@ def status(paths: StackPaths) -> list[ComponentStatus]:
             procs.port_open(mail.SMTP_HOST, mail.SMTP_PORT),
             None,
             str(paths.log("smtp")),
+        )
+    )
+    rows.append(
+        ComponentStatus(
+            "console",
+            procs.running_pid(paths.pid(console.NAME)),
+            console_url(),
+            procs.port_open(console.CONSOLE_HOST, console.CONSOLE_PORT),
+            None,
+            str(paths.log(console.NAME)),
         )
     )
     for service in SERVICES:

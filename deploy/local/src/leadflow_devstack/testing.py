@@ -23,6 +23,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter
 
+from leadflow_devstack import console, procs
 from leadflow_devstack.env import INTAKE_WEBHOOK_SECRETS, load_env, role_passwords
 from leadflow_devstack.paths import repo_root
 from leadflow_devstack.postgres import _with_database, provision_database_async
@@ -308,6 +309,94 @@ def services_running(
     finally:
         for process in processes.values():
             process.stop()
+
+
+class ConsoleProcess:
+    """The web console's static server as its own process, pointed at a test stack's services."""
+
+    def __init__(self, stack: TestStack, apis: Mapping[str, str]) -> None:
+        self.port = free_port()
+        self.apis = dict(apis)
+        self.process: subprocess.Popen[bytes] | None = None
+        stack.logs.mkdir(parents=True, exist_ok=True)
+        self.log_file = stack.logs / f"{stack.name}-console.log"
+
+    @property
+    def url(self) -> str:
+        """Where the console answers; also its browser origin."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 15.0) -> ConsoleProcess:
+        """Start the server and wait until it answers."""
+        root = repo_root() / "console"
+        console.check_installed(root)
+        with open(self.log_file, "ab") as log:
+            self.process = subprocess.Popen(
+                console.command(root, self.port, self.apis),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + timeout
+        while not procs.port_open("127.0.0.1", self.port):
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the console server did not start; log: {self.log_file}")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        """SIGTERM, then SIGKILL if it lingers."""
+        if self.process is None or self.process.poll() is not None:
+            return
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(5)
+
+
+@dataclass
+class ConsoleStack:
+    """The web console's server and the four services it talks to, on a test stack of their own."""
+
+    __test__ = False
+
+    stack: TestStack
+    server: ConsoleProcess
+    services: dict[str, ServiceProcess]
+
+    @property
+    def url(self) -> str:
+        """The console's address, which is also its browser origin."""
+        return self.server.url
+
+    def api(self, service: str, scope: str = "admin") -> httpx.Client:
+        """A client of one service with a token of the scope."""
+        return httpx.Client(
+            base_url=self.services[service].url,
+            headers={"Authorization": f"Bearer {self.stack.tokens[scope]}"},
+            timeout=10.0,
+        )
+
+
+@contextlib.contextmanager
+def console_running(
+    stack: TestStack, extra: Mapping[str, Mapping[str, str]] | None = None
+) -> Iterator[ConsoleStack]:
+    """The four services, allowing the console's origin (CORS), and the console server pointed at them."""
+    server = ConsoleProcess(stack, {})
+    env = {
+        name: {f"{name.upper()}_CORS_ORIGINS": server.url, **(extra or {}).get(name, {})} for name in SERVICES
+    }
+    with services_running(stack, env) as processes:
+        server.apis = {name: process.url for name, process in processes.items()}
+        server.start()
+        try:
+            yield ConsoleStack(stack, server, processes)
+        finally:
+            server.stop()
 
 
 def submission_stream(count: int, first_name: str, last_name: str) -> list[tuple[bytes | None, bytes]]:
