@@ -58,7 +58,8 @@ class BrowserLog:
     entries: list[dict[str, Any]] = field(default_factory=list)
 
     def drain(self, driver: WebDriver) -> None:
-        """Keep what the browser logged since the last drain."""
+        """Keep what the browser logged since the last drain (Chromium's driver keeps the log)."""
+        assert isinstance(driver, webdriver.Chrome)
         self.entries.extend(driver.get_log("browser"))
 
     def errors(self) -> list[str]:
@@ -280,7 +281,8 @@ def test_a_person_finds_a_lead_reads_its_decision_and_journey_simulates_criteria
     assert len({row[4] for row in timeline}) == 1, "one correlation id for the whole journey"
     assert browser.find_element(By.ID, "journey").text.startswith("One journey: correlation id")
     links = {
-        a.get_attribute("href").split("#", 1)[1] for a in browser.find_elements(By.CSS_SELECTOR, "#became a")
+        str(a.get_attribute("href")).split("#", 1)[-1]
+        for a in browser.find_elements(By.CSS_SELECTOR, "#became a")
     }
     assert f"/accounts/{became['account_id']}" in links
     assert f"/contacts/{became['contact_id']}" in links
