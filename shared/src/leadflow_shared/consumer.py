@@ -43,6 +43,7 @@ from leadflow_shared.contracts.events import EVENT_TYPES, EventData
 from leadflow_shared.contracts.topics import dlq
 from leadflow_shared.db import TRANSIENT_DB_ERRORS
 from leadflow_shared.outbox import DEFAULT_MAX_MESSAGE_BYTES, Outbox, OutboxRelay, Row, message_size
+from leadflow_shared.tracing import Tracing
 from leadflow_shared.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
@@ -117,8 +118,10 @@ class EventConsumer:
         concurrency: int = 4,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         journeys: bool = True,
+        tracing: Tracing | None = None,
     ) -> None:
         self.sub = subscription
+        self.tracing = tracing
         self.journeys = journeys
         self.service = service
         self.pool = pool
@@ -268,6 +271,8 @@ class EventConsumer:
     ) -> int:
         """One transaction for the batch; without isolation a failing handler fails the whole attempt."""
         consumed: list[str] = []
+        handled: list[tuple[str, Envelope]] = []
+        started_ns = time.time_ns()
         async with self.pool.acquire() as conn, conn.transaction():
             outbox = Outbox(conn, self.service, self.topic_prefix, self.max_message_bytes, self.journeys)
             uow = UnitOfWork(conn, outbox, prepared or {})
@@ -283,6 +288,7 @@ class EventConsumer:
                     else:
                         await _run(self.sub.batch_handlers[event_type](uow, [(e, d) for _, e, d, _ in items]))
                     consumed.extend(envelope.type for _, envelope, _, _ in items)
+                    handled.extend((msg.topic, envelope) for msg, envelope, _, _ in items)
             else:
                 for msg, envelope, data, handler in todo:
                     structlog.contextvars.bind_contextvars(correlation_id=envelope.correlationid)
@@ -305,6 +311,7 @@ class EventConsumer:
                         dead.append((msg, kind, f"{type(exc).__name__}: {exc}"))
                         continue
                     consumed.append(envelope.type)
+                    handled.append((msg.topic, envelope))
             structlog.contextvars.unbind_contextvars("correlation_id")
             if dead and self.sub.on_dead_letter is not None:
                 await self._keep_dead(uow, dead)
@@ -312,6 +319,8 @@ class EventConsumer:
                 dead_letter(msg, reason, self.group_id, self.max_message_bytes) for msg, _, reason in dead
             )
             await outbox.flush()
+        if self.tracing is not None:
+            self.tracing.consumed(self.group_id, handled, started_ns)
         # One counter update per type and batch, not per message.
         for event_type, count in Counter(consumed).items():
             self._consumed(event_type).inc(count)

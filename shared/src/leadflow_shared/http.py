@@ -29,6 +29,7 @@ from leadflow_shared.metrics import REQUESTS_REFUSED
 from leadflow_shared.outbox import EventTooLarge
 from leadflow_shared.pagination import BadCursor
 from leadflow_shared.settings import SCOPE_RANK, Scope
+from leadflow_shared.tracing import TracingMiddleware
 
 log = structlog.get_logger(__name__)
 
@@ -281,6 +282,9 @@ def create_app(
             structlog.contextvars.unbind_contextvars("correlation_id")
         response.headers["X-Correlation-ID"] = correlation_id
         return response
+
+    # A server span per request when the runtime traces (an OTLP endpoint is set); a pass-through otherwise.
+    app.add_middleware(TracingMiddleware)
 
     if cors_origins:
         if cors_allow_credentials and "*" in cors_origins:

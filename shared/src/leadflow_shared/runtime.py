@@ -30,6 +30,7 @@ from leadflow_shared.partitioner import KafkaPartitioner
 from leadflow_shared.priority import lower_cpu_priority
 from leadflow_shared.settings import ServiceSettings
 from leadflow_shared.timeline import timeline_router
+from leadflow_shared.tracing import Tracing, start_tracing
 from leadflow_shared.uow import UnitOfWorkFactory
 
 log = structlog.get_logger(__name__)
@@ -72,6 +73,7 @@ class Runtime:
     uow: UnitOfWorkFactory
     consumers: list[EventConsumer]
     stopping: asyncio.Event
+    tracing: Tracing | None = None
 
     @property
     def settings(self) -> ServiceSettings:
@@ -150,6 +152,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
             producer_factory=new_producer,
         )
         relay.start()
+        tracing = start_tracing(name, settings.otlp_endpoint)
         consumers = [
             EventConsumer(
                 sub,
@@ -161,6 +164,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
                 max_records=settings.consumer_max_records,
                 concurrency=settings.consumer_concurrency,
                 max_message_bytes=limit,
+                tracing=tracing,
             )
             for sub in definition.subscriptions
             if settings.role != "api"
@@ -175,6 +179,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
             uow=UnitOfWorkFactory(pool, name, settings.topic_prefix, relay, limit),
             consumers=consumers,
             stopping=asyncio.Event(),
+            tracing=tracing,
         )
         app.state.runtime = runtime
         jobs = definition.background if settings.role != "api" else ()
@@ -202,6 +207,8 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
             # The relay's producer: it starts a new one when Kafka refused a batch.
             await relay.producer.stop()
             await pool.close()
+            if tracing is not None:
+                tracing.shutdown()
             log.info("service stopped")
 
     async def ready_check() -> dict[str, bool]:

@@ -63,6 +63,13 @@ class ServiceSettings(BaseSettings):
         default=False, description="let browsers send cookies to the allowed origins (never with '*')"
     )
     log_level: str = "INFO"
+    otlp_endpoint: str | None = Field(
+        default=None,
+        pattern=r"^https?://",
+        max_length=2000,
+        description="OTLP/HTTP base URL of an OpenTelemetry collector (e.g. http://127.0.0.1:4318): spans of"
+        " requests and consumed events go there; none: no tracing",
+    )
     db_pool_min: int = Field(default=2, ge=1)
     db_pool_max: int = Field(default=10, ge=1)
     consumer_max_records: int = Field(default=500, ge=1, le=10_000)
