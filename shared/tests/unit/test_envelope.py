@@ -70,11 +70,21 @@ def test_a_first_event_is_its_own_correlation() -> None:
 
 def test_the_traceparent_is_w3c_trace_context_with_a_uuid_journey_as_its_trace_id() -> None:
     envelope = new_event(ada_captured(), source="intake")
-    assert envelope.traceparent == f"00-{envelope.id.hex}-{envelope.id.hex[:16]}-00"
+    assert envelope.traceparent == f"00-{envelope.id.hex}-{envelope.id.hex[16:]}-00"
     named = trace_parent("web-form-7", envelope.id)
     assert re.fullmatch(r"00-[0-9a-f]{32}-[0-9a-f]{16}-00", named)
     assert named == trace_parent("web-form-7", envelope.id)
     assert decode(encode(envelope)).traceparent == envelope.traceparent
+
+
+def test_event_ids_are_uuid7_rising_with_time_and_distinct_within_a_millisecond() -> None:
+    ids = [new_event(ada_captured(), source="intake").id for _ in range(2000)]
+    assert {event_id.version for event_id in ids} == {7}
+    assert len(set(ids)) == len(ids)
+    stamps = [event_id.int >> 80 for event_id in ids]
+    assert stamps == sorted(stamps), "the millisecond leads, so ids rise with time"
+    spans = {trace_parent("one journey", event_id).split("-")[2] for event_id in ids}
+    assert len(spans) == len(ids), "events of one millisecond still get spans of their own"
 
 
 def test_encoding_then_decoding_gives_the_same_event_data_back() -> None:
