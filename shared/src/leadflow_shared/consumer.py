@@ -270,7 +270,7 @@ class EventConsumer:
         prepared: Mapping[UUID, Any] | None = None,
     ) -> int:
         """One transaction for the batch; without isolation a failing handler fails the whole attempt."""
-        consumed: list[str] = []
+        # What was handled (with its topic): the metrics count it, the tracer (if any) spans it.
         handled: list[tuple[str, Envelope]] = []
         started_ns = time.time_ns()
         async with self.pool.acquire() as conn, conn.transaction():
@@ -287,7 +287,6 @@ class EventConsumer:
                         await _run(handler(uow, envelope, data))
                     else:
                         await _run(self.sub.batch_handlers[event_type](uow, [(e, d) for _, e, d, _ in items]))
-                    consumed.extend(envelope.type for _, envelope, _, _ in items)
                     handled.extend((msg.topic, envelope) for msg, envelope, _, _ in items)
             else:
                 for msg, envelope, data, handler in todo:
@@ -310,7 +309,6 @@ class EventConsumer:
                         kind = exc.kind if isinstance(exc, Reject) else "failed"
                         dead.append((msg, kind, f"{type(exc).__name__}: {exc}"))
                         continue
-                    consumed.append(envelope.type)
                     handled.append((msg.topic, envelope))
             structlog.contextvars.unbind_contextvars("correlation_id")
             if dead and self.sub.on_dead_letter is not None:
@@ -322,7 +320,7 @@ class EventConsumer:
         if self.tracing is not None:
             self.tracing.consumed(self.group_id, handled, started_ns)
         # One counter update per type and batch, not per message.
-        for event_type, count in Counter(consumed).items():
+        for event_type, count in Counter(envelope.type for _, envelope in handled).items():
             self._consumed(event_type).inc(count)
         if skipped:
             self._skipped.inc(skipped)

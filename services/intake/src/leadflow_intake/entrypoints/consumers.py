@@ -12,7 +12,7 @@ from leadflow_intake.adapters.vendors import VendorClient
 from leadflow_intake.use_cases.capture import DedupPolicy, capture, capture_many
 from leadflow_intake.use_cases.engagement import record_activity
 from leadflow_intake.use_cases.erasure import record_confirmation
-from leadflow_intake.use_cases.ingest import ingest_raw, source_key
+from leadflow_intake.use_cases.ingest import ingest_raw
 from leadflow_intake.use_cases.quarantine import keep_dead_letter
 from leadflow_intake.use_cases.vendor_fetch import NOTHING_FETCHED, Fetched, prefetch
 from leadflow_shared.consumer import BatchHandler, Handler, Prepare, Subscription
@@ -80,7 +80,7 @@ def prepare(vendors: VendorClient) -> Prepare:
     """Fetch the leads vendors sent by id only, before the batch's transaction opens."""
 
     async def fetch(pool: asyncpg.Pool, items: list[tuple[Envelope, Any]]) -> Mapping[UUID, Fetched]:
-        return await prefetch(pool, items, vendors, source_key)
+        return await prefetch(pool, items, vendors)
 
     return fetch
 

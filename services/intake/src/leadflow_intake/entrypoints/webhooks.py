@@ -20,11 +20,11 @@ from leadflow_intake.domain.sources import (
     hubspot,
     linkedin,
     meta,
+    source_key,
     zoom,
 )
 from leadflow_intake.domain.sources.common import parse_form_body, verify_url_secret
 from leadflow_intake.settings import WEBHOOK_SECRETS, IntakeSettings
-from leadflow_intake.use_cases.ingest import source_key
 from leadflow_intake.use_cases.submit import accept_vendor_payload
 from leadflow_shared.http import answers
 from leadflow_shared.runtime import runtime_of

@@ -22,6 +22,7 @@ from leadflow_intake.domain.sources import (
     linkedin,
     meta,
     parse_payload,
+    source_key,
     zoom,
 )
 from leadflow_intake.use_cases.capture import CaptureResult, DedupPolicy, capture
@@ -33,6 +34,7 @@ from leadflow_intake.use_cases.vendor_fetch import (
     Fetched,
     NotFetched,
     linkedin_form_to_fetch,
+    needs_fetch,
 )
 from leadflow_shared.consumer import Retry
 from leadflow_shared.contracts.envelope import Envelope
@@ -54,11 +56,6 @@ class IngestReport:
     ignored: list[str] = field(default_factory=list)
     rejected: list[str] = field(default_factory=list)
     erasures: list[UUID] = field(default_factory=list)
-
-
-def source_key(name: str) -> str:
-    """The internal name of a source as URLs and upstream events spell it ("google-ads" -> "google_ads")."""
-    return name.strip().lower().replace("-", "_")
 
 
 async def ingest_raw(
@@ -151,15 +148,15 @@ async def _webinar_activity(
 async def _results(
     uow: UnitOfWork, source: str, payload: Mapping[str, Any], fetched: Fetched
 ) -> list[SourceResult]:
+    if not needs_fetch(source, payload):
+        return [parse_payload(source, payload)]
     if fetched.error is not None:
         raise fetched.error
-    if source == meta.SOURCE and "field_data" not in payload:
+    if source == meta.SOURCE:
         return await _meta(uow, payload, fetched)
-    if source == linkedin.SOURCE and "formResponse" not in payload:
+    if source == linkedin.SOURCE:
         return await _linkedin(uow, payload, fetched)
-    if source == hubspot.SOURCE and "properties" not in payload:
-        return await _hubspot(uow, payload, fetched)
-    return [parse_payload(source, payload)]
+    return await _hubspot(uow, payload, fetched)
 
 
 async def _meta(uow: UnitOfWork, payload: Mapping[str, Any], fetched: Fetched) -> list[SourceResult]:

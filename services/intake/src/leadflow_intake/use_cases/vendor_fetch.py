@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -11,7 +11,7 @@ import asyncpg
 
 from leadflow_intake.adapters import repository as repo
 from leadflow_intake.adapters.vendors import VendorClient, VendorRefused, VendorUnavailable
-from leadflow_intake.domain.sources import PayloadError, hubspot, linkedin, meta
+from leadflow_intake.domain.sources import PayloadError, hubspot, linkedin, meta, source_key
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import RawLeadSubmitted
 
@@ -58,16 +58,13 @@ async def prefetch(
     pool: asyncpg.Pool,
     items: Sequence[tuple[Envelope, Any]],
     vendors: VendorClient,
-    source_of: Callable[[str], str],
 ) -> dict[UUID, Fetched]:
     """The vendor objects of the raw deliveries of a batch, by event id; no transaction is open meanwhile.
-
-    Ids captured before are not fetched again. `source_of` maps a raw delivery's source name to its key.
-    """
+    Ids captured before are not fetched again."""
     todo: list[tuple[UUID, str, Mapping[str, Any]]] = []
     for envelope, data in items:
         if isinstance(data, RawLeadSubmitted):
-            source = source_of(data.source)
+            source = source_key(data.source)
             if needs_fetch(source, data.payload):
                 todo.append((envelope.id, source, data.payload))
     if not todo:

@@ -173,3 +173,8 @@ __all__ = [
     "SourceSpec",
     "parse_payload",
 ]
+
+
+def source_key(name: str) -> str:
+    """The internal name of a source as URLs and upstream events spell it ("google-ads" -> "google_ads")."""
+    return name.strip().lower().replace("-", "_")
