@@ -87,6 +87,9 @@ async def run(own_infra: OwnInfrastructure, smtp: tuple[int, Inbox]) -> AsyncIte
             "NURTURE_SMTP_HOST": "127.0.0.1",
             "NURTURE_SMTP_PORT": str(smtp[0]),
             "NURTURE_SCHEDULER_POLL_INTERVAL_S": "0.2",
+            # A round killed while sending holds its touches until its lease runs out: seconds, not minutes.
+            "NURTURE_SMTP_TIMEOUT_S": "1",
+            "NURTURE_SCHEDULER_LEASE_S": "6",
         },
         "qualification": {"QUALIFICATION_SWEEP_INTERVAL_S": "1"},
     }

@@ -37,6 +37,8 @@ def definition(settings: ServiceSettings) -> ServiceDefinition:
         ),
         links=links,
         batch_size=settings.scheduler_batch_size,
+        lease=timedelta(seconds=settings.scheduler_lease_s),
+        margin=settings.send_margin,
         retry=RetryPolicy(
             max_attempts=settings.scheduler_max_attempts,
             first_delay=timedelta(seconds=settings.scheduler_retry_delay_s),

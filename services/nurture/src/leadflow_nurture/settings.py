@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import ClassVar
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from leadflow_nurture.domain.unsubscribe import MIN_SECRET, UnsubscribeLinks
 from leadflow_shared.settings import ServiceSettings
+
+# The SMTP commands of one email (connect, MAIL, RCPT, DATA, the message): each bounded by smtp_timeout_s.
+SEND_MARGIN = 5
 
 
 class NurtureSettings(ServiceSettings):
@@ -32,6 +35,12 @@ class NurtureSettings(ServiceSettings):
         ge=1,
         le=100,
         description="attempts of a touch (timeouts, 4xx answers) before it fails for good",
+    )
+    scheduler_lease_s: float = Field(
+        default=300.0,
+        gt=0,
+        le=86_400,
+        description="how long a round holds the touches it sends; a crashed round's touches wait this long",
     )
     scheduler_enabled: bool = True
     smtp_host: str = "127.0.0.1"
@@ -57,6 +66,21 @@ class NurtureSettings(ServiceSettings):
         default=60, ge=1, le=3650, description="how long a sent email's unsubscribe link keeps working"
     )
     unsubscribe_mailto: str | None = None
+
+    @model_validator(mode="after")
+    def _lease_outlasts_an_email(self) -> NurtureSettings:
+        # A round stops sending SEND_MARGIN timeouts before its lease ends: one email's worst case.
+        if self.scheduler_lease_s <= SEND_MARGIN * self.smtp_timeout_s:
+            raise ValueError(
+                f"scheduler_lease_s must exceed {SEND_MARGIN} x smtp_timeout_s"
+                f" ({SEND_MARGIN * self.smtp_timeout_s:g} s), the longest one email can take"
+            )
+        return self
+
+    @property
+    def send_margin(self) -> timedelta:
+        """How long before its lease ends a round stops sending."""
+        return timedelta(seconds=SEND_MARGIN * self.smtp_timeout_s)
 
     @field_validator("public_url", "unsubscribe_mailto")
     @classmethod

@@ -182,7 +182,7 @@ class CrashingMail:
         raise RuntimeError("kill -9 while talking to the SMTP server")
 
 
-async def test_a_worker_that_dies_mid_batch_loses_no_touch_and_the_restarted_one_sends_each_once(
+async def test_a_worker_that_dies_mid_batch_loses_no_touch_and_a_round_after_its_lease_sends_each_once(
     uows: UnitOfWorkFactory, smtp_server: SmtpServer
 ) -> None:
     store = TrackStore()
@@ -192,9 +192,21 @@ async def test_a_worker_that_dies_mid_batch_loses_no_touch_and_the_restarted_one
     assert await uows.pool.fetchval("SELECT count(*) FROM touches WHERE status = 'due'") == 5
     assert "nurture.touch_sent" not in await outbox_types(uows)
 
-    await drain(uows, TrackStore(), SmtpSender(settings_for(smtp_server)))
+    mail = SmtpSender(settings_for(smtp_server))
+    await drain(uows, TrackStore(), mail)
+    assert smtp_server.inbox.messages == [], "the dead worker's lease still holds its touches"
+
+    await run_out_leases(uows)
+    await drain(uows, TrackStore(), mail)
     touch_ids = [m["X-Leadflow-Touch"] for m in smtp_server.inbox.messages]
     assert len(touch_ids) == len(set(touch_ids)) == 15
+
+
+async def run_out_leases(uows: UnitOfWorkFactory) -> None:
+    """Let every lease run out, as the minutes after a worker died would."""
+    await uows.pool.execute(
+        "UPDATE touches SET leased_until = now() - interval '1 second' WHERE lease IS NOT NULL"
+    )
 
 
 async def test_an_unreachable_smtp_server_keeps_the_touch_due_for_a_later_retry(

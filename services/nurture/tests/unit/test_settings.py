@@ -64,3 +64,12 @@ def test_serving_with_a_secret_wires_the_unsubscribe_routes() -> None:
     paths = {route.path for router in served.routers for route in router.routes}  # type: ignore[attr-defined]
     assert "/v1/unsubscribe/{token}" in paths
     assert served.state["unsubscribe_links"].secret == SECRET.encode()
+
+
+def test_a_lease_shorter_than_one_email_can_take_stops_the_service() -> None:
+    with pytest.raises(ValidationError, match="scheduler_lease_s must exceed 5 x smtp_timeout_s"):
+        NurtureSettings(database_url=DSN, smtp_timeout_s=10, scheduler_lease_s=50)
+    assert (
+        NurtureSettings(database_url=DSN, smtp_timeout_s=1, scheduler_lease_s=6).send_margin.total_seconds()
+        == 5
+    )

@@ -6,7 +6,7 @@ import aiosmtplib
 import pytest
 
 from leadflow_nurture.adapters.smtp import NO_SMTPUTF8, classify
-from leadflow_nurture.domain.delivery import FailureKind
+from leadflow_nurture.domain.delivery import FailureKind, TurnMissed
 from leadflow_nurture.domain.email import Unrenderable
 
 NO_SUCH_USER = aiosmtplib.SMTPRecipientRefused(550, "5.1.1 no such user", "rui@transportes-lusos.example")
@@ -29,6 +29,7 @@ MAILBOX_BUSY = aiosmtplib.SMTPRecipientRefused(450, "4.2.1 mailbox busy", "rui@t
         (aiosmtplib.SMTPNotSupported("SMTPUTF8 is not supported by this server"), FailureKind.UNSENDABLE),
         (Unrenderable("not an email address: 'ana@'"), FailureKind.UNSENDABLE),
         (ValueError("Invalid address"), FailureKind.UNSENDABLE),
+        (TurnMissed("the round's lease ran out before this email's turn"), FailureKind.UNAVAILABLE),
     ],
     ids=lambda value: type(value).__name__ if isinstance(value, Exception) else str(value),
 )

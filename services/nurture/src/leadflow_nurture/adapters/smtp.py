@@ -10,7 +10,7 @@ from typing import Protocol
 import aiosmtplib
 import structlog
 
-from leadflow_nurture.domain.delivery import FailureKind, SendFailure
+from leadflow_nurture.domain.delivery import FailureKind, SendFailure, TurnMissed
 from leadflow_nurture.domain.email import Unrenderable
 from leadflow_nurture.settings import NurtureSettings
 
@@ -33,6 +33,8 @@ class MailSender(Protocol):
 def classify(error: Exception) -> SendFailure:
     """The failure an exception of rendering or of the SMTP conversation stands for."""
     reason = f"{type(error).__name__}: {error}"[:500]
+    if isinstance(error, TurnMissed):
+        return SendFailure(FailureKind.UNAVAILABLE, str(error)[:500])
     if isinstance(error, Unrenderable):
         return SendFailure(FailureKind.UNSENDABLE, str(error)[:500])
     if isinstance(error, aiosmtplib.SMTPNotSupported):

@@ -30,6 +30,10 @@ class SendFailure:
     reason: str
 
 
+class TurnMissed(Exception):
+    """The round's lease on a touch ran out before its email's turn: it is sent by a later round."""
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     """How often and how late a transient failure is tried again: the delay doubles up to a ceiling."""

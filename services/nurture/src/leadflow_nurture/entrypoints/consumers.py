@@ -151,10 +151,10 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
     }
     opportunity: dict[str, BatchHandler] = {LeadConverted.event_type: on_converted}
     return [
-        subscription("qualification", topics.QUALIFICATION_EVENTS, qualification, {}),
+        subscription("qualification", (topics.QUALIFICATION_EVENTS,), qualification, {}),
         subscription(
             "intake",
-            topics.INTAKE_EVENTS,
+            (topics.INTAKE_EVENTS, topics.INTAKE_ERASURES),
             intake,
             {
                 LeadEngaged.event_type: on_engaged,
@@ -163,18 +163,18 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
             },
         ),
         subscription(
-            "opportunity", topics.OPPORTUNITY_EVENTS, opportunity, {OpportunityLost.event_type: on_lost}
+            "opportunity", (topics.OPPORTUNITY_EVENTS,), opportunity, {OpportunityLost.event_type: on_lost}
         ),
     ]
 
 
 def subscription(
-    name: str, topic: str, batched: dict[str, BatchHandler], single: dict[str, Handler]
+    name: str, read: tuple[str, ...], batched: dict[str, BatchHandler], single: dict[str, Handler]
 ) -> Subscription:
     """A subscription whose batched handlers serve single messages (a list of one) and groups alike."""
     return Subscription(
         name=name,
-        topics=(topic,),
+        topics=read,
         handlers={**single, **{event_type: one_at_a_time(h) for event_type, h in batched.items()}},
         batch_handlers={event_type: lead_by_lead(h) for event_type, h in batched.items()},
     )

@@ -1,20 +1,26 @@
-"""The touch scheduler: claims due touches with FOR UPDATE SKIP LOCKED, sends them, records them.
+"""The touch scheduler: claims due touches under a lease, sends them with no transaction open, records them.
 
-Delivery order and the crash window: a round claims due touches by row lock inside one
-transaction, sends them over SMTP, then in the same transaction marks them sent, emits
-nurture.touch_sent and schedules the next step, and commits. A crash or a lost database
-connection before the commit rolls everything back, so the touches are due again and another
-round (this replica after a restart, or a second replica) sends them: nothing is lost. The price
-is at-least-once delivery: a crash in the short window after the SMTP server accepted a message
-and before the commit sends that message again. Each message carries a Message-ID derived from
-the touch id, so a receiving system can drop such a duplicate. We chose this over marking a
-touch sent before sending, which would silently lose touches on a crash.
+Delivery order and the crash window: a round claims due touches with FOR UPDATE SKIP LOCKED, settles
+at once those it will not send (cancelled, no consent, suppressed, ...), leases the rest for
+`lease` and commits. It then sends them over SMTP holding no transaction and no connection, and
+in a second transaction marks the touches it still holds the lease of sent, emits
+nurture.touch_sent and schedules the next step. A crash or a lost database connection between
+the two leaves the lease to run out, after which a later round (this replica after a restart,
+or another replica) sends the touches: nothing is lost. The price is at-least-once delivery:
+a crash in the window after the SMTP server accepted a message and before the second commit
+sends that message again. Each message carries a Message-ID derived from the touch id, so a
+receiving system can drop such a duplicate. We chose this over marking a touch sent before
+sending, which would silently lose touches on a crash. A round stops sending when its lease
+comes close to running out, so a slow SMTP server does not let a second round send the same
+touches while the first still holds them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -31,7 +37,14 @@ from leadflow_nurture.adapters.content import template_for
 from leadflow_nurture.adapters.smtp import MailSender
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.consent import BOUNCED
-from leadflow_nurture.domain.delivery import FailureKind, GiveUp, Retry, RetryPolicy, after_failure
+from leadflow_nurture.domain.delivery import (
+    FailureKind,
+    GiveUp,
+    Retry,
+    RetryPolicy,
+    TurnMissed,
+    after_failure,
+)
 from leadflow_nurture.domain.email import Recipient, Sender, Unrenderable, render_touch
 from leadflow_nurture.domain.engagement import check_exhaustion
 from leadflow_nurture.domain.enrollment import TouchOutcome, TouchRecord
@@ -57,6 +70,9 @@ class SchedulerConfig:
     links: UnsubscribeLinks
     batch_size: int = 100
     retry: RetryPolicy = field(default_factory=RetryPolicy)
+    # How long a round holds the touches it sends; it stops sending `margin` before the lease runs out.
+    lease: timedelta = timedelta(minutes=5)
+    margin: timedelta = timedelta(seconds=50)
 
 
 def _claim_sql() -> str:
@@ -69,6 +85,7 @@ def _claim_sql() -> str:
         " LEFT JOIN consent c ON c.lead_id = t.lead_id AND c.channel = 'email'"
         " LEFT JOIN undeliverable u ON u.email = lower(l.profile->>'email')"
         " WHERE t.status = 'due' AND t.due_at <= now()"
+        " AND (t.leased_until IS NULL OR t.leased_until <= now())"
         " ORDER BY t.due_at LIMIT $1 FOR UPDATE OF t SKIP LOCKED"
     )
 
@@ -76,18 +93,38 @@ def _claim_sql() -> str:
 Draft = tuple[Mapping[str, Any], Step, LeadProfile]
 
 
+@dataclass
+class Claim:
+    """What the first transaction of a round leaves to send, under its lease."""
+
+    lease: uuid.UUID
+    deadline: float
+    to_send: list[Draft]
+    settled: int
+
+
 async def send_due_touches(
     uows: UnitOfWorkFactory, store: TrackStore, mail: MailSender, config: SchedulerConfig
 ) -> int:
-    """One round: claim, send, record; answers how many touches were settled (sent, skipped or failed).
+    """One round: claim and lease, send, record; answers how many touches it settled (sent, skipped, failed).
 
     A touch whose email fails is settled or put off on its own: the others of the round go out regardless.
     """
+    claim = await _claim(uows, store, config)
+    if not claim.to_send:
+        return claim.settled
+    fates = await deliver(mail, claim.to_send, config, claim.deadline)
+    return claim.settled + await _record(uows, store, claim, fates)
+
+
+async def _claim(uows: UnitOfWorkFactory, store: TrackStore, config: SchedulerConfig) -> Claim:
+    """Claim due touches; settle those that are not to be sent and lease the others to this round."""
+    claim = Claim(uuid.uuid4(), time.monotonic() + (config.lease - config.margin).total_seconds(), [], 0)
     async with uows() as uow:
         conn = uow.conn
         rows = await conn.fetch(_claim_sql(), config.batch_size)
         if not rows:
-            return 0
+            return claim
         outcomes: dict[int, str] = {}
         given_up: dict[int, GiveUp] = {}
         to_send: list[Draft] = []
@@ -115,10 +152,45 @@ async def send_due_touches(
         for row, _, profile in to_send:
             if email_hash(profile.email or "") in blocked:
                 outcomes[row["id"]] = TouchOutcome.SKIPPED_SUPPRESSED.value
-        to_send = [draft for draft in to_send if draft[0]["id"] not in outcomes]
-        fates = await deliver(mail, to_send, config)
+        claim.to_send = [draft for draft in to_send if draft[0]["id"] not in outcomes]
+        if claim.to_send:
+            await conn.execute(
+                "UPDATE touches SET lease = $2, leased_until = now() + $3::interval"
+                " WHERE id = ANY($1::bigint[])",
+                [row["id"] for row, _, _ in claim.to_send],
+                claim.lease,
+                config.lease,
+            )
+        if given_up:
+            await _give_up(conn, [r for r in rows if r["id"] in given_up], given_up)
+        await _settle(conn, store, [r for r in rows if r["id"] in outcomes], outcomes, uow.outbox)
+        claim.settled = len(outcomes)
+        return claim
+
+
+async def _record(
+    uows: UnitOfWorkFactory, store: TrackStore, claim: Claim, fates: Sequence[Retry | GiveUp | None]
+) -> int:
+    """Record what became of the sent touches this round still holds (a lost lease is a later round's)."""
+    async with uows() as uow:
+        conn = uow.conn
+        held = {
+            row["id"]
+            for row in await conn.fetch(
+                "SELECT id FROM touches WHERE id = ANY($1::bigint[]) AND lease = $2 AND status = 'due'"
+                " ORDER BY id FOR UPDATE",
+                [row["id"] for row, _, _ in claim.to_send],
+                claim.lease,
+            )
+        }
+        outcomes: dict[int, str] = {}
+        given_up: dict[int, GiveUp] = {}
         retries: list[tuple[int, str, timedelta, int]] = []
-        for (row, _, _), fate in zip(to_send, fates, strict=True):
+        rows = []
+        for (row, _, _), fate in zip(claim.to_send, fates, strict=True):
+            if row["id"] not in held:
+                continue
+            rows.append(row)
             if fate is None:
                 outcomes[row["id"]] = TouchOutcome.SENT.value
             elif isinstance(fate, Retry):
@@ -126,6 +198,10 @@ async def send_due_touches(
             else:
                 outcomes[row["id"]] = TouchOutcome.FAILED.value
                 given_up[row["id"]] = fate
+        if len(held) < len(claim.to_send):
+            log.warning(
+                "touches of a lost lease left to the round holding them", count=len(claim.to_send) - len(held)
+            )
         if retries:
             # The reasons stay in the table: an SMTP answer often quotes the address, which logs never carry.
             log.warning("touches not sent; retrying later", count=len(retries))
@@ -133,7 +209,7 @@ async def send_due_touches(
             # Claimed touches are distinct rows: one statement for all does what one per touch did.
             await conn.execute(
                 "UPDATE touches SET attempts = attempts + x.counted, last_error = x.error,"
-                " due_at = now() + x.after"
+                " due_at = now() + x.after, lease = NULL, leased_until = NULL"
                 " FROM unnest($1::bigint[], $2::text[], $3::interval[], $4::int[])"
                 " AS x (id, error, after, counted)"
                 " WHERE touches.id = ANY($1::bigint[]) AND touches.id = x.id",
@@ -141,17 +217,17 @@ async def send_due_touches(
             )
         if given_up:
             await _give_up(conn, [r for r in rows if r["id"] in given_up], given_up)
-        await _settle(uow.conn, store, [r for r in rows if r["id"] in outcomes], outcomes, uow.outbox)
+        await _settle(conn, store, [r for r in rows if r["id"] in outcomes], outcomes, uow.outbox)
         return len(outcomes)
 
 
 async def deliver(
-    mail: MailSender, drafts: Sequence[Draft], config: SchedulerConfig
+    mail: MailSender, drafts: Sequence[Draft], config: SchedulerConfig, deadline: float | None = None
 ) -> list[Retry | GiveUp | None]:
-    """Send the drafts' emails; for each, None when sent, else whether it is tried again or given up."""
+    """Send the drafts' emails until the monotonic deadline; for each, None when sent, else what follows."""
     if not drafts:
         return []
-    failures = await mail.send(Messages(drafts, config.sender, config.links))
+    failures = await mail.send(Messages(drafts, config.sender, config.links, deadline))
     return [
         None if failure is None else after_failure(failure, row["attempts"], config.retry)
         for (row, _, _), failure in zip(drafts, failures, strict=True)
@@ -205,7 +281,8 @@ async def _settle(
 ) -> None:
     if rows:
         await conn.execute(
-            "UPDATE touches SET status = x.status, done_at = now(), attempts = attempts + 1"
+            "UPDATE touches SET status = x.status, done_at = now(), attempts = attempts + 1,"
+            " lease = NULL, leased_until = NULL"
             " FROM unnest($1::bigint[], $2::text[]) AS x (id, status)"
             " WHERE touches.id = ANY($1::bigint[]) AND touches.id = x.id",
             [row["id"] for row in rows],
@@ -284,11 +361,15 @@ class Messages(Sequence[EmailMessage]):
     """The emails of a round, each rendered when the sender first reads it.
 
     A round whose SMTP connection fails renders none (its touches are only due again), and a touch that
-    cannot be rendered raises Unrenderable when read, for the sender to answer for that touch alone.
+    cannot be rendered raises Unrenderable when read, for the sender to answer for that touch alone. One
+    read after the deadline (the round's lease about to run out) raises TurnMissed, for a later round.
     """
 
-    def __init__(self, drafts: Sequence[Draft], sender: Sender, links: UnsubscribeLinks) -> None:
+    def __init__(
+        self, drafts: Sequence[Draft], sender: Sender, links: UnsubscribeLinks, deadline: float | None = None
+    ) -> None:
         self._drafts = drafts
+        self._deadline = deadline
         self._sender = sender
         self._links = links
         self._at = lifecycle.now()
@@ -309,6 +390,8 @@ class Messages(Sequence[EmailMessage]):
         index = range(len(self))[index]
         rendered = self._rendered.get(index)
         if rendered is None:
+            if self._deadline is not None and time.monotonic() > self._deadline:
+                raise TurnMissed("the round's lease ran out before this email's turn")
             row, step, profile = self._drafts[index]
             try:
                 link = self._links.url(row["lead_id"], self._at)
