@@ -23,7 +23,7 @@ from leadflow_intake.entrypoints import consumers, export, http, people, webhook
 from leadflow_intake.settings import IntakeSettings
 from leadflow_shared.consumer import EventConsumer, Handler, Prepare
 from leadflow_shared.contracts.envelope import Envelope, decode, decode_data
-from leadflow_shared.contracts.topics import INTAKE_EVENTS
+from leadflow_shared.contracts.topics import INTAKE_EVENTS, INTAKE_ERASURES
 from leadflow_shared.db import create_pool
 from leadflow_shared.http import create_app
 from leadflow_shared.runtime import Runtime, ServiceDefinition
@@ -98,7 +98,7 @@ class Intake:
         return {"Authorization": f"Bearer {self.tokens[scope]}"}
 
     async def drain(self, *, redeliver: bool = False) -> list[Envelope]:
-        """Handle every pending upstream message as intake's consumers would; return new intake.events."""
+        """Handle every pending upstream message as intake's consumers would; return intake's new events."""
         emitted: list[Envelope] = []
         while True:
             async with self.pool.acquire() as conn, conn.transaction():
@@ -113,7 +113,7 @@ class Intake:
                 break
             for row in rows:
                 envelope = decode(row["payload"])
-                if row["topic"].endswith(INTAKE_EVENTS):
+                if row["topic"].endswith((INTAKE_EVENTS, INTAKE_ERASURES)):
                     emitted.append(envelope)
                     continue
                 handler = self.handlers.get(envelope.type)

@@ -186,7 +186,7 @@ class PersonErasureRequested(EventData):
     """
 
     event_type: ClassVar[str] = "person.erasure_requested"
-    topic: ClassVar[str] = topics.INTAKE_EVENTS
+    topic: ClassVar[str] = topics.INTAKE_ERASURES
 
     request_id: UUID
     lead_ids: list[UUID] = Field(max_length=10_000)
@@ -215,7 +215,7 @@ class IntakePersonErased(PersonErased):
     """Intake erased a person's data in its schema."""
 
     event_type: ClassVar[str] = "intake.person_erased"
-    topic: ClassVar[str] = topics.INTAKE_EVENTS
+    topic: ClassVar[str] = topics.INTAKE_ERASURES
 
 
 # qualification.events
@@ -242,7 +242,7 @@ class QualificationPersonErased(PersonErased):
     """Qualification erased a person's data in its schema."""
 
     event_type: ClassVar[str] = "qualification.person_erased"
-    topic: ClassVar[str] = topics.QUALIFICATION_EVENTS
+    topic: ClassVar[str] = topics.QUALIFICATION_ERASURES
 
 
 class LeadAssigned(EventData):
@@ -324,7 +324,7 @@ class OpportunityPersonErased(PersonErased):
     """Opportunity erased a person's data in its schema."""
 
     event_type: ClassVar[str] = "opportunity.person_erased"
-    topic: ClassVar[str] = topics.OPPORTUNITY_EVENTS
+    topic: ClassVar[str] = topics.OPPORTUNITY_ERASURES
 
 
 class OpportunityOpened(EventData):
@@ -420,7 +420,7 @@ class NurturePersonErased(PersonErased):
     """Nurture erased a person's data in its schema (its suppression list of email hashes stays)."""
 
     event_type: ClassVar[str] = "nurture.person_erased"
-    topic: ClassVar[str] = topics.NURTURE_EVENTS
+    topic: ClassVar[str] = topics.NURTURE_ERASURES
 
 
 class NurtureTouchSent(EventData):

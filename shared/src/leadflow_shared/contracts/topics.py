@@ -1,4 +1,5 @@
-"""Topic names: two upstream topics and one topic per service, each with a dead-letter topic beside it."""
+"""Topic names: two upstream topics, and per service its events topic and its low-volume erasures topic,
+each with a dead-letter topic beside it (docs/adr/0005-erasures-on-their-own-topics.md says why two)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,12 @@ INTAKE_EVENTS = "intake.events"
 QUALIFICATION_EVENTS = "qualification.events"
 OPPORTUNITY_EVENTS = "opportunity.events"
 NURTURE_EVENTS = "nurture.events"
+# Erasure requests (intake) and each service's confirmation: rare events that every service reads, kept off
+# the busy events topics so that reading them costs nothing per lead.
+INTAKE_ERASURES = "intake.erasures"
+QUALIFICATION_ERASURES = "qualification.erasures"
+OPPORTUNITY_ERASURES = "opportunity.erasures"
+NURTURE_ERASURES = "nurture.erasures"
 
 BASE_TOPICS: tuple[str, ...] = (
     LEADS_SUBMITTED,
@@ -16,6 +23,10 @@ BASE_TOPICS: tuple[str, ...] = (
     QUALIFICATION_EVENTS,
     OPPORTUNITY_EVENTS,
     NURTURE_EVENTS,
+    INTAKE_ERASURES,
+    QUALIFICATION_ERASURES,
+    OPPORTUNITY_ERASURES,
+    NURTURE_ERASURES,
 )
 
 DLQ_SUFFIX = ".dlq"

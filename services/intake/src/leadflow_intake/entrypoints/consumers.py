@@ -105,7 +105,7 @@ def subscriptions(vendors: VendorClient, policy: DedupPolicy) -> list[Subscripti
         ),
         Subscription(
             name="erasure-confirmations",
-            topics=(topics.QUALIFICATION_EVENTS, topics.OPPORTUNITY_EVENTS, topics.NURTURE_EVENTS),
+            topics=(topics.QUALIFICATION_ERASURES, topics.OPPORTUNITY_ERASURES, topics.NURTURE_ERASURES),
             handlers=dict.fromkeys(ERASURE_CONFIRMATIONS, on_person_erased),
         ),
     ]

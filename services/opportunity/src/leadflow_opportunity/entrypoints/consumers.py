@@ -66,10 +66,9 @@ def subscriptions() -> list[Subscription]:
                 LeadQualified.event_type: on_many_qualified,
             },
         ),
-        # Only erasure requests: the rest of intake.events reaches opportunity through qualification.
         Subscription(
             name="erasure",
-            topics=(topics.INTAKE_EVENTS,),
+            topics=(topics.INTAKE_ERASURES,),
             handlers={PersonErasureRequested.event_type: on_erasure_requested},
         ),
     ]

@@ -102,7 +102,7 @@ def subscriptions() -> list[Subscription]:
     return [
         Subscription(
             name="intake",
-            topics=(topics.INTAKE_EVENTS,),
+            topics=(topics.INTAKE_EVENTS, topics.INTAKE_ERASURES),
             handlers={
                 LeadCaptured.event_type: on_captured,
                 LeadUpdated.event_type: on_updated,
