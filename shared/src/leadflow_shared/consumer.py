@@ -276,8 +276,7 @@ class EventConsumer:
         async with self.pool.acquire() as conn, conn.transaction():
             outbox = Outbox(conn, self.service, self.topic_prefix, self.max_message_bytes, self.journeys)
             uow = UnitOfWork(conn, outbox, prepared or {})
-            fresh = await inbox.claim(conn, self.group_id, [env.id for _, env, _, _ in wanted])
-            todo = await self._forget_erased(conn, [item for item in wanted if item[1].id in fresh])
+            todo = await self._claim(conn, wanted)
             skipped = len(wanted) - len(todo)
             if not isolate:
                 for event_type, items in plan_batches(todo, self.sub.batch_handlers):
@@ -330,22 +329,22 @@ class EventConsumer:
             log.warning("message dead-lettered", topic=msg.topic, offset=msg.offset, kind=kind, reason=reason)
         return outbox.written
 
-    async def _forget_erased(self, conn: asyncpg.Connection, todo: list[Wanted]) -> list[Wanted]:
-        """The batch with the events about erased leads pseudonymised: one query per batch."""
-        if not todo:
-            return todo
+    async def _claim(self, conn: asyncpg.Connection, wanted: list[Wanted]) -> list[Wanted]:
+        """The batch's events not handled before, those about erased leads pseudonymised: one query."""
+        if not wanted:
+            return wanted
         if self._keeps_erased is None:
             self._keeps_erased = bool(await conn.fetchval("SELECT to_regclass('erased_leads') IS NOT NULL"))
+        ids = [envelope.id for _, envelope, _, _ in wanted]
         if not self._keeps_erased:
-            return todo
-        erased = await erasure.erased_among(
-            conn, (lead for msg, _, data, _ in todo for lead in _leads_of(msg, data))
-        )
-        if not erased:
-            return todo
+            fresh = await inbox.claim(conn, self.group_id, ids)
+            return [item for item in wanted if item[1].id in fresh]
+        leads = [lead for msg, _, data, _ in wanted for lead in _leads_of(msg, data)]
+        fresh, erased = await inbox.claim_noting_erased(conn, self.group_id, ids, leads)
         return [
             (msg, envelope, _forgotten(data) if erased.intersection(_leads_of(msg, data)) else data, handler)
-            for msg, envelope, data, handler in todo
+            for msg, envelope, data, handler in wanted
+            if envelope.id in fresh
         ]
 
     async def _keep_dead(self, uow: UnitOfWork, dead: list[DeadLetter]) -> None:

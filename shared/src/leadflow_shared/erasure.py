@@ -167,14 +167,6 @@ async def erase_timeline(conn: asyncpg.Connection, lead_ids: Sequence[UUID]) -> 
     )
 
 
-async def erased_among(conn: asyncpg.Connection, keys: Iterable[str]) -> set[str]:
-    """Which of these lead ids (as Kafka keys) were erased here."""
-    rows = await conn.fetch(
-        "SELECT lead_id FROM erased_leads WHERE lead_id = ANY($1::text[])", sorted(set(keys))
-    )
-    return {row["lead_id"] for row in rows}
-
-
 def pseudonymise_event(data: EventDataT) -> EventDataT:
     """The same event without the personal data it carries (what an erased lead's late event becomes)."""
     dumped = data.model_dump(mode="json")

@@ -31,3 +31,23 @@ async def claim(conn: asyncpg.Connection, consumer: str, event_ids: Sequence[UUI
         list(event_ids),
     )
     return {row["event_id"] for row in rows}
+
+
+# The claim and the erased leads among the batch's, in one round trip (a consumer asks both of every batch).
+_CLAIM_AND_ERASED = (
+    "WITH fresh AS (INSERT INTO inbox (consumer, event_id) SELECT $1, unnest($2::uuid[])"
+    " ON CONFLICT DO NOTHING RETURNING event_id)"
+    " SELECT event_id, NULL::text AS lead_id FROM fresh"
+    " UNION ALL SELECT NULL, lead_id FROM erased_leads WHERE lead_id = ANY($3::text[])"
+)
+
+
+async def claim_noting_erased(
+    conn: asyncpg.Connection, consumer: str, event_ids: Sequence[UUID], leads: Sequence[str]
+) -> tuple[set[UUID], set[str]]:
+    """claim, and which of these lead ids (Kafka keys) the service erased (its `erased_leads`)."""
+    if not event_ids:
+        return set(), set()
+    rows = await conn.fetch(_CLAIM_AND_ERASED, consumer, list(event_ids), sorted(set(leads)))
+    fresh = {row["event_id"] for row in rows if row["event_id"] is not None}
+    return fresh, {row["lead_id"] for row in rows if row["lead_id"] is not None}
