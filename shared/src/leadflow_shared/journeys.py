@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import asyncpg
 
 from leadflow_shared.contracts.envelope import Envelope
-from leadflow_shared.contracts.events import EventData
+from leadflow_shared.contracts.events import EVENT_TYPES, EventData
 from leadflow_shared.contracts.summaries import merged_summary, summarise
 
 # Migrations (intake 0008, qualification 0008, opportunity 0006, nurture 0007) create these in each schema.
@@ -33,7 +34,20 @@ CREATE INDEX IF NOT EXISTS lead_timeline_by_lead ON lead_timeline (lead_id, at, 
 """
 JOURNEYS_DROP_DDL = "DROP TABLE IF EXISTS lead_timeline;\nDROP TABLE IF EXISTS lead_journeys;\n"
 
-# A lead's journey is the correlation id of the first event about it; later events take it over (a data-
+# A later migration of every service drops lead_journeys: a lead's journey is its first timeline fact's.
+JOURNEYS_TABLE_DROP = "DROP TABLE IF EXISTS lead_journeys;"
+JOURNEYS_TABLE_BACK = """
+CREATE TABLE IF NOT EXISTS lead_journeys (
+    lead_id uuid PRIMARY KEY,
+    correlation_id text NOT NULL,
+    started_at timestamptz NOT NULL DEFAULT now()
+);
+INSERT INTO lead_journeys (lead_id, correlation_id, started_at)
+SELECT DISTINCT ON (lead_id) lead_id, correlation_id, at FROM lead_timeline ORDER BY lead_id, at, id
+ON CONFLICT (lead_id) DO NOTHING;
+"""
+
+# A lead's journey is the correlation id of the first fact about it; later events take it over (a data-
 # modifying CTE does not see its own inserts, so `known` holds only journeys begun in earlier transactions).
 _FOLLOW = """
 WITH given AS (
@@ -42,10 +56,8 @@ WITH given AS (
 ), first AS (
     SELECT DISTINCT ON (lead_id) lead_id, correlation_id FROM given ORDER BY lead_id, i
 ), known AS (
-    SELECT j.lead_id, j.correlation_id FROM lead_journeys j JOIN first USING (lead_id)
-), started AS (
-    INSERT INTO lead_journeys (lead_id, correlation_id) SELECT lead_id, correlation_id FROM first
-    ON CONFLICT (lead_id) DO NOTHING
+    SELECT DISTINCT ON (t.lead_id) t.lead_id, t.correlation_id FROM lead_timeline t JOIN first USING (lead_id)
+    ORDER BY t.lead_id, t.at, t.id
 ), facts AS (
     INSERT INTO lead_timeline (lead_id, event_id, at, kind, summary, correlation_id)
     SELECT g.lead_id, g.event_id, g.at, g.kind, g.summary, coalesce(k.correlation_id, f.correlation_id)
@@ -54,6 +66,15 @@ WITH given AS (
 SELECT f.lead_id, coalesce(k.correlation_id, f.correlation_id) AS correlation_id
 FROM first f LEFT JOIN known k USING (lead_id)
 """
+
+# Facts whose journey their causing event carried, recorded by the statement that writes the outbox rows:
+# the parameters after the outbox's four are the facts' columns.
+WITH_FACTS = (
+    "WITH facts AS (INSERT INTO lead_timeline (lead_id, event_id, at, kind, summary, correlation_id)"
+    " SELECT lead_id, event_id, at, kind, summary, correlation_id"
+    " FROM unnest($5::uuid[], $6::uuid[], $7::timestamptz[], $8::text[], $9::text[], $10::text[])"
+    " WITH ORDINALITY AS f(lead_id, event_id, at, kind, summary, correlation_id, i) ORDER BY i) "
+)
 
 
 @dataclass(frozen=True)
@@ -94,8 +115,31 @@ def facts_of(data: EventData, envelope: Envelope) -> list[Fact]:
     return [subject, *others]
 
 
+def carries_journey(data: EventData, envelope: Envelope, causation: Envelope | None, source: str) -> bool:
+    """Whether the event's correlation id is its lead's journey already, so that no lookup is needed: it
+    follows another leadflow service's event about the same lead, whose outbox stamped the journey."""
+    if causation is None or causation.subject != envelope.subject or causation.source == source:
+        return False
+    if data.other_leads() or envelope.correlationid != causation.correlationid:
+        return False
+    model = EVENT_TYPES.get(causation.type)
+    return model is not None and model.topic.endswith(".events")
+
+
+def fact_columns(facts: list[Fact]) -> list[list[Any]]:
+    """The facts as the columns WITH_FACTS takes."""
+    return [
+        [f.lead_id for f in facts],
+        [f.event_id for f in facts],
+        [f.at for f in facts],
+        [f.kind for f in facts],
+        [f.summary for f in facts],
+        [f.correlation_id for f in facts],
+    ]
+
+
 async def follow(conn: asyncpg.Connection, facts: list[Fact]) -> dict[UUID, str]:
-    """Record the facts under each lead's journey, beginning journeys for new leads; the journey of each."""
+    """Record the facts under each lead's journey (its first fact's correlation id); the journey of each."""
     rows = await conn.fetch(
         _FOLLOW,
         [f.lead_id for f in facts],

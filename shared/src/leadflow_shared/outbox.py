@@ -26,7 +26,7 @@ from aiokafka.errors import (
 from leadflow_shared import metrics
 from leadflow_shared.contracts.envelope import TYPE_HEADER, Envelope, encode, new_event, trace_parent
 from leadflow_shared.contracts.events import EventData
-from leadflow_shared.journeys import Fact, facts_of, follow
+from leadflow_shared.journeys import WITH_FACTS, Fact, carries_journey, fact_columns, facts_of, follow
 
 log = structlog.get_logger(__name__)
 
@@ -119,7 +119,9 @@ class Outbox:
         # With journeys, events about a lead take over its journey's correlation id and join its timeline.
         self.journeys = journeys
         self.pending: list[Row] = []
+        # Lead events whose journey is to be looked up, and facts whose journey their cause carried.
         self.about_leads: list[tuple[int, Envelope, list[Fact]]] = []
+        self.followed: list[tuple[int, Fact]] = []
         self.written = 0
 
     async def emit(
@@ -138,7 +140,11 @@ class Outbox:
         self._check(row)
         self.pending.append(row)
         if self.journeys and data.topic.endswith(".events") and envelope.subject is not None:
-            self.about_leads.append((len(self.pending) - 1, envelope, facts_of(data, envelope)))
+            index, facts = len(self.pending) - 1, facts_of(data, envelope)
+            if correlation_id is None and carries_journey(data, envelope, causation, self.source):
+                self.followed.extend((index, fact) for fact in facts)
+            else:
+                self.about_leads.append((index, envelope, facts))
         return envelope
 
     async def emit_many(self, items: Sequence[tuple[EventData, Envelope | None]]) -> list[Envelope]:
@@ -165,6 +171,7 @@ class Outbox:
         """Forget what was queued after the mark."""
         del self.pending[mark:]
         self.about_leads = [item for item in self.about_leads if item[0] < mark]
+        self.followed = [item for item in self.followed if item[0] < mark]
 
     async def flush(self) -> None:
         """Write the queued rows in one round trip; called inside the transaction, just before commit."""
@@ -172,21 +179,22 @@ class Outbox:
             return
         if self.about_leads:
             await self._follow_journeys()
-        if len(self.pending) == 1:
+        facts = [fact for _, fact in self.followed]
+        if len(self.pending) == 1 and not facts:
             # One row is one statement: outside a transaction it commits alone, in one round trip.
             await self.conn.execute(_INSERT, *self.pending[0])
         else:
             topics, keys, payloads, headers = zip(*self.pending, strict=True)
             # Headers go as JSON text: a list of lists would be taken for a two-dimensional array.
-            await self.conn.execute(
-                _INSERT_MANY,
-                list(topics),
-                list(keys),
-                list(payloads),
-                [_headers_json(h) for h in headers],
-            )
+            rows = [list(topics), list(keys), list(payloads), [_headers_json(h) for h in headers]]
+            if facts:
+                # The facts join the lead's timeline in the same statement: no round trip of their own.
+                await self.conn.execute(WITH_FACTS + _INSERT_MANY, *rows, *fact_columns(facts))
+            else:
+                await self.conn.execute(_INSERT_MANY, *rows)
         self.written += len(self.pending)
         self.pending = []
+        self.followed = []
 
     async def _follow_journeys(self) -> None:
         """Record the lead events' facts and give each event its lead's journey as its correlation id."""

@@ -41,7 +41,9 @@ async def read_timeline(
 ) -> tuple[asyncpg.Record | None, list[asyncpg.Record]]:
     """The lead's journey and a page of its facts after the cursor's position."""
     journey = await conn.fetchrow(
-        "SELECT correlation_id, started_at FROM lead_journeys WHERE lead_id = $1", lead_id
+        "SELECT correlation_id, at AS started_at FROM lead_timeline WHERE lead_id = $1"
+        " ORDER BY at, id LIMIT 1",
+        lead_id,
     )
     if journey is None:
         return None, []

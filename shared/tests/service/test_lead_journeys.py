@@ -75,6 +75,34 @@ async def published(conn: asyncpg.Connection, lead_id: UUID) -> list[dict[str, A
     return [orjson.loads(row["payload"]) for row in rows]
 
 
+async def journey_of(conn: asyncpg.Connection, lead_id: UUID) -> str | None:
+    """The lead's journey: the correlation id of its first fact."""
+    journey: str | None = await conn.fetchval(
+        "SELECT correlation_id FROM lead_timeline WHERE lead_id = $1 ORDER BY at, id LIMIT 1", lead_id
+    )
+    return journey
+
+
+async def test_an_event_that_follows_another_services_event_about_the_lead_keeps_that_events_journey(
+    conn: asyncpg.Connection,
+) -> None:
+    lead_id = uuid4()
+    captured = new_event(
+        LeadCaptured(lead_id=lead_id, profile=profile(), touch=touch()), source="intake", correlation_id="web-7"
+    )
+    outbox = Outbox(conn, "qualification", journeys=True)
+    await outbox.emit(status_changed(lead_id, "open"), causation=captured)
+    await outbox.emit(status_changed(lead_id, "contacted"), causation=captured)
+    assert not outbox.about_leads, "no journey lookup for events whose cause carried it"
+    await outbox.flush()
+
+    facts = await conn.fetch(
+        "SELECT kind, correlation_id FROM lead_timeline WHERE lead_id = $1 ORDER BY at, id", lead_id
+    )
+    assert [(f["kind"], f["correlation_id"]) for f in facts] == [("lead.status_changed", "web-7")] * 2
+    assert [e["correlationid"] for e in await published(conn, lead_id)] == ["web-7", "web-7"]
+
+
 async def test_a_new_leads_first_event_begins_its_journey_with_the_correlation_id_of_its_cause(
     conn: asyncpg.Connection,
 ) -> None:
@@ -84,8 +112,7 @@ async def test_a_new_leads_first_event_begins_its_journey_with_the_correlation_i
         LeadCaptured(lead_id=lead_id, profile=profile(), touch=touch()), causation=submission("web-1")
     )
     await outbox.flush()
-    journey = await conn.fetchval("SELECT correlation_id FROM lead_journeys WHERE lead_id = $1", lead_id)
-    assert journey == "web-1"
+    assert await journey_of(conn, lead_id) == "web-1"
     assert [e["correlationid"] for e in await published(conn, lead_id)] == ["web-1"]
 
 
@@ -201,7 +228,6 @@ async def test_the_timeline_route_pages_a_leads_facts_oldest_first_and_answers_4
             bad_cursor = await client.get(f"/v1/leads/{lead_id}/timeline", params={"cursor": "not-ours"})
     finally:
         await pool.execute("DELETE FROM lead_timeline WHERE lead_id = $1", lead_id)
-        await pool.execute("DELETE FROM lead_journeys WHERE lead_id = $1", lead_id)
     assert first.status_code == 200, first.text
     page = first.json()
     assert page["correlation_id"] == "web-9"

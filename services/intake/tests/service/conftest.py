@@ -23,7 +23,7 @@ from leadflow_intake.entrypoints import consumers, export, http, people, webhook
 from leadflow_intake.settings import IntakeSettings
 from leadflow_shared.consumer import EventConsumer, Handler, Prepare
 from leadflow_shared.contracts.envelope import Envelope, decode, decode_data
-from leadflow_shared.contracts.topics import INTAKE_EVENTS, INTAKE_ERASURES
+from leadflow_shared.contracts.topics import INTAKE_ERASURES, INTAKE_EVENTS
 from leadflow_shared.db import create_pool
 from leadflow_shared.http import create_app
 from leadflow_shared.runtime import Runtime, ServiceDefinition

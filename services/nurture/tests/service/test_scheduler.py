@@ -149,7 +149,9 @@ async def test_the_touches_the_scheduler_sends_carry_the_journey_of_the_leads_en
         "SELECT payload FROM outbox WHERE key = $1 ORDER BY id", str(lead_id).encode()
     )
     events = [json.loads(row["payload"]) for row in rows]
-    journey = await uows.pool.fetchval("SELECT correlation_id FROM lead_journeys WHERE lead_id = $1", lead_id)
+    journey = await uows.pool.fetchval(
+        "SELECT correlation_id FROM lead_timeline WHERE lead_id = $1 ORDER BY at, id LIMIT 1", lead_id
+    )
     assert [e["type"] for e in events].count("nurture.touch_sent") == 3
     assert {e["correlationid"] for e in events} == {journey}
     timeline = await uows.pool.fetch(

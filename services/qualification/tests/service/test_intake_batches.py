@@ -231,7 +231,8 @@ async def snapshot(uows: UnitOfWorkFactory, ids: Ids, causes: dict[str, str], st
     labels = {str(lead_id): label for label, lead_id in ids.items()}
     async with uows.pool.acquire() as conn:
         begun = await conn.fetch(
-            "SELECT lead_id, correlation_id FROM lead_journeys WHERE lead_id = ANY($1::uuid[])",
+            "SELECT DISTINCT ON (lead_id) lead_id, correlation_id FROM lead_timeline"
+            " WHERE lead_id = ANY($1::uuid[]) ORDER BY lead_id, at, id",
             list(ids.values()),
         )
     # Each lead's events carry its journey, begun by the preparation with a fresh correlation id in each run.
