@@ -77,7 +77,7 @@ WITH_FACTS = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Fact:
     """One dated fact about one lead, from an event this service publishes."""
 

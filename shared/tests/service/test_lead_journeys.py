@@ -87,9 +87,8 @@ async def test_an_event_that_follows_another_services_event_about_the_lead_keeps
     conn: asyncpg.Connection,
 ) -> None:
     lead_id = uuid4()
-    captured = new_event(
-        LeadCaptured(lead_id=lead_id, profile=profile(), touch=touch()), source="intake", correlation_id="web-7"
-    )
+    capture = LeadCaptured(lead_id=lead_id, profile=profile(), touch=touch())
+    captured = new_event(capture, source="intake", correlation_id="web-7")
     outbox = Outbox(conn, "qualification", journeys=True)
     await outbox.emit(status_changed(lead_id, "open"), causation=captured)
     await outbox.emit(status_changed(lead_id, "contacted"), causation=captured)

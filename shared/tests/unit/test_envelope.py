@@ -77,6 +77,14 @@ def test_the_traceparent_is_w3c_trace_context_with_a_uuid_journey_as_its_trace_i
     assert decode(encode(envelope)).traceparent == envelope.traceparent
 
 
+def test_an_effect_takes_its_causes_trace_only_from_a_well_formed_traceparent() -> None:
+    cause = new_event(ada_captured(), source="intake", correlation_id="submission-42")
+    forged = cause.model_copy(update={"traceparent": "00-not-a-trace\r\nX-Injected: 1"})
+    for given in (cause, forged):
+        effect = new_event(ada_captured(), source="qualification", causation=given)
+        assert effect.traceparent == trace_parent("submission-42", effect.id)
+
+
 def test_event_ids_are_uuid7_rising_with_time_and_distinct_within_a_millisecond() -> None:
     ids = [new_event(ada_captured(), source="intake").id for _ in range(2000)]
     assert {event_id.version for event_id in ids} == {7}

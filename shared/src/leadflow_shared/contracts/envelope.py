@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -80,7 +81,7 @@ def new_event(
         subject=subject if subject is not None else data.subject(),
         correlationid=correlation_id,
         causationid=str(causation.id) if causation else None,
-        traceparent=trace_parent(correlation_id, event_id),
+        traceparent=_follow_trace(causation, correlation_id, event_id),
         data=data.model_dump(mode="json"),
     )
 
@@ -100,7 +101,23 @@ def new_event_id() -> UUID:
 
 
 _MS_MASK = (1 << 48) - 1
+# W3C trace context, version 00: a cause's traceparent from outside leadflow is reused only in this shape.
+_TRACEPARENT = re.compile(r"00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}")
 _RAND_B_MASK = (1 << 62) - 1
+
+
+def _follow_trace(causation: Envelope | None, correlation_id: str, event_id: UUID) -> str:
+    """The traceparent of a new event: the cause's trace when it shares the cause's journey."""
+    parent = causation.traceparent if causation is not None else None
+    if (
+        parent is not None
+        and causation is not None
+        and causation.correlationid == correlation_id
+        and _TRACEPARENT.fullmatch(parent)
+    ):
+        # The same journey is the same trace: no need to work the trace id out of the correlation id again.
+        return f"{parent[:36]}{event_id.hex[16:]}-00"
+    return trace_parent(correlation_id, event_id)
 
 
 def trace_parent(correlation_id: str, event_id: UUID) -> str:
