@@ -5,7 +5,6 @@ Crashes of every part under load are the fault tier's, in tests/faults.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from leadflow_devstack.testing import (
     new_test_stack,
     produce,
     read_topic,
+    wait_consumed,
     wait_until,
 )
 from leadflow_shared.contracts import topics
@@ -70,7 +70,7 @@ async def test_the_same_event_delivered_twice_is_processed_once(
         lambda: qualification.fetchval("SELECT count(*) FROM leads WHERE id = $1", event.lead_id)
     )
     await wait_until(lambda: nurture.fetchval("SELECT count(*) FROM leads WHERE id = $1", event.lead_id))
-    await asyncio.sleep(1)
+    await wait_consumed(test_stack, topics.INTAKE_EVENTS, ["qualification", "nurture"])
     once = await effects()
     assert once[0] >= 1
     assert once[1] >= 1
@@ -78,7 +78,8 @@ async def test_the_same_event_delivered_twice_is_processed_once(
     await produce(test_stack, topics.INTAKE_EVENTS, [(envelope.key(), raw), (envelope.key(), raw)])
     await produce(test_stack, topics.INTAKE_EVENTS, [(envelope.key(), raw)])
     consumed = "SELECT count(*) FROM inbox WHERE event_id = $1"
-    await asyncio.sleep(3)  # give the repeats the time they would need to show up
+    # Committed past the repeats: whatever they were going to do is done.
+    await wait_consumed(test_stack, topics.INTAKE_EVENTS, ["qualification", "nurture"])
 
     assert await effects() == once
     assert await qualification.fetchval(consumed, envelope.id) == 1

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import APIRouter
 
@@ -438,6 +438,43 @@ async def produce(stack: TestStack, topic: str, messages: Sequence[tuple[bytes |
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
+
+
+async def wait_consumed(stack: TestStack, topic: str, services: Sequence[str], within: float = 60.0) -> None:
+    """Wait until every consumer group of these services that reads the topic has committed all it holds now.
+
+    Groups commit after their database transaction, so afterwards every message produced before the call was
+    handled (or passed over): a sentinel for "nothing more will come of them", where a sleep would guess.
+    """
+    name = stack.topic_prefix + topic
+    partitions = [TopicPartition(name, p) for p in range(stack.partitions)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=stack.bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=stack.bootstrap, group_id=None)
+    await admin.start()
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+        prefixes = tuple(f"{stack.topic_prefix}{service}." for service in services)
+        groups = [g[0] for g in await admin.list_consumer_groups() if str(g[0]).startswith(prefixes)]
+
+        async def behind() -> dict[str, int]:
+            left: dict[str, int] = {}
+            for group in groups:
+                committed = await admin.list_consumer_group_offsets(group)
+                if not any(tp.topic == name for tp in committed):
+                    continue  # the group does not read this topic
+                done = {tp: meta.offset for tp, meta in committed.items() if tp.topic == name}
+                left[group] = sum(max(0, end - done.get(tp, 0)) for tp, end in ends.items())
+            return left
+
+        async def caught_up() -> bool:
+            left = await behind()
+            return bool(left) and not any(left.values())
+
+        await wait_until(caught_up, within=within)
+    finally:
+        await consumer.stop()
+        await admin.close()
 
 
 async def read_topic(stack: TestStack, topic: str, within: float = 3.0) -> list[ConsumerRecord[bytes, bytes]]:

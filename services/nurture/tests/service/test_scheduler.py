@@ -292,8 +292,10 @@ async def test_a_quiet_baker_is_exhausted_and_archived_after_the_grace_period(
     store = TrackStore()
     [lead_id] = await enroll_bakers(uows, store, 1)
     await drain(uows, store, SmtpSender(settings_for(smtp_server)))
-    await asyncio.sleep(1.2)
-    assert await exhaust_quiet_enrollments(uows, store, 10) == 1
+    earlier = lifecycle.now() - timedelta(seconds=5)
+    assert await exhaust_quiet_enrollments(uows, store, 10, at=earlier) == 0, "within the one-second grace"
+    later = lifecycle.now() + timedelta(seconds=2)
+    assert await exhaust_quiet_enrollments(uows, store, 10, at=later) == 1
     assert (
         await uows.pool.fetchval("SELECT status FROM enrollments WHERE lead_id = $1", lead_id) == "exhausted"
     )

@@ -23,7 +23,7 @@ import time
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email.errors import MessageError
 from email.message import EmailMessage
 from typing import Any, overload
@@ -426,14 +426,21 @@ def _message(row: Mapping[str, Any], step: Step, profile: LeadProfile, sender: S
     return message
 
 
-async def exhaust_quiet_enrollments(uows: UnitOfWorkFactory, store: TrackStore, batch_size: int) -> int:
-    """End enrollments whose last step passed its grace quietly: emit nurture.exhausted, archive or move."""
+async def exhaust_quiet_enrollments(
+    uows: UnitOfWorkFactory, store: TrackStore, batch_size: int, at: datetime | None = None
+) -> int:
+    """End enrollments whose last step passed its grace quietly: emit nurture.exhausted, archive or move.
+
+    `at` is the moment the round judges by (now unless given), the one clock its query and its rules read.
+    """
+    moment = at or lifecycle.now()
     async with uows() as uow:
         conn = uow.conn
         rows = await conn.fetch(
-            "SELECT * FROM enrollments WHERE status = 'active' AND exhaust_at <= now()"
+            "SELECT * FROM enrollments WHERE status = 'active' AND exhaust_at <= $2"
             " ORDER BY exhaust_at LIMIT $1 FOR UPDATE SKIP LOCKED",
             batch_size,
+            moment,
         )
         if not rows:
             return 0
@@ -455,7 +462,6 @@ async def exhaust_quiet_enrollments(uows: UnitOfWorkFactory, store: TrackStore, 
                 )
             )
         settled = 0
-        moment = lifecycle.now()
         for row in rows:
             track = await store.version(conn, row["track"], row["track_version"])
             enrollment = lifecycle.enrollment_from_row(row).model_copy(
