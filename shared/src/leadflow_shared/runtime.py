@@ -19,7 +19,7 @@ from fastapi import APIRouter, FastAPI, Request
 
 from leadflow_shared import metrics
 from leadflow_shared.consumer import EventConsumer, Subscription
-from leadflow_shared.contracts.topics import dlq
+from leadflow_shared.contracts.topics import dlq, own_topics
 from leadflow_shared.db import create_pool
 from leadflow_shared.http import create_app
 from leadflow_shared.kafka_client import install_metadata_backoff
@@ -57,7 +57,7 @@ class ServiceDefinition:
     def written_topics(self) -> list[str]:
         """Every topic the service writes to, under the configured prefix."""
         settings = self.settings
-        names = [f"{settings.service_name}.events", *self.writes]
+        names = [*own_topics(settings.service_name), *self.writes]
         names += [dlq(topic) for sub in self.subscriptions for topic in sub.topics]
         return [settings.topic(name) for name in dict.fromkeys(names)]
 

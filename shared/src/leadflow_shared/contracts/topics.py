@@ -43,6 +43,11 @@ def topic_config(name: str) -> dict[str, str]:
     return {"retention.ms": str(RETENTION_MS), "segment.ms": str(SEGMENT_MS)}
 
 
+def own_topics(service: str) -> tuple[str, str]:
+    """The topics a service writes its own events to: its events and its erasures."""
+    return (f"{service}.events", f"{service}.erasures")
+
+
 def dlq(topic: str) -> str:
     """Name the dead-letter topic beside a topic."""
     return topic + DLQ_SUFFIX
