@@ -15,9 +15,14 @@ import pytest_asyncio
 from leadflow_devstack.testing import TestStack, api_client
 from leadflow_qualification.entrypoints import http
 from leadflow_qualification.settings import QualificationSettings
+from leadflow_qualification.use_cases import config as cfg
 from leadflow_shared.contracts.lead import Campaign, Channel, LeadProfile, Touch
 
 pytestmark = pytest.mark.service
+
+# The service keeps its configuration store in its definition's state, as bootstrap wires it.
+STATE = {"config": cfg.ConfigStore()}
+
 
 # Twenty-five days ago, so that an open lead is stale by now and a contacted one unresponsive.
 START = datetime.now(UTC).replace(microsecond=0) - timedelta(days=25)
@@ -82,7 +87,7 @@ JOURNEYS: dict[str, tuple[list[tuple[float, str, str, str | None]], str, str | N
 async def client(pool: asyncpg.Pool, service_stack: TestStack) -> AsyncIterator[httpx.AsyncClient]:
     """Qualification's routes in-process on the real database, with a read token, and the six journeys."""
     ids = [await store(pool, name, *journey) for name, journey in JOURNEYS.items()]
-    async with api_client(service_stack, QualificationSettings, [http.router], pool) as client:
+    async with api_client(service_stack, QualificationSettings, [http.router], pool, state=STATE) as client:
         yield client
     await pool.execute("DELETE FROM status_history WHERE lead_id = ANY($1)", ids)
     await pool.execute("DELETE FROM leads WHERE id = ANY($1)", ids)

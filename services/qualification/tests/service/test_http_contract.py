@@ -13,14 +13,20 @@ import pytest_asyncio
 from leadflow_devstack.testing import TestStack, api_client
 from leadflow_qualification.entrypoints import http
 from leadflow_qualification.settings import QualificationSettings
+from leadflow_qualification.use_cases import config as cfg
 
 pytestmark = pytest.mark.service
+
+# The service keeps its configuration store in its definition's state, as bootstrap wires it.
+STATE = {"config": cfg.ConfigStore()}
 
 
 @pytest_asyncio.fixture(scope="module")
 async def client(pool: asyncpg.Pool, service_stack: TestStack) -> AsyncIterator[httpx.AsyncClient]:
     """Qualification's routes in-process on the real database, with an admin token."""
-    async with api_client(service_stack, QualificationSettings, [http.router], pool, "admin") as client:
+    async with api_client(
+        service_stack, QualificationSettings, [http.router], pool, "admin", STATE
+    ) as client:
         yield client
 
 

@@ -12,6 +12,7 @@ from leadflow_shared.contracts.envelope import new_event
 from leadflow_shared.contracts.events import LeadRequalificationRequested
 from leadflow_shared.uow import UnitOfWorkFactory
 
+from .conftest import current
 from .test_qualification_flow import capture, history, lead, profile, uows
 
 pytestmark = pytest.mark.service
@@ -21,7 +22,9 @@ __all__ = ["uows"]
 async def reopen(uows: UnitOfWorkFactory, lead_id, actor: str = "maria@sales") -> None:
     request = LeadRequalificationRequested(lead_id=lead_id, reason="met her at the fair", actor=actor)
     async with uows() as uow:
-        await pipeline_events.requalification_requested(uow, request, new_event(request, source="nurture"))
+        await pipeline_events.requalification_requested(
+            uow, await current(uow), request, new_event(request, source="nurture")
+        )
 
 
 async def test_an_archive_reversed_by_hand_reopens_the_lead_as_that_persons_decision(
@@ -42,10 +45,10 @@ async def test_a_criteria_change_does_not_re_archive_a_lead_reopened_by_hand_unl
     await reopen(uows, lead_id)
     # What PUT /v1/criteria?apply_to=non_terminal does after storing a version (the e2e test stores one;
     # here the version in force stays, as the other service tests expect).
-    await reports.reapply(uows, SimulationScope.NON_TERMINAL)
+    await reports.reapply(uows, cfg.ConfigStore(), SimulationScope.NON_TERMINAL)
     assert (await lead(uows, lead_id))["status"] == "open", "a person's reopening holds"
 
-    await reports.reapply(uows, SimulationScope.NON_TERMINAL, overrides=True)
+    await reports.reapply(uows, cfg.ConfigStore(), SimulationScope.NON_TERMINAL, overrides=True)
     row = await lead(uows, lead_id)
     assert (row["status"], row["manual_override"]) == ("archived", False)
 
@@ -55,10 +58,10 @@ async def test_the_staleness_sweep_leaves_a_lead_reopened_by_hand_in_play(uows: 
     await reopen(uows, lead_id)
     limits = {"open": {"stale_after_hours": 0.000001, "unresponsive_after_hours": 0.000002}}
     async with uows() as uow:
-        before = (await cfg.load(uow.conn, fresh=True)).staleness.model_dump(mode="json")
+        before = (await current(uow)).staleness.model_dump(mode="json")
         await cfg.put_simple(uow.conn, cfg.STALENESS, {"limits": limits}, "test")
     try:
-        await sweep(uows)
+        await sweep(uows, cfg.ConfigStore())
         row = await lead(uows, lead_id)
         assert (row["status"], row["stale"]) == ("open", True), (
             "flagged stale, yet left where the person put it"
@@ -72,11 +75,17 @@ async def test_a_lead_moved_by_hand_may_still_qualify_on_its_own(uows: UnitOfWor
     lead_id = await capture(uows, profile("Dolores", answers={}))
     async with uows() as uow:
         await sales.change_status(
-            uow, lead_id, sales.StatusChange(status="contacted", actor="maria@sales", reason="called")
+            uow,
+            await current(uow),
+            lead_id,
+            sales.StatusChange(status="contacted", actor="maria@sales", reason="called"),
         )
     assert (await lead(uows, lead_id))["manual_override"] is True
     async with uows() as uow:
         await sales.report(
-            uow, lead_id, sales.SalesReport(actor="maria@sales", need=True, authority=True, budget=True)
+            uow,
+            await current(uow),
+            lead_id,
+            sales.SalesReport(actor="maria@sales", need=True, authority=True, budget=True),
         )
     assert (await lead(uows, lead_id))["status"] == "qualified"

@@ -29,12 +29,14 @@ from leadflow_shared.contracts.lead import ActivityType, Channel, LeadProfile, Q
 from leadflow_shared.outbox import Outbox
 from leadflow_shared.uow import UnitOfWork, UnitOfWorkFactory
 
+from .conftest import current
+
 pytestmark = pytest.mark.service
 
 Ids = dict[str, uuid.UUID]
 Items = list[tuple[Envelope, Any]]
-Single = Callable[[UnitOfWork, Any, Envelope], Awaitable[None]]
-Batch = Callable[[UnitOfWork, Items], Awaitable[None]]
+Single = Callable[[UnitOfWork, cfg.Config, Any, Envelope], Awaitable[None]]
+Batch = Callable[[UnitOfWork, cfg.Config, Items], Awaitable[None]]
 
 READY = {"need": "We re-key every order", "authority": "Decision maker", "budget": "€80k", "timeline": "Q1"}
 NO_BUDGET = {**READY, "budget": "under 2k"}
@@ -115,7 +117,6 @@ async def assignment(uows: UnitOfWorkFactory) -> AsyncIterator[Any]:
             await conn.execute("DELETE FROM assignment_state")
             # Open leads of earlier runs would count against an owner's cap.
             await conn.execute("UPDATE leads SET team = NULL, owner = NULL WHERE team IS NOT NULL")
-        cfg.forget()
 
     async def put(policy: dict[str, Any]) -> None:
         async with uows() as uow:
@@ -128,12 +129,16 @@ async def assignment(uows: UnitOfWorkFactory) -> AsyncIterator[Any]:
 
 async def before_captures(uow: UnitOfWork, ids: Ids) -> None:
     """One person is known already, one was merged away before intake's capture came, one engaged first."""
-    await intake_events.lead_captured(uow, *reversed(captured(ids["known"], profile("known"))))
+    await intake_events.lead_captured(
+        uow, await current(uow), *reversed(captured(ids["known"], profile("known")))
+    )
     await intake_events.lead_engaged(
-        uow, *reversed(engaged(ids["engaged-before"], "demo-1", ActivityType.DEMO_REQUESTED))
+        uow,
+        await current(uow),
+        *reversed(engaged(ids["engaged-before"], "demo-1", ActivityType.DEMO_REQUESTED)),
     )
     merged = LeadMerged(lead_id=ids["known"], merged_id=ids["merged-away"], profile=profile("known"))
-    await intake_events.lead_merged(uow, merged, new_event(merged, source="intake"))
+    await intake_events.lead_merged(uow, await current(uow), merged, new_event(merged, source="intake"))
 
 
 def captures(ids: Ids) -> Items:
@@ -146,14 +151,21 @@ async def before_changes(uow: UnitOfWork, ids: Ids) -> None:
     """Everybody but `unknown` is captured; one engaged, one is merged away, one is qualified by hand."""
     for label in PEOPLE:
         if label != "unknown":
-            await intake_events.lead_captured(uow, *reversed(captured(ids[label], profile(label))))
+            await intake_events.lead_captured(
+                uow, await current(uow), *reversed(captured(ids[label], profile(label)))
+            )
     await intake_events.lead_engaged(
-        uow, *reversed(engaged(ids["engaged-before"], "demo-1", ActivityType.DEMO_REQUESTED))
+        uow,
+        await current(uow),
+        *reversed(engaged(ids["engaged-before"], "demo-1", ActivityType.DEMO_REQUESTED)),
     )
     merged = LeadMerged(lead_id=ids["known"], merged_id=ids["merged-away"], profile=profile("known"))
-    await intake_events.lead_merged(uow, merged, new_event(merged, source="intake"))
+    await intake_events.lead_merged(uow, await current(uow), merged, new_event(merged, source="intake"))
     await sales.qualify(
-        uow, ids["overridden"], sales.ManualQualify(actor="lars.sales", reason="met at a fair")
+        uow,
+        await current(uow),
+        ids["overridden"],
+        sales.ManualQualify(actor="lars.sales", reason="met at a fair"),
     )
 
 
@@ -219,10 +231,10 @@ async def run(
     causes = {str(envelope.id): f"event {n}" for n, (envelope, _) in enumerate(items)}
     async with uows() as uow:
         if together:
-            await handlers[0](uow, items)
+            await handlers[0](uow, await current(uow), items)
         else:
             for envelope, event in items:
-                await handlers[1](uow, event, envelope)
+                await handlers[1](uow, await current(uow), event, envelope)
     return await snapshot(uows, ids, causes, start)
 
 
@@ -430,9 +442,9 @@ async def statements_for(uows: UnitOfWorkFactory, leads: int) -> tuple[int, int,
     counts = []
     for handler, items in batches:
         async with uows.pool.acquire() as conn, conn.transaction():
-            await cfg.load(conn)  # the configuration is cached; its query is not what is measured here
+            config = await cfg.ConfigStore().load(conn)  # loaded once per batch, not what is measured here
             counting = CountingConnection(conn)
-            await handler(UnitOfWork(counting, Outbox(conn, "qualification")), items)
+            await handler(UnitOfWork(counting, Outbox(conn, "qualification")), config, items)
         counts.append(counting.statements)
     return counts[0], counts[1], counts[2]
 
@@ -462,7 +474,9 @@ async def test_a_batch_converting_a_lead_it_does_not_know_is_rejected_whole(uows
         await before_changes(uow, ids)
     with pytest.raises(Reject, match="unknown to qualification"):
         async with uows() as uow:
-            await pipeline_events.leads_converted(uow, [converted(ids["ready"]), converted(ids["unknown"])])
+            await pipeline_events.leads_converted(
+                uow, await current(uow), [converted(ids["ready"]), converted(ids["unknown"])]
+            )
     async with uows.pool.acquire() as conn:
         assert await conn.fetchval("SELECT status FROM leads WHERE id = $1", ids["ready"]) == "qualified"
 
@@ -483,9 +497,12 @@ async def test_new_facts_bring_a_left_behind_lead_back_while_a_persons_override_
     ids = {label: uuid.uuid4() for label in first}
     async with uows() as uow:
         for label, lead_id in ids.items():
-            await intake_events.lead_captured(uow, *reversed(captured(lead_id, first[label])))
+            await intake_events.lead_captured(
+                uow, await current(uow), *reversed(captured(lead_id, first[label]))
+            )
         await sales.disqualify(
             uow,
+            await current(uow),
             ids["overridden"],
             sales.ManualDisqualify(actor="lars.sales", reason=DisqualificationReason.NO_BUDGET),
         )
@@ -517,10 +534,10 @@ async def test_new_facts_bring_a_left_behind_lead_back_while_a_persons_override_
     ]
     async with uows() as uow:
         if together:
-            await intake_events.leads_updated(uow, items)
+            await intake_events.leads_updated(uow, await current(uow), items)
         else:
             for envelope, event in items:
-                await intake_events.lead_updated(uow, event, envelope)
+                await intake_events.lead_updated(uow, await current(uow), event, envelope)
     assert await categories() == {
         "nurtured": "qualified",
         "archived": "qualified",
@@ -552,9 +569,9 @@ async def test_an_engagement_before_its_leads_capture_is_kept_and_counted_as_par
     before = parked()
     async with uows() as uow:
         if together:
-            await intake_events.leads_engaged(uow, items)
+            await intake_events.leads_engaged(uow, await current(uow), items)
         else:
-            await intake_events.lead_engaged(uow, *reversed(items[0]))
+            await intake_events.lead_engaged(uow, await current(uow), *reversed(items[0]))
     assert parked() == before + 1
     async with uows.pool.acquire() as conn:
         kept = await conn.fetchval("SELECT count(*) FROM activities WHERE lead_id = $1", ids["unknown"])

@@ -16,8 +16,13 @@ import pytest_asyncio
 from leadflow_devstack.testing import TestStack, api_client
 from leadflow_qualification.entrypoints import http
 from leadflow_qualification.settings import QualificationSettings
+from leadflow_qualification.use_cases import config as cfg
 
 pytestmark = pytest.mark.service
+
+# The service keeps its configuration store in its definition's state, as bootstrap wires it.
+STATE = {"config": cfg.ConfigStore()}
+
 
 TAG = uuid.uuid4().hex[:8]
 # first name, company, fit score (None: not scored yet), owner
@@ -44,7 +49,7 @@ async def client(pool: asyncpg.Pool, service_stack: TestStack) -> AsyncIterator[
         " VALUES ($1, 'open', 'open', $2, $3, $4)",
         rows,
     )
-    async with api_client(service_stack, QualificationSettings, [http.router], pool) as client:
+    async with api_client(service_stack, QualificationSettings, [http.router], pool, state=STATE) as client:
         yield client
     await asyncio.wait_for(
         pool.execute("DELETE FROM leads WHERE id = ANY($1::uuid[])", [r[0] for r in rows]), 10

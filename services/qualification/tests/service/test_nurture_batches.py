@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 import pytest
 
+from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases import intake_events, pipeline_events, sales
 from leadflow_shared.consumer import Reject
 from leadflow_shared.contracts.envelope import Envelope, new_event
@@ -25,6 +26,8 @@ from leadflow_shared.contracts.events import (
 )
 from leadflow_shared.contracts.lead import Channel, LeadProfile, QualifyingAnswers, Touch, TriggerKind
 from leadflow_shared.uow import UnitOfWork, UnitOfWorkFactory
+
+from .conftest import current
 
 pytestmark = pytest.mark.service
 
@@ -76,19 +79,24 @@ async def people(uow: UnitOfWork, ids: Ids) -> None:
             envelope, event = sent(
                 LeadCaptured(lead_id=lead_id, profile=person(label), touch=touch), "intake"
             )
-            await intake_events.lead_captured(uow, event, envelope)
+            await intake_events.lead_captured(uow, await current(uow), event, envelope)
     for label, nurturable in (("held-back", True), ("archived-by-hand", False), ("twice", True)):
         why = sales.ManualDisqualify(
             actor="ewa.sales", reason=DisqualificationReason.NO_BUDGET, nurturable=nurturable
         )
-        await sales.disqualify(uow, ids[label], why)
+        await sales.disqualify(uow, await current(uow), ids[label], why)
     await sales.qualify(
-        uow, ids["vouched-for"], sales.ManualQualify(actor="ewa.sales", reason="met at a fair")
+        uow,
+        await current(uow),
+        ids["vouched-for"],
+        sales.ManualQualify(actor="ewa.sales", reason="met at a fair"),
     )
     converted = LeadConverted(lead_id=ids["converted"], account_id=uuid.uuid4(), contact_id=uuid.uuid4())
-    await pipeline_events.lead_converted(uow, converted, new_event(converted, source="opportunity"))
+    await pipeline_events.lead_converted(
+        uow, await current(uow), converted, new_event(converted, source="opportunity")
+    )
     merged = LeadMerged(lead_id=ids["ready"], merged_id=ids["merged-away"], profile=person("ready"))
-    await intake_events.lead_merged(uow, merged, new_event(merged, source="intake"))
+    await intake_events.lead_merged(uow, await current(uow), merged, new_event(merged, source="intake"))
 
 
 def requested(ids: Ids, *labels: str) -> Items:
@@ -129,8 +137,8 @@ def exhaustions(ids: Ids) -> Items:
     ]
 
 
-Together = Callable[[UnitOfWork, Items], Awaitable[None]]
-OneByOne = Callable[[UnitOfWork, Any, Envelope], Awaitable[None]]
+Together = Callable[[UnitOfWork, cfg.Config, Items], Awaitable[None]]
+OneByOne = Callable[[UnitOfWork, cfg.Config, Any, Envelope], Awaitable[None]]
 
 
 async def handled(
@@ -153,10 +161,10 @@ async def handled(
     items = batch_of(ids)
     async with uows() as uow:
         if together:
-            await handlers[0](uow, items)
+            await handlers[0](uow, await current(uow), items)
         else:
             for envelope, event in items:
-                await handlers[1](uow, event, envelope)
+                await handlers[1](uow, await current(uow), event, envelope)
     names = {str(lead_id): label for label, lead_id in ids.items()}
     names.update({str(envelope.id): f"request {n}" for n, (envelope, _) in enumerate(items)})
 
@@ -246,7 +254,9 @@ async def test_a_group_of_requests_naming_a_lead_qualification_cannot_judge_is_r
         await people(uow, ids)
     with pytest.raises(Reject, match="unknown to qualification"):
         async with uows() as uow:
-            await pipeline_events.requalifications_requested(uow, requested(ids, "held-back", label))
+            await pipeline_events.requalifications_requested(
+                uow, await current(uow), requested(ids, "held-back", label)
+            )
     async with uows.pool.acquire() as conn:
         assert await conn.fetchval("SELECT status FROM leads WHERE id = $1", ids["held-back"]) == "nurturing"
 
@@ -258,12 +268,12 @@ async def test_an_exhausted_track_of_a_lead_qualification_never_captured_is_reje
     with pytest.raises(Reject, match="unknown to qualification") as together:
         async with uows() as uow:
             await pipeline_events.nurtures_exhausted(
-                uow, [exhausted(ids, "held-back"), exhausted(ids, "unknown")]
+                uow, await current(uow), [exhausted(ids, "held-back"), exhausted(ids, "unknown")]
             )
     envelope, event = exhausted(ids, "unknown")
     with pytest.raises(Reject, match="unknown to qualification") as alone:
         async with uows() as uow:
-            await pipeline_events.nurture_exhausted(uow, event, envelope)
+            await pipeline_events.nurture_exhausted(uow, await current(uow), event, envelope)
     assert together.value.kind == alone.value.kind == "unknown_lead"
     async with uows.pool.acquire() as conn:
         assert await conn.fetchval("SELECT status FROM leads WHERE id = $1", ids["held-back"]) == "nurturing"

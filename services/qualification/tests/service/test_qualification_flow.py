@@ -31,6 +31,8 @@ from leadflow_shared.contracts.lead import ActivityType, Channel, LeadProfile, Q
 from leadflow_shared.db import create_pool
 from leadflow_shared.uow import UnitOfWorkFactory
 
+from .conftest import current
+
 pytestmark = pytest.mark.service
 
 READY = QualifyingAnswers(
@@ -65,7 +67,6 @@ def captured(p: LeadProfile) -> LeadCaptured:
 @pytest_asyncio.fixture(scope="module")
 async def uows(service_stack: TestStack) -> Any:
     pool = await create_pool(service_stack.dsn("qualification"), "qualification")
-    cfg.forget()
     yield UnitOfWorkFactory(pool, "qualification", service_stack.topic_prefix)
     await pool.close()
 
@@ -73,7 +74,7 @@ async def uows(service_stack: TestStack) -> Any:
 async def capture(uows: UnitOfWorkFactory, p: LeadProfile) -> uuid.UUID:
     event = captured(p)
     async with uows() as uow:
-        await intake_events.lead_captured(uow, event, new_event(event, source="intake"))
+        await intake_events.lead_captured(uow, await current(uow), event, new_event(event, source="intake"))
     return event.lead_id
 
 
@@ -153,7 +154,9 @@ async def test_redelivered_capture_changes_nothing(uows):
     event = captured(profile("Cecilia"))
     for _ in range(2):
         async with uows() as uow:
-            await intake_events.lead_captured(uow, event, new_event(event, source="intake"))
+            await intake_events.lead_captured(
+                uow, await current(uow), event, new_event(event, source="intake")
+            )
     assert len(await history(uows, event.lead_id)) == 2
 
 
@@ -162,10 +165,11 @@ async def test_a_lead_without_answers_waits_open_until_sales_report_then_qualifi
     assert (await lead(uows, lead_id))["status"] == "open"
 
     async with uows() as uow:
-        await sales.mark_contacted(uow, lead_id, sales.Contacted(actor="maria.sales"))
+        await sales.mark_contacted(uow, await current(uow), lead_id, sales.Contacted(actor="maria.sales"))
     async with uows() as uow:
         await sales.report(
             uow,
+            await current(uow),
             lead_id,
             sales.SalesReport(actor="maria.sales", need=True, authority=True, budget_amount=Decimal(25000)),
         )
@@ -180,7 +184,7 @@ async def test_a_forbidden_transition_names_the_current_and_allowed_statuses(uow
     lead_id = await capture(uows, profile("Elin"))
     with pytest.raises(TransitionNotAllowed) as refused:
         async with uows() as uow:
-            await sales.mark_contacted(uow, lead_id, sales.Contacted(actor="olaf"))
+            await sales.mark_contacted(uow, await current(uow), lead_id, sales.Contacted(actor="olaf"))
     assert refused.value.current == "qualified"
     assert "converted" in refused.value.allowed
 
@@ -195,7 +199,9 @@ async def test_engagement_is_stored_once_and_scored(uows):
     )
     for _ in range(2):
         async with uows() as uow:
-            await intake_events.lead_engaged(uow, engaged, new_event(engaged, source="intake"))
+            await intake_events.lead_engaged(
+                uow, await current(uow), engaged, new_event(engaged, source="intake")
+            )
     row = await lead(uows, lead_id)
     assert row["engagement_score"] == pytest.approx(10, abs=0.1)
 
@@ -203,10 +209,17 @@ async def test_engagement_is_stored_once_and_scored(uows):
 async def test_manual_overrides_are_kept_as_such_and_conversion_and_exhaustion_follow(uows):
     waiting = await capture(uows, profile("Gunnel", answers={}))
     async with uows() as uow:
-        await sales.qualify(uow, waiting, sales.ManualQualify(actor="lars.sales", reason="met at the fair"))
+        await sales.qualify(
+            uow,
+            await current(uow),
+            waiting,
+            sales.ManualQualify(actor="lars.sales", reason="met at the fair"),
+        )
     converted = LeadConverted(lead_id=waiting, account_id=uuid.uuid4(), contact_id=uuid.uuid4())
     async with uows() as uow:
-        await pipeline_events.lead_converted(uow, converted, new_event(converted, source="opportunity"))
+        await pipeline_events.lead_converted(
+            uow, await current(uow), converted, new_event(converted, source="opportunity")
+        )
     row = await lead(uows, waiting)
     assert row["status"] == "converted"
     assert row["manual_override"] is True
@@ -216,12 +229,16 @@ async def test_manual_overrides_are_kept_as_such_and_conversion_and_exhaustion_f
 
     dropped = await capture(uows, profile("Hedda", answers={}))
     async with uows() as uow:
-        await sales.disqualify(uow, dropped, sales.ManualDisqualify(actor="lars.sales", reason="no_budget"))
+        await sales.disqualify(
+            uow, await current(uow), dropped, sales.ManualDisqualify(actor="lars.sales", reason="no_budget")
+        )
     exhausted = NurtureExhausted(
         lead_id=dropped, track="slow-burn", enrollment_id=uuid.uuid4(), next=ExhaustedNext.ARCHIVE
     )
     async with uows() as uow:
-        await pipeline_events.nurture_exhausted(uow, exhausted, new_event(exhausted, source="nurture"))
+        await pipeline_events.nurture_exhausted(
+            uow, await current(uow), exhausted, new_event(exhausted, source="nurture")
+        )
     assert [h[1] for h in await history(uows, dropped)] == ["open", "nurturing", "archived"]
 
 
@@ -236,10 +253,14 @@ async def test_requalification_with_a_budget_trigger_brings_a_nurtured_lead_back
         occurred_at=datetime.now(UTC),
     )
     async with uows() as uow:
-        await intake_events.lead_engaged(uow, trigger, new_event(trigger, source="intake"))
+        await intake_events.lead_engaged(
+            uow, await current(uow), trigger, new_event(trigger, source="intake")
+        )
     request = LeadRequalificationRequested(lead_id=lead_id, reason="raised series B", trigger="funding_round")
     async with uows() as uow:
-        await pipeline_events.requalification_requested(uow, request, new_event(request, source="nurture"))
+        await pipeline_events.requalification_requested(
+            uow, await current(uow), request, new_event(request, source="nurture")
+        )
     assert (await lead(uows, lead_id))["status"] == "qualified"
 
 
@@ -248,7 +269,7 @@ async def test_a_merged_lead_folds_into_the_survivor_and_is_archived(uows):
     duplicate = await capture(uows, profile("Jonna", answers={}))
     merged = LeadMerged(lead_id=survivor, merged_id=duplicate, profile=profile("Jonna"))
     async with uows() as uow:
-        await intake_events.lead_merged(uow, merged, new_event(merged, source="intake"))
+        await intake_events.lead_merged(uow, await current(uow), merged, new_event(merged, source="intake"))
     assert (await lead(uows, survivor))["status"] == "qualified"
     gone = await lead(uows, duplicate)
     assert gone["merged_into"] == survivor
@@ -294,12 +315,12 @@ async def test_owner_assignment_and_staleness_and_simulation_and_funnel(uows):
 
     quiet = await capture(uows, profile("Liv", answers={}))
     async with uows() as uow:
-        await sales.mark_contacted(uow, quiet, sales.Contacted(actor="jonas"))
+        await sales.mark_contacted(uow, await current(uow), quiet, sales.Contacted(actor="jonas"))
     async with uows.pool.acquire() as conn:
         await conn.execute(
             "UPDATE leads SET last_progress_at = now() - interval '1 hour' WHERE id = $1", quiet
         )
-    done = await sweep(uows)
+    done = await sweep(uows, cfg.ConfigStore())
     assert done.unresponsive >= 1
     row = await lead(uows, quiet)
     assert row["status"] == "nurturing"
@@ -314,9 +335,10 @@ async def test_owner_assignment_and_staleness_and_simulation_and_funnel(uows):
             },
             cfg.DEFAULT_CONFIG.criteria,
         )
-        result, _ = await reports.run_simulation(conn, stricter, SimulationScope.OPEN_ONLY, 1000)
+        config = await cfg.ConfigStore().load(conn)
+        result, _ = await reports.run_simulation(conn, config, stricter, SimulationScope.OPEN_ONLY, 1000)
         assert any(c.from_status == "open" and c.to_status == "archived" for c in result.changes)
-        kpis = await reports.funnel(conn, datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC), None)
+        kpis = await reports.funnel(conn, config, datetime(2020, 1, 1, tzinfo=UTC), datetime.now(UTC), None)
     assert kpis["report"]["leads"] >= 10
     assert kpis["report"]["disqualification_reasons"]["unresponsive"] >= 1
     async with uows() as uow:

@@ -13,6 +13,7 @@ from leadflow_shared.contracts.events import LeadEngaged, LeadMerged, LeadUnmerg
 from leadflow_shared.contracts.lead import ActivityType
 from leadflow_shared.uow import UnitOfWorkFactory
 
+from .conftest import current
 from .test_qualification_flow import capture, history, lead, profile, uows
 
 pytestmark = pytest.mark.service
@@ -35,8 +36,10 @@ async def test_an_unmerged_lead_is_restored_with_its_activities_and_judged_again
     )
     merged = LeadMerged(lead_id=survivor, merged_id=other, profile=other_profile)
     async with uows() as uow:
-        await intake_events.lead_engaged(uow, webinar, new_event(webinar, source="intake"))
-        await intake_events.lead_merged(uow, merged, new_event(merged, source="intake"))
+        await intake_events.lead_engaged(
+            uow, await current(uow), webinar, new_event(webinar, source="intake")
+        )
+        await intake_events.lead_merged(uow, await current(uow), merged, new_event(merged, source="intake"))
     assert (await lead(uows, other))["status"] == "archived"
 
     unmerged = LeadUnmerged(
@@ -49,7 +52,9 @@ async def test_an_unmerged_lead_is_restored_with_its_activities_and_judged_again
         reason="two people",
     )
     async with uows() as uow:
-        await intake_events.lead_unmerged(uow, unmerged, new_event(unmerged, source="intake"))
+        await intake_events.lead_unmerged(
+            uow, await current(uow), unmerged, new_event(unmerged, source="intake")
+        )
 
     restored = await lead(uows, other)
     assert restored["merged_into"] is None
@@ -84,6 +89,8 @@ async def test_an_unmerge_of_a_lead_never_seen_here_creates_it_and_judges_it(uow
         reason="two people",
     )
     async with uows() as uow:
-        await intake_events.lead_unmerged(uow, unmerged, new_event(unmerged, source="intake"))
+        await intake_events.lead_unmerged(
+            uow, await current(uow), unmerged, new_event(unmerged, source="intake")
+        )
     assert (await lead(uows, stranger))["status"] == "qualified"
     assert (await history(uows, stranger))[0] == (None, "open", "rule:unmerge")

@@ -11,6 +11,7 @@ from leadflow_qualification.domain.criteria import (
 )
 from leadflow_qualification.domain.decision import (
     Outcome,
+    Rulebook,
     Source,
     evaluate,
     next_statuses,
@@ -59,7 +60,7 @@ def lead(answers: dict[str, str] | None = None, **profile: object) -> LeadFacts:
 
 
 def judge(facts: LeadFacts, activities=(), sales=None, criteria=DEFAULT_CRITERIA):
-    return evaluate(facts, activities, sales, criteria, NOW)
+    return evaluate(facts, activities, sales, Rulebook.of(criteria), NOW)
 
 
 def condition(decision, kind):

@@ -1,13 +1,15 @@
-"""What judging works out once per criteria object, per keyword list and per pair of categories."""
+"""What judging works out once per criteria version, per keyword list and per pair of categories."""
 
 from datetime import UTC, datetime
 
-from leadflow_qualification.domain import decision
 from leadflow_qualification.domain.answers import KeywordList, keyword_list, matches_any
-from leadflow_qualification.domain.criteria import DEFAULT_CRITERIA, parse_criteria, revise_criteria
-from leadflow_qualification.domain.decision import Outcome, evaluate, rulebook
+from leadflow_qualification.domain.criteria import DEFAULT_CRITERIA, revise_criteria
+from leadflow_qualification.domain.decision import Outcome, Rulebook, evaluate
 from leadflow_qualification.domain.facts import LeadFacts
-from leadflow_qualification.domain.statuses import BaseCategory, category_path
+from leadflow_qualification.domain.staleness import DEFAULT_STALENESS_LIMITS
+from leadflow_qualification.domain.statuses import DEFAULT_CATALOG, BaseCategory, category_path
+from leadflow_qualification.use_cases import config as cfg
+from leadflow_qualification.use_cases.config import Config
 from leadflow_shared.contracts.lead import LeadProfile, QualifyingAnswers
 
 NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
@@ -27,38 +29,27 @@ MARTA = LeadFacts(
 )
 
 
-def test_the_rulebook_of_criteria_is_worked_out_once_and_found_again():
-    assert rulebook(DEFAULT_CRITERIA) is rulebook(DEFAULT_CRITERIA)
-
-
-def test_equal_criteria_read_again_get_a_rulebook_of_their_own():
-    again = parse_criteria(DEFAULT_CRITERIA.model_dump(mode="json"))
-    assert again == DEFAULT_CRITERIA
-    assert rulebook(again) is not rulebook(DEFAULT_CRITERIA)
-    assert rulebook(again).criteria is again
+def test_a_config_carries_the_rulebook_of_its_criteria():
+    config = cfg.DEFAULT_CONFIG
+    assert config.rulebook.criteria is config.criteria
+    stricter = revise_criteria(DEFAULT_CRITERIA, {"qualifying": {"budget": {"min_amount": "50000"}}})
+    revised = Config(stricter, DEFAULT_CATALOG, 0, None, 0, DEFAULT_STALENESS_LIMITS, 0)
+    assert revised.rulebook.criteria is stricter
 
 
 def test_a_revised_version_is_judged_by_its_own_rulebook():
-    stricter = revise_criteria(DEFAULT_CRITERIA, {"qualifying": {"budget": {"min_amount": "50000"}}})
-    assert evaluate(MARTA, (), None, DEFAULT_CRITERIA, NOW).outcome is Outcome.QUALIFIED
+    stricter = Rulebook.of(
+        revise_criteria(DEFAULT_CRITERIA, {"qualifying": {"budget": {"min_amount": "50000"}}})
+    )
+    default = Rulebook.of(DEFAULT_CRITERIA)
+    assert evaluate(MARTA, (), None, default, NOW).outcome is Outcome.QUALIFIED
     assert evaluate(MARTA, (), None, stricter, NOW).outcome is Outcome.UNQUALIFIED
-    assert rulebook(stricter).minimum_budget == "50000 EUR"
-    assert rulebook(DEFAULT_CRITERIA).minimum_budget == "10000 EUR"
-
-
-def test_only_the_last_few_criteria_keep_their_rulebooks():
-    versions = [
-        revise_criteria(DEFAULT_CRITERIA, {"qualifying": {"timeline": {"max_days": days}}})
-        for days in range(1, decision.RULEBOOKS_KEPT + 3)
-    ]
-    books = [rulebook(criteria) for criteria in versions]
-    assert len(decision._rulebooks) == decision.RULEBOOKS_KEPT
-    assert rulebook(versions[-1]) is books[-1]
-    assert rulebook(versions[0]) is not books[0]
+    assert stricter.minimum_budget == "50000 EUR"
+    assert default.minimum_budget == "10000 EUR"
 
 
 def test_a_rulebook_weighs_the_fit_rules_as_the_criteria_do():
-    book = rulebook(DEFAULT_CRITERIA)
+    book = Rulebook.of(DEFAULT_CRITERIA)
     assert book.total_weight == DEFAULT_CRITERIA.fit.total_weight == 100
     assert [name for name, _, _ in book.fit] == [name for name, _ in DEFAULT_CRITERIA.fit.rules()]
 

@@ -560,6 +560,14 @@ async def unresponsive_leads(conn: Conn, category: str, idle_s: float, limit: in
     return [LeadRow.of(r) for r in rows]
 
 
+async def latest_config_versions(conn: Conn) -> list[asyncpg.Record]:
+    """The newest version number of each kind of configuration."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "SELECT kind, max(version) AS version FROM config_versions GROUP BY kind"
+    )
+    return rows
+
+
 async def latest_configs(conn: Conn) -> list[asyncpg.Record]:
     """The newest version of each kind of configuration."""
     rows: list[asyncpg.Record] = await conn.fetch(

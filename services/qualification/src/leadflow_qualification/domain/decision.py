@@ -221,26 +221,6 @@ class Rulebook:
         )
 
 
-# A service judges under one or two criteria objects at a time (the one in force, one being simulated).
-RULEBOOKS_KEPT = 8
-_rulebooks: dict[int, Rulebook] = {}
-
-
-def rulebook(criteria: Criteria) -> Rulebook:
-    """The rulebook of these criteria, kept while they are among the last few used.
-
-    Criteria are immutable, so their rulebook never goes stale; it is found by the object's identity
-    (the rulebook holds the object, so no other one can take its id while it is kept).
-    """
-    book = _rulebooks.get(id(criteria))
-    if book is None or book.criteria is not criteria:
-        book = Rulebook.of(criteria)
-        if len(_rulebooks) >= RULEBOOKS_KEPT:
-            del _rulebooks[next(iter(_rulebooks))]
-        _rulebooks[id(criteria)] = book
-    return book
-
-
 def score_fit(profile: LeadProfile, book: Rulebook) -> tuple[float, float, tuple[FitRuleResult, ...]]:
     """Fit score 0-100, the best score still reachable once unknown facts are known, and each rule."""
     results: list[FitRuleResult] = []
@@ -450,14 +430,15 @@ def evaluate(
     lead_facts: LeadFacts,
     activities: Iterable[Activity],
     sales_input: SalesInput | None,
-    criteria: Criteria,
+    book: Rulebook,
     now: datetime,
 ) -> Decision:
-    """Judge one lead: invalid data or not-ICP on firm facts disqualify at once; else the decision rule.
+    """Judge one lead by the rulebook of the criteria in force: invalid data or not-ICP on firm facts
+    disqualify at once; else the decision rule.
 
     A condition that is not known yet never disqualifies: a new lead with no answers stays undecided.
     """
-    book = rulebook(criteria)
+    criteria = book.criteria
     profile = lead_facts.profile
     acts = tuple(activities)
     sales = sales_input or _NO_SALES_INPUT

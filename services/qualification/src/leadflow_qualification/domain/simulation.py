@@ -9,7 +9,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict
 
 from leadflow_qualification.domain.criteria import Criteria
-from leadflow_qualification.domain.decision import evaluate, next_statuses
+from leadflow_qualification.domain.decision import Rulebook, evaluate, next_statuses
 from leadflow_qualification.domain.facts import Activity, LeadFacts, SalesInput
 from leadflow_qualification.domain.statuses import TERMINAL_CATEGORIES, BaseCategory, StatusCatalog
 
@@ -76,6 +76,7 @@ def simulate(
     max_samples: int = 5,
 ) -> SimulationResult:
     """Re-judge the leads in scope under `proposed` and count the status moves it would cause."""
+    book = Rulebook.of(proposed)
     evaluated = out_of_scope = unchanged = 0
     counts: dict[tuple[str, str], int] = {}
     samples: dict[tuple[str, str], list[str]] = {}
@@ -84,7 +85,7 @@ def simulate(
             out_of_scope += 1
             continue
         evaluated += 1
-        decision = evaluate(lead.facts, lead.activities, lead.sales_input, proposed, now)
+        decision = evaluate(lead.facts, lead.activities, lead.sales_input, book, now)
         path = next_statuses(catalog, lead.status, decision)
         if not path:
             unchanged += 1

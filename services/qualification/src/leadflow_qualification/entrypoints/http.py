@@ -65,6 +65,12 @@ def answering_4xx() -> Iterator[None]:
         ) from None
 
 
+def store_of(request: Request) -> cfg.ConfigStore:
+    """The service's configuration store."""
+    store: cfg.ConfigStore = runtime_of(request).definition.state["config"]
+    return store
+
+
 async def _view(request: Request, lead_id: UUID) -> dict[str, Any]:
     async with runtime_of(request).pool.acquire() as conn:
         lead = await repo.lead_view(conn, lead_id)
@@ -138,7 +144,7 @@ async def mark_contacted(
     """A salesperson reached the lead."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
-            await sales.mark_contacted(uow, lead_id, body)
+            await sales.mark_contacted(uow, await store_of(request).load(uow.conn), lead_id, body)
     return await _view(request, lead_id)
 
 
@@ -149,7 +155,7 @@ async def sales_report(
     """Record budget, authority, need and timeline as sales learned them; the lead is judged again."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
-            await sales.report(uow, lead_id, body)
+            await sales.report(uow, await store_of(request).load(uow.conn), lead_id, body)
     return await _view(request, lead_id)
 
 
@@ -160,7 +166,7 @@ async def qualify(
     """Qualify by hand (kept as an override)."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
-            await sales.qualify(uow, lead_id, body)
+            await sales.qualify(uow, await store_of(request).load(uow.conn), lead_id, body)
     return await _view(request, lead_id)
 
 
@@ -171,7 +177,7 @@ async def disqualify(
     """Disqualify by hand with a reason (kept as an override)."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
-            await sales.disqualify(uow, lead_id, body)
+            await sales.disqualify(uow, await store_of(request).load(uow.conn), lead_id, body)
     return await _view(request, lead_id)
 
 
@@ -182,7 +188,7 @@ async def change_status(
     """Move a lead between working statuses (open and contacted categories, custom ones included)."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
-            await sales.change_status(uow, lead_id, body)
+            await sales.change_status(uow, await store_of(request).load(uow.conn), lead_id, body)
     return await _view(request, lead_id)
 
 
@@ -193,7 +199,7 @@ async def change_status(
 async def get_criteria(request: Request, _: ReadAccess) -> Criteria:
     """The criteria in force."""
     async with runtime_of(request).pool.acquire() as conn:
-        config = await cfg.load(conn, fresh=True)
+        config = await store_of(request).load(conn)
     return config.criteria
 
 
@@ -220,7 +226,9 @@ async def put_criteria(
         async with runtime.uow() as uow:
             criteria = await cfg.put_criteria(uow.conn, body, actor)
     applied = (
-        await reports.reapply(runtime.uow, apply_to, overrides=overrides == "clear") if apply_to else None
+        await reports.reapply(runtime.uow, store_of(request), apply_to, overrides=overrides == "clear")
+        if apply_to
+        else None
     )
     return {"criteria": criteria.model_dump(mode="json"), "applied": applied}
 
@@ -239,10 +247,11 @@ class SimulationRequest(BaseModel):
 async def simulate_criteria(body: SimulationRequest, request: Request, _: WriteAccess) -> dict[str, Any]:
     """How many leads a proposed criteria version would move, from what to what, with samples."""
     async with runtime_of(request).pool.acquire() as conn:
-        current = (await cfg.load(conn)).criteria
+        config = await store_of(request).load(conn)
+        current = config.criteria
         with answering_4xx():
             proposed = cfg.proposed_criteria(body.criteria, current)
-        result, truncated = await reports.run_simulation(conn, proposed, body.scope, body.max_leads)
+        result, truncated = await reports.run_simulation(conn, config, proposed, body.scope, body.max_leads)
     return {**result.model_dump(mode="json"), "changed": result.changed, "truncated": truncated}
 
 
@@ -263,7 +272,7 @@ class NewStatus(BaseModel):
 async def get_statuses(request: Request, _: ReadAccess) -> dict[str, Any]:
     """The status catalog with what each status may move to."""
     async with runtime_of(request).pool.acquire() as conn:
-        config = await cfg.load(conn, fresh=True)
+        config = await store_of(request).load(conn)
     catalog = config.catalog
     return {
         "version": config.catalog_version,
@@ -281,7 +290,9 @@ async def add_status(body: NewStatus, request: Request, _: AdminAccess) -> dict[
     """Add a custom status."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
-            await cfg.add_status(uow.conn, body.name, body.category, body.description, "admin")
+            await cfg.add_status(
+                uow.conn, store_of(request), body.name, body.category, body.description, "admin"
+            )
     return await get_statuses(request, _)
 
 
@@ -289,7 +300,7 @@ async def add_status(body: NewStatus, request: Request, _: AdminAccess) -> dict[
 async def get_assignment(request: Request, _: ReadAccess) -> dict[str, Any]:
     """The owner-assignment policy in force (null: leads stay unassigned)."""
     async with runtime_of(request).pool.acquire() as conn:
-        config = await cfg.load(conn, fresh=True)
+        config = await store_of(request).load(conn)
     policy = config.assignment.model_dump(mode="json") if config.assignment else None
     return {"version": config.assignment_version, "policy": policy}
 
@@ -309,7 +320,7 @@ async def put_assignment(
 async def get_staleness(request: Request, _: ReadAccess) -> dict[str, Any]:
     """The staleness limits in force, per base category, in (fractional) hours."""
     async with runtime_of(request).pool.acquire() as conn:
-        config = await cfg.load(conn, fresh=True)
+        config = await store_of(request).load(conn)
     return {"version": config.staleness_version, **config.staleness.model_dump(mode="json")}
 
 
@@ -325,7 +336,7 @@ async def put_staleness(request: Request, _: AdminAccess, body: dict[str, Any] =
 @router.post("/staleness/sweep")
 async def sweep_now(request: Request, _: AdminAccess) -> schemas.SweepDone:
     """Run one staleness sweep now (the background job runs it periodically)."""
-    done = await sweep(runtime_of(request).uow)
+    done = await sweep(runtime_of(request).uow, store_of(request))
     return schemas.SweepDone(flagged=done.flagged, unresponsive=done.unresponsive)
 
 
@@ -352,4 +363,4 @@ async def funnel(
     if start >= end:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"from {start} must be before to {end}")
     async with runtime_of(request).pool.acquire() as conn:
-        return await reports.funnel(conn, start, end, by)
+        return await reports.funnel(conn, await store_of(request).load(conn), start, end, by)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,13 +11,13 @@ from pydantic import ValidationError
 from leadflow_qualification.adapters import repository as repo
 from leadflow_qualification.domain.assignment import AssignmentPolicy
 from leadflow_qualification.domain.criteria import DEFAULT_CRITERIA, Criteria, InvalidCriteria, parse_criteria
+from leadflow_qualification.domain.decision import Rulebook
 from leadflow_qualification.domain.staleness import DEFAULT_STALENESS_LIMITS, StalenessLimits
 from leadflow_qualification.domain.statuses import DEFAULT_CATALOG, InvalidCustomStatus, StatusCatalog
 
 CRITERIA, STATUSES, ASSIGNMENT, STALENESS = "criteria", "statuses", "assignment", "staleness"
-
-# Other processes of the service see a new version within this many seconds.
-CACHE_TTL_S = 1.0
+# Parsed versions a store keeps per kind: the one in force and a few before it.
+VERSIONS_KEPT = 4
 
 
 class InvalidConfig(ValueError):
@@ -40,21 +39,72 @@ class Config:
     assignment_version: int
     staleness: StalenessLimits
     staleness_version: int
+    # What judging works out of the criteria once, for every lead judged under them.
+    rulebook: Rulebook = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "rulebook", Rulebook.of(self.criteria))
 
 
 DEFAULT_CONFIG = Config(DEFAULT_CRITERIA, DEFAULT_CATALOG, 0, None, 0, DEFAULT_STALENESS_LIMITS, 0)
 
-_cache: tuple[float, Config] | None = None
-# Each kind's newest stored version as last read, and its parsed value: a version read again is the same
-# object, so what is worked out from it once (such as the criteria's rulebook) stays valid.
-_parsed: dict[str, tuple[int, Any, Any]] = {}
 
+class ConfigStore:
+    """Loads the configuration in force; a stored version, which never changes, is parsed once.
 
-def forget() -> None:
-    """Drop the cached configuration (after a change, or in tests)."""
-    global _cache
-    _cache = None
-    _parsed.clear()
+    One store per process, handed to what loads configuration (consumers once per batch, requests, jobs);
+    each load reads the newest version numbers, so a version stored by any process is in force at once.
+    """
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, dict[int, tuple[Any, Any]]] = {}
+        self._configs: dict[tuple[int, ...], Config] = {}
+
+    async def load(self, conn: repo.Conn) -> Config:
+        """The configuration in force now."""
+        newest = {r["kind"]: r["version"] for r in await repo.latest_config_versions(conn)}
+        key = tuple(newest.get(kind, 0) for kind in (CRITERIA, STATUSES, ASSIGNMENT, STALENESS))
+        known = self._configs.get(key)
+        if known is not None:
+            return known
+        found = {r["kind"]: (r["version"], r["body"]) for r in await repo.latest_configs(conn)}
+        config = DEFAULT_CONFIG
+        if CRITERIA in found:
+            config = _replace(config, criteria=self._parse_stored(CRITERIA, *found[CRITERIA]))
+        if STATUSES in found:
+            version, body = found[STATUSES]
+            catalog = self._parse_stored(STATUSES, version, body)
+            config = _replace(config, catalog=catalog, catalog_version=version)
+        if ASSIGNMENT in found:
+            version, body = found[ASSIGNMENT]
+            config = _replace(
+                config, assignment=self._parse_stored(ASSIGNMENT, version, body), assignment_version=version
+            )
+        if STALENESS in found:
+            version, body = found[STALENESS]
+            config = _replace(
+                config, staleness=self._parse_stored(STALENESS, version, body), staleness_version=version
+            )
+        if len(self._configs) >= VERSIONS_KEPT:
+            del self._configs[next(iter(self._configs))]
+        # Keyed by what was read with the bodies, in case a version was stored in between.
+        read = tuple(
+            found[kind][0] if kind in found else 0 for kind in (CRITERIA, STATUSES, ASSIGNMENT, STALENESS)
+        )
+        self._configs[read] = config
+        return config
+
+    def _parse_stored(self, kind: str, version: int, body: Mapping[str, Any]) -> Any:
+        """A stored version, parsed once (the same object whenever it is loaded again)."""
+        versions = self._parsed.setdefault(kind, {})
+        kept = versions.get(version)
+        if kept is not None and kept[0] == body:
+            return kept[1]
+        parsed = _parse(kind, body)
+        if len(versions) >= VERSIONS_KEPT:
+            del versions[next(iter(versions))]
+        versions[version] = (body, parsed)
+        return parsed
 
 
 def _problems(error: ValidationError) -> tuple[str, ...]:
@@ -76,44 +126,9 @@ def _parse(kind: str, body: Mapping[str, Any]) -> Any:
         raise InvalidConfig(error.problems) from None
 
 
-def _parse_stored(kind: str, version: int, body: Mapping[str, Any]) -> Any:
-    """A stored version, parsed once for as long as it stays the newest of its kind."""
-    kept = _parsed.get(kind)
-    if kept is not None and kept[0] == version and kept[1] == body:
-        return kept[2]
-    parsed = _parse(kind, body)
-    _parsed[kind] = (version, body, parsed)
-    return parsed
-
-
-async def load(conn: repo.Conn, *, fresh: bool = False) -> Config:
-    """The configuration in force (cached for CACHE_TTL_S unless fresh)."""
-    global _cache
-    if not fresh and _cache is not None and time.monotonic() - _cache[0] < CACHE_TTL_S:
-        return _cache[1]
-    found = {r["kind"]: (r["version"], r["body"]) for r in await repo.latest_configs(conn)}
-    config = DEFAULT_CONFIG
-    if CRITERIA in found:
-        config = _replace(config, criteria=_parse_stored(CRITERIA, *found[CRITERIA]))
-    if STATUSES in found:
-        version, body = found[STATUSES]
-        config = _replace(config, catalog=_parse_stored(STATUSES, version, body), catalog_version=version)
-    if ASSIGNMENT in found:
-        version, body = found[ASSIGNMENT]
-        config = _replace(
-            config, assignment=_parse_stored(ASSIGNMENT, version, body), assignment_version=version
-        )
-    if STALENESS in found:
-        version, body = found[STALENESS]
-        config = _replace(
-            config, staleness=_parse_stored(STALENESS, version, body), staleness_version=version
-        )
-    _cache = (time.monotonic(), config)
-    return config
-
-
 def _replace(config: Config, **changes: Any) -> Config:
-    return Config(**{**config.__dict__, **changes})
+    fields = {k: v for k, v in config.__dict__.items() if k != "rulebook"}
+    return Config(**{**fields, **changes})
 
 
 async def put_criteria(conn: repo.Conn, body: Mapping[str, Any], actor: str) -> Criteria:
@@ -122,7 +137,6 @@ async def put_criteria(conn: repo.Conn, body: Mapping[str, Any], actor: str) -> 
     version = (stored or DEFAULT_CRITERIA.version) + 1
     criteria: Criteria = _parse(CRITERIA, {**body, "version": version})
     await repo.store_config(conn, CRITERIA, version, criteria.model_dump(mode="json"), actor)
-    forget()
     return criteria
 
 
@@ -133,17 +147,17 @@ def proposed_criteria(body: Mapping[str, Any], current: Criteria) -> Criteria:
 
 
 async def add_status(
-    conn: repo.Conn, name: str, category: str, description: str, actor: str
+    conn: repo.Conn, store: ConfigStore, name: str, category: str, description: str, actor: str
 ) -> StatusCatalog:
     """Store a catalog with one more custom status."""
     stored = await repo.lock_config(conn, STATUSES)
-    current = (await load(conn, fresh=True)).catalog
+    # Read under the lock, so that two additions at once both stay.
+    current = (await store.load(conn)).catalog
     try:
         catalog = current.with_custom_status(name, category, description)
     except InvalidCustomStatus as error:
         raise InvalidConfig((str(error),)) from None
     await repo.store_config(conn, STATUSES, (stored or 0) + 1, catalog.model_dump(mode="json"), actor)
-    forget()
     return catalog
 
 
@@ -153,5 +167,4 @@ async def put_simple(conn: repo.Conn, kind: str, body: Mapping[str, Any], actor:
     stored = await repo.lock_config(conn, kind)
     version = (stored or 0) + 1
     await repo.store_config(conn, kind, version, parsed.model_dump(mode="json"), actor)
-    forget()
     return version, parsed

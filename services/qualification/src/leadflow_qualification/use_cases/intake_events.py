@@ -36,20 +36,20 @@ UNMERGE_ACTOR = "rule:unmerge"
 E = TypeVar("E", LeadUpdated, LeadEngaged)
 
 
-async def lead_captured(uow: UnitOfWork, event: LeadCaptured, envelope: Envelope) -> None:
+async def lead_captured(uow: UnitOfWork, config: cfg.Config, event: LeadCaptured, envelope: Envelope) -> None:
     """A new lead is open (kept and emitted), gets an owner, then is judged."""
-    config = await cfg.load(uow.conn)
     for lead in await repo.insert_leads(uow.conn, [_new_lead(config, event)]):
         await _open(uow, config, lead, event, envelope, Writes(uow.conn))
 
 
-async def leads_captured(uow: UnitOfWork, items: list[tuple[Envelope, LeadCaptured]]) -> None:
+async def leads_captured(
+    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, LeadCaptured]]
+) -> None:
     """Many captures at once, with the effect of lead_captured on each in turn, in a few statements."""
-    config = await cfg.load(uow.conn)
     if config.assignment is not None and any(team.max_open_leads for team in config.assignment.teams):
         # An owner's cap counts the open leads, which the leads judged before change: one by one.
         for envelope, event in items:
-            await lead_captured(uow, event, envelope)
+            await lead_captured(uow, config, event, envelope)
         return
     # A lead captured twice is created by the first capture; the second changes nothing.
     firsts: dict[UUID, tuple[Envelope, LeadCaptured]] = {}
@@ -98,28 +98,30 @@ async def _open(
     await judge(uow, config, lead, envelope, cause="captured", writes=writes)
 
 
-async def lead_updated(uow: UnitOfWork, event: LeadUpdated, envelope: Envelope) -> None:
+async def lead_updated(uow: UnitOfWork, config: cfg.Config, event: LeadUpdated, envelope: Envelope) -> None:
     """The same person was seen again: keep the profile current and judge again; new facts may bring a lead
     left behind back (no unqualified reason is permanent), a person's override stands."""
     lead = await repo.update_profile(uow.conn, event.lead_id, event.profile)
     if lead is None or lead.merged_into is not None:
         return
-    config = await cfg.load(uow.conn)
     await judge(uow, config, lead, envelope, cause=_updated(event), reopen=bool(event.changed))
 
 
-async def leads_updated(uow: UnitOfWork, items: list[tuple[Envelope, LeadUpdated]]) -> None:
+async def leads_updated(
+    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, LeadUpdated]]
+) -> None:
     """Many updates at once, with the effect of lead_updated on each in turn, in a few statements."""
     once, again = _once_each(items)
     found = await repo.update_profiles(uow.conn, [(event.lead_id, event.profile) for _, event in once])
-    await _judge_each(uow, once, found, _updated, progress=False, reopen=lambda event: bool(event.changed))
+    await _judge_each(
+        uow, config, once, found, _updated, progress=False, reopen=lambda event: bool(event.changed)
+    )
     for envelope, event in again:
-        await lead_updated(uow, event, envelope)
+        await lead_updated(uow, config, event, envelope)
 
 
-async def lead_merged(uow: UnitOfWork, event: LeadMerged, envelope: Envelope) -> None:
+async def lead_merged(uow: UnitOfWork, config: cfg.Config, event: LeadMerged, envelope: Envelope) -> None:
     """Fold the merged lead into the survivor: activities and sales input move, the merged one is archived."""
-    config = await cfg.load(uow.conn)
     survivor = await repo.update_profile(uow.conn, event.lead_id, event.profile)
     if survivor is None:
         await repo.insert_lead(uow.conn, event.lead_id, "open", "open", event.profile, None)
@@ -160,10 +162,9 @@ async def lead_merged(uow: UnitOfWork, event: LeadMerged, envelope: Envelope) ->
     await judge(uow, config, survivor, envelope, cause=f"merged with {event.merged_id}")
 
 
-async def lead_unmerged(uow: UnitOfWork, event: LeadUnmerged, envelope: Envelope) -> None:
+async def lead_unmerged(uow: UnitOfWork, config: cfg.Config, event: LeadUnmerged, envelope: Envelope) -> None:
     """Undo a merge: the restored lead is live again with its own profile and activities, reopened from the
     archive the merge put it in and judged; the survivor, without what the merge brought, is judged again."""
-    config = await cfg.load(uow.conn)
     survivor = await repo.update_profile(uow.conn, event.survivor_id, event.survivor_profile)
     known = await repo.lock_lead(uow.conn, event.lead_id)
     if known is None:
@@ -185,7 +186,7 @@ async def lead_unmerged(uow: UnitOfWork, event: LeadUnmerged, envelope: Envelope
         await judge(uow, config, survivor, envelope, cause=f"unmerged {event.lead_id}", reopen=True)
 
 
-async def lead_engaged(uow: UnitOfWork, event: LeadEngaged, envelope: Envelope) -> None:
+async def lead_engaged(uow: UnitOfWork, config: cfg.Config, event: LeadEngaged, envelope: Envelope) -> None:
     """Keep the activity for engagement scoring and triggers; the engagement is progress; judge again."""
     if not await repo.insert_activity(uow.conn, event.lead_id, event.activity_id, _activity(event)):
         return
@@ -195,10 +196,12 @@ async def lead_engaged(uow: UnitOfWork, event: LeadEngaged, envelope: Envelope) 
         return
     if lead.merged_into is not None:
         return
-    await judge(uow, await cfg.load(uow.conn), lead, envelope, cause=_engaged(event), progress=True)
+    await judge(uow, config, lead, envelope, cause=_engaged(event), progress=True)
 
 
-async def leads_engaged(uow: UnitOfWork, items: list[tuple[Envelope, LeadEngaged]]) -> None:
+async def leads_engaged(
+    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, LeadEngaged]]
+) -> None:
     """Many engagements at once, with the effect of lead_engaged on each in turn, in a few statements."""
     once, again = _once_each(items)
     new = await repo.insert_activities(
@@ -208,13 +211,14 @@ async def leads_engaged(uow: UnitOfWork, items: list[tuple[Envelope, LeadEngaged
     found = await repo.lock_leads(uow.conn, [event.lead_id for _, event in fresh])
     known = {lead.id for lead in found}
     _parked([event.lead_id for _, event in fresh if event.lead_id not in known])
-    await _judge_each(uow, fresh, found, _engaged, progress=True)
+    await _judge_each(uow, config, fresh, found, _engaged, progress=True)
     for envelope, event in again:
-        await lead_engaged(uow, event, envelope)
+        await lead_engaged(uow, config, event, envelope)
 
 
 async def _judge_each(
     uow: UnitOfWork,
+    config: cfg.Config,
     items: list[tuple[Envelope, E]],
     found: list[LeadRow],
     cause: Callable[[E], str],
@@ -223,7 +227,6 @@ async def _judge_each(
     reopen: Callable[[E], bool] = lambda _: False,
 ) -> None:
     """Judge each unmerged lead found for its event, and write the judgements in bulk."""
-    config = await cfg.load(uow.conn)
     writes = BatchedWrites(uow.conn)
     leads = {lead.id: lead for lead in found if lead.merged_into is None}
     await writes.load_activities(leads)

@@ -122,7 +122,7 @@ async def decide(
     writes = writes or Writes(uow.conn)
     activities = await writes.activities(lead.id)
     facts = LeadFacts(profile=lead.profile, touches=(lead.touch,) if lead.touch else ())
-    decision = evaluate(facts, activities, lead.sales_input, config.criteria, now_utc())
+    decision = evaluate(facts, activities, lead.sales_input, config.rulebook, now_utc())
     await writes.record_decision(DecisionMade(lead.id, decision, cause, progress))
     lead.fit_score, lead.engagement_score = decision.fit_score, decision.engagement_score
     return decision

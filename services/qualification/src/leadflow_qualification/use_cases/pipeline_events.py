@@ -21,21 +21,24 @@ from leadflow_shared.contracts.events import (
 from leadflow_shared.uow import UnitOfWork
 
 
-async def lead_converted(uow: UnitOfWork, event: LeadConverted, envelope: Envelope) -> None:
+async def lead_converted(
+    uow: UnitOfWork, config: cfg.Config, event: LeadConverted, envelope: Envelope
+) -> None:
     """Opportunity made the lead a contact: the lead is converted."""
     lead = await repo.lock_lead(uow.conn, event.lead_id)
     if lead is None:
         raise Reject(f"converted lead {event.lead_id} is unknown to qualification", kind="unknown_lead")
     if lead.category == BaseCategory.CONVERTED:
         return
-    await _convert(uow, await cfg.load(uow.conn), lead, event, envelope, Writes(uow.conn))
+    await _convert(uow, config, lead, event, envelope, Writes(uow.conn))
 
 
-async def leads_converted(uow: UnitOfWork, items: list[tuple[Envelope, LeadConverted]]) -> None:
+async def leads_converted(
+    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, LeadConverted]]
+) -> None:
     """Many conversions at once, with the effect of lead_converted on each in turn, in a few statements."""
     found = await repo.lock_leads(uow.conn, [event.lead_id for _, event in items])
     leads = {lead.id: lead for lead in found}
-    config = await cfg.load(uow.conn)
     writes = BatchedWrites(uow.conn)
     for envelope, event in items:
         lead = leads.get(event.lead_id)
@@ -72,7 +75,7 @@ async def _convert(
 
 
 async def requalification_requested(
-    uow: UnitOfWork, event: LeadRequalificationRequested, envelope: Envelope
+    uow: UnitOfWork, config: cfg.Config, event: LeadRequalificationRequested, envelope: Envelope
 ) -> None:
     """Nurture asks for a new judgement: a nurtured or archived lead re-opens unless still unqualified."""
     lead = await repo.lock_lead(uow.conn, event.lead_id)
@@ -81,25 +84,22 @@ async def requalification_requested(
     if lead.category == BaseCategory.CONVERTED:
         return
     if event.actor is not None:
-        config = await cfg.load(uow.conn)
         await reopen_by_hand(uow, config, lead, envelope, actor=event.actor, reason=event.reason)
         return
     if lead.manual_override:
         await repo.set_override(uow.conn, lead.id, False)
         lead.manual_override = False
-    await judge(
-        uow, await cfg.load(uow.conn), lead, envelope, cause=_requalify(event), progress=True, requalify=True
-    )
+    await judge(uow, config, lead, envelope, cause=_requalify(event), progress=True, requalify=True)
 
 
 async def requalifications_requested(
-    uow: UnitOfWork, items: list[tuple[Envelope, LeadRequalificationRequested]]
+    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, LeadRequalificationRequested]]
 ) -> None:
     """Many requests at once, with the effect of requalification_requested on each in turn."""
     if any(event.actor is not None for _, event in items):
         # A person's reopening is rare: the group goes one by one, in order.
         for envelope, event in items:
-            await requalification_requested(uow, event, envelope)
+            await requalification_requested(uow, config, event, envelope)
         return
     found = await repo.lock_leads(uow.conn, [event.lead_id for _, event in items])
     leads = {lead.id: lead for lead in found if lead.merged_into is None}
@@ -107,7 +107,6 @@ async def requalifications_requested(
         if event.lead_id not in leads:
             # The whole group is replayed one by one, and only this request is dead-lettered.
             raise Reject(_unknown_to_requalify(event), kind="unknown_lead")
-    config = await cfg.load(uow.conn)
     writes = BatchedWrites(uow.conn)
     await writes.load_activities(leads)
     overridden: list[UUID] = []
@@ -142,7 +141,9 @@ def _unknown_exhausted(event: NurtureExhausted) -> str:
 _EXHAUSTIBLE = (BaseCategory.NURTURING, BaseCategory.UNQUALIFIED)
 
 
-async def nurture_exhausted(uow: UnitOfWork, event: NurtureExhausted, envelope: Envelope) -> None:
+async def nurture_exhausted(
+    uow: UnitOfWork, config: cfg.Config, event: NurtureExhausted, envelope: Envelope
+) -> None:
     """A track ended without engagement and nothing follows: the lead is archived."""
     if event.next is not ExhaustedNext.ARCHIVE:
         return
@@ -151,10 +152,12 @@ async def nurture_exhausted(uow: UnitOfWork, event: NurtureExhausted, envelope: 
         raise Reject(_unknown_exhausted(event), kind="unknown_lead")
     if lead.category not in _EXHAUSTIBLE:
         return
-    await _archive(uow, await cfg.load(uow.conn), lead, event, envelope, Writes(uow.conn))
+    await _archive(uow, config, lead, event, envelope, Writes(uow.conn))
 
 
-async def nurtures_exhausted(uow: UnitOfWork, items: list[tuple[Envelope, NurtureExhausted]]) -> None:
+async def nurtures_exhausted(
+    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, NurtureExhausted]]
+) -> None:
     """Many ended tracks at once, with the effect of nurture_exhausted on each in turn."""
     archiving = [(envelope, event) for envelope, event in items if event.next is ExhaustedNext.ARCHIVE]
     if not archiving:
@@ -165,7 +168,6 @@ async def nurtures_exhausted(uow: UnitOfWork, items: list[tuple[Envelope, Nurtur
         if event.lead_id not in leads:
             # The whole group is replayed one by one, and only this one is dead-lettered.
             raise Reject(_unknown_exhausted(event), kind="unknown_lead")
-    config = await cfg.load(uow.conn)
     writes = BatchedWrites(uow.conn)
     for envelope, event in archiving:
         lead = leads[event.lead_id]

@@ -27,9 +27,10 @@ def scope_categories(scope: SimulationScope) -> list[str]:
     return [c.value for c in BaseCategory if c not in TERMINAL_CATEGORIES]
 
 
-async def funnel(conn: repo.Conn, start: datetime, end: datetime, by: GroupBy | None) -> dict[str, Any]:
+async def funnel(
+    conn: repo.Conn, config: cfg.Config, start: datetime, end: datetime, by: GroupBy | None
+) -> dict[str, Any]:
     """Leads per status, conversion, time to first contact and in each status, stale counts, reasons."""
-    config = await cfg.load(conn)
     groups = await kpis.funnel_figures(conn, start, end, by, now_utc(), config.staleness)
     if by is None:
         return {
@@ -46,10 +47,10 @@ async def funnel(conn: repo.Conn, start: datetime, end: datetime, by: GroupBy | 
 
 
 async def run_simulation(
-    conn: repo.Conn, proposed: Criteria, scope: SimulationScope, max_leads: int
+    conn: repo.Conn, config: cfg.Config, proposed: Criteria, scope: SimulationScope, max_leads: int
 ) -> tuple[SimulationResult, bool]:
-    """Judge the stored leads in scope under `proposed`, changing nothing; answer if it was cut short."""
-    config = await cfg.load(conn)
+    """Judge the stored leads in scope under `proposed` (statuses as `config` has them), changing nothing;
+    answer if it was cut short."""
     stored: list[StoredLead] = []
     after: UUID | None = None
     while len(stored) < max_leads:
@@ -75,7 +76,7 @@ async def run_simulation(
 
 
 async def reapply(
-    uow_factory: UnitOfWorkFactory, scope: SimulationScope, *, overrides: bool = False
+    uow_factory: UnitOfWorkFactory, store: cfg.ConfigStore, scope: SimulationScope, *, overrides: bool = False
 ) -> dict[str, int]:
     """Judge every lead in scope again under the criteria in force, one transaction per page.
 
@@ -86,7 +87,7 @@ async def reapply(
     after: UUID | None = None
     while True:
         async with uow_factory() as uow:
-            config = await cfg.load(uow.conn, fresh=True)
+            config = await store.load(uow.conn)
             page = await repo.leads_in_categories(uow.conn, scope_categories(scope), after, PAGE)
             for listed in page:
                 lead = await repo.lock_lead(uow.conn, listed.id)

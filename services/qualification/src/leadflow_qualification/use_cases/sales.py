@@ -87,19 +87,17 @@ async def _lead(uow: UnitOfWork, lead_id: UUID) -> LeadRow:
     return lead
 
 
-async def mark_contacted(uow: UnitOfWork, lead_id: UUID, body: Contacted) -> None:
+async def mark_contacted(uow: UnitOfWork, config: cfg.Config, lead_id: UUID, body: Contacted) -> None:
     """The lead moves to contacted (TransitionNotAllowed when it cannot)."""
     lead = await _lead(uow, lead_id)
-    config = await cfg.load(uow.conn)
     target = config.catalog.default_for(BaseCategory.CONTACTED).name
     reason = "contacted" + (f": {body.note}" if body.note else "")
     await move(uow, config, lead, target, reason=reason, actor=body.actor, causation=None)
 
 
-async def change_status(uow: UnitOfWork, lead_id: UUID, body: StatusChange) -> None:
+async def change_status(uow: UnitOfWork, config: cfg.Config, lead_id: UUID, body: StatusChange) -> None:
     """Move a lead between working statuses, custom ones included."""
     lead = await _lead(uow, lead_id)
-    config = await cfg.load(uow.conn)
     category = config.catalog.category_of(body.status)
     if category not in (BaseCategory.OPEN, BaseCategory.CONTACTED):
         raise NotAWorkingStatus(
@@ -111,7 +109,7 @@ async def change_status(uow: UnitOfWork, lead_id: UUID, body: StatusChange) -> N
     await repo.set_override(uow.conn, lead.id, True)
 
 
-async def report(uow: UnitOfWork, lead_id: UUID, body: SalesReport) -> Decision:
+async def report(uow: UnitOfWork, config: cfg.Config, lead_id: UUID, body: SalesReport) -> Decision:
     """Keep what sales learned (progress) and judge the lead again."""
     lead = await _lead(uow, lead_id)
     learned = body.model_dump(exclude={"actor"}, exclude_none=True)
@@ -119,16 +117,13 @@ async def report(uow: UnitOfWork, lead_id: UUID, body: SalesReport) -> Decision:
         learned.pop("note", None)
     lead.sales_input = lead.sales_input.model_copy(update=learned)
     await repo.set_sales_input(uow.conn, lead.id, lead.sales_input)
-    decision, _ = await judge(
-        uow, await cfg.load(uow.conn), lead, None, cause=f"sales report by {body.actor}", progress=True
-    )
+    decision, _ = await judge(uow, config, lead, None, cause=f"sales report by {body.actor}", progress=True)
     return decision
 
 
-async def qualify(uow: UnitOfWork, lead_id: UUID, body: ManualQualify) -> None:
+async def qualify(uow: UnitOfWork, config: cfg.Config, lead_id: UUID, body: ManualQualify) -> None:
     """A person's override: the lead is qualified and stays so until a person or nurture says otherwise."""
     lead = await _lead(uow, lead_id)
-    config = await cfg.load(uow.conn)
     target = config.catalog.default_for(BaseCategory.QUALIFIED).name
     if target not in config.catalog.allowed_targets(lead.status):
         raise TransitionNotAllowed(lead.status, target, config.catalog.allowed_targets(lead.status))
@@ -140,10 +135,9 @@ async def qualify(uow: UnitOfWork, lead_id: UUID, body: ManualQualify) -> None:
     await uow.outbox.emit(qualified_event(lead, decision, manual=True))
 
 
-async def disqualify(uow: UnitOfWork, lead_id: UUID, body: ManualDisqualify) -> None:
+async def disqualify(uow: UnitOfWork, config: cfg.Config, lead_id: UUID, body: ManualDisqualify) -> None:
     """A person's override: nurturable leads go to nurturing, the rest are archived."""
     lead = await _lead(uow, lead_id)
-    config = await cfg.load(uow.conn)
     nurturable = (
         body.nurturable if body.nurturable is not None else config.criteria.is_nurturable(body.reason)
     )

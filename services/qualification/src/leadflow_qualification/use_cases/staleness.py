@@ -27,11 +27,12 @@ class SweepResult:
     unresponsive: int = 0
 
 
-async def sweep(uow_factory: UnitOfWorkFactory) -> SweepResult:
-    """Flag stale leads and disqualify the unresponsive, in batches of their own transactions."""
+async def sweep(uow_factory: UnitOfWorkFactory, store: cfg.ConfigStore) -> SweepResult:
+    """Flag stale leads and disqualify the unresponsive, in batches of their own transactions, by the
+    configuration in force when the sweep began."""
     result = SweepResult()
     async with uow_factory() as uow:
-        config = await cfg.load(uow.conn)
+        config = await store.load(uow.conn)
         for category, limit in config.staleness.limits.items():
             result.flagged += await repo.flag_stale(uow.conn, category.value, limit.stale_after_hours * 3600)
     reason = DisqualificationReason.UNRESPONSIVE
@@ -68,11 +69,11 @@ async def sweep(uow_factory: UnitOfWorkFactory) -> SweepResult:
     return result
 
 
-def sweeper(interval_s: float) -> BackgroundTask:
+def sweeper(interval_s: float, store: cfg.ConfigStore) -> BackgroundTask:
     """A background job that sweeps every interval_s until the service stops."""
 
     async def sweep_stale_leads(runtime: Runtime) -> None:
-        done = await sweep(runtime.uow)
+        done = await sweep(runtime.uow, store)
         if done.flagged or done.unresponsive:
             log.info("staleness sweep", flagged=done.flagged, unresponsive=done.unresponsive)
 
