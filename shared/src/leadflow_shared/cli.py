@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 
@@ -11,14 +12,16 @@ from leadflow_shared import migrations
 from leadflow_shared.runtime import ServiceDefinition, serve
 from leadflow_shared.settings import ServiceSettings
 
+S = TypeVar("S", bound=ServiceSettings)
+
 
 def make_cli(
     name: str,
-    settings_cls: type[ServiceSettings],
-    definition: Callable[[ServiceSettings], ServiceDefinition],
+    settings_cls: type[S],
+    definition: Callable[[S], ServiceDefinition],
     migrations_dir: Path,
 ) -> typer.Typer:
-    """Build the typer app of one service."""
+    """Build the typer app of one service, whose definition takes the service's own settings."""
     app = typer.Typer(name=f"leadflow-{name}", help=f"The leadflow {name} service.", no_args_is_help=True)
 
     @app.command("serve")

@@ -17,7 +17,6 @@ from leadflow_intake.use_cases.capture import DedupPolicy
 from leadflow_intake.use_cases.imports import claim_next, process_import
 from leadflow_shared.contracts.topics import LEADS_ACTIVITY, LEADS_SUBMITTED
 from leadflow_shared.runtime import Runtime, ServiceDefinition
-from leadflow_shared.settings import ServiceSettings
 from leadflow_shared.totals import folder
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -61,9 +60,8 @@ def import_worker(settings: IntakeSettings) -> object:
     return run_imports
 
 
-def definition(settings: ServiceSettings) -> ServiceDefinition:
+def definition(settings: IntakeSettings) -> ServiceDefinition:
     """Wire intake's subscriptions, routes and background jobs."""
-    assert isinstance(settings, IntakeSettings)
     vendors = VendorClient(settings)
 
     async def close_vendors(runtime: Runtime) -> None:

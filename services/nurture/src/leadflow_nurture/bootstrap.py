@@ -14,15 +14,13 @@ from leadflow_nurture.entrypoints import consumers, export, http
 from leadflow_nurture.settings import MissingSecret, NurtureSettings
 from leadflow_nurture.use_cases.scheduler import SchedulerConfig, run_scheduler
 from leadflow_shared.runtime import BackgroundTask, Runtime, ServiceDefinition
-from leadflow_shared.settings import ServiceSettings
 from leadflow_shared.totals import folder
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def definition(settings: ServiceSettings) -> ServiceDefinition:
+def definition(settings: NurtureSettings) -> ServiceDefinition:
     """Wire nurture's subscriptions, routes, touch scheduler and the job that folds the KPI totals."""
-    assert isinstance(settings, NurtureSettings)
     try:
         links = settings.unsubscribe_links()
     except MissingSecret as error:

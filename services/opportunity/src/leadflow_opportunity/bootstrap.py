@@ -6,14 +6,14 @@ from pathlib import Path
 
 from leadflow_opportunity.adapters import reports
 from leadflow_opportunity.entrypoints import consumers, export, http
+from leadflow_opportunity.settings import OpportunitySettings
 from leadflow_shared.runtime import ServiceDefinition
-from leadflow_shared.settings import ServiceSettings
 from leadflow_shared.totals import folder
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def definition(settings: ServiceSettings) -> ServiceDefinition:
+def definition(settings: OpportunitySettings) -> ServiceDefinition:
     """Wire opportunity's subscriptions, routes and the job that folds the report totals."""
     return ServiceDefinition(
         title="leadflow opportunity",
