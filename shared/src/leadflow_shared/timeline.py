@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from leadflow_shared.bounds import MAX_NAME
 from leadflow_shared.http import BEARER_ANSWERS, ReadAccess, answers
-from leadflow_shared.pagination import decode_cursor, encode_cursor, moment_part, sequence_part
+from leadflow_shared.pagination import decode_cursor, encode_cursor, moment_part, uuid_part
 
 
 class TimelineItem(BaseModel):
@@ -37,20 +37,20 @@ class Timeline(BaseModel):
 
 
 async def read_timeline(
-    conn: asyncpg.Connection, lead_id: UUID, after: tuple[datetime, int] | None, limit: int
+    conn: asyncpg.Connection, lead_id: UUID, after: tuple[datetime, UUID] | None, limit: int
 ) -> tuple[asyncpg.Record | None, list[asyncpg.Record]]:
     """The lead's journey and a page of its facts after the cursor's position."""
     journey = await conn.fetchrow(
         "SELECT correlation_id, at AS started_at FROM lead_timeline WHERE lead_id = $1"
-        " ORDER BY at, id LIMIT 1",
+        " ORDER BY at, event_id LIMIT 1",
         lead_id,
     )
     if journey is None:
         return None, []
-    at, position = after if after else (None, 0)
+    at, position = after if after else (None, None)
     rows = await conn.fetch(
-        "SELECT id, at, kind, summary, correlation_id, event_id FROM lead_timeline WHERE lead_id = $1"
-        " AND ($2::timestamptz IS NULL OR (at, id) > ($2, $3)) ORDER BY at, id LIMIT $4",
+        "SELECT at, kind, summary, correlation_id, event_id FROM lead_timeline WHERE lead_id = $1"
+        " AND ($2::timestamptz IS NULL OR (at, event_id) > ($2, $3::uuid)) ORDER BY at, event_id LIMIT $4",
         lead_id,
         at,
         position,
@@ -75,7 +75,7 @@ def timeline_router() -> APIRouter:
         after = None
         if cursor:
             at, position = decode_cursor(cursor, 2)
-            after = (moment_part(at), sequence_part(position))
+            after = (moment_part(at), uuid_part(position))
         async with request.app.state.runtime.pool.acquire() as conn:
             journey, rows = await read_timeline(conn, lead_id, after, limit)
         if journey is None:
@@ -98,7 +98,7 @@ def timeline_router() -> APIRouter:
                 )
                 for r in rows
             ],
-            next_cursor=encode_cursor(last["at"].isoformat(), last["id"]) if last else None,
+            next_cursor=encode_cursor(last["at"].isoformat(), last["event_id"]) if last else None,
         )
 
     return router

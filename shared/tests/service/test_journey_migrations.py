@@ -63,3 +63,5 @@ def test_the_journeys_migration_adds_the_tables_and_sort_indexes_and_its_downgra
     # A later migration drops lead_journeys: a lead's journey is its first timeline fact's.
     assert added - {"lead_journeys"} <= again
     assert "lead_journeys" not in again
+    # And another drops the timeline's serial key: facts are ordered by time and event id.
+    assert not {"lead_timeline_pkey", "lead_timeline_id_seq"} & again

@@ -78,7 +78,7 @@ async def published(conn: asyncpg.Connection, lead_id: UUID) -> list[dict[str, A
 async def journey_of(conn: asyncpg.Connection, lead_id: UUID) -> str | None:
     """The lead's journey: the correlation id of its first fact."""
     journey: str | None = await conn.fetchval(
-        "SELECT correlation_id FROM lead_timeline WHERE lead_id = $1 ORDER BY at, id LIMIT 1", lead_id
+        "SELECT correlation_id FROM lead_timeline WHERE lead_id = $1 ORDER BY at, event_id LIMIT 1", lead_id
     )
     return journey
 
@@ -96,7 +96,7 @@ async def test_an_event_that_follows_another_services_event_about_the_lead_keeps
     await outbox.flush()
 
     facts = await conn.fetch(
-        "SELECT kind, correlation_id FROM lead_timeline WHERE lead_id = $1 ORDER BY at, id", lead_id
+        "SELECT kind, correlation_id FROM lead_timeline WHERE lead_id = $1 ORDER BY at, event_id", lead_id
     )
     assert [(f["kind"], f["correlation_id"]) for f in facts] == [("lead.status_changed", "web-7")] * 2
     assert [e["correlationid"] for e in await published(conn, lead_id)] == ["web-7", "web-7"]
@@ -170,8 +170,9 @@ async def test_each_event_about_a_lead_joins_its_timeline_with_a_summary_and_a_m
     await merge.flush()
     facts = await conn.fetch(
         "SELECT lead_id, kind, summary, correlation_id FROM lead_timeline WHERE lead_id = ANY($1)"
-        " ORDER BY id",
+        " ORDER BY at, event_id, lead_id = $2",
         [survivor, merged],
+        merged,
     )
     assert [(f["lead_id"], f["kind"], f["correlation_id"]) for f in facts] == [
         (survivor, "lead.captured", "s"),

@@ -150,12 +150,12 @@ async def test_the_touches_the_scheduler_sends_carry_the_journey_of_the_leads_en
     )
     events = [json.loads(row["payload"]) for row in rows]
     journey = await uows.pool.fetchval(
-        "SELECT correlation_id FROM lead_timeline WHERE lead_id = $1 ORDER BY at, id LIMIT 1", lead_id
+        "SELECT correlation_id FROM lead_timeline WHERE lead_id = $1 ORDER BY at, event_id LIMIT 1", lead_id
     )
     assert [e["type"] for e in events].count("nurture.touch_sent") == 3
     assert {e["correlationid"] for e in events} == {journey}
     timeline = await uows.pool.fetch(
-        "SELECT kind, summary FROM lead_timeline WHERE lead_id = $1 ORDER BY id", lead_id
+        "SELECT kind, summary FROM lead_timeline WHERE lead_id = $1 ORDER BY at, event_id", lead_id
     )
     assert [t["kind"] for t in timeline][:2] == ["nurture.enrolled", "nurture.touch_sent"]
     assert timeline[1]["summary"] == "touch 1 sent by drip_email"

@@ -244,7 +244,7 @@ async def snapshot(uows: UnitOfWorkFactory, ids: Ids, causes: dict[str, str], st
     async with uows.pool.acquire() as conn:
         begun = await conn.fetch(
             "SELECT DISTINCT ON (lead_id) lead_id, correlation_id FROM lead_timeline"
-            " WHERE lead_id = ANY($1::uuid[]) ORDER BY lead_id, at, id",
+            " WHERE lead_id = ANY($1::uuid[]) ORDER BY lead_id, at, event_id",
             list(ids.values()),
         )
     # Each lead's events carry its journey, begun by the preparation with a fresh correlation id in each run.
