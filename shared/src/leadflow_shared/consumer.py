@@ -339,11 +339,13 @@ class EventConsumer:
         if not self._keeps_erased:
             fresh = await inbox.claim(conn, self.group_id, ids)
             return [item for item in wanted if item[1].id in fresh]
-        leads = [lead for msg, _, data, _ in wanted for lead in _leads_of(msg, data)]
-        fresh, erased = await inbox.claim_noting_erased(conn, self.group_id, ids, leads)
+        about = [_leads_of(msg, data) for msg, _, data, _ in wanted]
+        fresh, erased = await inbox.claim_noting_erased(
+            conn, self.group_id, ids, [k for ks in about for k in ks]
+        )
         return [
-            (msg, envelope, _forgotten(data) if erased.intersection(_leads_of(msg, data)) else data, handler)
-            for msg, envelope, data, handler in wanted
+            (msg, envelope, _forgotten(data) if erased and erased.intersection(leads) else data, handler)
+            for (msg, envelope, data, handler), leads in zip(wanted, about, strict=True)
             if envelope.id in fresh
         ]
 

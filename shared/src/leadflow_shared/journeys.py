@@ -64,8 +64,8 @@ CREATE INDEX lead_timeline_by_lead ON lead_timeline (lead_id, at, id);
 # modifying CTE does not see its own inserts, so `known` holds only journeys begun in earlier transactions).
 _FOLLOW = """
 WITH given AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[])
-        WITH ORDINALITY AS g(lead_id, correlation_id, event_id, at, kind, summary, i)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::text[], $5::text[], $6::text[])
+        WITH ORDINALITY AS g(lead_id, event_id, at, kind, summary, correlation_id, i)
 ), first AS (
     SELECT DISTINCT ON (lead_id) lead_id, correlation_id FROM given ORDER BY lead_id, i
 ), known AS (
@@ -140,7 +140,7 @@ def carries_journey(data: EventData, envelope: Envelope, causation: Envelope | N
 
 
 def fact_columns(facts: list[Fact]) -> list[list[Any]]:
-    """The facts as the columns WITH_FACTS takes."""
+    """The facts as the columns WITH_FACTS and _FOLLOW take."""
     return [
         [f.lead_id for f in facts],
         [f.event_id for f in facts],
@@ -153,13 +153,5 @@ def fact_columns(facts: list[Fact]) -> list[list[Any]]:
 
 async def follow(conn: asyncpg.Connection, facts: list[Fact]) -> dict[UUID, str]:
     """Record the facts under each lead's journey (its first fact's correlation id); the journey of each."""
-    rows = await conn.fetch(
-        _FOLLOW,
-        [f.lead_id for f in facts],
-        [f.correlation_id for f in facts],
-        [f.event_id for f in facts],
-        [f.at for f in facts],
-        [f.kind for f in facts],
-        [f.summary for f in facts],
-    )
+    rows = await conn.fetch(_FOLLOW, *fact_columns(facts))
     return {row["lead_id"]: row["correlation_id"] for row in rows}

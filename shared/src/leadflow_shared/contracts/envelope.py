@@ -109,12 +109,7 @@ _RAND_B_MASK = (1 << 62) - 1
 def _follow_trace(causation: Envelope | None, correlation_id: str, event_id: UUID) -> str:
     """The traceparent of a new event: the cause's trace when it shares the cause's journey."""
     parent = causation.traceparent if causation is not None else None
-    if (
-        parent is not None
-        and causation is not None
-        and causation.correlationid == correlation_id
-        and _TRACEPARENT.fullmatch(parent)
-    ):
+    if parent and causation and causation.correlationid == correlation_id and _TRACEPARENT.fullmatch(parent):
         # The same journey is the same trace: no need to work the trace id out of the correlation id again.
         return f"{parent[:36]}{event_id.hex[16:]}-00"
     return trace_parent(correlation_id, event_id)

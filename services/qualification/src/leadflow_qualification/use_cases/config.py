@@ -16,7 +16,7 @@ from leadflow_qualification.domain.staleness import DEFAULT_STALENESS_LIMITS, St
 from leadflow_qualification.domain.statuses import DEFAULT_CATALOG, InvalidCustomStatus, StatusCatalog
 
 CRITERIA, STATUSES, ASSIGNMENT, STALENESS = "criteria", "statuses", "assignment", "staleness"
-# Parsed versions a store keeps per kind: the one in force and a few before it.
+# Configurations a store keeps: the one in force and a few before it.
 VERSIONS_KEPT = 4
 
 
@@ -50,61 +50,43 @@ DEFAULT_CONFIG = Config(DEFAULT_CRITERIA, DEFAULT_CATALOG, 0, None, 0, DEFAULT_S
 
 
 class ConfigStore:
-    """Loads the configuration in force; a stored version, which never changes, is parsed once.
+    """Loads the configuration in force; a set of stored versions, which never change, is parsed once.
 
     One store per process, handed to what loads configuration (consumers once per batch, requests, jobs);
     each load reads the newest version numbers, so a version stored by any process is in force at once.
     """
 
     def __init__(self) -> None:
-        self._parsed: dict[str, dict[int, tuple[Any, Any]]] = {}
         self._configs: dict[tuple[int, ...], Config] = {}
 
     async def load(self, conn: repo.Conn) -> Config:
         """The configuration in force now."""
         newest = {r["kind"]: r["version"] for r in await repo.latest_config_versions(conn)}
-        key = tuple(newest.get(kind, 0) for kind in (CRITERIA, STATUSES, ASSIGNMENT, STALENESS))
-        known = self._configs.get(key)
+        known = self._configs.get(_versions(newest))
         if known is not None:
             return known
         found = {r["kind"]: (r["version"], r["body"]) for r in await repo.latest_configs(conn)}
         config = DEFAULT_CONFIG
         if CRITERIA in found:
-            config = _replace(config, criteria=self._parse_stored(CRITERIA, *found[CRITERIA]))
+            config = _replace(config, criteria=_parse(CRITERIA, found[CRITERIA][1]))
         if STATUSES in found:
             version, body = found[STATUSES]
-            catalog = self._parse_stored(STATUSES, version, body)
-            config = _replace(config, catalog=catalog, catalog_version=version)
+            config = _replace(config, catalog=_parse(STATUSES, body), catalog_version=version)
         if ASSIGNMENT in found:
             version, body = found[ASSIGNMENT]
-            config = _replace(
-                config, assignment=self._parse_stored(ASSIGNMENT, version, body), assignment_version=version
-            )
+            config = _replace(config, assignment=_parse(ASSIGNMENT, body), assignment_version=version)
         if STALENESS in found:
             version, body = found[STALENESS]
-            config = _replace(
-                config, staleness=self._parse_stored(STALENESS, version, body), staleness_version=version
-            )
+            config = _replace(config, staleness=_parse(STALENESS, body), staleness_version=version)
         if len(self._configs) >= VERSIONS_KEPT:
             del self._configs[next(iter(self._configs))]
         # Keyed by what was read with the bodies, in case a version was stored in between.
-        read = tuple(
-            found[kind][0] if kind in found else 0 for kind in (CRITERIA, STATUSES, ASSIGNMENT, STALENESS)
-        )
-        self._configs[read] = config
+        self._configs[_versions({kind: version for kind, (version, _) in found.items()})] = config
         return config
 
-    def _parse_stored(self, kind: str, version: int, body: Mapping[str, Any]) -> Any:
-        """A stored version, parsed once (the same object whenever it is loaded again)."""
-        versions = self._parsed.setdefault(kind, {})
-        kept = versions.get(version)
-        if kept is not None and kept[0] == body:
-            return kept[1]
-        parsed = _parse(kind, body)
-        if len(versions) >= VERSIONS_KEPT:
-            del versions[next(iter(versions))]
-        versions[version] = (body, parsed)
-        return parsed
+
+def _versions(newest: Mapping[str, int]) -> tuple[int, ...]:
+    return tuple(newest.get(kind, 0) for kind in (CRITERIA, STATUSES, ASSIGNMENT, STALENESS))
 
 
 def _problems(error: ValidationError) -> tuple[str, ...]:
