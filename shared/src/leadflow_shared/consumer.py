@@ -38,7 +38,14 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from leadflow_shared import erasure, inbox, metrics
-from leadflow_shared.contracts.envelope import Envelope, MalformedEvent, decode, decode_data, header_type
+from leadflow_shared.contracts.envelope import (
+    Envelope,
+    MalformedEvent,
+    decode,
+    decode_data,
+    decode_typed,
+    header_type,
+)
 from leadflow_shared.contracts.events import EVENT_TYPES, EventData
 from leadflow_shared.contracts.topics import dlq
 from leadflow_shared.db import TRANSIENT_DB_ERRORS
@@ -401,7 +408,11 @@ def sort_messages(
                 dead.append((msg, "unknown_type", f"unknown event type {named!r}"))
             continue
         try:
-            envelope = decode(msg.value)
+            if named is not None:
+                # The header names a type handled here: envelope and data in one pass over the JSON.
+                envelope, data = decode_typed(msg.value, named)
+            else:
+                envelope, data = decode(msg.value), None
         except MalformedEvent as exc:
             dead.append((msg, "malformed", str(exc)))
             continue
@@ -412,11 +423,12 @@ def sort_messages(
             else:
                 dead.append((msg, "unknown_type", f"unknown event type {envelope.type!r}"))
             continue
-        try:
-            data = decode_data(envelope)
-        except MalformedEvent as exc:
-            dead.append((msg, "malformed", str(exc)))
-            continue
+        if data is None:
+            try:
+                data = decode_data(envelope)
+            except MalformedEvent as exc:
+                dead.append((msg, "malformed", str(exc)))
+                continue
         wanted.append((msg, envelope, data, handler))
     return dead, wanted, ignored
 

@@ -12,6 +12,7 @@ from leadflow_shared.contracts.envelope import (
     MalformedEvent,
     decode,
     decode_data,
+    decode_typed,
     encode,
     new_event,
     trace_parent,
@@ -118,6 +119,35 @@ def test_data_that_does_not_fit_its_type_is_refused_naming_the_field() -> None:
     envelope = new_event(ada_captured(), source="intake").model_copy(update={"data": {"lead_id": "nope"}})
     with pytest.raises(MalformedEvent, match=r"lead\.captured data: lead_id"):
         decode_data(envelope)
+
+
+def test_one_pass_decoding_by_the_type_header_gives_what_two_steps_give() -> None:
+    raw = encode(new_event(ada_captured(), source="intake"))
+
+    envelope, data = decode_typed(raw, "lead.captured")
+
+    assert data == decode_data(decode(raw))
+    assert envelope.parsed() is data
+    assert (envelope.id, envelope.correlationid, envelope.type) == (
+        decode(raw).id,
+        decode(raw).correlationid,
+        "lead.captured",
+    )
+
+
+def test_one_pass_decoding_names_the_same_problem_as_two_steps() -> None:
+    envelope = new_event(ada_captured(), source="intake").model_copy(update={"data": {"lead_id": "nope"}})
+
+    with pytest.raises(MalformedEvent, match=r"^invalid lead\.captured data: lead_id"):
+        decode_typed(encode(envelope), "lead.captured")
+
+
+def test_a_body_whose_type_differs_from_its_header_is_judged_by_its_own_type() -> None:
+    raw = encode(new_event(ada_captured(), source="intake"))
+
+    envelope, data = decode_typed(raw, "lead.updated")
+
+    assert (envelope.type, type(data)) == ("lead.captured", LeadCaptured)
 
 
 def test_an_unknown_event_type_is_refused() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import random
 import re
@@ -12,7 +13,7 @@ from typing import Any, Literal
 from uuid import UUID, uuid4
 
 import orjson
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
 from leadflow_shared.contracts.events import EVENT_TYPES, EventData
 
@@ -52,6 +53,9 @@ class Envelope(BaseModel):
 
     def parsed(self) -> EventData:
         """Validate the data against the model of the envelope's type."""
+        if isinstance(self.data, EventData):
+            # Read by decode_typed, the data is its model already.
+            return self.data
         model = EVENT_TYPES.get(self.type)
         if model is None:
             raise UnknownEventType(f"unknown event type {self.type!r}")
@@ -152,6 +156,31 @@ def decode(raw: bytes | None) -> Envelope:
             f"{'.'.join(str(p) for p in err['loc']) or 'body'}: {err['msg']}" for err in exc.errors()
         )
         raise MalformedEvent(f"not a valid CloudEvent: {problems}") from exc
+
+
+def decode_typed(raw: bytes | None, event_type: str) -> tuple[Envelope, EventData]:
+    """Parse a message whose header names a registered type, envelope and data in one pass over the JSON;
+    raise MalformedEvent as decode and decode_data do.
+
+    A message the one pass refuses, or whose envelope names another type than its header, takes the two-step
+    path, so what it is judged by, and the problem named, are those of its own envelope.
+    """
+    if raw:
+        try:
+            envelope = _typed_envelope(event_type).model_validate_json(raw)
+        except ValidationError:
+            pass
+        else:
+            if envelope.type == event_type:
+                return envelope, envelope.data
+    envelope = decode(raw)
+    return envelope, decode_data(envelope)
+
+
+@functools.cache
+def _typed_envelope(event_type: str) -> Any:
+    """An Envelope whose data is validated as the type's model (one per registered type)."""
+    return create_model(f"Envelope[{event_type}]", __base__=Envelope, data=(EVENT_TYPES[event_type], ...))
 
 
 def decode_data(envelope: Envelope) -> EventData:
