@@ -5,8 +5,9 @@ that also records every event id in the inbox (repeats are skipped) and writes e
 to the outbox. The batch first runs without savepoints; if a handler fails, it is rolled back and
 replayed with a savepoint per message, so only the failing message is dead-lettered. In that first
 run, the batch is laid out in layers: a lead's n-th message goes in layer n, so every lead occurs at
-most once per layer, and within a layer the messages of one type go together to the type's batch
-handler when the subscription has one: a few statements for the lot instead of a few per message.
+most once per layer, and within a layer the messages of one type go together to the type's handler,
+which takes a batch (a message alone is a batch of one): a few statements for the lot instead of a few per
+message.
 Layers run in order, so each lead's messages keep theirs, which is all Kafka promises.
 A poll takes what the fetcher prefetched and tops it up with what reached Kafka since (see `_poll`).
 Offsets are committed only after that transaction commits. A message that cannot be parsed or handled goes to
@@ -25,9 +26,9 @@ import hashlib
 import random
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import asyncpg
@@ -55,15 +56,16 @@ from leadflow_shared.uow import UnitOfWork
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[UnitOfWork, Envelope, Any], Awaitable[None]]
-BatchHandler = Callable[[UnitOfWork, list[tuple[Envelope, Any]]], Awaitable[None]]
+E = TypeVar("E", bound=EventData)
+# Events of one type with the envelopes they came in, about distinct leads: what a handler is given.
+Events = Sequence[tuple[Envelope, E]]
 # A refused message, the kind of refusal (a metric label) and the reason (for people).
 DeadLetter = tuple[ConsumerRecord[bytes, bytes], str, str]
 # Network work (a vendor API) for a batch, done before its transaction opens: what it returns, by event id,
 # reaches the handlers as uow.prepared. It keeps its own failures as values for the handler to judge.
 Prepare = Callable[[asyncpg.Pool, list[tuple[Envelope, Any]]], Awaitable[Mapping[UUID, Any]]]
 DeadLetterHook = Callable[[UnitOfWork, ConsumerRecord[bytes, bytes], str, str], Awaitable[None]]
-Wanted = tuple[ConsumerRecord[bytes, bytes], Envelope, EventData, Handler]
+Wanted = tuple[ConsumerRecord[bytes, bytes], Envelope, EventData, "On[Any]"]
 
 
 class Reject(Exception):
@@ -95,18 +97,45 @@ CONTENTION: tuple[type[BaseException], ...] = (
 
 
 @dataclass(frozen=True)
+class On(Generic[E]):
+    """The handler of one event type: it takes the type's events of a batch at once, a message alone being
+    a batch of one, with the effect of handling each in turn."""
+
+    event: type[E]
+    handle: Callable[[UnitOfWork, Events[E]], Awaitable[None]]
+
+
+def each(
+    handle: Callable[[UnitOfWork, Envelope, E], Awaitable[None]],
+) -> Callable[[UnitOfWork, Events[E]], Awaitable[None]]:
+    """A handler for work that gains nothing from batches: each event in turn."""
+
+    async def handler(uow: UnitOfWork, events: Events[E]) -> None:
+        for envelope, data in events:
+            await handle(uow, envelope, data)
+
+    return handler
+
+
+@dataclass(frozen=True)
 class Subscription:
     """A consumer group on some topics, with one handler per event type it cares about."""
 
     name: str
     topics: tuple[str, ...]
-    handlers: Mapping[str, Handler]
-    # Optional: the same work for many messages at once, with the effect of the handler on each in turn.
-    batch_handlers: Mapping[str, BatchHandler] = field(default_factory=dict)
+    on: tuple[On[Any], ...]
     # Optional: also keep each dead letter elsewhere, in the transaction that dead-letters it.
     on_dead_letter: DeadLetterHook | None = None
     # Optional: fetch what the handlers need from the network before the transaction (none is held meanwhile).
     prepare: Prepare | None = None
+    # The handler of each event type, from `on`.
+    handlers: Mapping[str, On[Any]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        handlers = {on.event.event_type: on for on in self.on}
+        if len(handlers) < len(self.on):
+            raise ValueError(f"subscription {self.name!r} names an event type twice")
+        object.__setattr__(self, "handlers", handlers)
 
 
 class EventConsumer:
@@ -286,21 +315,18 @@ class EventConsumer:
             todo = await self._claim(conn, wanted)
             skipped = len(wanted) - len(todo)
             if not isolate:
-                for event_type, items in plan_batches(todo, self.sub.batch_handlers):
+                for event_type, items in plan_batches(todo, self.sub.handlers):
                     if event_type is None:
-                        _, envelope, data, handler = items[0]
-                        structlog.contextvars.bind_contextvars(correlation_id=envelope.correlationid)
-                        await _run(handler(uow, envelope, data))
-                    else:
-                        await _run(self.sub.batch_handlers[event_type](uow, [(e, d) for _, e, d, _ in items]))
+                        structlog.contextvars.bind_contextvars(correlation_id=items[0][1].correlationid)
+                    await _run(items[0][3].handle(uow, [(e, d) for _, e, d, _ in items]))
                     handled.extend((msg.topic, envelope) for msg, envelope, _, _ in items)
             else:
-                for msg, envelope, data, handler in todo:
+                for msg, envelope, data, on in todo:
                     structlog.contextvars.bind_contextvars(correlation_id=envelope.correlationid)
                     mark = outbox.mark()
                     try:
                         async with conn.transaction():
-                            await handler(uow, envelope, data)
+                            await on.handle(uow, [(envelope, data)])
                     except RETRYABLE:
                         raise
                     except Exception as exc:
@@ -388,7 +414,7 @@ def _forgotten(data: EventData) -> EventData:
 
 
 def sort_messages(
-    msgs: list[ConsumerRecord[bytes, bytes]], handlers: Mapping[str, Handler]
+    msgs: list[ConsumerRecord[bytes, bytes]], handlers: Mapping[str, On[Any]]
 ) -> tuple[list[DeadLetter], list[Wanted], int]:
     """The messages to dead-letter, those to handle with their handler, and how many are not wanted here.
 
@@ -433,17 +459,16 @@ def sort_messages(
     return dead, wanted, ignored
 
 
-def plan_batches(
-    items: list[Wanted], batch_handlers: Mapping[str, BatchHandler]
-) -> list[tuple[str | None, list[Wanted]]]:
-    """The steps of a batch run, in order: a group for its type's batch handler, or one message alone.
+def plan_batches(items: list[Wanted], together: Container[str]) -> list[tuple[str | None, list[Wanted]]]:
+    """The steps of a batch run, in order: a group of one type's messages (of a type that may go together),
+    or one message alone.
 
     A message goes in the layer after the last one holding a message about any of its leads (its key, and
     the other leads it changes, such as a merge's merged lead), and the layers run in order: so each lead's
     messages keep their order, and within a layer every lead is distinct, so a type's messages there may go
     together. A message without a key was promised no order and goes in the first layer.
     """
-    if not batch_handlers:
+    if not together:
         return [(None, [item]) for item in items]
     next_layer: dict[bytes, int] = {}
     layers: list[list[Wanted]] = []
@@ -468,7 +493,7 @@ def plan_batches(
     for layer_items in layers:
         groups: dict[str, list[Wanted]] = {}
         for item in layer_items:
-            if item[1].type in batch_handlers:
+            if item[1].type in together:
                 groups.setdefault(item[1].type, []).append(item)
         steps.extend((event_type, group) for event_type, group in groups.items() if len(group) > 1)
         steps.extend((None, [item]) for item in layer_items if len(groups.get(item[1].type, ())) < 2)

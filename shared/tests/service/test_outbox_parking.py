@@ -180,7 +180,7 @@ async def test_the_dead_letter_copy_of_a_message_near_the_limit_is_cut_to_fit_an
     await produce(service_stack, topic.removeprefix(service_stack.topic_prefix), [(b"lead-dana", original)])
     relay = OutboxRelay(pool, producer, "intake", poll_interval_s=0.2)
     consumer = EventConsumer(
-        Subscription("oversized", (topic,), {}),
+        Subscription("oversized", (topic,), ()),
         service="intake",
         pool=pool,
         bootstrap_servers=service_stack.bootstrap,

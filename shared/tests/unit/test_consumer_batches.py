@@ -7,18 +7,14 @@ from uuid import uuid4
 
 from aiokafka import ConsumerRecord
 
-from leadflow_shared.consumer import BatchHandler, Wanted, plan_batches
-from leadflow_shared.contracts.envelope import Envelope, new_event
+from leadflow_shared.consumer import On, Wanted, plan_batches
+from leadflow_shared.contracts.envelope import new_event
 from leadflow_shared.contracts.events import LeadEngaged, LeadMerged, LeadStatusChanged
 from leadflow_shared.contracts.lead import LeadProfile
 
 
-async def _batch(uow: Any, items: list[tuple[Envelope, Any]]) -> None:
-    """A batch handler that is never called here."""
-
-
-async def _one(uow: Any, envelope: Envelope, data: Any) -> None:
-    """A per-message handler that is never called here."""
+async def _handle(uow: Any, events: Any) -> None:
+    """A handler that is never called here."""
 
 
 def message(offset: int, lead: str | None, event_type: str) -> Wanted:
@@ -40,10 +36,10 @@ def message(offset: int, lead: str | None, event_type: str) -> Wanted:
     record: ConsumerRecord[bytes, bytes] = ConsumerRecord(
         "t", 0, offset, 0, 0, lead.encode() if lead else None, b"", None, 0, 0, []
     )
-    return (record, envelope, data, _one)
+    return (record, envelope, data, On(type(data), _handle))
 
 
-BATCH: dict[str, BatchHandler] = {"lead.status_changed": _batch}
+TOGETHER = frozenset({"lead.status_changed"})
 
 
 def offsets(items: list[Wanted]) -> list[int]:
@@ -51,7 +47,7 @@ def offsets(items: list[Wanted]) -> list[int]:
 
 
 def steps(items: list[Wanted]) -> list[tuple[str | None, list[int]]]:
-    return [(event_type, offsets(group)) for event_type, group in plan_batches(items, BATCH)]
+    return [(event_type, offsets(group)) for event_type, group in plan_batches(items, TOGETHER)]
 
 
 def test_messages_of_distinct_leads_go_to_the_batch_handler_together() -> None:
@@ -84,7 +80,7 @@ def test_messages_without_a_key_promise_no_order_and_may_go_together() -> None:
     assert steps(items) == [("lead.status_changed", [0, 1, 2])]
 
 
-def test_without_batch_handlers_every_message_runs_alone_in_order() -> None:
+def test_when_no_type_may_go_together_every_message_runs_alone_in_order() -> None:
     items = [message(n, "same", "lead.status_changed") for n in range(3)]
     assert [(t, offsets(g)) for t, g in plan_batches(items, {})] == [(None, [0]), (None, [1]), (None, [2])]
 
@@ -96,7 +92,7 @@ def test_a_message_about_a_lead_merged_away_comes_after_the_merge() -> None:
         ConsumerRecord("t", 0, 0, 0, 0, str(survivor).encode(), b"", None, 0, 0, []),
         new_event(merge, source="test"),
         merge,
-        _one,
+        On(LeadMerged, _handle),
     )
     items = [
         merge_item,

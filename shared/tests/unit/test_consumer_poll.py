@@ -38,7 +38,7 @@ class FakeKafka:
 
 async def consumer_over(fake: FakeKafka, max_records: int = 500) -> EventConsumer:
     consumer = EventConsumer(
-        Subscription("s", ("t",), {}),
+        Subscription("s", ("t",), ()),
         service="test",
         pool=None,
         bootstrap_servers="localhost:1",

@@ -7,17 +7,17 @@ from uuid import uuid4
 
 from aiokafka import ConsumerRecord
 
-from leadflow_shared.consumer import Handler, sort_messages
+from leadflow_shared.consumer import On, sort_messages
 from leadflow_shared.contracts.envelope import TYPE_HEADER, encode, new_event
 from leadflow_shared.contracts.events import LeadStatusChanged
 from leadflow_shared.outbox import Outbox
 
 
-async def _handle(uow: Any, envelope: Any, data: Any) -> None:
+async def _handle(uow: Any, events: Any) -> None:
     """A handler that is never called here."""
 
 
-HANDLERS: dict[str, Handler] = {"lead.status_changed": _handle}
+HANDLERS = {"lead.status_changed": On(LeadStatusChanged, _handle)}
 
 
 def record(offset: int, value: bytes, headers: list[tuple[str, bytes]]) -> ConsumerRecord[bytes, bytes]:

@@ -21,7 +21,7 @@ from leadflow_intake.adapters.vendors import VendorClient
 from leadflow_intake.bootstrap import body_limits, dedup_policy
 from leadflow_intake.entrypoints import consumers, export, http, people, webhooks
 from leadflow_intake.settings import IntakeSettings
-from leadflow_shared.consumer import EventConsumer, Handler, Prepare
+from leadflow_shared.consumer import EventConsumer, On, Prepare
 from leadflow_shared.contracts.envelope import Envelope, decode, decode_data
 from leadflow_shared.contracts.topics import INTAKE_ERASURES, INTAKE_EVENTS
 from leadflow_shared.db import create_pool
@@ -88,7 +88,7 @@ class Intake:
     pool: asyncpg.Pool
     uow: UnitOfWorkFactory
     settings: IntakeSettings
-    handlers: dict[str, Handler]
+    handlers: dict[str, On[Any]]
     prepare: Prepare
     vendor: VendorApi
     tokens: dict[str, str]
@@ -124,12 +124,12 @@ class Intake:
         self.events.extend(emitted)
         return emitted
 
-    async def handle(self, envelope: Envelope, handler: Handler | None = None) -> None:
+    async def handle(self, envelope: Envelope, handler: On[Any] | None = None) -> None:
         """Handle one event as intake's consumer would: its network work first, then its transaction."""
         data = decode_data(envelope)
         prepared = await self.prepare(self.pool, [(envelope, data)])
         async with self.uow(prepared) as uow:
-            await (handler or self.handlers[envelope.type])(uow, envelope, data)
+            await (handler or self.handlers[envelope.type]).handle(uow, [(envelope, data)])
 
 
 @pytest.fixture(scope="session")

@@ -192,7 +192,7 @@ class World:
 
 async def one_by_one(sub: Subscription, uow: UnitOfWork, items: Items) -> None:
     for envelope, data in items:
-        await sub.handlers[envelope.type](uow, envelope, data)
+        await sub.handlers[envelope.type].handle(uow, [(envelope, data)])
 
 
 async def in_groups(sub: Subscription, uow: UnitOfWork, items: Items) -> None:
@@ -200,7 +200,7 @@ async def in_groups(sub: Subscription, uow: UnitOfWork, items: Items) -> None:
     for envelope, data in items:
         groups.setdefault(envelope.type, []).append((envelope, data))
     for event_type, group in groups.items():
-        await sub.batch_handlers[event_type](uow, list(group))
+        await sub.handlers[event_type].handle(uow, list(group))
 
 
 async def both_ways(

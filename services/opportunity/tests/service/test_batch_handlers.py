@@ -12,7 +12,6 @@ import asyncpg
 import orjson
 import pytest
 import pytest_asyncio
-from pydantic import ValidationError
 
 from leadflow_devstack.testing import TestStack
 from leadflow_opportunity.adapters import leads
@@ -71,10 +70,10 @@ async def test_status_changes_in_one_group_leave_the_rows_each_in_turn_leaves(
         await leads.record_profiles(conn, [(ids["grace"], grace)])
         items = [moved(ids[name], to, category) for name, to, category in MOVES]
         if batched:
-            await sub.batch_handlers["lead.status_changed"](uow, list(items))
+            await sub.handlers["lead.status_changed"].handle(uow, list(items))
         else:
             for envelope, data in items:
-                await sub.handlers["lead.status_changed"](uow, envelope, data)
+                await sub.handlers["lead.status_changed"].handle(uow, [(envelope, data)])
         results.append(await rows(conn, ids))
 
     assert results[0] == results[1]
@@ -90,7 +89,7 @@ async def test_a_lead_twice_in_a_group_ends_with_its_last_status(conn: asyncpg.C
     ada = uuid.uuid4()
     items = [moved(ada, "contacted", "contacted"), moved(ada, "qualified", "qualified")]
 
-    await sub.batch_handlers["lead.status_changed"](
+    await sub.handlers["lead.status_changed"].handle(
         UnitOfWork(conn, Outbox(conn, "opportunity")), list(items)
     )
 
@@ -141,10 +140,10 @@ async def test_qualified_leads_in_one_group_convert_as_each_in_turn_would(conn: 
         items = [(new_event(event, source="qualification"), event) for event in leads_of_world.values()]
         async with conn.transaction():
             if batched:
-                await sub.batch_handlers["lead.qualified"](uow, list(items))
+                await sub.handlers["lead.qualified"].handle(uow, list(items))
             else:
                 for envelope, data in items:
-                    await sub.handlers["lead.qualified"](uow, envelope, data)
+                    await sub.handlers["lead.qualified"].handle(uow, [(envelope, data)])
             await uow.outbox.flush()
         results.append(await conversions(conn, world, {n: e.lead_id for n, e in leads_of_world.items()}))
 
@@ -170,8 +169,8 @@ async def test_a_group_with_signals_out_of_range_fails_whole_so_the_consumer_ref
     ]
     uow = UnitOfWork(conn, Outbox(conn, "opportunity"))
 
-    with pytest.raises(ValidationError):
-        async with conn.transaction():
-            await sub.batch_handlers["lead.qualified"](uow, list(items))
     with pytest.raises(Reject, match="out of range"):
-        await sub.handlers["lead.qualified"](uow, *items[1])
+        async with conn.transaction():
+            await sub.handlers["lead.qualified"].handle(uow, list(items))
+    with pytest.raises(Reject, match="out of range"):
+        await sub.handlers["lead.qualified"].handle(uow, [items[1]])

@@ -9,13 +9,13 @@ from uuid import UUID
 import asyncpg
 
 from leadflow_intake.adapters.vendors import VendorClient
-from leadflow_intake.use_cases.capture import DedupPolicy, capture, capture_many
+from leadflow_intake.use_cases.capture import DedupPolicy, capture_many
 from leadflow_intake.use_cases.engagement import record_activity
 from leadflow_intake.use_cases.erasure import record_confirmation
 from leadflow_intake.use_cases.ingest import ingest_raw
 from leadflow_intake.use_cases.quarantine import keep_dead_letter
 from leadflow_intake.use_cases.vendor_fetch import NOTHING_FETCHED, Fetched, prefetch
-from leadflow_shared.consumer import BatchHandler, Handler, Prepare, Subscription
+from leadflow_shared.consumer import Events, On, Prepare, Subscription, each
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
@@ -28,17 +28,15 @@ from leadflow_shared.contracts.events import (
 from leadflow_shared.uow import UnitOfWork
 
 
-def handlers(vendors: VendorClient, policy: DedupPolicy) -> dict[str, Handler]:
+def handlers(vendors: VendorClient, policy: DedupPolicy) -> dict[str, On[Any]]:
     """The handler of each event type intake consumes, bound to its ports."""
 
-    async def on_lead_submitted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
-        """A canonical submission arrived on leads.submitted."""
-        assert isinstance(data, LeadSubmitted)
-        await capture(uow, data.submission, causation=envelope, policy=policy)
+    async def on_leads_submitted(uow: UnitOfWork, events: Events[LeadSubmitted]) -> None:
+        """Canonical submissions arrived on leads.submitted."""
+        await capture_many(uow, [(data.submission, envelope) for envelope, data in events], policy=policy)
 
-    async def on_raw_submitted(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    async def on_raw_submitted(uow: UnitOfWork, envelope: Envelope, data: RawLeadSubmitted) -> None:
         """A vendor payload arrived (from a webhook or an upstream producer)."""
-        assert isinstance(data, RawLeadSubmitted)
         await ingest_raw(
             uow,
             data,
@@ -48,32 +46,20 @@ def handlers(vendors: VendorClient, policy: DedupPolicy) -> dict[str, Handler]:
             policy=policy,
         )
 
-    async def on_activity(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    async def on_activity(uow: UnitOfWork, envelope: Envelope, data: ActivityRecorded) -> None:
         """An engagement or trigger event arrived on leads.activity."""
-        assert isinstance(data, ActivityRecorded)
         await record_activity(uow, data, causation=envelope)
 
     return {
-        LeadSubmitted.event_type: on_lead_submitted,
-        RawLeadSubmitted.event_type: on_raw_submitted,
-        ActivityRecorded.event_type: on_activity,
+        LeadSubmitted.event_type: On(LeadSubmitted, on_leads_submitted),
+        RawLeadSubmitted.event_type: On(RawLeadSubmitted, each(on_raw_submitted)),
+        ActivityRecorded.event_type: On(ActivityRecorded, each(on_activity)),
     }
 
 
-async def on_person_erased(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def on_person_erased(uow: UnitOfWork, envelope: Envelope, data: PersonErased) -> None:
     """Another service confirmed it erased a person's data."""
-    assert isinstance(data, PersonErased)
     await record_confirmation(uow, data.request_id, data.service)
-
-
-def batch_handlers(policy: DedupPolicy) -> dict[str, BatchHandler]:
-    """The handlers that take many submissions at once."""
-
-    async def on_leads_submitted(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
-        """Canonical submissions arrived on leads.submitted."""
-        await capture_many(uow, [(data.submission, envelope) for envelope, data in items], policy=policy)
-
-    return {LeadSubmitted.event_type: on_leads_submitted}
 
 
 def prepare(vendors: VendorClient) -> Prepare:
@@ -92,20 +78,19 @@ def subscriptions(vendors: VendorClient, policy: DedupPolicy) -> list[Subscripti
         Subscription(
             name="submissions",
             topics=(topics.LEADS_SUBMITTED,),
-            handlers={k: table[k] for k in (LeadSubmitted.event_type, RawLeadSubmitted.event_type)},
-            batch_handlers=batch_handlers(policy),
+            on=(table[LeadSubmitted.event_type], table[RawLeadSubmitted.event_type]),
             on_dead_letter=keep_dead_letter,
             prepare=prepare(vendors),
         ),
         Subscription(
             name="activity",
             topics=(topics.LEADS_ACTIVITY,),
-            handlers={ActivityRecorded.event_type: table[ActivityRecorded.event_type]},
+            on=(table[ActivityRecorded.event_type],),
             on_dead_letter=keep_dead_letter,
         ),
         Subscription(
             name="erasure-confirmations",
             topics=(topics.QUALIFICATION_ERASURES, topics.OPPORTUNITY_ERASURES, topics.NURTURE_ERASURES),
-            handlers=dict.fromkeys(ERASURE_CONFIRMATIONS, on_person_erased),
+            on=tuple(On(model, each(on_person_erased)) for model in ERASURE_CONFIRMATIONS.values()),
         ),
     ]

@@ -6,7 +6,8 @@ in one call (a few statements for the lot); a single message is a list of one.
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from leadflow_nurture.adapters import leads
 from leadflow_nurture.adapters.tracks import TrackStore
@@ -15,10 +16,11 @@ from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.matching import LeadContext, should_archive
 from leadflow_nurture.use_cases import consent, erasure, lifecycle
 from leadflow_nurture.use_cases.lifecycle import Enrollee
-from leadflow_shared.consumer import BatchHandler, Handler, Subscription
+from leadflow_shared.consumer import Events, On, Subscription, each
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
+    EventData,
     LeadCaptured,
     LeadConsentChanged,
     LeadConverted,
@@ -36,16 +38,15 @@ NURTURING = "nurturing"
 ARCHIVED = "archived"
 ENDS_NURTURE = frozenset({"qualified", "converted"})
 
-Items = list[tuple[Envelope, Any]]
-T = TypeVar("T")
+E = TypeVar("E", bound=EventData)
 
 
 def subscriptions(store: TrackStore) -> list[Subscription]:
     """What nurture consumes."""
 
-    async def on_status_changed(uow: UnitOfWork, items: Items) -> None:
+    async def on_status_changed(uow: UnitOfWork, items: Events[LeadStatusChanged]) -> None:
         """qualification: lead.status_changed (nurturing enrolls; qualified or converted ends nurture)."""
-        changes = [_as(LeadStatusChanged, data) for _, data in items]
+        changes = [data for _, data in items]
         await leads.record_statuses(uow.conn, [(c.lead_id, c.to_status, c.category) for c in changes])
         # A lead qualification brought back (new facts, an unmerge, a reopening) is no longer archived.
         await lifecycle.leave_archive_many(
@@ -75,9 +76,8 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
             ],
         )
 
-    async def on_disqualified(uow: UnitOfWork, items: Items) -> None:
+    async def on_disqualified(uow: UnitOfWork, events: Events[LeadDisqualified]) -> None:
         """qualification: lead.disqualified (enroll if nurturable, else archive with the reason)."""
-        events = [(envelope, _as(LeadDisqualified, data)) for envelope, data in items]
         await leads.record_profiles(
             uow.conn, [(event.lead_id, event.profile) for _, event in events], fill=True
         )
@@ -100,108 +100,79 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
             ],
         )
 
-    async def on_profile(uow: UnitOfWork, items: Items) -> None:
+    async def on_profile(uow: UnitOfWork, items: Events[LeadCaptured | LeadUpdated | LeadUnmerged]) -> None:
         """intake: lead.captured, lead.updated and lead.unmerged carry the profiles nurture writes to."""
         profiles = []
         for _, data in items:
-            assert isinstance(data, LeadCaptured | LeadUpdated | LeadUnmerged)
             profiles.append((data.lead_id, data.profile))
             if isinstance(data, LeadUnmerged):
                 # Both leads of an undone merge: each keeps its own records here, only the profiles change.
                 profiles.append((data.survivor_id, data.survivor_profile))
         await leads.record_profiles(uow.conn, profiles)
 
-    async def on_converted(uow: UnitOfWork, items: Items) -> None:
+    async def on_converted(uow: UnitOfWork, events: Events[LeadConverted]) -> None:
         """opportunity: lead.converted ends nurture."""
-        events = [_as(LeadConverted, data) for _, data in items]
         await lifecycle.end_active_many(
-            uow.conn, EnrollmentStatus.CONVERTED, [(event.lead_id, "lead converted") for event in events]
+            uow.conn, EnrollmentStatus.CONVERTED, [(event.lead_id, "lead converted") for _, event in events]
         )
 
-    async def on_engaged(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    async def on_engaged(uow: UnitOfWork, envelope: Envelope, data: LeadEngaged) -> None:
         """intake: lead.engaged adds up on the active enrollment."""
-        assert isinstance(data, LeadEngaged)
         await lifecycle.engage(uow, store, data, envelope)
 
-    async def on_consent(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    async def on_consent(uow: UnitOfWork, envelope: Envelope, data: LeadConsentChanged) -> None:
         """intake: lead.consent_changed is recorded; an email opt-out stops every touch."""
-        assert isinstance(data, LeadConsentChanged)
         await consent.record(uow, from_intake(data, lifecycle.now()), envelope)
 
-    async def on_lost(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    async def on_lost(uow: UnitOfWork, envelope: Envelope, data: OpportunityLost) -> None:
         """opportunity: opportunity.lost takes the lead to win-back."""
-        assert isinstance(data, OpportunityLost)
         profile = await lifecycle.profile_of(uow.conn, data.lead_id)
         context = LeadContext.from_opportunity_lost(data, profile)
         await lifecycle.enroll(uow, store, data.lead_id, context, envelope)
 
-    async def on_erasure_requested(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+    async def on_erasure_requested(uow: UnitOfWork, envelope: Envelope, data: PersonErasureRequested) -> None:
         """intake: person.erasure_requested erases nurture's part and confirms."""
-        assert isinstance(data, PersonErasureRequested)
         await erasure.person_erasure_requested(uow, data, envelope)
 
-    qualification: dict[str, BatchHandler] = {
-        LeadStatusChanged.event_type: on_status_changed,
-        LeadDisqualified.event_type: on_disqualified,
-    }
-    intake: dict[str, BatchHandler] = {
-        LeadCaptured.event_type: on_profile,
-        LeadUpdated.event_type: on_profile,
-        LeadUnmerged.event_type: on_profile,
-    }
-    opportunity: dict[str, BatchHandler] = {LeadConverted.event_type: on_converted}
     return [
-        subscription("qualification", (topics.QUALIFICATION_EVENTS,), qualification, {}),
-        subscription(
-            "intake",
-            (topics.INTAKE_EVENTS, topics.INTAKE_ERASURES),
-            intake,
-            {
-                LeadEngaged.event_type: on_engaged,
-                LeadConsentChanged.event_type: on_consent,
-                PersonErasureRequested.event_type: on_erasure_requested,
-            },
+        Subscription(
+            name="qualification",
+            topics=(topics.QUALIFICATION_EVENTS,),
+            on=(
+                On(LeadStatusChanged, lead_by_lead(on_status_changed)),
+                On(LeadDisqualified, lead_by_lead(on_disqualified)),
+            ),
         ),
-        subscription(
-            "opportunity", (topics.OPPORTUNITY_EVENTS,), opportunity, {OpportunityLost.event_type: on_lost}
+        Subscription(
+            name="intake",
+            topics=(topics.INTAKE_EVENTS, topics.INTAKE_ERASURES),
+            on=(
+                On(LeadCaptured, lead_by_lead(on_profile)),
+                On(LeadUpdated, lead_by_lead(on_profile)),
+                On(LeadUnmerged, lead_by_lead(on_profile)),
+                On(LeadEngaged, each(on_engaged)),
+                On(LeadConsentChanged, each(on_consent)),
+                On(PersonErasureRequested, each(on_erasure_requested)),
+            ),
+        ),
+        Subscription(
+            name="opportunity",
+            topics=(topics.OPPORTUNITY_EVENTS,),
+            on=(On(LeadConverted, lead_by_lead(on_converted)), On(OpportunityLost, each(on_lost))),
         ),
     ]
 
 
-def subscription(
-    name: str, read: tuple[str, ...], batched: dict[str, BatchHandler], single: dict[str, Handler]
-) -> Subscription:
-    """A subscription whose batched handlers serve single messages (a list of one) and groups alike."""
-    return Subscription(
-        name=name,
-        topics=read,
-        handlers={**single, **{event_type: one_at_a_time(h) for event_type, h in batched.items()}},
-        batch_handlers={event_type: lead_by_lead(h) for event_type, h in batched.items()},
-    )
-
-
-def one_at_a_time(handle: BatchHandler) -> Handler:
-    """The handler of one message: the batch handler with a list of one."""
-
-    async def handler(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
-        await handle(uow, [(envelope, data)])
-
-    return handler
-
-
-def lead_by_lead(handle: BatchHandler) -> BatchHandler:
+def lead_by_lead(
+    handle: Callable[[UnitOfWork, Events[E]], Awaitable[None]],
+) -> Callable[[UnitOfWork, Events[E]], Awaitable[None]]:
     """All at once when the leads are distinct, else each in turn, so one lead's events keep their order."""
 
-    async def handler(uow: UnitOfWork, items: Items) -> None:
-        if len({data.lead_id for _, data in items}) == len(items):
+    async def handler(uow: UnitOfWork, items: Events[E]) -> None:
+        if len({data.subject() for _, data in items}) == len(items):
             await handle(uow, items)
             return
         for item in items:
             await handle(uow, [item])
 
     return handler
-
-
-def _as(kind: type[T], data: Any) -> T:
-    assert isinstance(data, kind)
-    return data

@@ -3,51 +3,37 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
 from pydantic import ValidationError
 
 from leadflow_opportunity.adapters import config_store, leads
 from leadflow_opportunity.use_cases import conversion, erasure
-from leadflow_shared.consumer import Reject, Subscription
+from leadflow_shared.consumer import Events, On, Reject, Subscription, each
 from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import LeadQualified, LeadStatusChanged, PersonErasureRequested
 from leadflow_shared.uow import UnitOfWork
 
 
-async def on_status_changed(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
-    """qualification: lead.status_changed."""
-    await on_statuses_changed(uow, [(envelope, data)])
-
-
-async def on_statuses_changed(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
+async def on_statuses_changed(uow: UnitOfWork, events: Events[LeadStatusChanged]) -> None:
     """qualification: lead.status_changed of many leads, in one statement."""
-    changes = [data for _, data in items]
-    assert all(isinstance(data, LeadStatusChanged) for data in changes)
-    await leads.record_statuses(uow.conn, [(c.lead_id, c.to_status, c.category) for c in changes])
+    await leads.record_statuses(uow.conn, [(c.lead_id, c.to_status, c.category) for _, c in events])
 
 
-async def on_qualified(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
-    """qualification: lead.qualified -> convert, and open an opportunity when the criteria hold."""
-    assert isinstance(data, LeadQualified)
-    try:
-        await conversion.convert_qualified(uow, envelope, data, datetime.now(UTC))
-    except ValidationError as error:
-        raise Reject(f"lead.qualified {data.lead_id} carries signals out of range: {error}") from error
-
-
-async def on_many_qualified(uow: UnitOfWork, items: list[tuple[Envelope, Any]]) -> None:
-    """qualification: lead.qualified of many leads, converted together in a few statements."""
-    # A refused one fails the group, which the consumer then replays message by message to refuse it alone.
-    assert all(isinstance(data, LeadQualified) for _, data in items)
+async def on_qualified(uow: UnitOfWork, events: Events[LeadQualified]) -> None:
+    """qualification: lead.qualified -> convert, and open an opportunity when the criteria hold; many leads
+    are converted together in a few statements."""
     config = await config_store.current(uow.conn)
-    await conversion.convert_many_qualified(uow, items, datetime.now(UTC), config)
+    try:
+        await conversion.convert_many_qualified(uow, events, datetime.now(UTC), config)
+    except ValidationError as error:
+        # A group fails whole, and the consumer replays it message by message to refuse this one alone.
+        lead_ids = ", ".join(str(data.lead_id) for _, data in events)
+        raise Reject(f"lead.qualified {lead_ids} carries signals out of range: {error}") from error
 
 
-async def on_erasure_requested(uow: UnitOfWork, envelope: Envelope, data: Any) -> None:
+async def on_erasure_requested(uow: UnitOfWork, envelope: Envelope, data: PersonErasureRequested) -> None:
     """intake: person.erasure_requested."""
-    assert isinstance(data, PersonErasureRequested)
     await erasure.person_erasure_requested(uow, data, envelope)
 
 
@@ -57,18 +43,11 @@ def subscriptions() -> list[Subscription]:
         Subscription(
             name="qualification",
             topics=(topics.QUALIFICATION_EVENTS,),
-            handlers={
-                LeadStatusChanged.event_type: on_status_changed,
-                LeadQualified.event_type: on_qualified,
-            },
-            batch_handlers={
-                LeadStatusChanged.event_type: on_statuses_changed,
-                LeadQualified.event_type: on_many_qualified,
-            },
+            on=(On(LeadStatusChanged, on_statuses_changed), On(LeadQualified, on_qualified)),
         ),
         Subscription(
             name="erasure",
             topics=(topics.INTAKE_ERASURES,),
-            handlers={PersonErasureRequested.event_type: on_erasure_requested},
+            on=(On(PersonErasureRequested, each(on_erasure_requested)),),
         ),
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 from uuid import UUID
 
@@ -43,7 +43,7 @@ async def lead_captured(uow: UnitOfWork, config: cfg.Config, event: LeadCaptured
 
 
 async def leads_captured(
-    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, LeadCaptured]]
+    uow: UnitOfWork, config: cfg.Config, items: Sequence[tuple[Envelope, LeadCaptured]]
 ) -> None:
     """Many captures at once, with the effect of lead_captured on each in turn, in a few statements."""
     if config.assignment is not None and any(team.max_open_leads for team in config.assignment.teams):
@@ -108,7 +108,7 @@ async def lead_updated(uow: UnitOfWork, config: cfg.Config, event: LeadUpdated, 
 
 
 async def leads_updated(
-    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, LeadUpdated]]
+    uow: UnitOfWork, config: cfg.Config, items: Sequence[tuple[Envelope, LeadUpdated]]
 ) -> None:
     """Many updates at once, with the effect of lead_updated on each in turn, in a few statements."""
     once, again = _once_each(items)
@@ -200,7 +200,7 @@ async def lead_engaged(uow: UnitOfWork, config: cfg.Config, event: LeadEngaged, 
 
 
 async def leads_engaged(
-    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, LeadEngaged]]
+    uow: UnitOfWork, config: cfg.Config, items: Sequence[tuple[Envelope, LeadEngaged]]
 ) -> None:
     """Many engagements at once, with the effect of lead_engaged on each in turn, in a few statements."""
     once, again = _once_each(items)
@@ -269,7 +269,9 @@ def _engaged(event: LeadEngaged) -> str:
     return f"engaged: {event.activity_type}"
 
 
-def _once_each(items: list[tuple[Envelope, E]]) -> tuple[list[tuple[Envelope, E]], list[tuple[Envelope, E]]]:
+def _once_each(
+    items: Sequence[tuple[Envelope, E]],
+) -> tuple[list[tuple[Envelope, E]], list[tuple[Envelope, E]]]:
     """The items of leads that occur once, and the others in order (a lead's second event sees its first)."""
     seen = Counter(event.lead_id for _, event in items)
     once = [item for item in items if seen[item[1].lead_id] == 1]

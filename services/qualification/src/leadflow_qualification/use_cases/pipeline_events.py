@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 from leadflow_qualification.adapters import repository as repo
@@ -34,7 +35,7 @@ async def lead_converted(
 
 
 async def leads_converted(
-    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, LeadConverted]]
+    uow: UnitOfWork, config: cfg.Config, items: Sequence[tuple[Envelope, LeadConverted]]
 ) -> None:
     """Many conversions at once, with the effect of lead_converted on each in turn, in a few statements."""
     found = await repo.lock_leads(uow.conn, [event.lead_id for _, event in items])
@@ -93,7 +94,7 @@ async def requalification_requested(
 
 
 async def requalifications_requested(
-    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, LeadRequalificationRequested]]
+    uow: UnitOfWork, config: cfg.Config, items: Sequence[tuple[Envelope, LeadRequalificationRequested]]
 ) -> None:
     """Many requests at once, with the effect of requalification_requested on each in turn."""
     if any(event.actor is not None for _, event in items):
@@ -156,7 +157,7 @@ async def nurture_exhausted(
 
 
 async def nurtures_exhausted(
-    uow: UnitOfWork, config: cfg.Config, items: list[tuple[Envelope, NurtureExhausted]]
+    uow: UnitOfWork, config: cfg.Config, items: Sequence[tuple[Envelope, NurtureExhausted]]
 ) -> None:
     """Many ended tracks at once, with the effect of nurture_exhausted on each in turn."""
     archiving = [(envelope, event) for envelope, event in items if event.next is ExhaustedNext.ARCHIVE]
