@@ -25,6 +25,7 @@ from .common import (
     signed_at,
     text,
 )
+from .spec import Authenticity, Delivery, Setting, Source
 
 SOURCE = "zoom"
 URL_VALIDATION = "endpoint.url_validation"
@@ -171,3 +172,27 @@ def parse_zoom(payload: Mapping[str, Any]) -> SourceResult:
     if submission.submitted_at is None:
         submission = submission.model_copy(update={"submitted_at": from_unix_ms(payload.get("event_ts"))})
     return submission
+
+
+def _signed(delivery: Delivery, secret_token: str) -> bool:
+    timestamp, signature = delivery.header("x-zm-request-timestamp"), delivery.header("x-zm-signature")
+    return verify_signature(delivery.body, timestamp, signature, secret_token, now=delivery.now)
+
+
+def _challenge(payload: Any, secret_token: str) -> dict[str, str] | None:
+    if not isinstance(payload, Mapping) or payload.get("event") != URL_VALIDATION:
+        return None
+    return url_validation_response(payload, secret_token)
+
+
+SPEC = Source(
+    SOURCE,
+    secret=Setting("zoom_secret_token"),
+    authenticity=Authenticity(
+        "x-zm-signature or x-zm-request-timestamp is missing, malformed, "
+        "outside 5 minutes of now, or does not match",
+        signed=_signed,
+    ),
+    parse=parse_zoom,
+    challenge=_challenge,
+)
