@@ -18,12 +18,11 @@ from leadflow_intake.domain.sources import (
     Ignored,
     PayloadError,
     SourceResult,
-    linkedin,
     parse_payload,
     read_fetched,
     source_key,
-    zoom,
 )
+from leadflow_intake.domain.sources.spec import Engagement
 from leadflow_intake.use_cases.capture import CaptureResult, DedupPolicy, capture
 from leadflow_intake.use_cases.engagement import change_consent, record_activity
 from leadflow_intake.use_cases.erasure import request_erasure
@@ -70,13 +69,15 @@ async def ingest_raw(
     raw delivery; a vendor outage younger than retry_window_s rolls the batch back to be tried again."""
     source = source_key(raw.source)
     report = IngestReport()
-    if source not in SOURCES:
+    spec = SOURCES.get(source)
+    if spec is None:
         reason = f"unknown lead source {raw.source!r}; known: {', '.join(sorted(SOURCES))}"
         await quarantine(uow, source or "unknown", reason, raw.payload, causation=causation)
         report.rejected.append(reason)
         return report
-    if source == linkedin.SOURCE and linkedin.is_deletion(raw.payload):
-        await _linkedin_erasure(uow, raw.payload, causation, report)
+    erased = spec.erasure(raw.payload) if spec.erasure is not None else None
+    if erased is not None:
+        await _erasure(uow, source, erased, causation, report)
         return report
     try:
         results = await _results(uow, source, raw.payload, fetched)
@@ -112,21 +113,24 @@ async def ingest_raw(
             report.captured.append(captured)
             if captured.reason:
                 report.rejected.append(captured.reason)
-            if source == zoom.SOURCE and captured.lead_id and captured.outcome != "duplicate_delivery":
-                await _webinar_activity(uow, raw.payload, result, captured, causation)
+            if spec.engagement and captured.lead_id and captured.outcome != "duplicate_delivery":
+                engagement = spec.engagement(raw.payload, result)
+                if engagement is not None:
+                    await _engaged(uow, source, engagement, result, captured, causation)
     return report
 
 
-async def _webinar_activity(
+async def _engaged(
     uow: UnitOfWork,
-    payload: Mapping[str, Any],
+    source: str,
+    engagement: Engagement,
     submission: LeadSubmission,
     captured: CaptureResult,
     causation: Envelope | None,
 ) -> None:
-    kind = zoom.activity_of(payload)
-    if kind is None or submission.source_id is None:
+    if submission.source_id is None:
         return
+    kind, details = engagement
     await record_activity(
         uow,
         ActivityRecorded(
@@ -134,11 +138,8 @@ async def _webinar_activity(
             lead_id=captured.lead_id,
             activity_type=kind,
             occurred_at=submission.submitted_at or datetime.now(UTC),
-            source_system=zoom.SOURCE,
-            details={
-                "webinar_id": submission.campaign.campaign_id,
-                "topic": submission.campaign.campaign_name,
-            },
+            source_system=source,
+            details=details,
         ),
         causation=causation,
     )
@@ -162,15 +163,14 @@ async def _results(
     return results or [Ignored(source, f"{source} delivery named no lead that was not captured before")]
 
 
-async def _linkedin_erasure(
-    uow: UnitOfWork, payload: Mapping[str, Any], causation: Envelope | None, report: IngestReport
+async def _erasure(
+    uow: UnitOfWork, source: str, source_id: str, causation: Envelope | None, report: IngestReport
 ) -> None:
-    """LinkedIn deleted a form response: its member asked to be forgotten, so the person is erased."""
-    note = linkedin.lead_notification(payload)
-    lead_id = await repo.touch_seen(uow.conn, linkedin.SOURCE, note.response_urn)
+    """The source deleted a record: the person behind it asked to be forgotten, so they are erased."""
+    lead_id = await repo.touch_seen(uow.conn, source, source_id)
     if lead_id is None:
-        report.ignored.append(f"linkedin deleted {note.response_urn}, which was never captured")
+        report.ignored.append(f"{source} deleted {source_id}, which was never captured")
         return
-    requested = await request_erasure(uow, lead_id=lead_id, origin="linkedin", causation=causation)
+    requested = await request_erasure(uow, lead_id=lead_id, origin=source, causation=causation)
     if requested is not None:
         report.erasures.append(requested.request_id)

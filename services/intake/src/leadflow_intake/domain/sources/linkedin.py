@@ -300,6 +300,10 @@ def _named_leads(payload: Mapping[str, Any]) -> list[NamedLead]:
     return [NamedLead(note.response_urn, call, read, follow_up)]
 
 
+def _erased(payload: Mapping[str, Any]) -> str | None:
+    return lead_notification(payload).response_urn if is_deletion(payload) else None
+
+
 SPEC = Source(
     SOURCE,
     secret=Setting("linkedin_client_secret"),
@@ -327,4 +331,5 @@ SPEC = Source(
         needed=lambda payload: "formResponse" not in payload and not is_deletion(payload),
         leads=_named_leads,
     ),
+    erasure=_erased,
 )

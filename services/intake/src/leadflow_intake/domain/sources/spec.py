@@ -9,12 +9,16 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from leadflow_shared.contracts.lead import ActivityType, LeadSubmission
+
 from .common import SourceResult, hmac_sha256, secrets_match
 
 # The header an unsigned source may carry its URL secret in, when a query parameter is unwelcome.
 SECRET_HEADER = "X-Leadflow-Secret"
 
 Parser = Callable[[Mapping[str, Any]], SourceResult]
+# What a captured lead did, as the delivery that named it says: the activity and its details.
+Engagement = tuple[ActivityType, dict[str, Any]]
 
 
 class PayloadShape(StrEnum):
@@ -167,6 +171,10 @@ class Source:
     # An empty POST is the vendor checking the URL on save (it carries no secret): answered 200.
     empty_post_is_check: bool = False
     fetching: Fetching | None = None
+    # The engagement a delivery records for the lead it captured (Zoom: registered, attended).
+    engagement: Callable[[Mapping[str, Any], LeadSubmission], Engagement | None] | None = None
+    # The source id of a captured lead whose person asked to be forgotten (LinkedIn's DELETED), else None.
+    erasure: Callable[[Mapping[str, Any]], str | None] | None = None
 
 
 def unsigned_form(name: str, parse: Parser, **more: Any) -> Source:

@@ -25,7 +25,7 @@ from .common import (
     signed_at,
     text,
 )
-from .spec import Authenticity, Delivery, Setting, Source
+from .spec import Authenticity, Delivery, Engagement, Setting, Source
 
 SOURCE = "zoom"
 URL_VALIDATION = "endpoint.url_validation"
@@ -185,6 +185,13 @@ def _challenge(payload: Any, secret_token: str) -> dict[str, str] | None:
     return url_validation_response(payload, secret_token)
 
 
+def _engagement(payload: Mapping[str, Any], submission: LeadSubmission) -> Engagement | None:
+    kind = activity_of(payload)
+    if kind is None:
+        return None
+    return kind, {"webinar_id": submission.campaign.campaign_id, "topic": submission.campaign.campaign_name}
+
+
 SPEC = Source(
     SOURCE,
     secret=Setting("zoom_secret_token"),
@@ -195,4 +202,5 @@ SPEC = Source(
     ),
     parse=parse_zoom,
     challenge=_challenge,
+    engagement=_engagement,
 )
