@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from .common import ConsentChange, Ignored, PayloadError, SourceResult
@@ -38,15 +38,14 @@ def source_settings() -> tuple[Setting, ...]:
     return tuple(found.values())
 
 
-def _guarded(source: str, read: Any, *args: Any) -> SourceResult:
+def _guarded(source: str, read: Callable[..., SourceResult], *args: Any) -> SourceResult:
     try:
-        result: SourceResult = read(*args)
+        return read(*args)
     except PayloadError:
         raise
     except (TypeError, AttributeError, ValueError) as exc:
         # Vendor payloads are untrusted: any shape surprise is a bad payload, not a crash.
         raise PayloadError(f"{source} payload could not be read: {exc}") from exc
-    return result
 
 
 def parse_payload(source: str, payload: Mapping[str, Any]) -> SourceResult:
