@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Self
+from typing import TYPE_CHECKING, ClassVar, Self
 
 import phonenumbers
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, create_model, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
+from leadflow_intake.domain.sources import SOURCES, source_settings
 from leadflow_shared.settings import ServiceSettings
 
 # The setting holding each webhook source's secret (named in messages); a source without it is disabled.
-WEBHOOK_SECRETS: dict[str, str] = {
-    "google_ads": "google_ads_key",
-    "meta": "meta_app_secret",
-    "linkedin": "linkedin_client_secret",
-    "mailchimp": "mailchimp_secret",
-    "activecampaign": "activecampaign_secret",
-    "salesforce_web_to_lead": "salesforce_web_to_lead_secret",
-    "hubspot": "hubspot_client_secret",
-    "zoom": "zoom_secret_token",
-}
-
-# The secrets the operator makes up (vendors issue the others): a short one could be guessed through the 401s.
-CHOSEN_SECRETS = (
-    "google_ads_key",
-    "meta_verify_token",
-    "mailchimp_secret",
-    "activecampaign_secret",
-    "salesforce_web_to_lead_secret",
-)
+WEBHOOK_SECRETS: dict[str, str] = {name: spec.secret.name for name, spec in SOURCES.items()}
+CHOSEN_SECRETS = tuple(setting.name for setting in source_settings() if setting.chosen)
 MIN_CHOSEN_SECRET = 16
 
+if TYPE_CHECKING:
 
-class IntakeSettings(ServiceSettings):
+    class _SourceSettings(ServiceSettings):
+        # The sources' settings are strings named at import time, so the type checker cannot list them.
+        def __getattr__(self, name: str) -> str: ...
+
+else:
+    # Each source declares its own settings (secret, tokens, API URLs) in its module: a string field each.
+    _SourceSettings = create_model(
+        "SourceSettings",
+        __base__=ServiceSettings,
+        **{setting.name: (str, setting.default) for setting in source_settings()},
+    )
+
+
+class IntakeSettings(_SourceSettings):
     """Everything intake reads from its environment; a webhook source without its secret is disabled (403)."""
 
     model_config = SettingsConfigDict(env_prefix="INTAKE_", extra="ignore", frozen=True)
@@ -54,22 +52,6 @@ class IntakeSettings(ServiceSettings):
         default="", description="the URL vendors call (scheme://host), used for HubSpot's signed URI"
     )
 
-    google_ads_key: str = ""
-    meta_app_secret: str = ""
-    meta_verify_token: str = ""
-    meta_access_token: str = ""
-    meta_graph_url: str = "https://graph.facebook.com/v21.0"
-    linkedin_client_secret: str = ""
-    linkedin_access_token: str = ""
-    linkedin_api_url: str = "https://api.linkedin.com/rest"
-    linkedin_version: str = "202510"
-    mailchimp_secret: str = ""
-    activecampaign_secret: str = ""
-    salesforce_web_to_lead_secret: str = ""
-    hubspot_client_secret: str = ""
-    hubspot_access_token: str = ""
-    hubspot_api_url: str = "https://api.hubapi.com"
-    zoom_secret_token: str = ""
     fetch_timeout_s: float = Field(default=10.0, gt=0)
     vendor_retry_window_s: float = Field(
         default=3600.0,

@@ -679,7 +679,7 @@ def test_the_registry_names_every_documented_source():
         "hubspot",
         "zoom",
     }
-    assert SOURCES["meta"].auth_header == "X-Hub-Signature-256"
+    assert SOURCES["meta"].authenticity.refusal.startswith("X-Hub-Signature-256 ")
 
 
 def test_parsing_through_the_registry_turns_shape_surprises_into_payload_errors():

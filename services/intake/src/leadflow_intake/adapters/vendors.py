@@ -1,23 +1,13 @@
-"""HTTP client for the sources that send ids only: Meta Graph, LinkedIn Lead Sync, HubSpot CRM."""
+"""HTTP client for the sources that send ids only: it makes the calls each source's fetching declares."""
 
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 
+from leadflow_intake.domain.sources.spec import Fetching, VendorCall
 from leadflow_intake.settings import IntakeSettings
-
-META_LEAD_FIELDS = (
-    "id,created_time,ad_id,adset_id,campaign_id,campaign_name,form_id,is_organic,platform,"
-    "field_data,custom_disclaimer_responses"
-)
-HUBSPOT_PROPERTIES = (
-    "email,firstname,lastname,company,website,jobtitle,phone,mobilephone,country,industry,"
-    "numberofemployees,hs_analytics_source,hs_email_optout,lifecyclestage,createdate,"
-    "utm_source,utm_medium,utm_campaign"
-)
 
 
 class VendorUnavailable(Exception):
@@ -53,40 +43,9 @@ class VendorClient:
         except ValueError as exc:
             raise VendorRefused(f"GET {url} answered something other than JSON") from exc
 
-    async def meta_lead(self, leadgen_id: str) -> Any:
-        """The Graph API lead object of a leadgen id."""
-        return await self._get(
-            f"{self.settings.meta_graph_url.rstrip('/')}/{quote(leadgen_id, safe='')}",
-            params={"fields": META_LEAD_FIELDS},
-            headers={"Authorization": f"Bearer {self.settings.meta_access_token}"},
-        )
-
-    def _linkedin_headers(self) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {self.settings.linkedin_access_token}",
-            "LinkedIn-Version": self.settings.linkedin_version,
-            "X-Restli-Protocol-Version": "2.0.0",
-        }
-
-    async def linkedin_response(self, response_id: str) -> Any:
-        """A lead form response by id."""
-        base = self.settings.linkedin_api_url.rstrip("/")
-        return await self._get(
-            f"{base}/leadFormResponses/{quote(response_id, safe='')}", headers=self._linkedin_headers()
-        )
-
-    async def linkedin_form(self, form_urn: str) -> Any:
-        """A lead form (its questions) by its versioned form URN."""
-        base = self.settings.linkedin_api_url.rstrip("/")
-        return await self._get(
-            f"{base}/leadForms/{quote(form_urn, safe='')}", headers=self._linkedin_headers()
-        )
-
-    async def hubspot_contact(self, object_id: str) -> Any:
-        """A CRM contact with the properties intake reads."""
-        base = self.settings.hubspot_api_url.rstrip("/")
-        return await self._get(
-            f"{base}/crm/v3/objects/contacts/{quote(object_id, safe='')}",
-            params={"properties": HUBSPOT_PROPERTIES},
-            headers={"Authorization": f"Bearer {self.settings.hubspot_access_token}"},
-        )
+    async def fetch(self, fetching: Fetching, call: VendorCall) -> Any:
+        """What the vendor answers to one call, its URL and headers filled from the source's settings."""
+        values = vars(self.settings)
+        base = fetching.api_url.format_map(values).rstrip("/")
+        headers = {name: template.format_map(values) for name, template in fetching.headers.items()}
+        return await self._get(base + call.path, params=dict(call.params) or None, headers=headers)

@@ -18,13 +18,11 @@ from leadflow_intake.domain.sources import (
     Ignored,
     PayloadError,
     SourceResult,
-    hubspot,
-    linkedin,
-    meta,
     parse_payload,
+    read_fetched,
     source_key,
-    zoom,
 )
+from leadflow_intake.domain.sources.spec import Engagement
 from leadflow_intake.use_cases.capture import CaptureResult, DedupPolicy, capture
 from leadflow_intake.use_cases.engagement import change_consent, record_activity
 from leadflow_intake.use_cases.erasure import request_erasure
@@ -33,8 +31,8 @@ from leadflow_intake.use_cases.vendor_fetch import (
     NOTHING_FETCHED,
     Fetched,
     NotFetched,
-    linkedin_form_to_fetch,
-    needs_fetch,
+    fetching_of,
+    unseen_leads,
 )
 from leadflow_shared.consumer import Retry
 from leadflow_shared.contracts.envelope import Envelope
@@ -71,13 +69,15 @@ async def ingest_raw(
     raw delivery; a vendor outage younger than retry_window_s rolls the batch back to be tried again."""
     source = source_key(raw.source)
     report = IngestReport()
-    if source not in SOURCES:
+    spec = SOURCES.get(source)
+    if spec is None:
         reason = f"unknown lead source {raw.source!r}; known: {', '.join(sorted(SOURCES))}"
         await quarantine(uow, source or "unknown", reason, raw.payload, causation=causation)
         report.rejected.append(reason)
         return report
-    if source == linkedin.SOURCE and linkedin.is_deletion(raw.payload):
-        await _linkedin_erasure(uow, raw.payload, causation, report)
+    erased = spec.erasure(raw.payload) if spec.erasure is not None else None
+    if erased is not None:
+        await _erasure(uow, source, erased, causation, report)
         return report
     try:
         results = await _results(uow, source, raw.payload, fetched)
@@ -113,21 +113,24 @@ async def ingest_raw(
             report.captured.append(captured)
             if captured.reason:
                 report.rejected.append(captured.reason)
-            if source == zoom.SOURCE and captured.lead_id and captured.outcome != "duplicate_delivery":
-                await _webinar_activity(uow, raw.payload, result, captured, causation)
+            if spec.engagement and captured.lead_id and captured.outcome != "duplicate_delivery":
+                engagement = spec.engagement(raw.payload, result)
+                if engagement is not None:
+                    await _engaged(uow, source, engagement, result, captured, causation)
     return report
 
 
-async def _webinar_activity(
+async def _engaged(
     uow: UnitOfWork,
-    payload: Mapping[str, Any],
+    source: str,
+    engagement: Engagement,
     submission: LeadSubmission,
     captured: CaptureResult,
     causation: Envelope | None,
 ) -> None:
-    kind = zoom.activity_of(payload)
-    if kind is None or submission.source_id is None:
+    if submission.source_id is None:
         return
+    kind, details = engagement
     await record_activity(
         uow,
         ActivityRecorded(
@@ -135,11 +138,8 @@ async def _webinar_activity(
             lead_id=captured.lead_id,
             activity_type=kind,
             occurred_at=submission.submitted_at or datetime.now(UTC),
-            source_system=zoom.SOURCE,
-            details={
-                "webinar_id": submission.campaign.campaign_id,
-                "topic": submission.campaign.campaign_name,
-            },
+            source_system=source,
+            details=details,
         ),
         causation=causation,
     )
@@ -148,84 +148,29 @@ async def _webinar_activity(
 async def _results(
     uow: UnitOfWork, source: str, payload: Mapping[str, Any], fetched: Fetched
 ) -> list[SourceResult]:
-    if not needs_fetch(source, payload):
+    fetching = fetching_of(source, payload)
+    if fetching is None:
         return [parse_payload(source, payload)]
     if fetched.error is not None:
         raise fetched.error
-    if source == meta.SOURCE:
-        return await _meta(uow, payload, fetched)
-    if source == linkedin.SOURCE:
-        return await _linkedin(uow, payload, fetched)
-    return await _hubspot(uow, payload, fetched)
-
-
-async def _meta(uow: UnitOfWork, payload: Mapping[str, Any], fetched: Fetched) -> list[SourceResult]:
     results: list[SourceResult] = []
-    for ref in meta.lead_refs(payload):
-        if await repo.touch_seen(uow.conn, meta.SOURCE, ref.leadgen_id) is not None:
-            continue
-        lead = fetched.get("meta_lead", ref.leadgen_id)
-        if not isinstance(lead, Mapping):
-            raise PayloadError(f"meta Graph API answered no lead object for {ref.leadgen_id}")
-        submission = meta.parse_meta(lead)
-        # The notification knows the ad and form even when the fetched object omits them.
-        campaign = submission.campaign.model_copy(
-            update={
-                "ad_id": submission.campaign.ad_id or ref.ad_id,
-                "adgroup_id": submission.campaign.adgroup_id or ref.adgroup_id,
-                "form_id": submission.campaign.form_id or ref.form_id,
-            }
+    for lead in await unseen_leads(uow.conn, source, fetching.leads(payload)):
+        answer = fetched.get(lead.call)
+        follow_up = lead.follow_up(answer)
+        results.append(
+            read_fetched(source, lead, answer, None if follow_up is None else fetched.get(follow_up))
         )
-        results.append(submission.model_copy(update={"campaign": campaign}))
-    if not results:
-        return [Ignored(meta.SOURCE, "meta notification named no new leadgen id")]
-    return results
+    return results or [Ignored(source, f"{source} delivery named no lead that was not captured before")]
 
 
-async def _linkedin(uow: UnitOfWork, payload: Mapping[str, Any], fetched: Fetched) -> list[SourceResult]:
-    note = linkedin.lead_notification(payload)
-    if await repo.touch_seen(uow.conn, linkedin.SOURCE, note.response_urn) is not None:
-        return [Ignored(linkedin.SOURCE, f"{note.response_urn} was captured before")]
-    response = fetched.get("linkedin_response", note.response_id)
-    if not isinstance(response, Mapping):
-        raise PayloadError(f"linkedin answered no form response for {note.response_urn}")
-    form: Any = response.get("form")
-    form_urn = linkedin_form_to_fetch(response, note.form_urn)
-    if form_urn is not None:
-        form = fetched.get("linkedin_form", form_urn)
-    return [linkedin.parse_linkedin(response, form if isinstance(form, Mapping) else None)]
-
-
-async def _linkedin_erasure(
-    uow: UnitOfWork, payload: Mapping[str, Any], causation: Envelope | None, report: IngestReport
+async def _erasure(
+    uow: UnitOfWork, source: str, source_id: str, causation: Envelope | None, report: IngestReport
 ) -> None:
-    """LinkedIn deleted a form response: its member asked to be forgotten, so the person is erased."""
-    note = linkedin.lead_notification(payload)
-    lead_id = await repo.touch_seen(uow.conn, linkedin.SOURCE, note.response_urn)
+    """The source deleted a record: the person behind it asked to be forgotten, so they are erased."""
+    lead_id = await repo.touch_seen(uow.conn, source, source_id)
     if lead_id is None:
-        report.ignored.append(f"linkedin deleted {note.response_urn}, which was never captured")
+        report.ignored.append(f"{source} deleted {source_id}, which was never captured")
         return
-    requested = await request_erasure(uow, lead_id=lead_id, origin="linkedin", causation=causation)
+    requested = await request_erasure(uow, lead_id=lead_id, origin=source, causation=causation)
     if requested is not None:
         report.erasures.append(requested.request_id)
-
-
-async def _hubspot(uow: UnitOfWork, payload: Mapping[str, Any], fetched: Fetched) -> list[SourceResult]:
-    events = payload.get("events")
-    if not isinstance(events, list):
-        raise PayloadError("hubspot delivery has no 'events' list")
-    results: list[SourceResult] = []
-    seen: set[str] = set()
-    for event in hubspot.contact_events(events):
-        if event.object_id in seen:
-            continue
-        seen.add(event.object_id)
-        if await repo.touch_seen(uow.conn, hubspot.SOURCE, event.object_id) is not None:
-            continue
-        contact = fetched.get("hubspot_contact", event.object_id)
-        if not isinstance(contact, Mapping):
-            raise PayloadError(f"hubspot answered no contact for {event.object_id}")
-        results.append(hubspot.parse_hubspot(contact))
-    if not results:
-        return [Ignored(hubspot.SOURCE, "hubspot delivery named no new contact")]
-    return results

@@ -18,6 +18,7 @@ from .common import (
     from_iso,
     text,
 )
+from .spec import unsigned_form
 
 SOURCE = "activecampaign"
 LEAD_EVENTS = frozenset({"subscribe", "update"})
@@ -107,3 +108,6 @@ def parse_activecampaign(fields: Mapping[str, str]) -> SourceResult:
         custom_fields=custom_fields,
         submitted_at=when,
     )
+
+
+SPEC = unsigned_form(SOURCE, parse_activecampaign)

@@ -9,6 +9,7 @@ from leadflow_shared.contracts.lead import Campaign, Channel, LeadSubmission
 
 from ..normalise import parse_company_size
 from .common import PayloadError, answers_from, as_mapping, from_iso, id_text, require, secrets_match, text
+from .spec import Authenticity, Setting, Source
 
 SOURCE = "google_ads"
 
@@ -91,3 +92,15 @@ def parse_google_ads(payload: Mapping[str, Any]) -> LeadSubmission:
         is_test=payload.get("is_test") is True,
         submitted_at=from_iso(payload.get("lead_submit_time")),
     )
+
+
+SPEC = Source(
+    SOURCE,
+    secret=Setting("google_ads_key", chosen=True),
+    authenticity=Authenticity(
+        "google_key does not match the key configured for this form",
+        vouched=lambda payload, key: isinstance(payload, Mapping) and verify_google_key(payload, key),
+        redact=without_key,
+    ),
+    parse=parse_google_ads,
+)

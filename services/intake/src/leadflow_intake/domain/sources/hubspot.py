@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from leadflow_shared.contracts.lead import Campaign, Channel, Consent, LeadSubmission
 
@@ -26,8 +27,14 @@ from .common import (
     text,
     truthy,
 )
+from .spec import Authenticity, Delivery, Fetching, NamedLead, Setting, Source, VendorCall
 
 SOURCE = "hubspot"
+FETCHED_PROPERTIES = (
+    "email,firstname,lastname,company,website,jobtitle,phone,mobilephone,country,industry,"
+    "numberofemployees,hs_analytics_source,hs_email_optout,lifecyclestage,createdate,"
+    "utm_source,utm_medium,utm_campaign"
+)
 
 # The characters HubSpot's v3 validation decodes in the URI before signing; everything else stays encoded.
 _URI_DECODES: dict[str, str] = {
@@ -170,3 +177,52 @@ def parse_hubspot(contact: Mapping[str, Any]) -> LeadSubmission:
         custom_fields=custom,
         submitted_at=from_iso(properties.get("createdate")) or from_iso(contact.get("createdAt")),
     )
+
+
+def _signed(delivery: Delivery, client_secret: str) -> bool:
+    return verify_signature_v3(
+        method=delivery.method,
+        uri=delivery.uri,
+        raw_body=delivery.body,
+        timestamp=delivery.header("x-hubspot-request-timestamp"),
+        signature=delivery.header("x-hubspot-signature-v3"),
+        client_secret=client_secret,
+        now=delivery.now,
+    )
+
+
+def _contact(object_id: str) -> NamedLead:
+    def read(contact: Any, _: Any) -> LeadSubmission:
+        if not isinstance(contact, Mapping):
+            raise PayloadError(f"hubspot answered no contact for {object_id}")
+        return parse_hubspot(contact)
+
+    path = f"/crm/v3/objects/contacts/{quote(object_id, safe='')}"
+    return NamedLead(object_id, VendorCall(path, (("properties", FETCHED_PROPERTIES),)), read)
+
+
+def _named_leads(payload: Mapping[str, Any]) -> list[NamedLead]:
+    events = payload.get("events")
+    if not isinstance(events, list):
+        raise PayloadError("hubspot delivery has no 'events' list")
+    return [_contact(event.object_id) for event in contact_events(events)]
+
+
+SPEC = Source(
+    SOURCE,
+    secret=Setting("hubspot_client_secret"),
+    authenticity=Authenticity(
+        "X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp is missing, malformed, "
+        "outside 5 minutes of now, or does not match",
+        signed=_signed,
+    ),
+    parse=parse_hubspot,
+    settings=(Setting("hubspot_access_token"), Setting("hubspot_api_url", "https://api.hubapi.com")),
+    array_of="events",
+    fetching=Fetching(
+        api_url="{hubspot_api_url}",
+        headers={"Authorization": "Bearer {hubspot_access_token}"},
+        needed=lambda payload: "properties" not in payload,
+        leads=_named_leads,
+    ),
+)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote
 
 from leadflow_shared.contracts.lead import Campaign, Channel, Consent, LeadSubmission
 
@@ -21,6 +22,7 @@ from .common import (
     secrets_match,
     text,
 )
+from .spec import Authenticity, Fetching, Handshake, NamedLead, Setting, Source, VendorCall
 
 SOURCE = "linkedin"
 RESPONSE_URN_PREFIX = "urn:li:leadGenFormResponse:"
@@ -264,3 +266,70 @@ def parse_linkedin(response: Mapping[str, Any], form: Mapping[str, Any] | None =
         is_test=response.get("testLead") is True,
         submitted_at=from_unix_ms(response.get("submittedAt")),
     )
+
+
+def _handshake(params: Mapping[str, str], client_secret: str) -> dict[str, str]:
+    code = params.get("challengeCode")
+    if not code:
+        raise PayloadError("query parameter 'challengeCode' is missing")
+    return challenge_response(code, client_secret)
+
+
+def form_to_fetch(response: Any, noted_form: str | None) -> str | None:
+    """The form URN to fetch a response's questions from, when the response does not embed them."""
+    if not isinstance(response, Mapping) or isinstance(response.get("form"), Mapping):
+        return None
+    form_urn = response.get("versionedLeadGenFormUrn") or noted_form
+    return form_urn if isinstance(form_urn, str) else None
+
+
+def _named_leads(payload: Mapping[str, Any]) -> list[NamedLead]:
+    note = lead_notification(payload)
+
+    def read(response: Any, form: Any) -> LeadSubmission:
+        if not isinstance(response, Mapping):
+            raise PayloadError(f"linkedin answered no form response for {note.response_urn}")
+        form = form if form is not None else response.get("form")
+        return parse_linkedin(response, form if isinstance(form, Mapping) else None)
+
+    def follow_up(response: Any) -> VendorCall | None:
+        form_urn = form_to_fetch(response, note.form_urn)
+        return None if form_urn is None else VendorCall(f"/leadForms/{quote(form_urn, safe='')}")
+
+    call = VendorCall(f"/leadFormResponses/{quote(note.response_id, safe='')}")
+    return [NamedLead(note.response_urn, call, read, follow_up)]
+
+
+def _erased(payload: Mapping[str, Any]) -> str | None:
+    return lead_notification(payload).response_urn if is_deletion(payload) else None
+
+
+SPEC = Source(
+    SOURCE,
+    secret=Setting("linkedin_client_secret"),
+    authenticity=Authenticity(
+        "X-LI-Signature is missing or does not match the body",
+        signed=lambda delivery, secret: verify_signature(
+            delivery.body, delivery.header("x-li-signature"), secret
+        ),
+    ),
+    parse=parse_linkedin,
+    settings=(
+        Setting("linkedin_access_token"),
+        Setting("linkedin_api_url", "https://api.linkedin.com/rest"),
+        Setting("linkedin_version", "202510"),
+    ),
+    handshake=Handshake(_handshake),
+    fetching=Fetching(
+        api_url="{linkedin_api_url}",
+        headers={
+            "Authorization": "Bearer {linkedin_access_token}",
+            "LinkedIn-Version": "{linkedin_version}",
+            "X-Restli-Protocol-Version": "2.0.0",
+        },
+        # A deletion is an erasure request: there is nothing left to fetch.
+        needed=lambda payload: "formResponse" not in payload and not is_deletion(payload),
+        leads=_named_leads,
+    ),
+    erasure=_erased,
+)

@@ -18,6 +18,7 @@ from .common import (
     person_fields,
     text,
 )
+from .spec import Handshake, unsigned_form
 
 SOURCE = "mailchimp"
 
@@ -111,3 +112,12 @@ def parse_mailchimp(fields: Mapping[str, str]) -> SourceResult:
         custom_fields=custom_fields,
         submitted_at=when,
     )
+
+
+SPEC = unsigned_form(
+    SOURCE,
+    parse_mailchimp,
+    # Mailchimp's check on save sends no secret, so only a configured source answers it.
+    handshake=Handshake(lambda params, secret: {"status": "ok"}),
+    empty_post_is_check=True,
+)

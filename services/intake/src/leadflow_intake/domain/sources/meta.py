@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 from leadflow_shared.contracts.lead import Campaign, Channel, Consent, ContactChannel, LeadSubmission
 
@@ -14,7 +15,6 @@ from .common import (
     as_mapping,
     from_iso,
     from_unix,
-    hmac_sha256,
     id_text,
     person_fields,
     require,
@@ -22,8 +22,24 @@ from .common import (
     text,
     truthy,
 )
+from .spec import (
+    Fetching,
+    Handshake,
+    HandshakeRefused,
+    NamedLead,
+    Setting,
+    Source,
+    VendorCall,
+    hex_hmac_header,
+    verify_hex_hmac,
+)
 
 SOURCE = "meta"
+SIGNATURE_PREFIX = "sha256="
+LEAD_FIELDS = (
+    "id,created_time,ad_id,adset_id,campaign_id,campaign_name,form_id,is_organic,platform,"
+    "field_data,custom_disclaimer_responses"
+)
 
 # Standard field_data names -> canonical submission fields.
 FIELD_NAMES: dict[str, str] = {
@@ -57,10 +73,7 @@ class MetaLeadRef:
 
 def verify_signature(raw_body: bytes, signature_header: str | None, app_secret: str) -> bool:
     """Check X-Hub-Signature-256 ("sha256=<hex>") against the HMAC of the raw body bytes."""
-    if not app_secret or not signature_header or not signature_header.startswith("sha256="):
-        return False
-    expected = hmac_sha256(app_secret, raw_body).hex()
-    return secrets_match(signature_header[len("sha256=") :].lower(), expected)
+    return verify_hex_hmac(raw_body, signature_header, app_secret, SIGNATURE_PREFIX)
 
 
 def handshake_challenge(params: Mapping[str, str], verify_token: str) -> str | None:
@@ -174,3 +187,49 @@ def parse_meta(
         is_test=lead.get("is_test") is True,
         submitted_at=submitted_at,
     )
+
+
+def _handshake(params: Mapping[str, str], verify_token: str) -> str:
+    challenge = handshake_challenge(params, verify_token)
+    if challenge is None:
+        raise HandshakeRefused("hub.mode or hub.verify_token does not match")
+    return challenge
+
+
+def _named_lead(ref: MetaLeadRef) -> NamedLead:
+    def read(lead: Any, _: Any) -> LeadSubmission:
+        if not isinstance(lead, Mapping):
+            raise PayloadError(f"meta Graph API answered no lead object for {ref.leadgen_id}")
+        submission = parse_meta(lead)
+        # The notification knows the ad and form even when the fetched object omits them.
+        campaign = submission.campaign.model_copy(
+            update={
+                "ad_id": submission.campaign.ad_id or ref.ad_id,
+                "adgroup_id": submission.campaign.adgroup_id or ref.adgroup_id,
+                "form_id": submission.campaign.form_id or ref.form_id,
+            }
+        )
+        return submission.model_copy(update={"campaign": campaign})
+
+    call = VendorCall(f"/{quote(ref.leadgen_id, safe='')}", (("fields", LEAD_FIELDS),))
+    return NamedLead(ref.leadgen_id, call, read)
+
+
+SPEC = Source(
+    SOURCE,
+    secret=Setting("meta_app_secret"),
+    authenticity=hex_hmac_header("X-Hub-Signature-256", SIGNATURE_PREFIX),
+    parse=parse_meta,
+    settings=(
+        Setting("meta_verify_token", chosen=True),
+        Setting("meta_access_token"),
+        Setting("meta_graph_url", "https://graph.facebook.com/v21.0"),
+    ),
+    handshake=Handshake(_handshake, secret="meta_verify_token"),
+    fetching=Fetching(
+        api_url="{meta_graph_url}",
+        headers={"Authorization": "Bearer {meta_access_token}"},
+        needed=lambda payload: "field_data" not in payload,
+        leads=lambda payload: [_named_lead(ref) for ref in lead_refs(payload)],
+    ),
+)

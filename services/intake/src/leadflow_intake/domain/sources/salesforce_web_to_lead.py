@@ -11,6 +11,7 @@ from leadflow_shared.contracts.lead import Campaign, Channel, Consent, LeadSubmi
 
 from ..normalise import parse_company_size
 from .common import PayloadError, answers_from, text, truthy
+from .spec import unsigned_form
 
 SOURCE = "salesforce_web_to_lead"
 
@@ -97,3 +98,6 @@ def parse_salesforce_web_to_lead(fields: Mapping[str, str]) -> LeadSubmission:
         campaign=Campaign(campaign_id=text(fields.get("Campaign_ID"))),
         custom_fields=custom,
     )
+
+
+SPEC = unsigned_form(SOURCE, parse_salesforce_web_to_lead)

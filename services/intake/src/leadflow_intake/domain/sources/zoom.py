@@ -25,6 +25,7 @@ from .common import (
     signed_at,
     text,
 )
+from .spec import Authenticity, Delivery, Engagement, Setting, Source
 
 SOURCE = "zoom"
 URL_VALIDATION = "endpoint.url_validation"
@@ -171,3 +172,35 @@ def parse_zoom(payload: Mapping[str, Any]) -> SourceResult:
     if submission.submitted_at is None:
         submission = submission.model_copy(update={"submitted_at": from_unix_ms(payload.get("event_ts"))})
     return submission
+
+
+def _signed(delivery: Delivery, secret_token: str) -> bool:
+    timestamp, signature = delivery.header("x-zm-request-timestamp"), delivery.header("x-zm-signature")
+    return verify_signature(delivery.body, timestamp, signature, secret_token, now=delivery.now)
+
+
+def _challenge(payload: Any, secret_token: str) -> dict[str, str] | None:
+    if not isinstance(payload, Mapping) or payload.get("event") != URL_VALIDATION:
+        return None
+    return url_validation_response(payload, secret_token)
+
+
+def _engagement(payload: Mapping[str, Any], submission: LeadSubmission) -> Engagement | None:
+    kind = activity_of(payload)
+    if kind is None:
+        return None
+    return kind, {"webinar_id": submission.campaign.campaign_id, "topic": submission.campaign.campaign_name}
+
+
+SPEC = Source(
+    SOURCE,
+    secret=Setting("zoom_secret_token"),
+    authenticity=Authenticity(
+        "x-zm-signature or x-zm-request-timestamp is missing, malformed, "
+        "outside 5 minutes of now, or does not match",
+        signed=_signed,
+    ),
+    parse=parse_zoom,
+    challenge=_challenge,
+    engagement=_engagement,
+)
