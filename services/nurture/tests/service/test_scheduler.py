@@ -97,7 +97,7 @@ async def enroll_bakers(uows: UnitOfWorkFactory, store: TrackStore, count: int) 
                 profile.model_dump(mode="json"),
             )
             context = LeadContext(source=EntrySource.DISQUALIFIED, reason=DisqualificationReason.NO_BUDGET)
-            assert await lifecycle.enroll(uow, store, lead_id, context, None) is not None
+            assert await lifecycle.enroll(uow, await store.load(uow.conn), lead_id, context, None) is not None
         ids.append(lead_id)
     return ids
 
@@ -311,7 +311,7 @@ async def test_ending_a_leads_enrollment_ends_only_its_active_one_and_cancels_on
     async with uows() as uow:
         first = await lifecycle.end_active(uow.conn, lead_id, EnrollmentStatus.EXHAUSTED, "quiet")
         context = LeadContext(source=EntrySource.DISQUALIFIED, reason=DisqualificationReason.NO_BUDGET)
-        second = await lifecycle.enroll(uow, store, lead_id, context, None)
+        second = await lifecycle.enroll(uow, await store.load(uow.conn), lead_id, context, None)
     await uows.pool.execute(
         "UPDATE touches SET status = 'sent', done_at = now() WHERE enrollment_id = $1", second
     )
