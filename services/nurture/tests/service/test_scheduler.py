@@ -161,6 +161,21 @@ async def test_the_touches_the_scheduler_sends_carry_the_journey_of_the_leads_en
     assert timeline[1]["summary"] == "touch 1 sent by drip_email"
 
 
+async def test_tracks_stored_through_one_replica_are_in_force_at_the_next_load_of_another(
+    uows: UnitOfWorkFactory,
+) -> None:
+    here, there = TrackStore(), TrackStore()
+    async with uows() as uow:
+        await there.replace(uow.conn, parse_track_set(fast_tracks(grace="1s")))
+        before = (await here.load(uow.conn))["budget-drip"]
+        assert await here.load(uow.conn) is await here.load(uow.conn)
+    async with uows() as uow:
+        await there.replace(uow.conn, parse_track_set(fast_tracks(grace="9s")))
+        after = (await here.load(uow.conn))["budget-drip"]
+    assert after.version == before.version + 1
+    assert after.exit.grace.as_timedelta() == timedelta(seconds=9)
+
+
 async def test_two_concurrent_workers_send_every_touch_exactly_once(
     uows: UnitOfWorkFactory, smtp_server: SmtpServer
 ) -> None:
