@@ -116,7 +116,7 @@ LINKS = UnsubscribeLinks("https://nurture.orbital-bakery.example", b"orbital-bak
 
 def state() -> dict[str, Any]:
     """What nurture's routes read from the service definition."""
-    return {"tracks": TrackStore(refresh_s=0), "unsubscribe_links": LINKS}
+    return {"tracks": TrackStore(), "unsubscribe_links": LINKS}
 
 
 @pytest_asyncio.fixture

@@ -116,7 +116,12 @@ class World:
                 context = LeadContext(
                     source=EntrySource.DISQUALIFIED, reason=DisqualificationReason.NO_BUDGET
                 )
-                assert await lifecycle.enroll(uow, self.store, self.ids[name], context, None) is not None
+                assert (
+                    await lifecycle.enroll(
+                        uow, await self.store.load(uow.conn), self.ids[name], context, None
+                    )
+                    is not None
+                )
 
     async def snapshot(self, sent: Items) -> dict[str, Any]:
         """Every row and event about the world's leads, with its ids and timestamps named or left out."""

@@ -48,7 +48,7 @@ async def client(service_stack: TestStack) -> AsyncIterator[httpx.AsyncClient]:
             points,
         )
     async with api_client(
-        service_stack, NurtureSettings, [http.router], pool, state={"tracks": TrackStore(refresh_s=0)}
+        service_stack, NurtureSettings, [http.router], pool, state={"tracks": TrackStore()}
     ) as c:
         yield c
     await asyncio.wait_for(pool.close(), 10)

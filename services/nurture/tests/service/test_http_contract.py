@@ -26,7 +26,7 @@ SOMEONE = "8f1c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f"
 async def client(service_stack: TestStack) -> AsyncIterator[httpx.AsyncClient]:
     """Nurture's routes in-process on the real database, with an admin token."""
     pool = await create_pool(service_stack.dsn("nurture"), "nurture")
-    state = {"tracks": TrackStore(refresh_s=0)}
+    state = {"tracks": TrackStore()}
     async with api_client(service_stack, NurtureSettings, [http.router], pool, "admin", state) as client:
         yield client
     await asyncio.wait_for(pool.close(), 10)

@@ -97,7 +97,7 @@ async def enroll_bakers(uows: UnitOfWorkFactory, store: TrackStore, count: int) 
                 profile.model_dump(mode="json"),
             )
             context = LeadContext(source=EntrySource.DISQUALIFIED, reason=DisqualificationReason.NO_BUDGET)
-            assert await lifecycle.enroll(uow, store, lead_id, context, None) is not None
+            assert await lifecycle.enroll(uow, await store.load(uow.conn), lead_id, context, None) is not None
         ids.append(lead_id)
     return ids
 
@@ -159,6 +159,21 @@ async def test_the_touches_the_scheduler_sends_carry_the_journey_of_the_leads_en
     )
     assert [t["kind"] for t in timeline][:2] == ["nurture.enrolled", "nurture.touch_sent"]
     assert timeline[1]["summary"] == "touch 1 sent by drip_email"
+
+
+async def test_tracks_stored_through_one_replica_are_in_force_at_the_next_load_of_another(
+    uows: UnitOfWorkFactory,
+) -> None:
+    here, there = TrackStore(), TrackStore()
+    async with uows() as uow:
+        await there.replace(uow.conn, parse_track_set(fast_tracks(grace="1s")))
+        before = (await here.load(uow.conn))["budget-drip"]
+        assert await here.load(uow.conn) is await here.load(uow.conn)
+    async with uows() as uow:
+        await there.replace(uow.conn, parse_track_set(fast_tracks(grace="9s")))
+        after = (await here.load(uow.conn))["budget-drip"]
+    assert after.version == before.version + 1
+    assert after.exit.grace.as_timedelta() == timedelta(seconds=9)
 
 
 async def test_two_concurrent_workers_send_every_touch_exactly_once(
@@ -311,7 +326,7 @@ async def test_ending_a_leads_enrollment_ends_only_its_active_one_and_cancels_on
     async with uows() as uow:
         first = await lifecycle.end_active(uow.conn, lead_id, EnrollmentStatus.EXHAUSTED, "quiet")
         context = LeadContext(source=EntrySource.DISQUALIFIED, reason=DisqualificationReason.NO_BUDGET)
-        second = await lifecycle.enroll(uow, store, lead_id, context, None)
+        second = await lifecycle.enroll(uow, await store.load(uow.conn), lead_id, context, None)
     await uows.pool.execute(
         "UPDATE touches SET status = 'sent', done_at = now() WHERE enrollment_id = $1", second
     )

@@ -15,6 +15,7 @@ import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack
 from leadflow_opportunity.adapters import leads
+from leadflow_opportunity.adapters.config_store import ConfigStore
 from leadflow_opportunity.entrypoints.consumers import subscriptions
 from leadflow_shared.consumer import Reject
 from leadflow_shared.contracts.envelope import Envelope, new_event
@@ -61,7 +62,7 @@ async def rows(conn: asyncpg.Connection, ids: dict[str, UUID]) -> list[tuple[str
 async def test_status_changes_in_one_group_leave_the_rows_each_in_turn_leaves(
     conn: asyncpg.Connection,
 ) -> None:
-    [sub] = [s for s in subscriptions() if s.name == "qualification"]
+    [sub] = [s for s in subscriptions(ConfigStore()) if s.name == "qualification"]
     uow = UnitOfWork(conn, Outbox(conn, "opportunity"))
     results = []
     for batched in (False, True):
@@ -85,7 +86,7 @@ async def test_status_changes_in_one_group_leave_the_rows_each_in_turn_leaves(
 
 
 async def test_a_lead_twice_in_a_group_ends_with_its_last_status(conn: asyncpg.Connection) -> None:
-    [sub] = [s for s in subscriptions() if s.name == "qualification"]
+    [sub] = [s for s in subscriptions(ConfigStore()) if s.name == "qualification"]
     ada = uuid.uuid4()
     items = [moved(ada, "contacted", "contacted"), moved(ada, "qualified", "qualified")]
 
@@ -132,7 +133,7 @@ async def conversions(conn: asyncpg.Connection, world: str, ids: dict[str, UUID]
 
 
 async def test_qualified_leads_in_one_group_convert_as_each_in_turn_would(conn: asyncpg.Connection) -> None:
-    [sub] = [s for s in subscriptions() if s.name == "qualification"]
+    [sub] = [s for s in subscriptions(ConfigStore()) if s.name == "qualification"]
     results = []
     for world, batched in (("one-by-one", False), ("grouped", True)):
         uow = UnitOfWork(conn, Outbox(conn, "opportunity"))
@@ -161,7 +162,7 @@ async def test_qualified_leads_in_one_group_convert_as_each_in_turn_would(conn: 
 async def test_a_group_with_signals_out_of_range_fails_whole_so_the_consumer_refuses_that_one_alone(
     conn: asyncpg.Connection,
 ) -> None:
-    [sub] = [s for s in subscriptions() if s.name == "qualification"]
+    [sub] = [s for s in subscriptions(ConfigStore()) if s.name == "qualification"]
     leads_of_world = lovelace_leads("refused")
     broken = leads_of_world["grace"].model_copy(update={"budget_amount": Decimal("-1")})
     items: list[tuple[Envelope, Any]] = [

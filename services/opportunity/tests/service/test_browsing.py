@@ -18,6 +18,7 @@ import pytest
 import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack, api_client
+from leadflow_opportunity.adapters.config_store import ConfigStore
 from leadflow_opportunity.entrypoints import http
 from leadflow_opportunity.settings import OpportunitySettings
 from leadflow_opportunity.use_cases import conversion
@@ -26,6 +27,8 @@ from leadflow_shared.contracts.events import LeadQualified
 from leadflow_shared.contracts.lead import LeadProfile
 from leadflow_shared.db import create_pool
 from leadflow_shared.uow import UnitOfWorkFactory
+
+STATE = {"config": ConfigStore()}
 
 pytestmark = pytest.mark.service
 
@@ -42,7 +45,7 @@ async def pool(service_stack: TestStack) -> AsyncIterator[asyncpg.Pool]:
 
 @pytest_asyncio.fixture(scope="module")
 async def client(pool: asyncpg.Pool, service_stack: TestStack) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(service_stack, OpportunitySettings, [http.router], pool) as client:
+    async with api_client(service_stack, OpportunitySettings, [http.router], pool, state=STATE) as client:
         yield client
 
 
@@ -83,7 +86,9 @@ async def converted(pool: asyncpg.Pool, service_stack: TestStack) -> dict[str, A
     done: dict[str, Any] = {}
     for name, lead in people.items():
         async with uow() as u:
-            done[name] = await conversion.convert_qualified(u, None, lead, NOW)
+            done[name] = await conversion.convert_qualified(
+                u, await ConfigStore().load(u.conn), None, lead, NOW
+            )
         done[f"{name}-lead"] = lead.lead_id
     return done
 

@@ -15,6 +15,7 @@ import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack
 from leadflow_opportunity.adapters import repository
+from leadflow_opportunity.adapters.config_store import ConfigStore
 from leadflow_opportunity.domain.criteria import SalesSignals
 from leadflow_opportunity.domain.matching import AccountKeys
 from leadflow_opportunity.domain.stages import InvalidMove, StageConflict, UnknownStage
@@ -82,11 +83,11 @@ async def test_two_leads_from_one_company_become_one_account_with_two_contacts_a
     ada = qualified("ada@difference-engines.example", "Difference Engines Ltd", "difference-engines.example")
     charles = qualified("charles@difference-engines.example", "Difference Engines")
     async with uow() as u:
-        first = await conversion.convert_qualified(u, None, ada, NOW)
+        first = await conversion.convert_qualified(u, await ConfigStore().load(u.conn), None, ada, NOW)
     async with uow() as u:
-        second = await conversion.convert_qualified(u, None, charles, NOW)
+        second = await conversion.convert_qualified(u, await ConfigStore().load(u.conn), None, charles, NOW)
     async with uow() as u:
-        again = await conversion.convert_qualified(u, None, ada, NOW)
+        again = await conversion.convert_qualified(u, await ConfigStore().load(u.conn), None, ada, NOW)
     assert first.account_id == second.account_id == again.account_id
     assert first.contact_id != second.contact_id
     assert again.contact_id == first.contact_id
@@ -112,12 +113,12 @@ async def test_a_lead_without_confirmed_budget_waits_until_sales_confirms_it(
 ) -> None:
     lead = qualified("grace@cobol-works.example", "COBOL Works", "cobol-works.example", ready=False)
     async with uow() as u:
-        outcome = await conversion.convert_qualified(u, None, lead, NOW)
+        outcome = await conversion.convert_qualified(u, await ConfigStore().load(u.conn), None, lead, NOW)
     assert outcome.opportunity_id is None
     assert [c.value for c in outcome.criteria.unmet] == ["budget_confirmed"]
     async with uow() as u:
         later = await conversion.record_sales_signals(
-            u, outcome.contact_id, SalesSignals(budget_confirmed=True), NOW
+            u, await ConfigStore().load(u.conn), outcome.contact_id, SalesSignals(budget_confirmed=True), NOW
         )
     assert later.opportunity_id is not None
     contact = await pool.fetchrow("SELECT criteria_check FROM contacts WHERE id = $1", outcome.contact_id)
@@ -129,26 +130,39 @@ async def test_stage_moves_follow_the_rules_and_closing_lost_needs_a_known_reaso
 ) -> None:
     lead = qualified("linus@kernel-co.example", "Kernel Co", "kernel-co.example")
     async with uow() as u:
-        outcome = await conversion.convert_qualified(u, None, lead, NOW)
+        config = await ConfigStore().load(u.conn)
+        outcome = await conversion.convert_qualified(u, config, None, lead, NOW)
     opp_id = outcome.opportunity_id
     assert opp_id is not None
     with pytest.raises(UnknownStage):
         async with uow() as u:
-            await stages.move_opportunity(u, opp_id, stage="daydreaming", actor="t", now=NOW)
+            await stages.move_opportunity(u, config, opp_id, stage="daydreaming", actor="t", now=NOW)
     with pytest.raises(InvalidMove):
         async with uow() as u:
-            await stages.move_opportunity(u, opp_id, stage="closed_lost", actor="t", now=NOW)
+            await stages.move_opportunity(u, config, opp_id, stage="closed_lost", actor="t", now=NOW)
     async with uow() as u:
         await stages.move_opportunity(
-            u, opp_id, stage="proposal", actor="t", now=NOW, amount=Decimal("52000")
+            u,
+            config,
+            opp_id,
+            stage="proposal",
+            actor="t",
+            now=NOW,
+            amount=Decimal("52000"),
         )
     async with uow() as u:
         await stages.move_opportunity(
-            u, opp_id, stage="closed_lost", actor="t", now=NOW, lost_reason="competitor"
+            u,
+            config,
+            opp_id,
+            stage="closed_lost",
+            actor="t",
+            now=NOW,
+            lost_reason="competitor",
         )
     with pytest.raises(StageConflict):
         async with uow() as u:
-            await stages.move_opportunity(u, opp_id, stage="negotiation", actor="t", now=NOW)
+            await stages.move_opportunity(u, config, opp_id, stage="negotiation", actor="t", now=NOW)
     history = await pool.fetch(
         "SELECT to_stage FROM stage_history WHERE opportunity_id = $1 ORDER BY id", opp_id
     )

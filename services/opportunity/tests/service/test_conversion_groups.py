@@ -18,7 +18,8 @@ import pytest
 import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack
-from leadflow_opportunity.adapters import config_store, reports
+from leadflow_opportunity.adapters import reports
+from leadflow_opportunity.adapters.config_store import ConfigStore
 from leadflow_opportunity.bootstrap import MIGRATIONS
 from leadflow_opportunity.use_cases import conversion
 from leadflow_shared import migrations
@@ -146,7 +147,7 @@ async def convert_before(pool: asyncpg.Pool, items: list[tuple[Envelope, LeadQua
     for envelope, event in items:
         async with pool.acquire() as conn, conn.transaction():
             uow = UnitOfWork(conn, Outbox(conn, "opportunity"))
-            await conversion.convert_qualified(uow, envelope, event, NOW)
+            await conversion.convert_qualified(uow, await ConfigStore().load(conn), envelope, event, NOW)
             await uow.outbox.flush()
 
 
@@ -155,11 +156,11 @@ async def convert_group(
 ) -> list[conversion.ConversionOutcome]:
     async with pool.acquire() as conn, conn.transaction():
         uow = UnitOfWork(conn, Outbox(conn, "opportunity"))
-        config = await config_store.current(conn)
+        config = await ConfigStore().load(conn)
         if grouped:
-            outcomes = await conversion.convert_many_qualified(uow, items, NOW, config)
+            outcomes = await conversion.convert_many_qualified(uow, config, items, NOW)
         else:
-            outcomes = [await conversion.convert_qualified(uow, e, d, NOW, config) for e, d in items]
+            outcomes = [await conversion.convert_qualified(uow, config, e, d, NOW) for e, d in items]
         await uow.outbox.flush()
     return outcomes
 

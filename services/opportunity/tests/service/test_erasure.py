@@ -11,6 +11,7 @@ import pytest
 from aiokafka import ConsumerRecord
 
 from leadflow_devstack.testing import TestStack, api_client, personal_traces
+from leadflow_opportunity.adapters.config_store import ConfigStore
 from leadflow_opportunity.entrypoints import export
 from leadflow_opportunity.entrypoints.consumers import subscriptions
 from leadflow_opportunity.settings import OpportunitySettings
@@ -51,7 +52,7 @@ async def test_an_erased_contact_keeps_its_account_and_opportunity_and_loses_its
 ) -> None:
     tag, email, lead = someone("lovelace", "Analytical Engines")
     async with uow() as u:
-        outcome = await conversion.convert_qualified(u, None, lead, NOW)
+        outcome = await conversion.convert_qualified(u, await ConfigStore().load(u.conn), None, lead, NOW)
     assert outcome.opportunity_id is not None
     needles = [email, f"lovelace{tag}"]
     async with pool.acquire() as conn:
@@ -79,7 +80,7 @@ async def test_a_qualification_arriving_after_the_erasure_converts_the_lead_with
     request = PersonErasureRequested(request_id=uuid.uuid4(), lead_ids=[late.lead_id])
     async with uow() as u:
         await person_erasure_requested(u, request, new_event(request, source="intake"))
-    [subscription] = [s for s in subscriptions() if s.name == "qualification"]
+    [subscription] = [s for s in subscriptions(ConfigStore()) if s.name == "qualification"]
     consumer = EventConsumer(
         subscription,
         service="opportunity",
@@ -109,7 +110,7 @@ async def test_the_export_of_a_converted_person_holds_their_contact_account_and_
 ) -> None:
     _, email, lead = someone("Babbage", "Difference Engines")
     async with uow() as u:
-        outcome = await conversion.convert_qualified(u, None, lead, NOW)
+        outcome = await conversion.convert_qualified(u, await ConfigStore().load(u.conn), None, lead, NOW)
 
     async with api_client(service_stack, OpportunitySettings, [export.router], pool, "admin") as client:
         by_email = await client.get("/v1/people/export", params={"email": email.lower()})

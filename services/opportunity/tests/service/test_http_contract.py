@@ -12,10 +12,13 @@ import pytest
 import pytest_asyncio
 
 from leadflow_devstack.testing import TestStack, api_client
+from leadflow_opportunity.adapters.config_store import ConfigStore
 from leadflow_opportunity.entrypoints import http
 from leadflow_opportunity.settings import OpportunitySettings
 from leadflow_shared import browsing, pagination
 from leadflow_shared.db import create_pool
+
+STATE = {"config": ConfigStore()}
 
 pytestmark = pytest.mark.service
 
@@ -26,7 +29,7 @@ SOMEONE = uuid.UUID("5f0c8a1e-2b3d-4c5e-9f60-718293a4b5c6")
 async def client(service_stack: TestStack) -> AsyncIterator[httpx.AsyncClient]:
     """Opportunity's routes in-process on the real database, with an admin token."""
     pool = await create_pool(service_stack.dsn("opportunity"), "opportunity")
-    async with api_client(service_stack, OpportunitySettings, [http.router], pool, "admin") as client:
+    async with api_client(service_stack, OpportunitySettings, [http.router], pool, "admin", STATE) as client:
         yield client
     await asyncio.wait_for(pool.close(), 10)
 

@@ -18,12 +18,15 @@ from pydantic_core import to_jsonable_python
 
 from leadflow_devstack.testing import TestStack, api_client
 from leadflow_opportunity.adapters import reports
+from leadflow_opportunity.adapters.config_store import ConfigStore
 from leadflow_opportunity.domain.forecast import Kpis, StageTotals, Totals, pipeline
 from leadflow_opportunity.domain.stages import DEFAULT_STAGES
 from leadflow_opportunity.entrypoints import http
 from leadflow_opportunity.settings import OpportunitySettings
 from leadflow_shared.db import create_pool
 from leadflow_shared.totals import fold
+
+STATE = {"config": ConfigStore()}
 
 pytestmark = pytest.mark.service
 
@@ -89,7 +92,7 @@ async def pool(service_stack: TestStack) -> AsyncIterator[asyncpg.Pool]:
 @pytest_asyncio.fixture(scope="module")
 async def client(pool: asyncpg.Pool, service_stack: TestStack) -> AsyncIterator[httpx.AsyncClient]:
     """Opportunity's routes in-process on the real database, with a read token."""
-    async with api_client(service_stack, OpportunitySettings, [http.router], pool) as client:
+    async with api_client(service_stack, OpportunitySettings, [http.router], pool, state=STATE) as client:
         yield client
 
 

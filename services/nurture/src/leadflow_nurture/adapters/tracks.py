@@ -2,36 +2,36 @@
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import asyncpg
 
 from leadflow_nurture.domain.tracks import Track, TrackSet
+from leadflow_shared.versioned_config import VersionedConfig, Versions
 
 
-class TrackStore:
-    """Reads and writes track versions; versions never change, so they are cached for good."""
+class TrackStore(VersionedConfig[TrackSet]):
+    """The tracks in force, loaded like any versioned configuration, and every version of each track.
 
-    def __init__(self, refresh_s: float = 1.0) -> None:
-        self.refresh_s = refresh_s
+    Track versions never change, so each is parsed once, whether it is in force or an enrollment's own.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
         self._versions: dict[tuple[str, int], Track] = {}
-        self._current: tuple[int, TrackSet] | None = None
-        self._checked_at = 0.0
 
-    async def current(self, conn: asyncpg.Connection) -> TrackSet:
-        """The tracks in force, re-read at most once per refresh interval."""
-        if self._current is not None and time.monotonic() - self._checked_at < self.refresh_s:
-            return self._current[1]
+    async def newest(self, conn: asyncpg.Connection) -> Versions:
+        """The newest track set's version."""
+        return (await conn.fetchval("SELECT max(version) FROM track_sets") or 0,)
+
+    async def read(self, conn: asyncpg.Connection) -> tuple[Versions, TrackSet]:
+        """The newest track set, with its version."""
         row = await conn.fetchrow("SELECT version, tracks FROM track_sets ORDER BY version DESC LIMIT 1")
         if row is None:
             raise LookupError("no nurture tracks configured")
-        if self._current is None or self._current[0] != row["version"]:
-            refs: list[list[Any]] = row["tracks"]
-            tracks = [await self.version(conn, str(name), int(version)) for name, version in refs]
-            self._current = (row["version"], TrackSet(tracks=tuple(tracks)))
-        self._checked_at = time.monotonic()
-        return self._current[1]
+        refs: list[list[Any]] = row["tracks"]
+        tracks = [await self.version(conn, str(name), int(version)) for name, version in refs]
+        return (row["version"],), TrackSet(tracks=tuple(tracks))
 
     async def version(self, conn: asyncpg.Connection, name: str, version: int) -> Track:
         """One version of one track (the one an enrollment started on)."""
@@ -76,7 +76,6 @@ class TrackStore:
         await conn.execute(
             "INSERT INTO track_sets (tracks) VALUES ($1)", [[t.name, t.version] for t in stored]
         )
-        self._current = None
         return TrackSet(tracks=tuple(stored))
 
 

@@ -42,7 +42,7 @@ E = TypeVar("E", bound=EventData)
 
 
 def subscriptions(store: TrackStore) -> list[Subscription]:
-    """What nurture consumes."""
+    """What nurture consumes; enrollments go by the tracks loaded for their batch."""
 
     async def on_status_changed(uow: UnitOfWork, items: Events[LeadStatusChanged]) -> None:
         """qualification: lead.status_changed (nurturing enrolls; qualified or converted ends nurture)."""
@@ -69,7 +69,7 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         profiles = await lifecycle.profiles_of(uow.conn, [c.lead_id for _, c in nurturing])
         await lifecycle.enroll_many(
             uow,
-            store,
+            await store.load(uow.conn),
             [
                 Enrollee(c.lead_id, LeadContext.from_status_changed(c, profiles.get(c.lead_id)), envelope)
                 for envelope, c in nurturing
@@ -92,7 +92,7 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         )
         await lifecycle.enroll_many(
             uow,
-            store,
+            await store.load(uow.conn),
             [
                 Enrollee(event.lead_id, LeadContext.from_disqualified(event), envelope)
                 for (envelope, event), decision in zip(events, decisions, strict=True)
@@ -128,7 +128,7 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         """opportunity: opportunity.lost takes the lead to win-back."""
         profile = await lifecycle.profile_of(uow.conn, data.lead_id)
         context = LeadContext.from_opportunity_lost(data, profile)
-        await lifecycle.enroll(uow, store, data.lead_id, context, envelope)
+        await lifecycle.enroll(uow, await store.load(uow.conn), data.lead_id, context, envelope)
 
     async def on_erasure_requested(uow: UnitOfWork, envelope: Envelope, data: PersonErasureRequested) -> None:
         """intake: person.erasure_requested erases nurture's part and confirms."""

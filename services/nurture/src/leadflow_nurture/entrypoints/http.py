@@ -45,7 +45,7 @@ def _store(request: Request) -> TrackStore:
 async def get_tracks(request: Request, _: AdminAccess) -> schemas.Tracks:
     """The tracks in force, in matching order, each with its version."""
     async with runtime_of(request).pool.acquire() as conn:
-        tracks = await _store(request).current(conn)
+        tracks = await _store(request).load(conn)
     return schemas.Tracks(tracks=list(tracks.tracks))
 
 

@@ -15,7 +15,7 @@ from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.engagement import record_engagement
 from leadflow_nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from leadflow_nurture.domain.matching import LeadContext, choose_track
-from leadflow_nurture.domain.tracks import Track
+from leadflow_nurture.domain.tracks import Track, TrackSet
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
     LeadEngaged,
@@ -46,39 +46,34 @@ class Enrollee:
 
 async def enroll(
     uow: UnitOfWork,
-    store: TrackStore,
+    tracks: TrackSet,
     lead_id: UUID,
     context: LeadContext,
     causation: Envelope | None,
     track: Track | None = None,
 ) -> UUID | None:
-    """Put the lead on the first matching track (or the one given); None if already enrolled.
+    """Put the lead on the first matching track in force (or the one given); None if already enrolled.
 
     A lead no track takes is archived, so no unqualified lead is left without a path.
     """
-    return (await enroll_many(uow, store, [Enrollee(lead_id, context, causation, track)]))[0]
+    return (await enroll_many(uow, tracks, [Enrollee(lead_id, context, causation, track)]))[0]
 
 
-async def enroll_many(uow: UnitOfWork, store: TrackStore, enrollees: Sequence[Enrollee]) -> list[UUID | None]:
+async def enroll_many(uow: UnitOfWork, tracks: TrackSet, enrollees: Sequence[Enrollee]) -> list[UUID | None]:
     """enroll for each lead in turn, in a few statements for all; the enrollment id (or None) of each."""
-    tracks: list[Track | None] = []
-    for enrollee in enrollees:
-        track = enrollee.track
-        if track is None:
-            track = choose_track(await store.current(uow.conn), enrollee.context)
-        tracks.append(track)
+    chosen = [e.track if e.track is not None else choose_track(tracks, e.context) for e in enrollees]
     await archive_many(
         uow.conn,
         [
             (e.lead_id, "no_matching_track", f"no nurture track takes a {e.context.source} lead")
-            for e, track in zip(enrollees, tracks, strict=True)
+            for e, track in zip(enrollees, chosen, strict=True)
             if track is None
         ],
     )
     started = now()
     planned = [
         (position, uuid.uuid4(), enrollee, track)
-        for position, (enrollee, track) in enumerate(zip(enrollees, tracks, strict=True))
+        for position, (enrollee, track) in enumerate(zip(enrollees, chosen, strict=True))
         if track is not None
     ]
     outcome: list[UUID | None] = [None for _ in enrollees]

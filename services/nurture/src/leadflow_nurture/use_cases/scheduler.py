@@ -444,6 +444,7 @@ async def exhaust_quiet_enrollments(
         )
         if not rows:
             return 0
+        in_force = await store.load(conn)
         history: dict[Any, list[TouchRecord]] = {}
         for touch in await conn.fetch(
             "SELECT enrollment_id, step, channel, content_ref, status, done_at FROM touches"
@@ -497,10 +498,10 @@ async def exhaust_quiet_enrollments(
                     next_track=exhaustion.next_track,
                 )
             )
-            target = (await store.current(conn)).get(exhaustion.next_track) if exhaustion.next_track else None
+            target = in_force.get(exhaustion.next_track) if exhaustion.next_track else None
             if exhaustion.next is ExhaustedNext.MOVE and target is not None:
                 context = LeadContext(source=EntrySource(row["source"]))
-                await lifecycle.enroll(uow, store, row["lead_id"], context, exhausted, track=target)
+                await lifecycle.enroll(uow, in_force, row["lead_id"], context, exhausted, track=target)
             else:
                 await lifecycle.archive(conn, row["lead_id"], "exhausted", ended.end_reason or "exhausted")
             settled += 1

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
+from pydantic import BaseModel
 
 from leadflow_opportunity.domain.criteria import DEFAULT_OPPORTUNITY_CRITERIA, OpportunityCriteria
 from leadflow_opportunity.domain.stages import DEFAULT_LOST_REASONS, DEFAULT_STAGES, LostReasons, StageSet
+from leadflow_shared.versioned_config import Found, KindsTable, lock_kind, store_version
+
+# What serialises the writers of one kind (the advisory lock's key is "<namespace>:<kind>").
+NAMESPACE = "config"
+M = TypeVar("M", bound=BaseModel)
 
 
 class ConfigKind(StrEnum):
@@ -29,39 +35,31 @@ class Configuration:
     lost_reasons: LostReasons = DEFAULT_LOST_REASONS
 
 
-async def current(conn: asyncpg.Connection) -> Configuration:
+class ConfigStore(KindsTable[Configuration]):
     """The latest version of each kind, or the built-in default (version 1) where none was stored."""
-    rows = await conn.fetch(
-        "SELECT DISTINCT ON (kind) kind, body FROM config_versions ORDER BY kind, version DESC"
+
+    def __init__(self) -> None:
+        super().__init__(tuple(ConfigKind), _build)
+
+
+def _build(found: Found) -> Configuration:
+    default = Configuration()
+    return Configuration(
+        _parsed(found, ConfigKind.CRITERIA, default.criteria),
+        _parsed(found, ConfigKind.STAGES, default.stages),
+        _parsed(found, ConfigKind.LOST_REASONS, default.lost_reasons),
     )
-    bodies = {row["kind"]: row["body"] for row in rows}
-    config = Configuration()
-    if ConfigKind.CRITERIA in bodies:
-        config = Configuration(
-            OpportunityCriteria.model_validate(bodies[ConfigKind.CRITERIA]),
-            config.stages,
-            config.lost_reasons,
-        )
-    if ConfigKind.STAGES in bodies:
-        config = Configuration(
-            config.criteria, StageSet.model_validate(bodies[ConfigKind.STAGES]), config.lost_reasons
-        )
-    if ConfigKind.LOST_REASONS in bodies:
-        config = Configuration(
-            config.criteria, config.stages, LostReasons.model_validate(bodies[ConfigKind.LOST_REASONS])
-        )
-    return config
+
+
+def _parsed(found: Found, kind: ConfigKind, default: M) -> M:
+    return type(default).model_validate(found[kind][1]) if kind in found else default
 
 
 async def next_version(conn: asyncpg.Connection, kind: ConfigKind) -> int:
     """Lock the kind for this transaction and return the version a new row gets (defaults are 1)."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('config:' || $1))", kind.value)
-    latest = await conn.fetchval("SELECT max(version) FROM config_versions WHERE kind = $1", kind.value)
-    return int(latest or 1) + 1
+    return (await lock_kind(conn, NAMESPACE, kind.value) or 1) + 1
 
 
 async def store(conn: asyncpg.Connection, kind: ConfigKind, version: int, body: dict[str, Any]) -> None:
     """Keep one new version."""
-    await conn.execute(
-        "INSERT INTO config_versions (kind, version, body) VALUES ($1, $2, $3)", kind.value, version, body
-    )
+    await store_version(conn, kind.value, version, body)

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 
 from pydantic import ValidationError
 
-from leadflow_opportunity.adapters import config_store, leads
+from leadflow_opportunity.adapters import leads
+from leadflow_opportunity.adapters.config_store import ConfigStore
 from leadflow_opportunity.use_cases import conversion, erasure
 from leadflow_shared.consumer import Events, On, Reject, Subscription, each
 from leadflow_shared.contracts import topics
@@ -20,25 +21,26 @@ async def on_statuses_changed(uow: UnitOfWork, events: Events[LeadStatusChanged]
     await leads.record_statuses(uow.conn, [(c.lead_id, c.to_status, c.category) for _, c in events])
 
 
-async def on_qualified(uow: UnitOfWork, events: Events[LeadQualified]) -> None:
-    """qualification: lead.qualified -> convert, and open an opportunity when the criteria hold; many leads
-    are converted together in a few statements."""
-    config = await config_store.current(uow.conn)
-    try:
-        await conversion.convert_many_qualified(uow, events, datetime.now(UTC), config)
-    except ValidationError as error:
-        # A group fails whole, and the consumer replays it message by message to refuse this one alone.
-        lead_ids = ", ".join(str(data.lead_id) for _, data in events)
-        raise Reject(f"lead.qualified {lead_ids} carries signals out of range: {error}") from error
-
-
 async def on_erasure_requested(uow: UnitOfWork, envelope: Envelope, data: PersonErasureRequested) -> None:
     """intake: person.erasure_requested."""
     await erasure.person_erasure_requested(uow, data, envelope)
 
 
-def subscriptions() -> list[Subscription]:
-    """What opportunity consumes."""
+def subscriptions(store: ConfigStore) -> list[Subscription]:
+    """What opportunity consumes; conversions go by the configuration loaded for their batch."""
+
+    async def on_qualified(uow: UnitOfWork, events: Events[LeadQualified]) -> None:
+        """qualification: lead.qualified -> convert, and open an opportunity when the criteria hold; many
+        leads are converted together in a few statements."""
+        try:
+            await conversion.convert_many_qualified(
+                uow, await store.load(uow.conn), events, datetime.now(UTC)
+            )
+        except ValidationError as error:
+            # A group fails whole, and the consumer replays it message by message to refuse this one alone.
+            lead_ids = ", ".join(str(data.lead_id) for _, data in events)
+            raise Reject(f"lead.qualified {lead_ids} carries signals out of range: {error}") from error
+
     return [
         Subscription(
             name="qualification",

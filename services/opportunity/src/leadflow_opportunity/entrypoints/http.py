@@ -10,9 +10,9 @@ from uuid import UUID
 from fastapi import APIRouter, Body, HTTPException, Query, Request, status
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from leadflow_opportunity.adapters import config_store, leads, reports
+from leadflow_opportunity.adapters import leads, reports
 from leadflow_opportunity.adapters import repository as repo
-from leadflow_opportunity.adapters.config_store import ConfigKind
+from leadflow_opportunity.adapters.config_store import ConfigKind, ConfigStore
 from leadflow_opportunity.domain.criteria import OpportunityCriteria, SalesSignals
 from leadflow_opportunity.domain.forecast import Dimension, forecast, kpis, kpis_by, pipeline
 from leadflow_opportunity.domain.periods import Period
@@ -92,9 +92,15 @@ async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, 
 # configuration
 
 
+def store_of(request: Request) -> ConfigStore:
+    """The service's configuration store."""
+    store: ConfigStore = runtime_of(request).definition.state["config"]
+    return store
+
+
 async def _current(request: Request, kind: ConfigKind) -> dict[str, Any]:
     async with runtime_of(request).pool.acquire() as conn:
-        config = await config_store.current(conn)
+        config = await store_of(request).load(conn)
     model = {
         ConfigKind.CRITERIA: config.criteria,
         ConfigKind.STAGES: config.stages,
@@ -239,7 +245,8 @@ async def post_signals(
         raise _problem(error) from error
     try:
         async with runtime_of(request).uow() as uow:
-            outcome = await conversion.record_sales_signals(uow, contact_id, report, _now())
+            config = await store_of(request).load(uow.conn)
+            outcome = await conversion.record_sales_signals(uow, config, contact_id, report, _now())
     except conversion.ContactNotFound as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
     return schemas.SignalsRecorded.model_validate(
@@ -281,6 +288,7 @@ async def post_stage(
         async with runtime_of(request).uow() as uow:
             moved = await stages.move_opportunity(
                 uow,
+                await store_of(request).load(uow.conn),
                 opportunity_id,
                 stage=move.stage,
                 actor=move.actor,
@@ -349,7 +357,7 @@ async def get_opportunity(opportunity_id: UUID, request: Request, _: ReadAccess)
 async def get_pipeline(request: Request, _: ReadAccess) -> dict[str, Any]:
     """Open opportunities per stage: count, amount and probability-weighted amount."""
     async with runtime_of(request).pool.acquire() as conn:
-        config = await config_store.current(conn)
+        config = await store_of(request).load(conn)
         by_stage = await reports.stage_sums(conn, open_only=True)
     rows = pipeline(by_stage, config.stages)
     return {

@@ -11,7 +11,6 @@ from uuid import UUID, uuid4
 
 import asyncpg
 
-from leadflow_opportunity.adapters import config_store
 from leadflow_opportunity.adapters import repository as repo
 from leadflow_opportunity.adapters.config_store import Configuration
 from leadflow_opportunity.domain.criteria import (
@@ -212,19 +211,10 @@ class _Conversion:
 
 
 async def convert_qualified(
-    uow: UnitOfWork,
-    envelope: Envelope | None,
-    event: LeadQualified,
-    now: datetime,
-    config: Configuration | None = None,
+    uow: UnitOfWork, config: Configuration, envelope: Envelope | None, event: LeadQualified, now: datetime
 ) -> ConversionOutcome:
-    """Find or create the account and contact, emit lead.converted, and open an opportunity if due.
-
-    A caller converting many leads in one transaction passes the configuration it read once for all.
-    """
+    """Find or create the account and contact, emit lead.converted, and open an opportunity if due."""
     conn = uow.conn
-    if config is None:
-        config = await config_store.current(conn)
     today = now.date()
     news = signals_from_qualified(event, today)
     email_key = contact_key(event.profile.email)
@@ -273,9 +263,9 @@ Done = dict[int, tuple[ConversionOutcome, list[EventData]]]
 
 async def convert_many_qualified(
     uow: UnitOfWork,
+    config: Configuration,
     items: Sequence[tuple[Envelope | None, LeadQualified]],
     now: datetime,
-    config: Configuration | None = None,
 ) -> list[ConversionOutcome]:
     """Convert a group of lead.qualified in a few statements, with the results and events of calling
     convert_qualified for each in turn.
@@ -288,8 +278,6 @@ async def convert_many_qualified(
     (ValidationError) raises before anything is written: the consumer then replays the group one by one.
     """
     conn = uow.conn
-    if config is None:
-        config = await config_store.current(conn)
     today = now.date()
     todo = [
         _Item(
@@ -424,14 +412,13 @@ class ContactNotFound(LookupError):
 
 
 async def record_sales_signals(
-    uow: UnitOfWork, contact_id: UUID, report: SalesSignals, now: datetime
+    uow: UnitOfWork, config: Configuration, contact_id: UUID, report: SalesSignals, now: datetime
 ) -> ConversionOutcome:
     """Lay what sales learned over the contact's signals and open an opportunity if the criteria now hold."""
     conn = uow.conn
     contact = await repo.contact_for_update(conn, contact_id)
     if contact is None:
         raise ContactNotFound(f"no contact {contact_id}")
-    config = await config_store.current(conn)
     today = now.date()
     signals = ContactSignals.model_validate(contact["signals"] or {}).merged_with(report.to_signals(today))
     opportunity_id, result, opened = await _consider_opportunity(uow, config, contact, signals, today, now)

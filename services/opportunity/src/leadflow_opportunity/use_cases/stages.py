@@ -6,8 +6,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from uuid import UUID
 
-from leadflow_opportunity.adapters import config_store
 from leadflow_opportunity.adapters import repository as repo
+from leadflow_opportunity.adapters.config_store import Configuration
 from leadflow_opportunity.domain.stages import OpportunityState, StageMove, move
 from leadflow_shared.contracts.events import (
     EventData,
@@ -78,6 +78,7 @@ def events_of(moved: StageMove) -> list[EventData]:
 
 async def move_opportunity(
     uow: UnitOfWork,
+    config: Configuration,
     opportunity_id: UUID,
     *,
     stage: str,
@@ -92,7 +93,6 @@ async def move_opportunity(
     state = await repo.opportunity_for_update(uow.conn, opportunity_id)
     if state is None:
         raise OpportunityNotFound(f"no opportunity {opportunity_id}")
-    config = await config_store.current(uow.conn)
     moved = move(
         state,
         stage,

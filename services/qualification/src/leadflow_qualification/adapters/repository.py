@@ -558,39 +558,3 @@ async def unresponsive_leads(conn: Conn, category: str, idle_s: float, limit: in
         limit,
     )
     return [LeadRow.of(r) for r in rows]
-
-
-async def latest_config_versions(conn: Conn) -> list[asyncpg.Record]:
-    """The newest version number of each kind of configuration."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT kind, max(version) AS version FROM config_versions GROUP BY kind"
-    )
-    return rows
-
-
-async def latest_configs(conn: Conn) -> list[asyncpg.Record]:
-    """The newest version of each kind of configuration."""
-    rows: list[asyncpg.Record] = await conn.fetch(
-        "SELECT DISTINCT ON (kind) kind, version, body FROM config_versions ORDER BY kind, version DESC"
-    )
-    return rows
-
-
-async def store_config(conn: Conn, kind: str, version: int, body: dict[str, Any], actor: str) -> None:
-    """Store one new configuration version."""
-    await conn.execute(
-        "INSERT INTO config_versions (kind, version, body, actor) VALUES ($1, $2, $3, $4)",
-        kind,
-        version,
-        body,
-        actor,
-    )
-
-
-async def lock_config(conn: Conn, kind: str) -> int | None:
-    """Serialise writers of one kind of configuration; answer its newest stored version."""
-    await conn.execute("SELECT pg_advisory_xact_lock(hashtext('qualification-config:' || $1))", kind)
-    version: int | None = await conn.fetchval(
-        "SELECT max(version) FROM config_versions WHERE kind = $1", kind
-    )
-    return version

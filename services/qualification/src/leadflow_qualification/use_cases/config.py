@@ -14,10 +14,11 @@ from leadflow_qualification.domain.criteria import DEFAULT_CRITERIA, Criteria, I
 from leadflow_qualification.domain.decision import Rulebook
 from leadflow_qualification.domain.staleness import DEFAULT_STALENESS_LIMITS, StalenessLimits
 from leadflow_qualification.domain.statuses import DEFAULT_CATALOG, InvalidCustomStatus, StatusCatalog
+from leadflow_shared.versioned_config import Found, KindsTable, lock_kind, store_version
 
 CRITERIA, STATUSES, ASSIGNMENT, STALENESS = "criteria", "statuses", "assignment", "staleness"
-# Configurations a store keeps: the one in force and a few before it.
-VERSIONS_KEPT = 4
+# What serialises the writers of one kind (the advisory lock's key is "<namespace>:<kind>").
+NAMESPACE = "qualification-config"
 
 
 class InvalidConfig(ValueError):
@@ -49,44 +50,27 @@ class Config:
 DEFAULT_CONFIG = Config(DEFAULT_CRITERIA, DEFAULT_CATALOG, 0, None, 0, DEFAULT_STALENESS_LIMITS, 0)
 
 
-class ConfigStore:
-    """Loads the configuration in force; a set of stored versions, which never change, is parsed once.
-
-    One store per process, handed to what loads configuration (consumers once per batch, requests, jobs);
-    each load reads the newest version numbers, so a version stored by any process is in force at once.
-    """
+class ConfigStore(KindsTable[Config]):
+    """The service's configuration: criteria, statuses, assignment rules and staleness limits."""
 
     def __init__(self) -> None:
-        self._configs: dict[tuple[int, ...], Config] = {}
-
-    async def load(self, conn: repo.Conn) -> Config:
-        """The configuration in force now."""
-        newest = {r["kind"]: r["version"] for r in await repo.latest_config_versions(conn)}
-        known = self._configs.get(_versions(newest))
-        if known is not None:
-            return known
-        found = {r["kind"]: (r["version"], r["body"]) for r in await repo.latest_configs(conn)}
-        config = DEFAULT_CONFIG
-        if CRITERIA in found:
-            config = _replace(config, criteria=_parse(CRITERIA, found[CRITERIA][1]))
-        if STATUSES in found:
-            version, body = found[STATUSES]
-            config = _replace(config, catalog=_parse(STATUSES, body), catalog_version=version)
-        if ASSIGNMENT in found:
-            version, body = found[ASSIGNMENT]
-            config = _replace(config, assignment=_parse(ASSIGNMENT, body), assignment_version=version)
-        if STALENESS in found:
-            version, body = found[STALENESS]
-            config = _replace(config, staleness=_parse(STALENESS, body), staleness_version=version)
-        if len(self._configs) >= VERSIONS_KEPT:
-            del self._configs[next(iter(self._configs))]
-        # Keyed by what was read with the bodies, in case a version was stored in between.
-        self._configs[_versions({kind: version for kind, (version, _) in found.items()})] = config
-        return config
+        super().__init__((CRITERIA, STATUSES, ASSIGNMENT, STALENESS), _build)
 
 
-def _versions(newest: Mapping[str, int]) -> tuple[int, ...]:
-    return tuple(newest.get(kind, 0) for kind in (CRITERIA, STATUSES, ASSIGNMENT, STALENESS))
+def _build(found: Found) -> Config:
+    config = DEFAULT_CONFIG
+    if CRITERIA in found:
+        config = _replace(config, criteria=_parse(CRITERIA, found[CRITERIA][1]))
+    if STATUSES in found:
+        version, body = found[STATUSES]
+        config = _replace(config, catalog=_parse(STATUSES, body), catalog_version=version)
+    if ASSIGNMENT in found:
+        version, body = found[ASSIGNMENT]
+        config = _replace(config, assignment=_parse(ASSIGNMENT, body), assignment_version=version)
+    if STALENESS in found:
+        version, body = found[STALENESS]
+        config = _replace(config, staleness=_parse(STALENESS, body), staleness_version=version)
+    return config
 
 
 def _problems(error: ValidationError) -> tuple[str, ...]:
@@ -115,10 +99,10 @@ def _replace(config: Config, **changes: Any) -> Config:
 
 async def put_criteria(conn: repo.Conn, body: Mapping[str, Any], actor: str) -> Criteria:
     """Store the next criteria version (the body's own version is ignored)."""
-    stored = await repo.lock_config(conn, CRITERIA)
+    stored = await lock_kind(conn, NAMESPACE, CRITERIA)
     version = (stored or DEFAULT_CRITERIA.version) + 1
     criteria: Criteria = _parse(CRITERIA, {**body, "version": version})
-    await repo.store_config(conn, CRITERIA, version, criteria.model_dump(mode="json"), actor)
+    await store_version(conn, CRITERIA, version, criteria.model_dump(mode="json"), actor=actor)
     return criteria
 
 
@@ -132,21 +116,21 @@ async def add_status(
     conn: repo.Conn, store: ConfigStore, name: str, category: str, description: str, actor: str
 ) -> StatusCatalog:
     """Store a catalog with one more custom status."""
-    stored = await repo.lock_config(conn, STATUSES)
+    stored = await lock_kind(conn, NAMESPACE, STATUSES)
     # Read under the lock, so that two additions at once both stay.
     current = (await store.load(conn)).catalog
     try:
         catalog = current.with_custom_status(name, category, description)
     except InvalidCustomStatus as error:
         raise InvalidConfig((str(error),)) from None
-    await repo.store_config(conn, STATUSES, (stored or 0) + 1, catalog.model_dump(mode="json"), actor)
+    await store_version(conn, STATUSES, (stored or 0) + 1, catalog.model_dump(mode="json"), actor=actor)
     return catalog
 
 
 async def put_simple(conn: repo.Conn, kind: str, body: Mapping[str, Any], actor: str) -> tuple[int, Any]:
     """Store a new assignment policy or staleness limits; answer the version and the parsed value."""
     parsed = _parse(kind, body)
-    stored = await repo.lock_config(conn, kind)
+    stored = await lock_kind(conn, NAMESPACE, kind)
     version = (stored or 0) + 1
-    await repo.store_config(conn, kind, version, parsed.model_dump(mode="json"), actor)
+    await store_version(conn, kind, version, parsed.model_dump(mode="json"), actor=actor)
     return version, parsed
