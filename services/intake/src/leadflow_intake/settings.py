@@ -19,8 +19,7 @@ MIN_CHOSEN_SECRET = 16
 if TYPE_CHECKING:
 
     class _SourceSettings(ServiceSettings):
-        # The sources' settings are strings named at import time, so the type checker cannot list them.
-        def __getattr__(self, name: str) -> str: ...
+        """The sources' settings: strings named at import time, read with getattr by their Setting's name."""
 
 else:
     # Each source declares its own settings (secret, tokens, API URLs) in its module: a string field each.
