@@ -12,12 +12,12 @@ import asyncpg
 from leadflow_nurture.domain.enrollment import Enrollment, EnrollmentStatus
 from leadflow_shared.db import columns, execute_by_key
 
+# id, lead id, track, track version, source, and the first touch's channel, content and due time
 NewEnrollment = tuple[UUID, UUID, str, int, str, str, str, datetime]
 
 
 async def start(conn: asyncpg.Connection, started: datetime, new: Sequence[NewEnrollment]) -> set[UUID]:
-    """Insert (id, lead id, track, version, source, first channel, content, due) enrollments with their
-    first touches; the ids of those inserted."""
+    """Insert enrollments (see NewEnrollment) with their first touches; the ids of those inserted."""
     ids, lead_ids, tracks, versions, sources, channels, content_refs, due = columns(new, 8)
     # A lead already on a track keeps it: the unique active enrollment refuses the new row, and only the
     # rows inserted get their first touch (in the order given, as one INSERT after the other would).

@@ -27,8 +27,7 @@ _CLAIM = (
 
 
 async def claim_due(conn: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
-    """Due touches no round holds, the longest due first, locked (skipping locked ones), with what sending
-    them needs: their enrollment, the lead's profile, its email consent and whether its address bounced."""
+    """Lock due touches no round holds, oldest due first, with their enrollment, profile, consent, bounce."""
     rows: list[asyncpg.Record] = await conn.fetch(_CLAIM, limit)
     return rows
 
