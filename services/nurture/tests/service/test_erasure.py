@@ -7,9 +7,10 @@ import uuid
 import pytest
 
 from leadflow_devstack.testing import personal_traces
+from leadflow_nurture.adapters.erasure import HASHED
 from leadflow_nurture.adapters.smtp import SmtpSender
 from leadflow_nurture.adapters.tracks import TrackStore
-from leadflow_nurture.use_cases.erasure import HASHED, person_erasure_requested
+from leadflow_nurture.use_cases.erasure import person_erasure_requested
 from leadflow_nurture.use_cases.scheduler import SchedulerConfig, send_due_touches
 from leadflow_shared.contracts.envelope import new_event
 from leadflow_shared.contracts.events import PersonErasureRequested

@@ -5,13 +5,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeAlias
+from typing import Any, Literal, TypeAlias
 from uuid import UUID
 
 import asyncpg
 
 from leadflow_intake.domain.dedup import company_name
 from leadflow_intake.domain.kpis import WindowDays, window_days
+from leadflow_intake.domain.sources import ConsentChange
 from leadflow_shared import browsing
 from leadflow_shared.contracts.lead import LeadProfile, Touch
 
@@ -428,6 +429,20 @@ async def list_duplicates(
     return [dict(r) for r in rows]
 
 
+async def lock_duplicate(conn: Conn, duplicate_id: UUID) -> asyncpg.Record | None:
+    """A duplicate pair's leads and status, locked for its decision."""
+    return await conn.fetchrow(
+        "SELECT lead_id, candidate_id, status FROM duplicates WHERE id = $1 FOR UPDATE", duplicate_id
+    )
+
+
+async def mark_duplicate(conn: Conn, duplicate_id: UUID, status: Literal["merged", "dismissed"]) -> None:
+    """Record a person's decision on a duplicate pair."""
+    await conn.execute(
+        "UPDATE duplicates SET status = $2, decided_at = now() WHERE id = $1", duplicate_id, status
+    )
+
+
 async def touches_seen(conn: Conn, deliveries: list[tuple[str, str]]) -> dict[tuple[str, str], UUID]:
     """Of (source, source id) pairs, those seen before, with the lead each reached."""
     if not deliveries:
@@ -530,6 +545,14 @@ class StoredProfile:
     profile: LeadProfile
     as_of: dict[str, datetime]
     baseline: datetime
+
+
+async def lock_profiles_by_id(conn: Conn, lead_ids: list[UUID]) -> dict[UUID, LeadProfile]:
+    """Many leads' profiles, locked in the order of their ids."""
+    rows = await conn.fetch(
+        "SELECT id, profile FROM leads WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", lead_ids
+    )
+    return {r["id"]: LeadProfile.model_validate(r["profile"]) for r in rows}
 
 
 async def lock_profiles(conn: Conn, lead_ids: list[UUID]) -> dict[UUID, StoredProfile]:
@@ -797,3 +820,67 @@ async def restore_lead(conn: Conn, record: MergeRecord, merged: UUID, actor: str
         actor,
         reason,
     )
+
+
+async def add_activity(
+    conn: Conn,
+    source_system: str,
+    activity_id: str,
+    lead_id: UUID,
+    activity_type: str,
+    trigger: str | None,
+    occurred_at: datetime,
+) -> bool:
+    """Record a source's activity against a lead; False when that source's activity id was seen before."""
+    inserted: bool | None = await conn.fetchval(
+        "INSERT INTO activities (source_system, activity_id, lead_id, activity_type, trigger, occurred_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+        source_system,
+        activity_id,
+        lead_id,
+        activity_type,
+        trigger,
+        occurred_at,
+    )
+    return bool(inserted)
+
+
+async def keep_pending_consent(
+    conn: Conn, change: ConsentChange, source_id: str, email_key: str | None
+) -> None:
+    """Keep a consent change for an email no lead has yet (a change kept before stays as it was)."""
+    await conn.execute(
+        "INSERT INTO pending_consent"
+        " (source_system, source_id, email_key, channel, opted_in, reason, occurred_at)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
+        change.source_system,
+        source_id,
+        email_key,
+        change.channel.value,
+        change.opted_in,
+        change.reason,
+        change.occurred_at,
+    )
+
+
+async def take_pending_consent(conn: Conn, email_keys: list[str]) -> list[asyncpg.Record]:
+    """Remove and answer the consent changes kept for these email keys."""
+    rows: list[asyncpg.Record] = await conn.fetch(
+        "DELETE FROM pending_consent WHERE email_key = ANY($1::text[]) RETURNING *", email_keys
+    )
+    return rows
+
+
+async def add_consent_change(conn: Conn, change: ConsentChange, source_id: str, lead_id: UUID) -> bool:
+    """Record a consent change against a lead; False when that source's change was seen before."""
+    inserted: bool | None = await conn.fetchval(
+        "INSERT INTO consent_changes (source_system, source_id, lead_id, channel, opted_in, reason)"
+        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+        change.source_system,
+        source_id,
+        lead_id,
+        change.channel.value,
+        change.opted_in,
+        change.reason,
+    )
+    return bool(inserted)

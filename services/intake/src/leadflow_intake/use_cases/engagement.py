@@ -59,17 +59,15 @@ async def record_activity(
         await quarantine(uow, activity.source_system, reason, payload, causation=causation)
         metrics.EVENTS_REFUSED.labels("intake", "unknown_lead").inc()
         return Outcome("rejected", reason=reason)
-    inserted = await uow.conn.fetchval(
-        "INSERT INTO activities (source_system, activity_id, lead_id, activity_type, trigger, occurred_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
+    if not await repo.add_activity(
+        uow.conn,
         activity.source_system,
         activity.activity_id,
         lead_id,
         read.activity_type.value,
         read.trigger.value if read.trigger else None,
         read.occurred_at,
-    )
-    if not inserted:
+    ):
         return Outcome("repeated", lead_id)
     await uow.outbox.emit(
         LeadEngaged(
@@ -104,18 +102,7 @@ async def change_consent(
         metrics.EVENTS_REFUSED.labels("intake", "unknown_lead").inc()
         return Outcome("rejected", reason=reason)
     if lead_id is None:
-        await uow.conn.execute(
-            "INSERT INTO pending_consent"
-            " (source_system, source_id, email_key, channel, opted_in, reason, occurred_at)"
-            " VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-            change.source_system,
-            source_id,
-            key,
-            change.channel.value,
-            change.opted_in,
-            change.reason,
-            change.occurred_at,
-        )
+        await repo.keep_pending_consent(uow.conn, change, source_id, key)
         return Outcome("kept")
     return await _apply_consent(uow, lead_id, change, source_id, causation)
 
@@ -130,9 +117,7 @@ async def apply_pending_consent(
     by_email = {email_key(email): (lead_id, causation) for lead_id, email, causation in leads if email}
     if not by_email:
         return 0
-    rows = await uow.conn.fetch(
-        "DELETE FROM pending_consent WHERE email_key = ANY($1::text[]) RETURNING *", list(by_email)
-    )
+    rows = await repo.take_pending_consent(uow.conn, list(by_email))
     for row in sorted(rows, key=lambda r: (r["occurred_at"] or r["received_at"], r["seq"])):
         lead_id, causation = by_email[row["email_key"]]
         change = ConsentChange(
@@ -151,17 +136,7 @@ async def apply_pending_consent(
 async def _apply_consent(
     uow: UnitOfWork, lead_id: UUID, change: ConsentChange, source_id: str, causation: Envelope | None
 ) -> Outcome:
-    inserted = await uow.conn.fetchval(
-        "INSERT INTO consent_changes (source_system, source_id, lead_id, channel, opted_in, reason)"
-        " VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true",
-        change.source_system,
-        source_id,
-        lead_id,
-        change.channel.value,
-        change.opted_in,
-        change.reason,
-    )
-    if not inserted:
+    if not await repo.add_consent_change(uow.conn, change, source_id, lead_id):
         return Outcome("repeated", lead_id)
     stored = (await repo.lock_profiles(uow.conn, [lead_id])).get(lead_id)
     if stored is not None:

@@ -11,6 +11,7 @@ from uuid import UUID, uuid4
 
 import structlog
 
+from leadflow_intake.adapters import imports
 from leadflow_intake.domain.csv_import import CsvLead, CsvRow, CsvRowError, import_csv
 from leadflow_intake.domain.normalise import Rejected, normalise
 from leadflow_shared.contracts.events import EventData, LeadSubmitted
@@ -45,33 +46,14 @@ async def create_import(
 ) -> UUID:
     """Store an upload for the import job; nothing is parsed yet, so the answer is immediate."""
     import_id = uuid4()
-    await uow.conn.execute(
-        "INSERT INTO imports (id, filename, content, channel, campaign) VALUES ($1, $2, $3, $4, $5)",
-        import_id,
-        filename,
-        content,
-        channel.value,
-        campaign.model_dump(mode="json", exclude_none=True),
-    )
+    await imports.insert_import(uow.conn, import_id, filename, content, channel, campaign)
     return import_id
 
 
 async def claim_next(uow_factory: UnitOfWorkFactory) -> UUID | None:
     """Lease the oldest pending import, or one whose worker stopped renewing its lease."""
     async with uow_factory() as uow:
-        claimed: UUID | None = await uow.conn.fetchval(
-            """
-            UPDATE imports SET status = 'running', updated_at = now()
-            WHERE id = (
-                SELECT id FROM imports
-                WHERE status = 'pending'
-                   OR (status = 'running' AND updated_at < now() - make_interval(secs => $1))
-                ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED)
-            RETURNING id
-            """,
-            LEASE_SECONDS,
-        )
-    return claimed
+        return await imports.lease_next(uow.conn, LEASE_SECONDS)
 
 
 async def process_import(
@@ -79,9 +61,7 @@ async def process_import(
 ) -> None:
     """Submit every row of an import; each chunk's events, errors and progress commit together."""
     async with uow_factory() as uow:
-        row = await uow.conn.fetchrow(
-            "SELECT content, channel, campaign, rows_done FROM imports WHERE id = $1", import_id
-        )
+        row = await imports.upload_of(uow.conn, import_id)
     if row is None:
         return
     channel, campaign = Channel(row["channel"]), Campaign.model_validate(row["campaign"])
@@ -90,15 +70,10 @@ async def process_import(
     first = next(rows_of(content, import_id, channel, campaign), None)
     if isinstance(first, CsvRowError) and first.row_number == 1:
         async with uow_factory() as uow:
-            await uow.conn.execute(
-                "UPDATE imports SET status = 'failed', error = $2, rows_total = 0, updated_at = now()"
-                " WHERE id = $1",
-                import_id,
-                first.message,
-            )
+            await imports.fail_import(uow.conn, import_id, first.message)
         return
     async with uow_factory() as uow:
-        await uow.conn.execute("UPDATE imports SET rows_total = $2 WHERE id = $1", import_id, total)
+        await imports.set_total(uow.conn, import_id, total)
 
     done: int = row["rows_done"]
     rows = rows_of(content, import_id, channel, campaign)
@@ -109,9 +84,7 @@ async def process_import(
         if not chunk:
             break
         async with uow_factory() as uow:
-            current = await uow.conn.fetchval(
-                "SELECT rows_done FROM imports WHERE id = $1 FOR UPDATE", import_id
-            )
+            current = await imports.lock_rows_done(uow.conn, import_id)
             if current != done:
                 # Another worker took the lease over; it owns the rest.
                 return
@@ -126,26 +99,12 @@ async def process_import(
                 else:
                     submitted += 1
             if errors:
-                await uow.conn.executemany(
-                    "INSERT INTO import_errors (import_id, row_number, message) VALUES ($1, $2, $3)"
-                    " ON CONFLICT DO NOTHING",
-                    [(import_id, n, m) for n, m in errors],
-                )
+                await imports.add_errors(uow.conn, import_id, errors)
             done += len(chunk)
-            await uow.conn.execute(
-                "UPDATE imports SET rows_done = $2, leads_submitted = leads_submitted + $3,"
-                " rows_failed = rows_failed + $4, updated_at = now() WHERE id = $1",
-                import_id,
-                done,
-                submitted,
-                len(errors),
-            )
+            await imports.record_progress(uow.conn, import_id, done, submitted, len(errors))
         await asyncio.sleep(0)
     async with uow_factory() as uow:
-        await uow.conn.execute(
-            "UPDATE imports SET status = 'completed', content = NULL, updated_at = now() WHERE id = $1",
-            import_id,
-        )
+        await imports.complete_import(uow.conn, import_id)
 
 
 def _submissions(
@@ -171,24 +130,11 @@ async def import_status(
     conn: Any, import_id: UUID, errors_after: int, errors_limit: int
 ) -> dict[str, Any] | None:
     """Progress, counts and the per-row errors of an import (errors paged by row number)."""
-    row = await conn.fetchrow(
-        "SELECT id, filename, channel, campaign, status, rows_total, rows_done, leads_submitted, rows_failed,"
-        " error, created_at, updated_at FROM imports WHERE id = $1",
-        import_id,
-    )
+    row = await imports.import_row(conn, import_id)
     if row is None:
         return None
-    captured = await conn.fetchval(
-        "SELECT count(*) FROM touches WHERE source_system = 'csv' AND split_part(source_id, ':', 1) = $1",
-        str(import_id),
-    )
-    errors = await conn.fetch(
-        "SELECT row_number, message FROM import_errors WHERE import_id = $1 AND row_number > $2"
-        " ORDER BY row_number LIMIT $3",
-        import_id,
-        errors_after,
-        errors_limit,
-    )
+    captured = await imports.leads_captured(conn, import_id)
+    errors = await imports.errors_of(conn, import_id, errors_after, errors_limit)
     result = dict(row)
     total = result["rows_total"]
     result["progress"] = (

@@ -29,12 +29,9 @@ async def merge_leads(
     uow: UnitOfWork, survivor: UUID, loser: UUID, correlation_id: str | None = None
 ) -> None:
     """Merge loser into survivor in the current unit of work, keep what moved, and emit lead.merged."""
-    rows = await uow.conn.fetch(
-        "SELECT id, profile FROM leads WHERE id = ANY($1::uuid[]) ORDER BY id FOR UPDATE", [survivor, loser]
-    )
-    profiles = {r["id"]: r["profile"] for r in rows}
-    kept = LeadProfile.model_validate(profiles[survivor])
-    profile = merge_profiles(kept, LeadProfile.model_validate(profiles[loser]))
+    profiles = await repo.lock_profiles_by_id(uow.conn, [survivor, loser])
+    kept = profiles[survivor]
+    profile = merge_profiles(kept, profiles[loser])
     await repo.update_lead(uow.conn, survivor, profile)
     moved = await repo.fold_lead(uow.conn, survivor, loser)
     await repo.record_merge(uow.conn, uuid4(), survivor, loser, moved, merge_changes(kept, profile))
@@ -109,9 +106,7 @@ async def decide_duplicate(
     correlation_id: str | None = None,
 ) -> Decision:
     """Merge or dismiss a listed pair; repeating the same decision answers the same again."""
-    pair = await uow.conn.fetchrow(
-        "SELECT lead_id, candidate_id, status FROM duplicates WHERE id = $1 FOR UPDATE", duplicate_id
-    )
+    pair = await repo.lock_duplicate(uow.conn, duplicate_id)
     if pair is None:
         return Decision("not_found", message=f"no duplicate pair {duplicate_id}")
     done = {"merge": "merged", "dismiss": "dismissed"}[action]
@@ -120,9 +115,7 @@ async def decide_duplicate(
             return Decision(done, message=f"pair was {done} before")  # type: ignore[arg-type]
         return Decision("conflict", message=f"pair was {pair['status']} already")
     if action == "dismiss":
-        await uow.conn.execute(
-            "UPDATE duplicates SET status = 'dismissed', decided_at = now() WHERE id = $1", duplicate_id
-        )
+        await repo.mark_duplicate(uow.conn, duplicate_id, "dismissed")
         return Decision("dismissed")
     members = {pair["lead_id"], pair["candidate_id"]}
     if survivor is not None and survivor not in members:
@@ -136,7 +129,5 @@ async def decide_duplicate(
         return Decision("not_found", message="a lead of the pair no longer exists")
     if keep_live != drop_live:
         await merge_leads(uow, keep_live, drop_live, correlation_id)
-    await uow.conn.execute(
-        "UPDATE duplicates SET status = 'merged', decided_at = now() WHERE id = $1", duplicate_id
-    )
+    await repo.mark_duplicate(uow.conn, duplicate_id, "merged")
     return Decision("merged", survivor=keep_live, merged=drop_live)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
-from leadflow_nurture.adapters import leads
+from leadflow_nurture.adapters import enrollments, leads
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.consent import from_intake
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
@@ -49,7 +49,7 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         changes = [data for _, data in items]
         await leads.record_statuses(uow.conn, [(c.lead_id, c.to_status, c.category) for c in changes])
         # A lead qualification brought back (new facts, an unmerge, a reopening) is no longer archived.
-        await lifecycle.leave_archive_many(
+        await enrollments.leave_archive(
             uow.conn, [c.lead_id for c in changes if c.category != ARCHIVED and c.from_status is not None]
         )
         await lifecycle.end_active_many(
@@ -66,7 +66,7 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         ]
         if not nurturing:
             return
-        profiles = await lifecycle.profiles_of(uow.conn, [c.lead_id for _, c in nurturing])
+        profiles = await leads.profiles_of(uow.conn, [c.lead_id for _, c in nurturing])
         await lifecycle.enroll_many(
             uow,
             await store.load(uow.conn),
@@ -126,7 +126,7 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
 
     async def on_lost(uow: UnitOfWork, envelope: Envelope, data: OpportunityLost) -> None:
         """opportunity: opportunity.lost takes the lead to win-back."""
-        profile = await lifecycle.profile_of(uow.conn, data.lead_id)
+        profile = await leads.profile_of(uow.conn, data.lead_id)
         context = LeadContext.from_opportunity_lost(data, profile)
         await lifecycle.enroll(uow, await store.load(uow.conn), data.lead_id, context, envelope)
 

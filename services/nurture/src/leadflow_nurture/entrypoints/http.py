@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Body, HTTPException, Path, Request, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadflow_nurture.adapters import consent as consent_store
 from leadflow_nurture.adapters import kpis, views
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.consent import ConsentChange
@@ -216,7 +217,7 @@ async def show_unsubscribe(token: Token, request: Request) -> dict[str, Any]:
     """What the link does, without doing it: mail scanners fetch links, so only a POST unsubscribes."""
     claim = _claim(request, token)
     async with runtime_of(request).pool.acquire() as conn:
-        record = await consent.current(conn, claim.lead_id, claim.channel)
+        record = await consent_store.current(conn, claim.lead_id, claim.channel)
     opted_out = record is not None and record["opted_in"] is False
     return {
         "channel": claim.channel,

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from uuid import UUID
 
-import asyncpg
-
-from leadflow_nurture.adapters import suppressions
+from leadflow_nurture.adapters import consent, leads, suppressions
 from leadflow_nurture.domain.consent import ONE_CLICK, OPTED_OUT, ConsentChange, one_click_proof
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.unsubscribe import Claim, token_hash
@@ -29,25 +26,13 @@ async def record(
 ) -> None:
     """Keep the change as the lead's consent on its channel and act on it; with lift, an email opt-in also
     takes the address off the suppression list where an opt-out had put it (never where a bounce had)."""
-    await uow.conn.execute(
-        "INSERT INTO consent (lead_id, channel, opted_in, reason, source, proof, changed_at)"
-        " VALUES ($1, $2, $3, $4, $5, $6, $7)"
-        " ON CONFLICT (lead_id, channel) DO UPDATE SET opted_in = $3, reason = $4, source = $5, proof = $6,"
-        " changed_at = $7",
-        change.lead_id,
-        change.channel.value,
-        change.opted_in,
-        change.reason,
-        change.source,
-        change.proof,
-        change.at,
-    )
+    await consent.keep(uow.conn, change)
     if change.stops_email:
         await lifecycle.end_active(
             uow.conn, change.lead_id, EnrollmentStatus.UNSUBSCRIBED, f"opted out of email: {change.reason}"
         )
     if change.channel is ContactChannel.EMAIL:
-        email = await _email_of(uow.conn, change.lead_id)
+        email = await leads.email_of(uow.conn, change.lead_id)
         if email and change.stops_email:
             await suppressions.suppress(uow.conn, [(email, OPTED_OUT, change.source)])
         elif email and lift:
@@ -65,28 +50,12 @@ async def record(
     )
 
 
-async def current(conn: asyncpg.Connection, lead_id: UUID, channel: ContactChannel) -> dict[str, Any] | None:
-    """The lead's recorded consent on one channel, if any."""
-    row = await conn.fetchrow(
-        "SELECT channel, opted_in, reason, source, proof, changed_at FROM consent"
-        " WHERE lead_id = $1 AND channel = $2",
-        lead_id,
-        channel.value,
-    )
-    return dict(row) if row else None
-
-
-async def _email_of(conn: asyncpg.Connection, lead_id: UUID) -> str | None:
-    email: str | None = await conn.fetchval("SELECT profile->>'email' FROM leads WHERE id = $1", lead_id)
-    return email
-
-
 async def unsubscribe(uow: UnitOfWork, claim: Claim, token: str, at: datetime) -> dict[str, Any]:
     """Opt the link's lead out of the link's channel, with the token's hash as proof; the consent in force.
 
     A link posted again, or a lead already opted out, changes nothing: the opt-out in force is kept.
     """
-    existing = await current(uow.conn, claim.lead_id, claim.channel)
+    existing = await consent.current(uow.conn, claim.lead_id, claim.channel)
     if existing is not None and existing["opted_in"] is False:
         return existing
     change = ConsentChange(
@@ -99,6 +68,6 @@ async def unsubscribe(uow: UnitOfWork, claim: Claim, token: str, at: datetime) -
         proof=one_click_proof(token_hash(token), at),
     )
     await record(uow, change)
-    recorded = await current(uow.conn, claim.lead_id, claim.channel)
+    recorded = await consent.current(uow.conn, claim.lead_id, claim.channel)
     assert recorded is not None
     return recorded

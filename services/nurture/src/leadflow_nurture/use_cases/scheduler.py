@@ -32,7 +32,7 @@ import asyncpg
 import structlog
 from pydantic import ValidationError
 
-from leadflow_nurture.adapters import metrics, suppressions
+from leadflow_nurture.adapters import enrollments, leads, metrics, suppressions, touches
 from leadflow_nurture.adapters.content import template_for
 from leadflow_nurture.adapters.smtp import MailSender
 from leadflow_nurture.adapters.tracks import TrackStore
@@ -47,7 +47,7 @@ from leadflow_nurture.domain.delivery import (
 )
 from leadflow_nurture.domain.email import Recipient, Sender, Unrenderable, render_touch
 from leadflow_nurture.domain.engagement import check_exhaustion
-from leadflow_nurture.domain.enrollment import TouchOutcome, TouchRecord
+from leadflow_nurture.domain.enrollment import TouchOutcome
 from leadflow_nurture.domain.matching import LeadContext
 from leadflow_nurture.domain.tracks import EntrySource, Step
 from leadflow_nurture.domain.unsubscribe import UnsubscribeLinks
@@ -55,7 +55,6 @@ from leadflow_nurture.use_cases import lifecycle
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import EventData, ExhaustedNext, NurtureExhausted, NurtureTouchSent
 from leadflow_shared.contracts.lead import LeadProfile
-from leadflow_shared.db import columns
 from leadflow_shared.privacy import email_hash
 from leadflow_shared.uow import UnitOfWorkFactory
 
@@ -73,21 +72,6 @@ class SchedulerConfig:
     # How long a round holds the touches it sends; it stops sending `margin` before the lease runs out.
     lease: timedelta = timedelta(minutes=5)
     margin: timedelta = timedelta(seconds=50)
-
-
-def _claim_sql() -> str:
-    return (
-        "SELECT t.id, t.enrollment_id, t.lead_id, t.step, t.channel, t.content_ref, t.attempts,"
-        " e.track, e.track_version, e.status AS enrollment_status, l.profile, c.opted_in,"
-        " u.email IS NOT NULL AS undeliverable"
-        " FROM touches t JOIN enrollments e ON e.id = t.enrollment_id"
-        " LEFT JOIN leads l ON l.id = t.lead_id"
-        " LEFT JOIN consent c ON c.lead_id = t.lead_id AND c.channel = 'email'"
-        " LEFT JOIN undeliverable u ON u.email = lower(l.profile->>'email')"
-        " WHERE t.status = 'due' AND t.due_at <= now()"
-        " AND (t.leased_until IS NULL OR t.leased_until <= now())"
-        " ORDER BY t.due_at LIMIT $1 FOR UPDATE OF t SKIP LOCKED"
-    )
 
 
 Draft = tuple[Mapping[str, Any], Step, LeadProfile]
@@ -122,7 +106,7 @@ async def _claim(uows: UnitOfWorkFactory, store: TrackStore, config: SchedulerCo
     claim = Claim(uuid.uuid4(), time.monotonic() + (config.lease - config.margin).total_seconds(), [], 0)
     async with uows() as uow:
         conn = uow.conn
-        rows = await conn.fetch(_claim_sql(), config.batch_size)
+        rows = await touches.claim_due(conn, config.batch_size)
         if not rows:
             return claim
         outcomes: dict[int, str] = {}
@@ -154,13 +138,7 @@ async def _claim(uows: UnitOfWorkFactory, store: TrackStore, config: SchedulerCo
                 outcomes[row["id"]] = TouchOutcome.SKIPPED_SUPPRESSED.value
         claim.to_send = [draft for draft in to_send if draft[0]["id"] not in outcomes]
         if claim.to_send:
-            await conn.execute(
-                "UPDATE touches SET lease = $2, leased_until = now() + $3::interval"
-                " WHERE id = ANY($1::bigint[])",
-                [row["id"] for row, _, _ in claim.to_send],
-                claim.lease,
-                config.lease,
-            )
+            await touches.lease(conn, [row["id"] for row, _, _ in claim.to_send], claim.lease, config.lease)
         if given_up:
             await _give_up(conn, [r for r in rows if r["id"] in given_up], given_up)
         await _settle(conn, store, [r for r in rows if r["id"] in outcomes], outcomes, uow.outbox)
@@ -174,15 +152,7 @@ async def _record(
     """Record what became of the sent touches this round still holds (a lost lease is a later round's)."""
     async with uows() as uow:
         conn = uow.conn
-        held = {
-            row["id"]
-            for row in await conn.fetch(
-                "SELECT id FROM touches WHERE id = ANY($1::bigint[]) AND lease = $2 AND status = 'due'"
-                " ORDER BY id FOR UPDATE",
-                [row["id"] for row, _, _ in claim.to_send],
-                claim.lease,
-            )
-        }
+        held = await touches.lock_held(conn, [row["id"] for row, _, _ in claim.to_send], claim.lease)
         outcomes: dict[int, str] = {}
         given_up: dict[int, GiveUp] = {}
         retries: list[tuple[int, str, timedelta, int]] = []
@@ -206,15 +176,7 @@ async def _record(
             # The reasons stay in the table: an SMTP answer often quotes the address, which logs never carry.
             log.warning("touches not sent; retrying later", count=len(retries))
             metrics.SEND_RETRIES.inc(len(retries))
-            # Claimed touches are distinct rows: one statement for all does what one per touch did.
-            await conn.execute(
-                "UPDATE touches SET attempts = attempts + x.counted, last_error = x.error,"
-                " due_at = now() + x.after, lease = NULL, leased_until = NULL"
-                " FROM unnest($1::bigint[], $2::text[], $3::interval[], $4::int[])"
-                " AS x (id, error, after, counted)"
-                " WHERE touches.id = ANY($1::bigint[]) AND touches.id = x.id",
-                *columns(retries, 4),
-            )
+            await touches.put_off(conn, retries)
         if given_up:
             await _give_up(conn, [r for r in rows if r["id"] in given_up], given_up)
         await _settle(conn, store, [r for r in rows if r["id"] in outcomes], outcomes, uow.outbox)
@@ -244,28 +206,18 @@ async def _give_up(
         log.warning(
             "touch failed; its reason is in touches.last_error", touch_id=row["id"], kind=fate.kind.value
         )
-    await conn.execute(
-        "UPDATE touches SET last_error = x.reason, failure = x.kind"
-        " FROM unnest($1::bigint[], $2::text[], $3::text[]) AS x (id, kind, reason)"
-        " WHERE touches.id = ANY($1::bigint[]) AND touches.id = x.id",
+    await touches.record_failures(
+        conn,
         [row["id"] for row in rows],
         [given_up[row["id"]].kind.value for row in rows],
         [given_up[row["id"]].reason for row in rows],
     )
     bounced = [(row, given_up[row["id"]]) for row in rows if given_up[row["id"]].undeliverable]
     if bounced:
-        addresses = await conn.fetch(
-            "SELECT profile->>'email' AS email FROM leads"
-            " WHERE id = ANY($1::uuid[]) AND profile->>'email' IS NOT NULL",
-            [row["lead_id"] for row, _ in bounced],
-        )
-        await suppressions.suppress(conn, [(address["email"], BOUNCED, "smtp") for address in addresses])
-        await conn.execute(
-            "INSERT INTO undeliverable (email, reason, touch_id)"
-            " SELECT lower(l.profile->>'email'), x.reason, x.id"
-            " FROM unnest($1::bigint[], $2::uuid[], $3::text[]) AS x (id, lead_id, reason)"
-            " JOIN leads l ON l.id = x.lead_id WHERE l.profile->>'email' IS NOT NULL"
-            " ON CONFLICT (email) DO NOTHING",
+        addresses = await leads.emails_of(conn, [row["lead_id"] for row, _ in bounced])
+        await suppressions.suppress(conn, [(address, BOUNCED, "smtp") for address in addresses])
+        await touches.mark_undeliverable(
+            conn,
             [row["id"] for row, _ in bounced],
             [row["lead_id"] for row, _ in bounced],
             [fate.reason for _, fate in bounced],
@@ -280,14 +232,7 @@ async def _settle(
     outbox: Any,
 ) -> None:
     if rows:
-        await conn.execute(
-            "UPDATE touches SET status = x.status, done_at = now(), attempts = attempts + 1,"
-            " lease = NULL, leased_until = NULL"
-            " FROM unnest($1::bigint[], $2::text[]) AS x (id, status)"
-            " WHERE touches.id = ANY($1::bigint[]) AND touches.id = x.id",
-            [row["id"] for row in rows],
-            [outcomes[row["id"]] for row in rows],
-        )
+        await touches.settle(conn, [row["id"] for row in rows], [outcomes[row["id"]] for row in rows])
     next_touches: list[tuple[Any, ...]] = []
     # Per enrollment, what its touches of this round add up to: (sent, skipped, exhaust after the last).
     enrollment_updates: dict[Any, tuple[int, int, timedelta | None]] = {}
@@ -333,26 +278,10 @@ async def _settle(
                 )
             )
     if enrollment_updates:
-        await conn.execute(
-            "UPDATE enrollments SET touches_sent = touches_sent + x.sent, touches_skipped = touches_skipped"
-            " + x.skipped, last_touch_at = now(), exhaust_at = now() + x.exhaust_after"
-            " FROM unnest($1::uuid[], $2::int[], $3::int[], $4::interval[])"
-            " AS x (id, sent, skipped, exhaust_after)"
-            " WHERE enrollments.id = ANY($1::uuid[]) AND enrollments.id = x.id",
-            list(enrollment_updates),
-            *columns(enrollment_updates.values(), 3),
-        )
+        await enrollments.count_touches(conn, enrollment_updates)
     if next_touches:
         # The next delay counts from when this touch actually went out, as the domain's next_touch does.
-        # In the order given, so the new touches' ids run as they did one INSERT at a time.
-        await conn.execute(
-            "INSERT INTO touches (enrollment_id, lead_id, step, channel, content_ref, due_at)"
-            " SELECT enrollment_id, lead_id, step, channel, content_ref, now() + delay"
-            " FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::text[], $6::interval[])"
-            " WITH ORDINALITY AS x (enrollment_id, lead_id, step, channel, content_ref, delay, position)"
-            " ORDER BY position ON CONFLICT (enrollment_id, step) DO NOTHING",
-            *columns(next_touches, 6),
-        )
+        await touches.schedule(conn, next_touches)
     if events:
         await outbox.emit_many(events)
 
@@ -436,36 +365,15 @@ async def exhaust_quiet_enrollments(
     moment = at or lifecycle.now()
     async with uows() as uow:
         conn = uow.conn
-        rows = await conn.fetch(
-            "SELECT * FROM enrollments WHERE status = 'active' AND exhaust_at <= $2"
-            " ORDER BY exhaust_at LIMIT $1 FOR UPDATE SKIP LOCKED",
-            batch_size,
-            moment,
-        )
+        rows = await enrollments.lock_quiet(conn, batch_size, moment)
         if not rows:
             return 0
         in_force = await store.load(conn)
-        history: dict[Any, list[TouchRecord]] = {}
-        for touch in await conn.fetch(
-            "SELECT enrollment_id, step, channel, content_ref, status, done_at FROM touches"
-            " WHERE enrollment_id = ANY($1::uuid[]) AND status <> 'due' AND status <> 'cancelled'"
-            " ORDER BY enrollment_id, step",
-            [row["id"] for row in rows],
-        ):
-            outcome = TouchOutcome(touch["status"])
-            history.setdefault(touch["enrollment_id"], []).append(
-                TouchRecord(
-                    step=touch["step"],
-                    channel=touch["channel"],
-                    content_ref=touch["content_ref"],
-                    outcome=outcome,
-                    at=touch["done_at"],
-                )
-            )
+        history = await touches.history(conn, [row["id"] for row in rows])
         settled = 0
         for row in rows:
             track = await store.version(conn, row["track"], row["track_version"])
-            enrollment = lifecycle.enrollment_from_row(row).model_copy(
+            enrollment = enrollments.enrollment_from_row(row).model_copy(
                 update={"touches": tuple(history.get(row["id"], []))}
             )
             result = check_exhaustion(enrollment, track, moment)
@@ -473,16 +381,11 @@ async def exhaust_quiet_enrollments(
                 quiet = max(
                     filter(None, (enrollment.last_touch_at, enrollment.last_engaged_at)), default=moment
                 )
-                await conn.execute(
-                    "UPDATE enrollments SET exhaust_at = $2 WHERE id = $1",
-                    row["id"],
-                    quiet + track.exit.grace.as_timedelta(),
-                )
+                await enrollments.put_off_exhaustion(conn, row["id"], quiet + track.exit.grace.as_timedelta())
                 continue
             ended, exhaustion = result
-            await conn.execute(
-                "UPDATE enrollments SET status = 'exhausted', ended_at = $2, end_reason = $3,"
-                " exhausted_next = $4, next_track = $5, exhaust_at = NULL WHERE id = $1",
+            await enrollments.mark_exhausted(
+                conn,
                 row["id"],
                 ended.ended_at,
                 ended.end_reason,
