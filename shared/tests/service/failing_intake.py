@@ -17,7 +17,7 @@ async def fail() -> None:
     """Raise with the service's secrets both in the message and in the frame's locals."""
     dsn = settings.database_url
     token = next(iter(settings.api_tokens))
-    vendor_secret = settings.meta_app_secret
+    vendor_secret = dict(settings)["meta_app_secret"]
     raise ConnectionError(f"lost {dsn} while answering Bearer {token} for {vendor_secret}")
 
 
