@@ -39,22 +39,13 @@ router = APIRouter(prefix="/v1", tags=["leads"], responses=answers(*BEARER_ANSWE
 PageSize = Annotated[int, Query(ge=1, le=500)]
 
 
-def encode_cursor(moment: datetime, row_id: UUID) -> str:
-    """An opaque keyset cursor for (time, id)."""
-    return pagination.encode_cursor(moment.isoformat(), row_id)
-
-
-def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
-    """The (time, id) of a cursor; BadCursor (answered 422) when it is not one of ours."""
-    if not cursor:
-        return None
-    moment, row_id = pagination.decode_cursor(cursor, 2)
-    return pagination.moment_part(moment), pagination.uuid_part(row_id)
-
-
 def _page(items: list[dict[str, Any]], limit: int, time_key: str) -> dict[str, Any]:
+    """A page of rows paged by (time_key, id); the cursor names time_key as its order."""
     last = items[-1] if len(items) == limit else None
-    return {"items": items, "next_cursor": encode_cursor(last[time_key], last["id"]) if last else None}
+    return {
+        "items": items,
+        "next_cursor": pagination.encode_cursor(time_key, last[time_key], last["id"]) if last else None,
+    }
 
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
@@ -254,11 +245,13 @@ async def find_leads(
 
 @router.get("/rejections", response_model=schemas.RejectionPage, responses=answers(422))
 async def list_rejections(
-    request: Request, _: ReadAccess, cursor: str | None = None, limit: PageSize = 100
+    request: Request, _: ReadAccess, cursor: browsing.Cursor = None, limit: PageSize = 100
 ) -> dict[str, Any]:
     """Everything kept in quarantine, with its reason, oldest first."""
     async with runtime_of(request).pool.acquire() as conn:
-        items = await repo.list_rejections(conn, decode_cursor(cursor), limit)
+        items = await repo.list_rejections(
+            conn, pagination.decode_moment_cursor(cursor, "received_at"), limit
+        )
     return _page(items, limit, "received_at")
 
 
@@ -317,12 +310,14 @@ async def list_duplicates(
     request: Request,
     _: ReadAccess,
     status_: Literal["open", "merged", "dismissed"] = Query(default="open", alias="status"),
-    cursor: str | None = None,
+    cursor: browsing.Cursor = None,
     limit: PageSize = 100,
 ) -> dict[str, Any]:
     """Possible duplicate pairs (score between the review and merge thresholds) for a person to decide."""
     async with runtime_of(request).pool.acquire() as conn:
-        items = await repo.list_duplicates(conn, status_, decode_cursor(cursor), limit)
+        items = await repo.list_duplicates(
+            conn, status_, pagination.decode_moment_cursor(cursor, "created_at"), limit
+        )
     return _page(items, limit, "created_at")
 
 
