@@ -6,14 +6,26 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import date, datetime
+from typing import Generic, TypeVar
 from uuid import UUID
 
 import orjson
+from pydantic import BaseModel
 
 from leadflow_shared.bounds import EARLIEST, LATEST, MAX_BIGINT
 
 # Our cursors carry an order, a sort key and an id; anything far longer is not one of ours.
 MAX_CURSOR_LENGTH = 1024
+
+
+Item = TypeVar("Item")
+
+
+class CursorPage(BaseModel, Generic[Item]):
+    """One page of a list; pass next_cursor back as cursor for the next (null: no more)."""
+
+    items: list[Item]
+    next_cursor: str | None
 
 
 class BadCursor(ValueError):

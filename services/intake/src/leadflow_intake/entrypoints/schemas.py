@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_shared.bounds import Name
+from leadflow_shared.pagination import CursorPage
 
 
 class SubmissionAccepted(BaseModel):
@@ -81,11 +82,8 @@ LeadSort = Literal[
 """How a lead list is sorted: `-` before a key sorts descending."""
 
 
-class LeadPage(BaseModel):
+class LeadPage(CursorPage[LeadSummary]):
     """One page of leads; pass next_cursor as cursor for the next (null: no more)."""
-
-    items: list[LeadSummary]
-    next_cursor: str | None
 
 
 class Rejection(BaseModel):
@@ -99,11 +97,8 @@ class Rejection(BaseModel):
     received_at: datetime
 
 
-class RejectionPage(BaseModel):
+class RejectionPage(CursorPage[Rejection]):
     """One page of rejections."""
-
-    items: list[Rejection]
-    next_cursor: str | None
 
 
 class ActivityAccepted(BaseModel):
@@ -129,11 +124,8 @@ class Duplicate(BaseModel):
     candidate_profile: dict[str, Any]
 
 
-class DuplicatePage(BaseModel):
+class DuplicatePage(CursorPage[Duplicate]):
     """One page of duplicate pairs."""
-
-    items: list[Duplicate]
-    next_cursor: str | None
 
 
 class DuplicateDecision(BaseModel):
