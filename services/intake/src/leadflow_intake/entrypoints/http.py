@@ -99,14 +99,14 @@ async def submit_lead(
     return schemas.SubmissionAccepted(submission_id=submission_id, status="accepted")
 
 
-@router.get("/leads/{lead_id}", response_model=schemas.LeadDetail, responses=answers(404, 422))
-async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/leads/{lead_id}", responses=answers(404, 422))
+async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> schemas.LeadDetail:
     """A lead's profile and every touch (a merged lead names its survivor in merged_into)."""
     async with runtime_of(request).pool.acquire() as conn:
         lead = await repo.lead_with_touches(conn, lead_id)
     if lead is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
-    return lead
+    return schemas.LeadDetail.model_validate(lead)
 
 
 class AnswersPatchIn(BaseModel):
@@ -243,16 +243,16 @@ async def find_leads(
     return browsing.respond(found, as_csv, LEAD_CSV)
 
 
-@router.get("/rejections", response_model=schemas.RejectionPage, responses=answers(422))
+@router.get("/rejections", responses=answers(422))
 async def list_rejections(
     request: Request, _: ReadAccess, cursor: browsing.Cursor = None, limit: PageSize = 100
-) -> dict[str, Any]:
+) -> schemas.RejectionPage:
     """Everything kept in quarantine, with its reason, oldest first."""
     async with runtime_of(request).pool.acquire() as conn:
         items = await repo.list_rejections(
             conn, pagination.decode_moment_cursor(cursor, "received_at"), limit
         )
-    return _page(items, limit, "received_at")
+    return schemas.RejectionPage.model_validate(_page(items, limit, "received_at"))
 
 
 class ActivityIn(BaseModel):
@@ -305,20 +305,20 @@ async def record_activity(activity: ActivityIn, request: Request, _: WriteAccess
     return schemas.ActivityAccepted(status="accepted", activity_id=activity.activity_id, event_id=envelope.id)
 
 
-@router.get("/duplicates", response_model=schemas.DuplicatePage, responses=answers(422))
+@router.get("/duplicates", responses=answers(422))
 async def list_duplicates(
     request: Request,
     _: ReadAccess,
     status_: Literal["open", "merged", "dismissed"] = Query(default="open", alias="status"),
     cursor: browsing.Cursor = None,
     limit: PageSize = 100,
-) -> dict[str, Any]:
+) -> schemas.DuplicatePage:
     """Possible duplicate pairs (score between the review and merge thresholds) for a person to decide."""
     async with runtime_of(request).pool.acquire() as conn:
         items = await repo.list_duplicates(
             conn, status_, pagination.decode_moment_cursor(cursor, "created_at"), limit
         )
-    return _page(items, limit, "created_at")
+    return schemas.DuplicatePage.model_validate(_page(items, limit, "created_at"))
 
 
 class MergeIn(BaseModel):
@@ -425,20 +425,20 @@ async def upload_import(
     return schemas.ImportAccepted(id=import_id, status="pending")
 
 
-@router.get("/imports/{import_id}", response_model=schemas.ImportStatus, responses=answers(404, 422))
+@router.get("/imports/{import_id}", responses=answers(404, 422))
 async def get_import(
     import_id: UUID,
     request: Request,
     _: ReadAccess,
     errors_after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     errors_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> schemas.ImportStatus:
     """An import's status, progress (0..1), counts and per-row errors."""
     async with runtime_of(request).pool.acquire() as conn:
         found = await import_status(conn, import_id, errors_after, errors_limit)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no import {import_id}")
-    return found
+    return schemas.ImportStatus.model_validate(found)
 
 
 @router.get("/kpis/sources", responses=answers(422))

@@ -245,3 +245,45 @@ class ErasureStatus(BaseModel):
     requested_at: datetime
     leads: int
     services: list[ServiceErasure]
+
+
+class WebhookOk(BaseModel):
+    """A delivery acknowledged with nothing to process (Mailchimp's check and empty POST)."""
+
+    status: Literal["ok"]
+
+
+class WebhookAccepted(BaseModel):
+    """A vendor payload stored raw, to be processed through leads.submitted."""
+
+    status: Literal["accepted"]
+    received_id: UUID
+
+
+class WebhookQuarantined(BaseModel):
+    """A vendor payload kept in quarantine with its reason (GET /v1/rejections): nothing to send again."""
+
+    status: Literal["quarantined"]
+    received_id: UUID
+    rejection_id: UUID
+
+
+class LinkedInChallenge(BaseModel):
+    """The reply to LinkedIn's challengeCode validation."""
+
+    challengeCode: str
+    challengeResponse: str
+
+
+class ZoomUrlValidation(BaseModel):
+    """The reply to Zoom's endpoint.url_validation."""
+
+    plainToken: str
+    encryptedToken: str
+
+
+WebhookCheck = WebhookOk | LinkedInChallenge
+"""What a vendor's GET subscription check is answered as JSON (Meta's hub.challenge is echoed as text)."""
+
+WebhookAnswer = WebhookOk | WebhookAccepted | WebhookQuarantined | ZoomUrlValidation
+"""What a vendor's POSTed delivery is answered."""

@@ -9,7 +9,7 @@ from uuid import uuid4
 
 import orjson
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
 
 from leadflow_intake.domain.sources import (
     SOURCES,
@@ -24,6 +24,7 @@ from leadflow_intake.domain.sources import (
     zoom,
 )
 from leadflow_intake.domain.sources.common import parse_form_body, verify_url_secret
+from leadflow_intake.entrypoints import schemas
 from leadflow_intake.settings import WEBHOOK_SECRETS, IntakeSettings
 from leadflow_intake.use_cases.submit import accept_vendor_payload
 from leadflow_shared.http import answers
@@ -69,8 +70,18 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message)
 
 
-@router.get("/{source}", response_model=None)
-async def webhook_handshake(source: str, request: Request) -> Response | dict[str, str]:
+@router.get(
+    "/{source}",
+    response_model=schemas.WebhookCheck,
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "LinkedIn's challenge answered, Mailchimp's check acknowledged; Meta's"
+            " hub.challenge echoed as text",
+        }
+    },
+)
+async def webhook_handshake(source: str, request: Request) -> Response | schemas.WebhookCheck:
     """Answer a vendor's subscription check: Meta hub.challenge, LinkedIn challengeCode, Mailchimp GET."""
     key = _source(source)
     settings = _settings(request)
@@ -86,12 +97,12 @@ async def webhook_handshake(source: str, request: Request) -> Response | dict[st
         if not code:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, "query parameter 'challengeCode' is missing")
         try:
-            return JSONResponse(linkedin.challenge_response(code, secret))
+            return schemas.LinkedInChallenge.model_validate(linkedin.challenge_response(code, secret))
         except PayloadError as exc:
             raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     if key == "mailchimp":
         _secret(settings, key)
-        return {"status": "ok"}
+        return schemas.WebhookOk(status="ok")
     raise HTTPException(status.HTTP_405_METHOD_NOT_ALLOWED, f"{source} webhooks are POSTed")
 
 
@@ -160,8 +171,13 @@ def _verify(request: Request, settings: IntakeSettings, source: str, secret: str
         raise _unauthorized(f"{source} deliveries cannot be verified")
 
 
-@router.post("/{source}", response_model=None)
-async def receive_webhook(source: str, request: Request) -> Response | dict[str, Any]:
+WebhookAnswer = (
+    schemas.WebhookOk | schemas.WebhookAccepted | schemas.WebhookQuarantined | schemas.ZoomUrlValidation
+)
+
+
+@router.post("/{source}", response_model=WebhookAnswer)
+async def receive_webhook(source: str, request: Request) -> WebhookAnswer:
     """Accept a vendor's payload as sent; it is stored raw and processed through leads.submitted."""
     key = _source(source)
     settings = _settings(request)
@@ -170,7 +186,7 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
     body = await request.body()
     spec = SOURCES[key]
     if key == "mailchimp" and not body.strip():
-        return {"status": "ok"}
+        return schemas.WebhookOk(status="ok")
     form = spec.shape is PayloadShape.FORM_FIELDS
     _check_type(request, FORM_TYPE if form else JSON_TYPE)
     _verify(request, settings, key, secret, body)
@@ -182,7 +198,7 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
 
     if key == zoom.SOURCE and isinstance(parsed, Mapping) and parsed.get("event") == zoom.URL_VALIDATION:
         try:
-            return zoom.url_validation_response(parsed, secret)
+            return schemas.ZoomUrlValidation.model_validate(zoom.url_validation_response(parsed, secret))
         except ValueError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if key == hubspot.SOURCE:
@@ -202,5 +218,7 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
     )
     if rejection_id is not None:
         # Kept with its reason (GET /v1/rejections), so the vendor has nothing to send again.
-        return {"status": "quarantined", "received_id": str(received_id), "rejection_id": str(rejection_id)}
-    return {"status": "accepted", "received_id": str(received_id)}
+        return schemas.WebhookQuarantined(
+            status="quarantined", received_id=received_id, rejection_id=rejection_id
+        )
+    return schemas.WebhookAccepted(status="accepted", received_id=received_id)
