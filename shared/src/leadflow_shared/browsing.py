@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import asyncpg
 import orjson
@@ -20,6 +20,7 @@ from leadflow_shared.bounds import MAX_BIGINT, MAX_MONEY, MAX_NAME, SafeText
 from leadflow_shared.pagination import (
     MAX_CURSOR_LENGTH,
     BadCursor,
+    CursorPage,
     date_part,
     decode_cursor,
     encode_cursor,
@@ -29,6 +30,7 @@ from leadflow_shared.pagination import (
 )
 
 CSV_MAX_ROWS = 10_000
+PageAnswer = TypeVar("PageAnswer", bound=CursorPage[Any])
 CSV_TYPE = "text/csv; charset=utf-8"
 
 SearchText = Annotated[
@@ -231,11 +233,13 @@ def csv_response(
     return Response(out.getvalue(), media_type=CSV_TYPE, headers=headers)
 
 
-def respond(found: Page, as_csv: bool, columns: Sequence[str]) -> Response | dict[str, Any]:
-    """The page as the list's JSON answer or, when CSV was asked for, as CSV of the columns."""
+def respond(
+    found: Page, as_csv: bool, columns: Sequence[str], answer: type[PageAnswer]
+) -> Response | PageAnswer:
+    """The page as the list's answer model or, when CSV was asked for, as CSV of the columns."""
     if as_csv:
         return csv_response(found.items, columns, found.next_cursor)
-    return {"items": found.items, "next_cursor": found.next_cursor}
+    return answer.model_validate({"items": found.items, "next_cursor": found.next_cursor})
 
 
 def _cell(value: Any) -> str:

@@ -1,5 +1,4 @@
-"""Opaque keyset-pagination cursors in one format for every service's lists: base64url of a JSON array
-naming the order a cursor belongs to, then the last item's sort key and id."""
+"""Keyset pages and their opaque cursors, one format for every list: base64url JSON of order, key, id."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -223,7 +223,7 @@ async def find_leads(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.LeadPage:
     """Live leads by email, source system, creation time and text (name, email, company, job title),
     sorted (oldest first by default), keyset paginated; as CSV with format=csv or Accept: text/csv."""
     as_csv = browsing.wants_csv(request, format)
@@ -240,7 +240,7 @@ async def find_leads(
         )
     if as_csv:
         found.items = [{**item["profile"], **item} for item in found.items]
-    return browsing.respond(found, as_csv, LEAD_CSV)
+    return browsing.respond(found, as_csv, LEAD_CSV, schemas.LeadPage)
 
 
 @router.get("/rejections", responses=answers(422))

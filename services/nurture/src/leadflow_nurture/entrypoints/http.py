@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Path, Request, status
+from fastapi import APIRouter, Body, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_nurture.adapters import kpis, views
@@ -134,7 +134,7 @@ async def list_enrollments(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.EnrollmentPage:
     """Enrollments filtered by track, state and text (track, the lead's name, email, company), sorted (in
     the order they began by default); keyset pages via next_cursor; CSV with format=csv."""
     as_csv = browsing.wants_csv(request, format)
@@ -148,7 +148,7 @@ async def list_enrollments(
             cursor=cursor,
             limit=browsing.page_limit(as_csv, limit, 100),
         )
-    return browsing.respond(found, as_csv, ENROLLMENT_CSV)
+    return browsing.respond(found, as_csv, ENROLLMENT_CSV, schemas.EnrollmentPage)
 
 
 @router.get("/kpis/tracks")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leadflow_opportunity.adapters import config_store, leads, reports
@@ -168,14 +168,14 @@ async def list_accounts(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.AccountPage:
     """Accounts searched by name or domain and sorted, one page at a time; CSV with format=csv."""
     as_csv = browsing.wants_csv(request, format)
     async with runtime_of(request).pool.acquire() as conn:
         found = await repo.list_accounts(
             conn, q=q, sort=sort, cursor=cursor, limit=browsing.page_limit(as_csv, limit, 100, MAX_PAGE)
         )
-    return browsing.respond(found, as_csv, ACCOUNT_CSV)
+    return browsing.respond(found, as_csv, ACCOUNT_CSV, schemas.AccountPage)
 
 
 @router.get(
@@ -191,7 +191,7 @@ async def list_contacts(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.ContactPage:
     """Contacts searched by name, email, job title or account name and sorted, one page at a time; CSV with
     format=csv."""
     as_csv = browsing.wants_csv(request, format)
@@ -205,7 +205,7 @@ async def list_contacts(
             cursor=cursor,
             limit=browsing.page_limit(as_csv, limit, 100, MAX_PAGE),
         )
-    return browsing.respond(found, as_csv, CONTACT_CSV)
+    return browsing.respond(found, as_csv, CONTACT_CSV, schemas.ContactPage)
 
 
 @router.get("/accounts/{account_id}", responses=answers(404, 422))
@@ -316,7 +316,7 @@ async def list_opportunities(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.OpportunityPage:
     """Opportunities filtered, searched (name, owner, stage) and sorted, one page at a time (pass
     next_cursor as cursor); as CSV with format=csv or Accept: text/csv."""
     as_csv = browsing.wants_csv(request, format)
@@ -331,7 +331,7 @@ async def list_opportunities(
             cursor=cursor,
             limit=browsing.page_limit(as_csv, limit, 100, MAX_PAGE),
         )
-    return browsing.respond(found, as_csv, OPPORTUNITY_CSV)
+    return browsing.respond(found, as_csv, OPPORTUNITY_CSV, schemas.OpportunityPage)
 
 
 @router.get("/opportunities/{opportunity_id}", responses=answers(404, 422))

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_qualification.adapters import repository as repo
@@ -119,7 +119,7 @@ async def list_leads(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.LeadPage:
     """Leads by status, owner, staleness and text (name, email, company, owner), sorted, in pages (up to
     1,000 as JSON); as CSV with format=csv or Accept: text/csv."""
     as_csv = browsing.wants_csv(request, format)
@@ -134,7 +134,7 @@ async def list_leads(
             cursor=cursor,
             limit=browsing.page_limit(as_csv, limit, 100, 1000),
         )
-    return browsing.respond(found, as_csv, LEAD_CSV)
+    return browsing.respond(found, as_csv, LEAD_CSV, schemas.LeadPage)
 
 
 @router.post("/leads/{lead_id}/contacted", responses=CHANGE_ANSWERS)
