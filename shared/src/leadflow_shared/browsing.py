@@ -3,15 +3,13 @@ the same page as CSV."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 import asyncpg
 import orjson
@@ -19,17 +17,29 @@ from fastapi import HTTPException, Query, Request, status
 from fastapi.responses import Response
 
 from leadflow_shared.bounds import MAX_BIGINT, MAX_MONEY, MAX_NAME, SafeText
-from leadflow_shared.pagination import BadCursor, date_part, moment_part, sequence_part, uuid_part
+from leadflow_shared.pagination import (
+    MAX_CURSOR_LENGTH,
+    BadCursor,
+    CursorPage,
+    date_part,
+    decode_cursor,
+    encode_cursor,
+    moment_part,
+    sequence_part,
+    uuid_part,
+)
 
-MAX_CURSOR = 1024
 CSV_MAX_ROWS = 10_000
+PageAnswer = TypeVar("PageAnswer", bound=CursorPage[Any])
 CSV_TYPE = "text/csv; charset=utf-8"
 
 SearchText = Annotated[
     SafeText | None,
     Query(max_length=MAX_NAME, description="case-insensitive text the row's searchable fields contain"),
 ]
-Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR, description="next_cursor of the previous page")]
+Cursor = Annotated[
+    str | None, Query(max_length=MAX_CURSOR_LENGTH, description="next_cursor of the previous page")
+]
 Format = Annotated[
     Literal["json", "csv"] | None, Query(description="csv: the page as CSV (or Accept: text/csv)")
 ]
@@ -193,27 +203,13 @@ def page(rows: Sequence[Mapping[str, Any]], limit: int, sort: str) -> Page:
 
 def encode(sort: str, value: Any, ident: Any) -> str:
     """An opaque cursor: the sort it belongs to and the last row's sort key and id."""
-    text = value.isoformat() if isinstance(value, date | datetime) else str(value)
-    return base64.urlsafe_b64encode(orjson.dumps([sort, text, str(ident)])).decode()
+    return encode_cursor(sort, value, ident)
 
 
 def decode(cursor: str, sort: str, key: SortKey) -> tuple[Any, Any]:
     """The sort key and id a cursor carries; BadCursor when it is not one of ours or of another sort."""
-    if len(cursor) > MAX_CURSOR:
-        raise BadCursor(f"cursor of {len(cursor)} characters is not one this service handed out")
-    try:
-        parts = orjson.loads(base64.urlsafe_b64decode(cursor.encode()))
-    except (ValueError, binascii.Error, orjson.JSONDecodeError) as error:
-        raise BadCursor(f"cursor {cursor[:40]!r} is not one this service handed out") from error
-    if not (isinstance(parts, list) and len(parts) == 3 and all(isinstance(p, str) for p in parts)):
-        raise BadCursor(f"cursor {cursor[:40]!r} is not one this service handed out")
-    if parts[0] != sort:
-        raise BadCursor(f"the cursor belongs to sort {parts[0]!r}, not {sort!r}: start again without it")
-    # orjson refuses lone surrogates already; NUL is the one character left that PostgreSQL's text refuses.
-    if "\x00" in parts[1]:
-        raise BadCursor("cursor value holds a NUL character")
-    ident = sequence_part(parts[2]) if parts[2].isdigit() else uuid_part(parts[2])
-    return READERS[key.kind](parts[1]), ident
+    value, ident = decode_cursor(cursor, sort, 2)
+    return READERS[key.kind](value), sequence_part(ident) if ident.isdigit() else uuid_part(ident)
 
 
 def wants_csv(request: Request, fmt: str | None) -> bool:
@@ -237,11 +233,13 @@ def csv_response(
     return Response(out.getvalue(), media_type=CSV_TYPE, headers=headers)
 
 
-def respond(found: Page, as_csv: bool, columns: Sequence[str]) -> Response | dict[str, Any]:
-    """The page as the list's JSON answer or, when CSV was asked for, as CSV of the columns."""
+def respond(
+    found: Page, as_csv: bool, columns: Sequence[str], answer: type[PageAnswer]
+) -> Response | PageAnswer:
+    """The page as the list's answer model or, when CSV was asked for, as CSV of the columns."""
     if as_csv:
         return csv_response(found.items, columns, found.next_cursor)
-    return {"items": found.items, "next_cursor": found.next_cursor}
+    return answer.model_validate({"items": found.items, "next_cursor": found.next_cursor})
 
 
 def _cell(value: Any) -> str:

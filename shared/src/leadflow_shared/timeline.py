@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from leadflow_shared.bounds import MAX_NAME
 from leadflow_shared.http import BEARER_ANSWERS, ReadAccess, answers
-from leadflow_shared.pagination import decode_cursor, encode_cursor, moment_part, uuid_part
+from leadflow_shared.pagination import decode_moment_cursor, encode_cursor
 
 
 class TimelineItem(BaseModel):
@@ -72,10 +72,7 @@ def timeline_router() -> APIRouter:
         cursor: Annotated[str | None, Query(max_length=MAX_NAME)] = None,
     ) -> Timeline:
         """The dated facts this service published about the lead, oldest first, with correlation ids."""
-        after = None
-        if cursor:
-            at, position = decode_cursor(cursor, 2)
-            after = (moment_part(at), uuid_part(position))
+        after = decode_moment_cursor(cursor, "timeline")
         async with request.app.state.runtime.pool.acquire() as conn:
             journey, rows = await read_timeline(conn, lead_id, after, limit)
         if journey is None:
@@ -98,7 +95,7 @@ def timeline_router() -> APIRouter:
                 )
                 for r in rows
             ],
-            next_cursor=encode_cursor(last["at"].isoformat(), last["event_id"]) if last else None,
+            next_cursor=encode_cursor("timeline", last["at"], last["event_id"]) if last else None,
         )
 
     return router

@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from leadflow_shared import browsing
+from leadflow_shared import browsing, pagination
 
 from .conftest import Intake
 
@@ -38,8 +38,16 @@ def cursor_of(text: str) -> str:
         ("/v1/leads", {"cursor": browsing.encode("last_name", "Ada\x00", SOMEONE)}),
         ("/v1/leads", {"sort": "email"}),
         ("/v1/leads", {"q": "ada\x00"}),
-        ("/v1/rejections", {"cursor": cursor_of("2026-01-01T00:00:00Z|not-a-uuid")}),
-        ("/v1/duplicates", {"cursor": cursor_of("yesterday|8f1c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f")}),
+        (
+            "/v1/rejections",
+            {"cursor": cursor_of("2026-01-01T00:00:00Z|8f1c1d2e-3b4a-4c5d-8e6f-7a8b9c0d1e2f")},
+        ),
+        ("/v1/rejections", {"cursor": pagination.encode_cursor("received_at", "2026-01-01T00:00:00Z", "x")}),
+        (
+            "/v1/rejections",
+            {"cursor": pagination.encode_cursor("created_at", "2026-01-01T00:00:00Z", SOMEONE)},
+        ),
+        ("/v1/duplicates", {"cursor": pagination.encode_cursor("created_at", "yesterday", SOMEONE)}),
         ("/v1/kpis/sources", {"until": "0001-01-05T00:00:00Z"}),
         ("/v1/kpis/sources", {"since": "0001-01-01T00:00:00Z", "until": "2026-01-01T00:00:00Z"}),
         ("/v1/kpis/sources", {"until": "9999-12-31T23:59:59.999999-14:00"}),

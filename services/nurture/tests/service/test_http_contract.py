@@ -73,7 +73,7 @@ async def test_a_track_set_that_would_wipe_or_break_the_tracks_is_refused_and_no
         {"cursor": browsing.encode("enrolled", 2**63, SOMEONE)},
         {"cursor": browsing.encode("enrolled", -1, SOMEONE)},
         {"cursor": browsing.encode("enrolled", "\uff11\uff12", SOMEONE)},
-        {"cursor": pagination.encode_cursor(2**63 - 1)},
+        {"cursor": pagination.encode_cursor("enrolled", 2**63 - 1)},
         {"cursor": "%%%"},
         {"track": "budget\x00drip"},
         {"sort": "touches_sent", "cursor": browsing.encode("touches_sent", "3.5", SOMEONE)},

@@ -39,8 +39,8 @@ async def client(service_stack: TestStack) -> AsyncIterator[httpx.AsyncClient]:
     [
         {"stage": "proposal\x00"},
         {"owner": "\x00"},
-        {"cursor": pagination.encode_cursor("someday", SOMEONE)},
-        {"cursor": pagination.encode_cursor("2026-03-01", "nobody")},
+        {"cursor": pagination.encode_cursor("close_date", SOMEONE)},
+        {"cursor": pagination.encode_cursor("close_date", "2026-03-01", "nobody")},
         {"cursor": "@@@"},
         {"sort": "-amount", "cursor": browsing.encode("-amount", "1e999999", SOMEONE)},
         {"sort": "amount", "cursor": browsing.encode("amount", "NaN", SOMEONE)},

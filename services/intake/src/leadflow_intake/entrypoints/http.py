@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, Response, UploadFile, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -39,22 +39,13 @@ router = APIRouter(prefix="/v1", tags=["leads"], responses=answers(*BEARER_ANSWE
 PageSize = Annotated[int, Query(ge=1, le=500)]
 
 
-def encode_cursor(moment: datetime, row_id: UUID) -> str:
-    """An opaque keyset cursor for (time, id)."""
-    return pagination.encode_cursor(moment.isoformat(), row_id)
-
-
-def decode_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
-    """The (time, id) of a cursor; BadCursor (answered 422) when it is not one of ours."""
-    if not cursor:
-        return None
-    moment, row_id = pagination.decode_cursor(cursor, 2)
-    return pagination.moment_part(moment), pagination.uuid_part(row_id)
-
-
 def _page(items: list[dict[str, Any]], limit: int, time_key: str) -> dict[str, Any]:
+    """A page of rows paged by (time_key, id); the cursor names time_key as its order."""
     last = items[-1] if len(items) == limit else None
-    return {"items": items, "next_cursor": encode_cursor(last[time_key], last["id"]) if last else None}
+    return {
+        "items": items,
+        "next_cursor": pagination.encode_cursor(time_key, last[time_key], last["id"]) if last else None,
+    }
 
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
@@ -108,14 +99,14 @@ async def submit_lead(
     return schemas.SubmissionAccepted(submission_id=submission_id, status="accepted")
 
 
-@router.get("/leads/{lead_id}", response_model=schemas.LeadDetail, responses=answers(404, 422))
-async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/leads/{lead_id}", responses=answers(404, 422))
+async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> schemas.LeadDetail:
     """A lead's profile and every touch (a merged lead names its survivor in merged_into)."""
     async with runtime_of(request).pool.acquire() as conn:
         lead = await repo.lead_with_touches(conn, lead_id)
     if lead is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
-    return lead
+    return schemas.LeadDetail.model_validate(lead)
 
 
 class AnswersPatchIn(BaseModel):
@@ -232,7 +223,7 @@ async def find_leads(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.LeadPage:
     """Live leads by email, source system, creation time and text (name, email, company, job title),
     sorted (oldest first by default), keyset paginated; as CSV with format=csv or Accept: text/csv."""
     as_csv = browsing.wants_csv(request, format)
@@ -249,17 +240,19 @@ async def find_leads(
         )
     if as_csv:
         found.items = [{**item["profile"], **item} for item in found.items]
-    return browsing.respond(found, as_csv, LEAD_CSV)
+    return browsing.respond(found, as_csv, LEAD_CSV, schemas.LeadPage)
 
 
-@router.get("/rejections", response_model=schemas.RejectionPage, responses=answers(422))
+@router.get("/rejections", responses=answers(422))
 async def list_rejections(
-    request: Request, _: ReadAccess, cursor: str | None = None, limit: PageSize = 100
-) -> dict[str, Any]:
+    request: Request, _: ReadAccess, cursor: browsing.Cursor = None, limit: PageSize = 100
+) -> schemas.RejectionPage:
     """Everything kept in quarantine, with its reason, oldest first."""
     async with runtime_of(request).pool.acquire() as conn:
-        items = await repo.list_rejections(conn, decode_cursor(cursor), limit)
-    return _page(items, limit, "received_at")
+        items = await repo.list_rejections(
+            conn, pagination.decode_moment_cursor(cursor, "received_at"), limit
+        )
+    return schemas.RejectionPage.model_validate(_page(items, limit, "received_at"))
 
 
 class ActivityIn(BaseModel):
@@ -312,18 +305,20 @@ async def record_activity(activity: ActivityIn, request: Request, _: WriteAccess
     return schemas.ActivityAccepted(status="accepted", activity_id=activity.activity_id, event_id=envelope.id)
 
 
-@router.get("/duplicates", response_model=schemas.DuplicatePage, responses=answers(422))
+@router.get("/duplicates", responses=answers(422))
 async def list_duplicates(
     request: Request,
     _: ReadAccess,
     status_: Literal["open", "merged", "dismissed"] = Query(default="open", alias="status"),
-    cursor: str | None = None,
+    cursor: browsing.Cursor = None,
     limit: PageSize = 100,
-) -> dict[str, Any]:
+) -> schemas.DuplicatePage:
     """Possible duplicate pairs (score between the review and merge thresholds) for a person to decide."""
     async with runtime_of(request).pool.acquire() as conn:
-        items = await repo.list_duplicates(conn, status_, decode_cursor(cursor), limit)
-    return _page(items, limit, "created_at")
+        items = await repo.list_duplicates(
+            conn, status_, pagination.decode_moment_cursor(cursor, "created_at"), limit
+        )
+    return schemas.DuplicatePage.model_validate(_page(items, limit, "created_at"))
 
 
 class MergeIn(BaseModel):
@@ -430,20 +425,20 @@ async def upload_import(
     return schemas.ImportAccepted(id=import_id, status="pending")
 
 
-@router.get("/imports/{import_id}", response_model=schemas.ImportStatus, responses=answers(404, 422))
+@router.get("/imports/{import_id}", responses=answers(404, 422))
 async def get_import(
     import_id: UUID,
     request: Request,
     _: ReadAccess,
     errors_after: Annotated[int, Query(ge=0, le=MAX_INT)] = 0,
     errors_limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
+) -> schemas.ImportStatus:
     """An import's status, progress (0..1), counts and per-row errors."""
     async with runtime_of(request).pool.acquire() as conn:
         found = await import_status(conn, import_id, errors_after, errors_limit)
     if found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no import {import_id}")
-    return found
+    return schemas.ImportStatus.model_validate(found)
 
 
 @router.get("/kpis/sources", responses=answers(422))

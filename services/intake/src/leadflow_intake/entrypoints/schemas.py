@@ -9,6 +9,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_shared.bounds import Name
+from leadflow_shared.pagination import CursorPage
 
 
 class SubmissionAccepted(BaseModel):
@@ -81,11 +82,8 @@ LeadSort = Literal[
 """How a lead list is sorted: `-` before a key sorts descending."""
 
 
-class LeadPage(BaseModel):
+class LeadPage(CursorPage[LeadSummary]):
     """One page of leads; pass next_cursor as cursor for the next (null: no more)."""
-
-    items: list[LeadSummary]
-    next_cursor: str | None
 
 
 class Rejection(BaseModel):
@@ -99,11 +97,8 @@ class Rejection(BaseModel):
     received_at: datetime
 
 
-class RejectionPage(BaseModel):
+class RejectionPage(CursorPage[Rejection]):
     """One page of rejections."""
-
-    items: list[Rejection]
-    next_cursor: str | None
 
 
 class ActivityAccepted(BaseModel):
@@ -129,11 +124,8 @@ class Duplicate(BaseModel):
     candidate_profile: dict[str, Any]
 
 
-class DuplicatePage(BaseModel):
+class DuplicatePage(CursorPage[Duplicate]):
     """One page of duplicate pairs."""
-
-    items: list[Duplicate]
-    next_cursor: str | None
 
 
 class DuplicateDecision(BaseModel):
@@ -253,3 +245,45 @@ class ErasureStatus(BaseModel):
     requested_at: datetime
     leads: int
     services: list[ServiceErasure]
+
+
+class WebhookOk(BaseModel):
+    """A delivery acknowledged with nothing to process (Mailchimp's check and empty POST)."""
+
+    status: Literal["ok"]
+
+
+class WebhookAccepted(BaseModel):
+    """A vendor payload stored raw, to be processed through leads.submitted."""
+
+    status: Literal["accepted"]
+    received_id: UUID
+
+
+class WebhookQuarantined(BaseModel):
+    """A vendor payload kept in quarantine with its reason (GET /v1/rejections): nothing to send again."""
+
+    status: Literal["quarantined"]
+    received_id: UUID
+    rejection_id: UUID
+
+
+class LinkedInChallenge(BaseModel):
+    """The reply to LinkedIn's challengeCode validation."""
+
+    challengeCode: str
+    challengeResponse: str
+
+
+class ZoomUrlValidation(BaseModel):
+    """The reply to Zoom's endpoint.url_validation."""
+
+    plainToken: str
+    encryptedToken: str
+
+
+WebhookCheck = WebhookOk | LinkedInChallenge
+"""What a vendor's GET subscription check is answered as JSON (Meta's hub.challenge is echoed as text)."""
+
+WebhookAnswer = WebhookOk | WebhookAccepted | WebhookQuarantined | ZoomUrlValidation
+"""What a vendor's POSTed delivery is answered."""

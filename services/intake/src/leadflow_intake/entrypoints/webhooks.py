@@ -8,11 +8,13 @@ from uuid import uuid4
 
 import orjson
 from fastapi import APIRouter, HTTPException, Request, status
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import TypeAdapter
 
 from leadflow_intake.domain.sources import SOURCES, PayloadError, PayloadShape, Source, source_key
 from leadflow_intake.domain.sources.common import parse_form_body
 from leadflow_intake.domain.sources.spec import Delivery, HandshakeRefused
+from leadflow_intake.entrypoints import schemas
 from leadflow_intake.settings import IntakeSettings
 from leadflow_intake.use_cases.submit import accept_vendor_payload
 from leadflow_shared.http import answers
@@ -53,8 +55,26 @@ def _unauthorized(message: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, message)
 
 
-@router.get("/{source}", response_model=None)
-async def webhook_handshake(source: str, request: Request) -> Response:
+WebhookAnswer = (
+    schemas.WebhookOk | schemas.WebhookAccepted | schemas.WebhookQuarantined | schemas.ZoomUrlValidation
+)
+# A source's handshake or challenge reply, as the answer it is (the source declares its shape as a mapping).
+_CHECKS: TypeAdapter[schemas.WebhookCheck] = TypeAdapter(schemas.WebhookCheck)
+_ANSWERS: TypeAdapter[WebhookAnswer] = TypeAdapter(WebhookAnswer)
+
+
+@router.get(
+    "/{source}",
+    response_model=schemas.WebhookCheck,
+    responses={
+        200: {
+            "content": {"text/plain": {"schema": {"type": "string"}}},
+            "description": "LinkedIn's challenge answered, Mailchimp's check acknowledged; Meta's"
+            " hub.challenge echoed as text",
+        }
+    },
+)
+async def webhook_handshake(source: str, request: Request) -> Response | schemas.WebhookCheck:
     """Answer a vendor's subscription check: Meta hub.challenge, LinkedIn challengeCode, Mailchimp GET."""
     spec = _source(source)
     if spec.handshake is None:
@@ -66,7 +86,7 @@ async def webhook_handshake(source: str, request: Request) -> Response:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
     except PayloadError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
-    return PlainTextResponse(reply) if isinstance(reply, str) else JSONResponse(reply)
+    return PlainTextResponse(reply) if isinstance(reply, str) else _CHECKS.validate_python(reply)
 
 
 def _check_type(request: Request, shape: str) -> None:
@@ -104,8 +124,8 @@ def _delivery(request: Request, settings: IntakeSettings, body: bytes) -> Delive
     )
 
 
-@router.post("/{source}", response_model=None)
-async def receive_webhook(source: str, request: Request) -> Response | dict[str, Any]:
+@router.post("/{source}", response_model=WebhookAnswer)
+async def receive_webhook(source: str, request: Request) -> WebhookAnswer:
     """Accept a vendor's payload as sent; it is stored raw and processed through leads.submitted."""
     spec = _source(source)
     settings = _settings(request)
@@ -113,7 +133,7 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
     # The entrance already refused a body over INTAKE_MAX_BODY_BYTES (the vendors' 1 MiB) with a 413.
     body = await request.body()
     if spec.empty_post_is_check and not body.strip():
-        return {"status": "ok"}
+        return schemas.WebhookOk(status="ok")
     _check_type(request, spec.shape)
     auth = spec.authenticity
     if auth.signed is not None and not auth.signed(_delivery(request, settings, body), secret):
@@ -129,7 +149,7 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
         except ValueError as exc:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
         if reply is not None:
-            return dict(reply)
+            return _ANSWERS.validate_python(dict(reply))
     if spec.array_of is not None:
         if not isinstance(parsed, list):
             message = f"{spec.name} body must be a JSON array of {spec.array_of}"
@@ -146,5 +166,7 @@ async def receive_webhook(source: str, request: Request) -> Response | dict[str,
     )
     if rejection_id is not None:
         # Kept with its reason (GET /v1/rejections), so the vendor has nothing to send again.
-        return {"status": "quarantined", "received_id": str(received_id), "rejection_id": str(rejection_id)}
-    return {"status": "accepted", "received_id": str(received_id)}
+        return schemas.WebhookQuarantined(
+            status="quarantined", received_id=received_id, rejection_id=rejection_id
+        )
+    return schemas.WebhookAccepted(status="accepted", received_id=received_id)

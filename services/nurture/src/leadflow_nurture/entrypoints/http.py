@@ -6,7 +6,7 @@ from dataclasses import asdict
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Path, Request, status
+from fastapi import APIRouter, Body, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_nurture.adapters import consent as consent_store
@@ -64,17 +64,16 @@ async def put_tracks(request: Request, _: AdminAccess, body: Annotated[Any, Body
 
 @router.get(
     "/leads/{lead_id}",
-    response_model=schemas.LeadOverview,
     response_model_exclude_unset=True,
     responses=answers(404, 422),
 )
-async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> schemas.LeadOverview:
     """What nurture knows of a lead: status, enrollments, touches sent and due, engagement, archive."""
     async with runtime_of(request).pool.acquire() as conn:
         view = await views.lead_overview(conn, lead_id)
     if view is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
-    return view
+    return schemas.LeadOverview.model_validate(view)
 
 
 class ReverseIn(BaseModel):
@@ -86,10 +85,10 @@ class ReverseIn(BaseModel):
     reason: Annotated[SafeText, Field(min_length=1, max_length=MAX_TEXT)] = lifecycle.ARCHIVE_REVERSED
 
 
-@router.post("/leads/{lead_id}/archive/reverse", response_model=schemas.Archive, responses=answers(404, 422))
+@router.post("/leads/{lead_id}/archive/reverse", responses=answers(404, 422))
 async def reverse_archive(
     lead_id: UUID, request: Request, _: WriteAccess, body: ReverseIn | None = None
-) -> dict[str, Any]:
+) -> schemas.Archive:
     """Reverse an archive by hand: qualification gets lead.requalification_requested naming the person, and
     reopens the lead as their decision (an override automatic judgements do not undo)."""
     asked = body or ReverseIn()
@@ -99,7 +98,7 @@ async def reverse_archive(
         )
     if reversed_archive is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"lead {lead_id} has no archive to reverse")
-    return reversed_archive
+    return schemas.Archive.model_validate(reversed_archive)
 
 
 ENROLLMENT_CSV = [
@@ -136,7 +135,7 @@ async def list_enrollments(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.EnrollmentPage:
     """Enrollments filtered by track, state and text (track, the lead's name, email, company), sorted (in
     the order they began by default); keyset pages via next_cursor; CSV with format=csv."""
     as_csv = browsing.wants_csv(request, format)
@@ -150,41 +149,43 @@ async def list_enrollments(
             cursor=cursor,
             limit=browsing.page_limit(as_csv, limit, 100),
         )
-    return browsing.respond(found, as_csv, ENROLLMENT_CSV)
+    return browsing.respond(found, as_csv, ENROLLMENT_CSV, schemas.EnrollmentPage)
 
 
-@router.get("/kpis/tracks", response_model=schemas.TrackKpiList)
-async def track_kpis(request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/kpis/tracks")
+async def track_kpis(request: Request, _: ReadAccess) -> schemas.TrackKpiList:
     """Per track: enrolled, active, touches sent, engagement and requalified rates, exhausted, archived."""
     async with runtime_of(request).pool.acquire() as conn:
         counts = await kpis.track_counts(conn)
-    return {
-        "tracks": [
-            {
-                **asdict(track),
-                "engagement_rate": track.engagement_rate,
-                "requalified_rate": track.requalified_rate,
-                "exhausted_rate": track.exhausted_rate,
-            }
-            for track in counts
-        ]
-    }
+    return schemas.TrackKpiList.model_validate(
+        {
+            "tracks": [
+                {
+                    **asdict(track),
+                    "engagement_rate": track.engagement_rate,
+                    "requalified_rate": track.requalified_rate,
+                    "exhausted_rate": track.exhausted_rate,
+                }
+                for track in counts
+            ]
+        }
+    )
 
 
-@router.get("/leads/{lead_id}/consent", response_model=schemas.LeadConsent, responses=answers(404, 422))
-async def get_consent(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/leads/{lead_id}/consent", responses=answers(404, 422))
+async def get_consent(lead_id: UUID, request: Request, _: ReadAccess) -> schemas.LeadConsent:
     """The lead's consent per channel (source, time, proof) and its address's suppression, if listed."""
     async with runtime_of(request).pool.acquire() as conn:
         view = await views.consent_view(conn, lead_id)
     if view is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id} and no consent recorded for it")
-    return view
+    return schemas.LeadConsent.model_validate(view)
 
 
-@router.put("/leads/{lead_id}/consent", response_model=schemas.LeadConsent, responses=answers(422))
+@router.put("/leads/{lead_id}/consent", responses=answers(422))
 async def put_consent(
     lead_id: UUID, update: schemas.ConsentUpdate, request: Request, _: WriteAccess
-) -> dict[str, Any]:
+) -> schemas.LeadConsent:
     """Record an opt-in or opt-out on one channel; kept even for a lead nurture has not heard of yet.
 
     An email opt-out stops sending as intake's lead.consent_changed does; an email opt-in lifts the
@@ -197,7 +198,7 @@ async def put_consent(
         await consent.record(uow, change, lift=True)
         view = await views.consent_view(uow.conn, lead_id)
     assert view is not None
-    return view
+    return schemas.LeadConsent.model_validate(view)
 
 
 def _claim(request: Request, token: str) -> Claim:
@@ -210,37 +211,37 @@ def _claim(request: Request, token: str) -> Claim:
         raise HTTPException(status.HTTP_404_NOT_FOUND, str(error)) from error
 
 
-@unsubscribe_router.get(
-    "/unsubscribe/{token}", response_model=schemas.UnsubscribeLink, responses=answers(404, 410, 422)
-)
-async def show_unsubscribe(token: Token, request: Request) -> dict[str, Any]:
+@unsubscribe_router.get("/unsubscribe/{token}", responses=answers(404, 410, 422))
+async def show_unsubscribe(token: Token, request: Request) -> schemas.UnsubscribeLink:
     """What the link does, without doing it: mail scanners fetch links, so only a POST unsubscribes."""
     claim = _claim(request, token)
     async with runtime_of(request).pool.acquire() as conn:
         record = await consent_store.current(conn, claim.lead_id, claim.channel)
     opted_out = record is not None and record["opted_in"] is False
-    return {
-        "channel": claim.channel,
-        "expires_at": claim.expires_at,
-        "opted_out": opted_out,
-        "detail": "you are unsubscribed"
-        if opted_out
-        else "POST List-Unsubscribe=One-Click to this address to unsubscribe",
-    }
+    return schemas.UnsubscribeLink.model_validate(
+        {
+            "channel": claim.channel,
+            "expires_at": claim.expires_at,
+            "opted_out": opted_out,
+            "detail": "you are unsubscribed"
+            if opted_out
+            else "POST List-Unsubscribe=One-Click to this address to unsubscribe",
+        }
+    )
 
 
-@unsubscribe_router.post(
-    "/unsubscribe/{token}", response_model=schemas.Unsubscribed, responses=answers(404, 410, 422)
-)
-async def one_click_unsubscribe(token: Token, request: Request) -> dict[str, Any]:
+@unsubscribe_router.post("/unsubscribe/{token}", responses=answers(404, 410, 422))
+async def one_click_unsubscribe(token: Token, request: Request) -> schemas.Unsubscribed:
     """RFC 8058 one-click unsubscribe: the link's lead is opted out of its channel and gets nothing more."""
     claim = _claim(request, token)
     async with runtime_of(request).uow() as uow:
         record = await consent.unsubscribe(uow, claim, token, lifecycle.now())
-    return {
-        "channel": claim.channel,
-        "opted_out": True,
-        "source": record["source"],
-        "changed_at": record["changed_at"],
-        "detail": "you are unsubscribed: no more email will be sent to you",
-    }
+    return schemas.Unsubscribed.model_validate(
+        {
+            "channel": claim.channel,
+            "opted_out": True,
+            "source": record["source"],
+            "changed_at": record["changed_at"],
+            "detail": "you are unsubscribed: no more email will be sent to you",
+        }
+    )

@@ -12,6 +12,7 @@ from leadflow_nurture.domain.tracks import Track
 from leadflow_shared.bounds import Name, Text
 from leadflow_shared.contracts.lead import ContactChannel
 from leadflow_shared.lead_read_model import LeadRecord
+from leadflow_shared.pagination import CursorPage
 
 
 class Tracks(BaseModel):
@@ -56,11 +57,8 @@ EnrollmentSort = Literal[
 """How an enrollment list is sorted: `-` before a key sorts descending."""
 
 
-class EnrollmentPage(BaseModel):
+class EnrollmentPage(CursorPage[Enrollment]):
     """One page of enrollments; pass next_cursor as cursor for the next (null: no more)."""
-
-    items: list[Enrollment]
-    next_cursor: str | None
 
 
 class Touch(BaseModel):

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from leadflow_opportunity.adapters import leads, reports
@@ -77,8 +77,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@router.get("/leads/{lead_id}", response_model=schemas.LeadOverview, responses=answers(404, 422))
-async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/leads/{lead_id}", responses=answers(404, 422))
+async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> schemas.LeadOverview:
     """What opportunity knows of a lead: its status, and the account, contact and opportunities it became."""
     async with runtime_of(request).pool.acquire() as conn:
         lead = await leads.lead_view(conn, lead_id)
@@ -86,7 +86,9 @@ async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, 
     if lead is None and "account_id" not in became:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
     # A conversion can arrive before the status read model has heard of the lead.
-    return {"id": lead_id, "status": None, "profile": None, **(lead or {}), **became}
+    return schemas.LeadOverview.model_validate(
+        {"id": lead_id, "status": None, "profile": None, **(lead or {}), **became}
+    )
 
 
 # configuration
@@ -118,46 +120,44 @@ async def _replace(request: Request, kind: ConfigKind, body: dict[str, Any]) -> 
     return model.model_dump(mode="json")
 
 
-@router.get("/opportunity-criteria", response_model=OpportunityCriteria)
-async def get_criteria(request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/opportunity-criteria")
+async def get_criteria(request: Request, _: ReadAccess) -> OpportunityCriteria:
     """The current opportunity criteria."""
-    return await _current(request, ConfigKind.CRITERIA)
+    return OpportunityCriteria.model_validate(await _current(request, ConfigKind.CRITERIA))
 
 
-@router.put("/opportunity-criteria", response_model=OpportunityCriteria, responses=answers(422))
+@router.put("/opportunity-criteria", responses=answers(422))
 async def put_criteria(
     request: Request, _: AdminAccess, body: Annotated[dict[str, Any], Body()]
-) -> dict[str, Any]:
+) -> OpportunityCriteria:
     """Store a new version of the opportunity criteria (the version is assigned)."""
-    return await _replace(request, ConfigKind.CRITERIA, body)
+    return OpportunityCriteria.model_validate(await _replace(request, ConfigKind.CRITERIA, body))
 
 
-@router.get("/stages", response_model=StageSet)
-async def get_stages(request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/stages")
+async def get_stages(request: Request, _: ReadAccess) -> StageSet:
     """The current stage set."""
-    return await _current(request, ConfigKind.STAGES)
+    return StageSet.model_validate(await _current(request, ConfigKind.STAGES))
 
 
-@router.put("/stages", response_model=StageSet, responses=answers(422))
-async def put_stages(
-    request: Request, _: AdminAccess, body: Annotated[dict[str, Any], Body()]
-) -> dict[str, Any]:
+@router.put("/stages", responses=answers(422))
+async def put_stages(request: Request, _: AdminAccess, body: Annotated[dict[str, Any], Body()]) -> StageSet:
     """Store a new version of the stages."""
-    return await _replace(request, ConfigKind.STAGES, body)
+    return StageSet.model_validate(await _replace(request, ConfigKind.STAGES, body))
 
 
-@router.get("/lost-reasons", response_model=LostReasons)
-async def get_lost_reasons(request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/lost-reasons")
+async def get_lost_reasons(request: Request, _: ReadAccess) -> LostReasons:
     """The current lost reasons."""
-    return await _current(request, ConfigKind.LOST_REASONS)
+    return LostReasons.model_validate(await _current(request, ConfigKind.LOST_REASONS))
 
 
-@router.put("/lost-reasons", response_model=LostReasons, responses=answers(422))
+@router.put("/lost-reasons", responses=answers(422))
 async def put_lost_reasons(
     request: Request, _: AdminAccess, body: Annotated[dict[str, Any], Body()]
-) -> dict[str, Any]:
+) -> LostReasons:
     """Store a new version of the lost reasons."""
-    return await _replace(request, ConfigKind.LOST_REASONS, body)
+    return LostReasons.model_validate(await _replace(request, ConfigKind.LOST_REASONS, body))
 
 
 # contacts and accounts
@@ -174,14 +174,14 @@ async def list_accounts(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.AccountPage:
     """Accounts searched by name or domain and sorted, one page at a time; CSV with format=csv."""
     as_csv = browsing.wants_csv(request, format)
     async with runtime_of(request).pool.acquire() as conn:
         found = await repo.list_accounts(
             conn, q=q, sort=sort, cursor=cursor, limit=browsing.page_limit(as_csv, limit, 100, MAX_PAGE)
         )
-    return browsing.respond(found, as_csv, ACCOUNT_CSV)
+    return browsing.respond(found, as_csv, ACCOUNT_CSV, schemas.AccountPage)
 
 
 @router.get(
@@ -197,7 +197,7 @@ async def list_contacts(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.ContactPage:
     """Contacts searched by name, email, job title or account name and sorted, one page at a time; CSV with
     format=csv."""
     as_csv = browsing.wants_csv(request, format)
@@ -211,27 +211,27 @@ async def list_contacts(
             cursor=cursor,
             limit=browsing.page_limit(as_csv, limit, 100, MAX_PAGE),
         )
-    return browsing.respond(found, as_csv, CONTACT_CSV)
+    return browsing.respond(found, as_csv, CONTACT_CSV, schemas.ContactPage)
 
 
-@router.get("/accounts/{account_id}", response_model=schemas.AccountDetail, responses=answers(404, 422))
-async def get_account(account_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/accounts/{account_id}", responses=answers(404, 422))
+async def get_account(account_id: UUID, request: Request, _: ReadAccess) -> schemas.AccountDetail:
     """An account with its contacts and opportunities."""
     async with runtime_of(request).pool.acquire() as conn:
         account = await repo.account_view(conn, account_id)
     if account is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no account {account_id}")
-    return account
+    return schemas.AccountDetail.model_validate(account)
 
 
-@router.get("/contacts/{contact_id}", response_model=schemas.ContactDetail, responses=answers(404, 422))
-async def get_contact(contact_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/contacts/{contact_id}", responses=answers(404, 422))
+async def get_contact(contact_id: UUID, request: Request, _: ReadAccess) -> schemas.ContactDetail:
     """A contact with its signals, last criteria check, leads and opportunities."""
     async with runtime_of(request).pool.acquire() as conn:
         contact = await repo.contact_view(conn, contact_id)
     if contact is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no contact {contact_id}")
-    return contact
+    return schemas.ContactDetail.model_validate(contact)
 
 
 @router.post("/contacts/{contact_id}/signals", responses=answers(404, 422))
@@ -277,12 +277,11 @@ class StageMoveRequest(BaseModel):
 
 @router.post(
     "/opportunities/{opportunity_id}/stage",
-    response_model=schemas.StageMoved,
     responses=answers(404, 409, 422),
 )
 async def post_stage(
     opportunity_id: UUID, move: StageMoveRequest, request: Request, _: WriteAccess
-) -> dict[str, Any]:
+) -> schemas.StageMoved:
     """Move an opportunity (409 when closed, 422 for an unknown stage or bad details)."""
     try:
         async with runtime_of(request).uow() as uow:
@@ -304,7 +303,9 @@ async def post_stage(
         raise HTTPException(status.HTTP_409_CONFLICT, str(error)) from error
     except (UnknownStage, InvalidMove) as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(error)) from error
-    return {**moved.state.model_dump(mode="json"), "changed": list(moved.changed)}
+    return schemas.StageMoved.model_validate(
+        {**moved.state.model_dump(mode="json"), "changed": list(moved.changed)}
+    )
 
 
 @router.get(
@@ -323,7 +324,7 @@ async def list_opportunities(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.OpportunityPage:
     """Opportunities filtered, searched (name, owner, stage) and sorted, one page at a time (pass
     next_cursor as cursor); as CSV with format=csv or Accept: text/csv."""
     as_csv = browsing.wants_csv(request, format)
@@ -338,52 +339,56 @@ async def list_opportunities(
             cursor=cursor,
             limit=browsing.page_limit(as_csv, limit, 100, MAX_PAGE),
         )
-    return browsing.respond(found, as_csv, OPPORTUNITY_CSV)
+    return browsing.respond(found, as_csv, OPPORTUNITY_CSV, schemas.OpportunityPage)
 
 
-@router.get(
-    "/opportunities/{opportunity_id}", response_model=schemas.OpportunityDetail, responses=answers(404, 422)
-)
-async def get_opportunity(opportunity_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/opportunities/{opportunity_id}", responses=answers(404, 422))
+async def get_opportunity(opportunity_id: UUID, request: Request, _: ReadAccess) -> schemas.OpportunityDetail:
     """An opportunity with its stage history."""
     async with runtime_of(request).pool.acquire() as conn:
         opportunity = await repo.opportunity_view(conn, opportunity_id)
     if opportunity is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no opportunity {opportunity_id}")
-    return opportunity
+    return schemas.OpportunityDetail.model_validate(opportunity)
 
 
-@router.get("/pipeline", response_model=schemas.Pipeline)
-async def get_pipeline(request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/pipeline")
+async def get_pipeline(request: Request, _: ReadAccess) -> schemas.Pipeline:
     """Open opportunities per stage: count, amount and probability-weighted amount."""
     async with runtime_of(request).pool.acquire() as conn:
         config = await store_of(request).load(conn)
         by_stage = await reports.stage_sums(conn, open_only=True)
     rows = pipeline(by_stage, config.stages)
-    return {
-        "stage_set_version": config.stages.version,
-        "stages": [{"stage": row.stage, **asdict(row.totals)} for row in rows],
-    }
+    return schemas.Pipeline.model_validate(
+        {
+            "stage_set_version": config.stages.version,
+            "stages": [{"stage": row.stage, **asdict(row.totals)} for row in rows],
+        }
+    )
 
 
-@router.get("/forecast", response_model=schemas.Forecast, responses=answers(422))
-async def get_forecast(request: Request, _: ReadAccess, period: Period = Period.MONTH) -> dict[str, Any]:
+@router.get("/forecast", responses=answers(422))
+async def get_forecast(request: Request, _: ReadAccess, period: Period = Period.MONTH) -> schemas.Forecast:
     """Opportunities per close period and forecast category."""
     async with runtime_of(request).pool.acquire() as conn:
         cells = forecast(await reports.forecast_sums(conn, period), period)
-    return {
-        "period": period.value,
-        "cells": [{"period": c.period, "category": c.category.value, **asdict(c.totals)} for c in cells],
-    }
+    return schemas.Forecast.model_validate(
+        {
+            "period": period.value,
+            "cells": [{"period": c.period, "category": c.category.value, **asdict(c.totals)} for c in cells],
+        }
+    )
 
 
-@router.get("/kpis", response_model=schemas.KpiReport, responses=answers(422))
-async def get_kpis(request: Request, _: ReadAccess, by: Dimension = Dimension.SOURCE) -> dict[str, Any]:
+@router.get("/kpis", responses=answers(422))
+async def get_kpis(request: Request, _: ReadAccess, by: Dimension = Dimension.SOURCE) -> schemas.KpiReport:
     """Lead-to-opportunity rate, win rate, average deal size and median sales cycle per source or campaign."""
     async with runtime_of(request).pool.acquire() as conn:
         groups, overall = await reports.kpi_counts(conn, by)
-    return {
-        "by": by.value,
-        "groups": [asdict(k) for k in kpis_by(groups)],
-        "overall": asdict(kpis("all", overall)),
-    }
+    return schemas.KpiReport.model_validate(
+        {
+            "by": by.value,
+            "groups": [asdict(k) for k in kpis_by(groups)],
+            "overall": asdict(kpis("all", overall)),
+        }
+    )

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from leadflow_opportunity.domain.stages import OpportunityState
 from leadflow_shared.lead_read_model import LeadRecord
+from leadflow_shared.pagination import CursorPage
 
 
 class Opportunity(BaseModel):
@@ -62,11 +63,8 @@ class OpportunityDetail(Opportunity):
     history: list[StageHistoryEntry]
 
 
-class OpportunityPage(BaseModel):
+class OpportunityPage(CursorPage[Opportunity]):
     """One page of opportunities; pass next_cursor as cursor for the next (null: no more)."""
-
-    items: list[Opportunity]
-    next_cursor: str | None
 
 
 class Contact(BaseModel):
@@ -226,18 +224,12 @@ class AccountSummary(BaseModel):
     created_at: datetime
 
 
-class AccountPage(BaseModel):
+class AccountPage(CursorPage[AccountSummary]):
     """A page of accounts; pass next_cursor as cursor for the next."""
 
-    items: list[AccountSummary]
-    next_cursor: str | None
 
-
-class ContactPage(BaseModel):
+class ContactPage(CursorPage[Contact]):
     """A page of contacts; pass next_cursor as cursor for the next."""
-
-    items: list[Contact]
-    next_cursor: str | None
 
 
 class LeadOverview(LeadRecord):

@@ -8,7 +8,7 @@ from datetime import timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Body, HTTPException, Query, Request, status
+from fastapi import APIRouter, Body, HTTPException, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadflow_qualification.adapters import repository as repo
@@ -71,19 +71,19 @@ def store_of(request: Request) -> cfg.ConfigStore:
     return store
 
 
-async def _view(request: Request, lead_id: UUID) -> dict[str, Any]:
+async def _view(request: Request, lead_id: UUID) -> schemas.LeadView:
     async with runtime_of(request).pool.acquire() as conn:
         lead = await repo.lead_view(conn, lead_id)
     if lead is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no lead {lead_id}")
-    return lead
+    return schemas.LeadView.model_validate(lead)
 
 
 # leads
 
 
-@router.get("/leads/{lead_id}", response_model=schemas.LeadView, responses=answers(404, 422))
-async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/leads/{lead_id}", responses=answers(404, 422))
+async def get_lead(lead_id: UUID, request: Request, _: ReadAccess) -> schemas.LeadView:
     """A lead's status, scores, latest decision with its reasons, and history."""
     return await _view(request, lead_id)
 
@@ -119,7 +119,7 @@ async def list_leads(
     cursor: browsing.Cursor = None,
     limit: browsing.Limit = None,
     format: browsing.Format = None,
-) -> Any:
+) -> Response | schemas.LeadPage:
     """Leads by status, owner, staleness and text (name, email, company, owner), sorted, in pages (up to
     1,000 as JSON); as CSV with format=csv or Accept: text/csv."""
     as_csv = browsing.wants_csv(request, format)
@@ -134,13 +134,13 @@ async def list_leads(
             cursor=cursor,
             limit=browsing.page_limit(as_csv, limit, 100, 1000),
         )
-    return browsing.respond(found, as_csv, LEAD_CSV)
+    return browsing.respond(found, as_csv, LEAD_CSV, schemas.LeadPage)
 
 
-@router.post("/leads/{lead_id}/contacted", response_model=schemas.LeadView, responses=CHANGE_ANSWERS)
+@router.post("/leads/{lead_id}/contacted", responses=CHANGE_ANSWERS)
 async def mark_contacted(
     lead_id: UUID, body: sales.Contacted, request: Request, _: WriteAccess
-) -> dict[str, Any]:
+) -> schemas.LeadView:
     """A salesperson reached the lead."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
@@ -148,10 +148,10 @@ async def mark_contacted(
     return await _view(request, lead_id)
 
 
-@router.post("/leads/{lead_id}/sales-report", response_model=schemas.LeadView, responses=CHANGE_ANSWERS)
+@router.post("/leads/{lead_id}/sales-report", responses=CHANGE_ANSWERS)
 async def sales_report(
     lead_id: UUID, body: sales.SalesReport, request: Request, _: WriteAccess
-) -> dict[str, Any]:
+) -> schemas.LeadView:
     """Record budget, authority, need and timeline as sales learned them; the lead is judged again."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
@@ -159,10 +159,10 @@ async def sales_report(
     return await _view(request, lead_id)
 
 
-@router.post("/leads/{lead_id}/qualify", response_model=schemas.LeadView, responses=CHANGE_ANSWERS)
+@router.post("/leads/{lead_id}/qualify", responses=CHANGE_ANSWERS)
 async def qualify(
     lead_id: UUID, body: sales.ManualQualify, request: Request, _: WriteAccess
-) -> dict[str, Any]:
+) -> schemas.LeadView:
     """Qualify by hand (kept as an override)."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
@@ -170,10 +170,10 @@ async def qualify(
     return await _view(request, lead_id)
 
 
-@router.post("/leads/{lead_id}/disqualify", response_model=schemas.LeadView, responses=CHANGE_ANSWERS)
+@router.post("/leads/{lead_id}/disqualify", responses=CHANGE_ANSWERS)
 async def disqualify(
     lead_id: UUID, body: sales.ManualDisqualify, request: Request, _: WriteAccess
-) -> dict[str, Any]:
+) -> schemas.LeadView:
     """Disqualify by hand with a reason (kept as an override)."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
@@ -181,10 +181,10 @@ async def disqualify(
     return await _view(request, lead_id)
 
 
-@router.post("/leads/{lead_id}/status", response_model=schemas.LeadView, responses=CHANGE_ANSWERS)
+@router.post("/leads/{lead_id}/status", responses=CHANGE_ANSWERS)
 async def change_status(
     lead_id: UUID, body: sales.StatusChange, request: Request, _: WriteAccess
-) -> dict[str, Any]:
+) -> schemas.LeadView:
     """Move a lead between working statuses (open and contacted categories, custom ones included)."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
@@ -203,7 +203,7 @@ async def get_criteria(request: Request, _: ReadAccess) -> Criteria:
     return config.criteria
 
 
-@router.put("/criteria", response_model=schemas.CriteriaStored, responses=answers(422))
+@router.put("/criteria", responses=answers(422))
 async def put_criteria(
     request: Request,
     principal: AdminAccess,
@@ -219,7 +219,7 @@ async def put_criteria(
             " person put them; `clear` lifts those overrides and lets the criteria decide"
         ),
     ] = "keep",
-) -> dict[str, Any]:
+) -> schemas.CriteriaStored:
     """Store a new criteria version (the body's version is ignored); optionally apply it to stored leads."""
     runtime = runtime_of(request)
     with answering_4xx():
@@ -230,7 +230,9 @@ async def put_criteria(
         if apply_to
         else None
     )
-    return {"criteria": criteria.model_dump(mode="json"), "applied": applied}
+    return schemas.CriteriaStored.model_validate(
+        {"criteria": criteria.model_dump(mode="json"), "applied": applied}
+    )
 
 
 class SimulationRequest(BaseModel):
@@ -243,8 +245,8 @@ class SimulationRequest(BaseModel):
     max_leads: int = Field(default=100_000, ge=1, le=1_000_000)
 
 
-@router.post("/criteria/simulate", response_model=schemas.Simulation, responses=answers(422))
-async def simulate_criteria(body: SimulationRequest, request: Request, _: WriteAccess) -> dict[str, Any]:
+@router.post("/criteria/simulate", responses=answers(422))
+async def simulate_criteria(body: SimulationRequest, request: Request, _: WriteAccess) -> schemas.Simulation:
     """How many leads a proposed criteria version would move, from what to what, with samples."""
     async with runtime_of(request).pool.acquire() as conn:
         config = await store_of(request).load(conn)
@@ -252,7 +254,9 @@ async def simulate_criteria(body: SimulationRequest, request: Request, _: WriteA
         with answering_4xx():
             proposed = cfg.proposed_criteria(body.criteria, current)
         result, truncated = await reports.run_simulation(conn, config, proposed, body.scope, body.max_leads)
-    return {**result.model_dump(mode="json"), "changed": result.changed, "truncated": truncated}
+    return schemas.Simulation.model_validate(
+        {**result.model_dump(mode="json"), "changed": result.changed, "truncated": truncated}
+    )
 
 
 # statuses, assignment, staleness
@@ -268,25 +272,25 @@ class NewStatus(BaseModel):
     description: Text = ""
 
 
-@router.get("/statuses", response_model=schemas.Statuses)
-async def get_statuses(request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/statuses")
+async def get_statuses(request: Request, _: ReadAccess) -> schemas.Statuses:
     """The status catalog with what each status may move to."""
     async with runtime_of(request).pool.acquire() as conn:
         config = await store_of(request).load(conn)
     catalog = config.catalog
-    return {
-        "version": config.catalog_version,
-        "statuses": [
-            {**s.model_dump(mode="json"), "allowed_targets": list(catalog.allowed_targets(s.name))}
-            for s in catalog.statuses
-        ],
-    }
+    return schemas.Statuses.model_validate(
+        {
+            "version": config.catalog_version,
+            "statuses": [
+                {**s.model_dump(mode="json"), "allowed_targets": list(catalog.allowed_targets(s.name))}
+                for s in catalog.statuses
+            ],
+        }
+    )
 
 
-@router.post(
-    "/statuses", status_code=status.HTTP_201_CREATED, response_model=schemas.Statuses, responses=answers(422)
-)
-async def add_status(body: NewStatus, request: Request, _: AdminAccess) -> dict[str, Any]:
+@router.post("/statuses", status_code=status.HTTP_201_CREATED, responses=answers(422))
+async def add_status(body: NewStatus, request: Request, _: AdminAccess) -> schemas.Statuses:
     """Add a custom status."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
@@ -296,41 +300,45 @@ async def add_status(body: NewStatus, request: Request, _: AdminAccess) -> dict[
     return await get_statuses(request, _)
 
 
-@router.get("/assignment", response_model=schemas.Assignment)
-async def get_assignment(request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/assignment")
+async def get_assignment(request: Request, _: ReadAccess) -> schemas.Assignment:
     """The owner-assignment policy in force (null: leads stay unassigned)."""
     async with runtime_of(request).pool.acquire() as conn:
         config = await store_of(request).load(conn)
     policy = config.assignment.model_dump(mode="json") if config.assignment else None
-    return {"version": config.assignment_version, "policy": policy}
+    return schemas.Assignment.model_validate({"version": config.assignment_version, "policy": policy})
 
 
-@router.put("/assignment", response_model=schemas.Assignment, responses=answers(422))
+@router.put("/assignment", responses=answers(422))
 async def put_assignment(
     request: Request, _: AdminAccess, body: dict[str, Any] = Body(...)
-) -> dict[str, Any]:
+) -> schemas.Assignment:
     """Store a new assignment policy."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
             version, policy = await cfg.put_simple(uow.conn, cfg.ASSIGNMENT, body, "admin")
-    return {"version": version, "policy": policy.model_dump(mode="json")}
+    return schemas.Assignment.model_validate({"version": version, "policy": policy.model_dump(mode="json")})
 
 
-@router.get("/staleness", response_model=schemas.Staleness)
-async def get_staleness(request: Request, _: ReadAccess) -> dict[str, Any]:
+@router.get("/staleness")
+async def get_staleness(request: Request, _: ReadAccess) -> schemas.Staleness:
     """The staleness limits in force, per base category, in (fractional) hours."""
     async with runtime_of(request).pool.acquire() as conn:
         config = await store_of(request).load(conn)
-    return {"version": config.staleness_version, **config.staleness.model_dump(mode="json")}
+    return schemas.Staleness.model_validate(
+        {"version": config.staleness_version, **config.staleness.model_dump(mode="json")}
+    )
 
 
-@router.put("/staleness", response_model=schemas.Staleness, responses=answers(422))
-async def put_staleness(request: Request, _: AdminAccess, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
+@router.put("/staleness", responses=answers(422))
+async def put_staleness(
+    request: Request, _: AdminAccess, body: dict[str, Any] = Body(...)
+) -> schemas.Staleness:
     """Store new staleness limits."""
     with answering_4xx():
         async with runtime_of(request).uow() as uow:
             version, limits = await cfg.put_simple(uow.conn, cfg.STALENESS, body, "admin")
-    return {"version": version, **limits.model_dump(mode="json")}
+    return schemas.Staleness.model_validate({"version": version, **limits.model_dump(mode="json")})
 
 
 @router.post("/staleness/sweep")
@@ -343,16 +351,14 @@ async def sweep_now(request: Request, _: AdminAccess) -> schemas.SweepDone:
 # KPIs
 
 
-@router.get(
-    "/kpis/funnel", response_model=schemas.Funnel, response_model_exclude_unset=True, responses=answers(422)
-)
+@router.get("/kpis/funnel", response_model_exclude_unset=True, responses=answers(422))
 async def funnel(
     request: Request,
     _: ReadAccess,
     from_: Annotated[MomentFilter, Query(alias="from")] = None,
     to: MomentFilter = None,
     by: GroupBy | None = None,
-) -> dict[str, Any]:
+) -> schemas.Funnel:
     """Funnel KPIs of the leads created in [from, to) (default: the last 30 days), optionally grouped."""
     end = to or now_utc()
     start = from_ or end - timedelta(days=30)
@@ -363,4 +369,6 @@ async def funnel(
     if start >= end:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"from {start} must be before to {end}")
     async with runtime_of(request).pool.acquire() as conn:
-        return await reports.funnel(conn, await store_of(request).load(conn), start, end, by)
+        return schemas.Funnel.model_validate(
+            await reports.funnel(conn, await store_of(request).load(conn), start, end, by)
+        )

@@ -14,6 +14,7 @@ from leadflow_qualification.domain.funnel import FunnelReport
 from leadflow_qualification.domain.simulation import SimulationScope, StatusChange
 from leadflow_qualification.domain.staleness import CategoryLimit
 from leadflow_qualification.domain.statuses import LeadStatus
+from leadflow_shared.pagination import CursorPage
 
 
 class HistoryEntry(BaseModel):
@@ -91,11 +92,8 @@ LeadSort = Literal[
 """How a lead list is sorted: `-` before a key sorts descending."""
 
 
-class LeadPage(BaseModel):
+class LeadPage(CursorPage[LeadSummary]):
     """One page of leads; pass next_cursor as cursor for the next (null: no more)."""
-
-    items: list[LeadSummary]
-    next_cursor: str | None
 
 
 class Reapplied(BaseModel):
