@@ -1,0 +1,62 @@
+"""Vivid lead data for every test tier: one builder per contract, each with keyword overrides.
+
+Importing this module touches no database or broker, so unit tests use it as freely as end-to-end ones.
+A module that needs its own cast keeps the cast's fields as data and builds with these.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from leadflow_shared.contracts.envelope import Envelope, new_event
+from leadflow_shared.contracts.events import EventData, LeadCaptured
+from leadflow_shared.contracts.lead import Channel, LeadProfile, LeadSubmission, Touch
+
+E = TypeVar("E", bound=EventData)
+
+# Maren Lie runs Fjellbakeri, a bakery in Bergen, and asked through the website's contact form.
+MAREN: dict[str, Any] = {"first_name": "Maren", "last_name": "Lie", "email": "maren.lie@fjellbakeri.example"}
+
+
+def address(name: str, domain: str) -> str:
+    """An email address at the domain that no other call gives out: the name and six random hex digits."""
+    return f"{name.lower()}.{uuid.uuid4().hex[:6]}@{domain}"
+
+
+def profile(*like: Mapping[str, Any], **changes: Any) -> LeadProfile:
+    """Maren Lie of Fjellbakeri as a lead profile; the fields of each `like` (a module's cast), then the
+    changes, say who else."""
+    fields: dict[str, Any] = dict(MAREN)
+    for cast in like:
+        fields.update(cast)
+    return LeadProfile.model_validate({**fields, **changes})
+
+
+def touch(**changes: Any) -> Touch:
+    """A visit to the website's contact form, just now."""
+    fields: dict[str, Any] = {
+        "channel": Channel.WEB_FORM,
+        "source_system": "website",
+        "occurred_at": datetime.now(UTC),
+    }
+    return Touch.model_validate({**fields, **changes})
+
+
+def submission(**changes: Any) -> LeadSubmission:
+    """Maren's contact form as intake receives it."""
+    fields: dict[str, Any] = {**MAREN, "channel": Channel.WEB_FORM, "source_system": "website"}
+    return LeadSubmission.model_validate({**fields, **changes})
+
+
+def captured(who: LeadProfile | None = None, **changes: Any) -> LeadCaptured:
+    """A new lead (Maren unless `who` says otherwise), captured from a contact form just now."""
+    fields: dict[str, Any] = {"lead_id": uuid.uuid4(), "profile": who or profile(), "touch": touch()}
+    return LeadCaptured.model_validate({**fields, **changes})
+
+
+def sent(event: E, source: str = "intake") -> tuple[Envelope, E]:
+    """An event as a batch handler receives it: its envelope, from the source, beside its data."""
+    return new_event(event, source=source), event
