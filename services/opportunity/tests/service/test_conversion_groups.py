@@ -17,13 +17,14 @@ import orjson
 import pytest
 import pytest_asyncio
 
+from leadflow_devstack.builders import sent
 from leadflow_devstack.testing import TestStack
 from leadflow_opportunity.adapters import config_store, reports
 from leadflow_opportunity.bootstrap import MIGRATIONS
 from leadflow_opportunity.use_cases import conversion
 from leadflow_shared import migrations
 from leadflow_shared.consumer import Conflict
-from leadflow_shared.contracts.envelope import Envelope, new_event
+from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import LeadQualified
 from leadflow_shared.contracts.lead import Campaign, LeadProfile
 from leadflow_shared.db import create_pool
@@ -138,10 +139,6 @@ async def two_schemas(service_stack: TestStack) -> AsyncIterator[tuple[asyncpg.P
         await admin.close()
 
 
-def sent(event: LeadQualified) -> tuple[Envelope, LeadQualified]:
-    return new_event(event, source="qualification"), event
-
-
 async def convert_before(pool: asyncpg.Pool, items: list[tuple[Envelope, LeadQualified]]) -> None:
     for envelope, event in items:
         async with pool.acquire() as conn, conn.transaction():
@@ -223,7 +220,10 @@ async def every_row(pool: asyncpg.Pool, labels: dict[UUID, str]) -> dict[str, li
 async def test_a_mixed_group_converted_together_leaves_every_row_and_event_one_by_one_leaves(
     two_schemas: tuple[asyncpg.Pool, asyncpg.Pool],
 ) -> None:
-    before, items = [sent(event) for event in BEFORE], [sent(event) for event in GROUP.values()]
+    before, items = (
+        [sent(event, "qualification") for event in BEFORE],
+        [sent(event, "qualification") for event in GROUP.values()],
+    )
     labels = {lead_id: label for label, lead_id in LEADS.items()}
     labels.update((e.lead_id, label) for label, e in GROUP.items() if e.lead_id not in labels)
     outcomes: dict[bool, dict[str, conversion.ConversionOutcome]] = {}
@@ -274,7 +274,7 @@ async def test_a_group_that_meets_a_company_created_concurrently_is_retried(
     two_schemas: tuple[asyncpg.Pool, asyncpg.Pool],
 ) -> None:
     pool = two_schemas[1]
-    items = [sent(GROUP["turing"]), sent(GROUP["joan"])]
+    items = [sent(GROUP["turing"], "qualification"), sent(GROUP["joan"], "qualification")]
     async with pool.acquire() as other, other.transaction():
         await other.execute(
             "INSERT INTO accounts (id, name, domain, name_key)"
