@@ -7,7 +7,6 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 
+from leadflow_devstack.builders import captured, profile
 from leadflow_devstack.testing import (
     ServiceProcess,
     TestStack,
@@ -25,8 +25,7 @@ from leadflow_devstack.testing import (
     read_topic,
     wait_until,
 )
-from leadflow_shared.contracts.events import DisqualificationReason, LeadCaptured, LeadDisqualified
-from leadflow_shared.contracts.lead import Channel, LeadProfile, Touch
+from leadflow_shared.contracts.events import DisqualificationReason, LeadDisqualified
 from leadflow_shared.contracts.topics import NURTURE_EVENTS
 
 from .test_nurture_journeys import auth, send
@@ -101,12 +100,11 @@ async def nurture(inbox: tuple[int, RawInbox]) -> AsyncIterator[tuple[TestStack,
 async def disqualified_baker(stack: TestStack, email: str) -> uuid.UUID:
     """A baker intake captured and qualification found without budget: nurture puts her on the drip."""
     lead_id = uuid.uuid4()
-    profile = LeadProfile(first_name="Inês", last_name="Moreau", email=email, company="Pastelaria Açúcar")
-    touch = Touch(channel=Channel.WEB_FORM, source_system="website", occurred_at=datetime.now(UTC))
-    await send(stack, LeadCaptured(lead_id=lead_id, profile=profile, touch=touch), "intake")
+    ines = profile(first_name="Inês", last_name="Moreau", email=email, company="Pastelaria Açúcar")
+    await send(stack, captured(ines, lead_id=lead_id), "intake")
     reason = DisqualificationReason.NO_BUDGET
     event = LeadDisqualified(
-        lead_id=lead_id, reason=reason, nurturable=True, profile=profile, fit_score=0.4, engagement_score=0.1
+        lead_id=lead_id, reason=reason, nurturable=True, profile=ines, fit_score=0.4, engagement_score=0.1
     )
     await send(stack, event, "qualification")
     return lead_id
