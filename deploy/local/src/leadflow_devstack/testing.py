@@ -429,6 +429,23 @@ async def wait_until(check: Callable[[], Awaitable[T | None]], within: float = 6
     raise AssertionError(f"condition not met within {within}s (last answer: {last!r})")
 
 
+async def wait_blocking(holder: asyncpg.Connection, within: float = 30.0) -> None:
+    """Wait until another session waits for a lock that the holder's open transaction holds.
+
+    A sentinel that work started beside the holder got as far as the holder's rows, where a sleep would guess
+    how long it takes to get there. The holder itself asks, between its statements: another connection from
+    a small pool could be the very one the waiting work needs.
+    """
+    query = (
+        "SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+    )
+
+    async def blocked() -> int:
+        return int(await holder.fetchval(query))
+
+    await wait_until(blocked, within=within, every=0.02)
+
+
 async def produce(stack: TestStack, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
     """Publish raw messages (key, value) to a topic of the run, as an upstream system would."""
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, enable_idempotence=True, linger_ms=5)

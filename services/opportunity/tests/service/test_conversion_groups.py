@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from leadflow_devstack.builders import sent
-from leadflow_devstack.testing import TestStack
+from leadflow_devstack.testing import TestStack, wait_blocking
 from leadflow_opportunity.adapters import config_store, reports
 from leadflow_opportunity.bootstrap import MIGRATIONS
 from leadflow_opportunity.use_cases import conversion
@@ -282,7 +282,7 @@ async def test_a_group_that_meets_a_company_created_concurrently_is_retried(
             uuid.uuid4(),
         )
         group = asyncio.create_task(convert_group(pool, items, grouped=True))
-        await asyncio.sleep(0.5)
+        await wait_blocking(other)
         assert not group.done()  # waiting on the other transaction's account
     with pytest.raises(Conflict):
         await group
