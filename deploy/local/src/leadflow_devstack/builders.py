@@ -9,10 +9,11 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from leadflow_shared.contracts.envelope import Envelope, new_event
-from leadflow_shared.contracts.events import EventData, LeadCaptured
+from leadflow_shared.contracts.events import EventData, LeadCaptured, LeadQualified
 from leadflow_shared.contracts.lead import Channel, LeadProfile, LeadSubmission, Touch
 
 E = TypeVar("E", bound=EventData)
@@ -26,13 +27,21 @@ def address(name: str, domain: str) -> str:
     return f"{name.lower()}.{uuid.uuid4().hex[:6]}@{domain}"
 
 
+def _fields(
+    base: Mapping[str, Any], like: tuple[Mapping[str, Any], ...], changes: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The base's fields, then each `like`'s, then the changes: later ones win."""
+    fields = dict(base)
+    for cast in like:
+        fields.update(cast)
+    fields.update(changes)
+    return fields
+
+
 def profile(*like: Mapping[str, Any], **changes: Any) -> LeadProfile:
     """Maren Lie of Fjellbakeri as a lead profile; the fields of each `like` (a module's cast), then the
     changes, say who else."""
-    fields: dict[str, Any] = dict(MAREN)
-    for cast in like:
-        fields.update(cast)
-    return LeadProfile.model_validate({**fields, **changes})
+    return LeadProfile.model_validate(_fields(MAREN, like, changes))
 
 
 def touch(**changes: Any) -> Touch:
@@ -55,6 +64,24 @@ def captured(who: LeadProfile | None = None, **changes: Any) -> LeadCaptured:
     """A new lead (Maren unless `who` says otherwise), captured from a contact form just now."""
     fields: dict[str, Any] = {"lead_id": uuid.uuid4(), "profile": who or profile(), "touch": touch()}
     return LeadCaptured.model_validate({**fields, **changes})
+
+
+def qualified(*like: Mapping[str, Any], **changes: Any) -> LeadQualified:
+    """A new lead (Maren unless told otherwise) qualified under the first criteria: a need, the authority, a
+    confirmed budget of 48,000 and 45 days to decide; each `like`, then the changes, say what differs."""
+    ready: dict[str, Any] = {
+        "lead_id": uuid.uuid4(),
+        "profile": profile(),
+        "fit_score": 82.0,
+        "engagement_score": 40.0,
+        "budget_amount": Decimal("48000"),
+        "budget_confirmed": True,
+        "authority": True,
+        "need": True,
+        "timeline_days": 45,
+        "criteria_version": 1,
+    }
+    return LeadQualified.model_validate(_fields(ready, like, changes))
 
 
 def sent(event: E, source: str = "intake") -> tuple[Envelope, E]:
