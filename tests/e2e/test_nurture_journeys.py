@@ -16,6 +16,7 @@ import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 
+from leadflow_devstack import builders
 from leadflow_devstack.builders import captured, profile
 from leadflow_devstack.testing import (
     ServiceProcess,
@@ -157,14 +158,8 @@ async def capture(stack: TestStack, first: str, email: str) -> uuid.UUID:
 def disqualified(
     lead_id: uuid.UUID, first: str, email: str, reason: DisqualificationReason
 ) -> LeadDisqualified:
-    return LeadDisqualified(
-        lead_id=lead_id,
-        reason=reason,
-        nurturable=True,
-        profile=moreau(first, email),
-        fit_score=0.4,
-        engagement_score=0.1,
-    )
+    fit = {"fit_score": 0.4, "engagement_score": 0.1}
+    return builders.disqualified(fit, lead_id=lead_id, reason=reason, profile=moreau(first, email))
 
 
 async def lead_view(stack: TestStack, service: ServiceProcess, lead_id: uuid.UUID) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 
-from leadflow_devstack.builders import captured, profile
+from leadflow_devstack.builders import captured, disqualified, profile
 from leadflow_devstack.testing import (
     ServiceProcess,
     TestStack,
@@ -25,7 +25,6 @@ from leadflow_devstack.testing import (
     read_topic,
     wait_until,
 )
-from leadflow_shared.contracts.events import DisqualificationReason, LeadDisqualified
 from leadflow_shared.contracts.topics import NURTURE_EVENTS
 
 from .test_nurture_journeys import auth, send
@@ -102,10 +101,7 @@ async def disqualified_baker(stack: TestStack, email: str) -> uuid.UUID:
     lead_id = uuid.uuid4()
     ines = profile(first_name="Inês", last_name="Moreau", email=email, company="Pastelaria Açúcar")
     await send(stack, captured(ines, lead_id=lead_id), "intake")
-    reason = DisqualificationReason.NO_BUDGET
-    event = LeadDisqualified(
-        lead_id=lead_id, reason=reason, nurturable=True, profile=ines, fit_score=0.4, engagement_score=0.1
-    )
+    event = disqualified(lead_id=lead_id, profile=ines, fit_score=0.4, engagement_score=0.1)
     await send(stack, event, "qualification")
     return lead_id
 

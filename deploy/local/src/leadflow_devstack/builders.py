@@ -13,7 +13,13 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from leadflow_shared.contracts.envelope import Envelope, new_event
-from leadflow_shared.contracts.events import EventData, LeadCaptured, LeadQualified
+from leadflow_shared.contracts.events import (
+    DisqualificationReason,
+    EventData,
+    LeadCaptured,
+    LeadDisqualified,
+    LeadQualified,
+)
 from leadflow_shared.contracts.lead import Channel, LeadProfile, LeadSubmission, Touch
 
 E = TypeVar("E", bound=EventData)
@@ -82,6 +88,20 @@ def qualified(*like: Mapping[str, Any], **changes: Any) -> LeadQualified:
         "criteria_version": 1,
     }
     return LeadQualified.model_validate(_fields(ready, like, changes))
+
+
+def disqualified(*like: Mapping[str, Any], **changes: Any) -> LeadDisqualified:
+    """A new lead (Maren unless told otherwise) found without a budget yet, worth nurturing; each `like`, then
+    the changes, say what differs."""
+    fields: dict[str, Any] = {
+        "lead_id": uuid.uuid4(),
+        "reason": DisqualificationReason.NO_BUDGET,
+        "nurturable": True,
+        "profile": profile(),
+        "fit_score": 41.0,
+        "engagement_score": 5.0,
+    }
+    return LeadDisqualified.model_validate(_fields(fields, like, changes))
 
 
 def sent(event: E, source: str = "intake") -> tuple[Envelope, E]:

@@ -11,6 +11,7 @@ from uuid import UUID
 import orjson
 import pytest
 
+from leadflow_devstack import builders
 from leadflow_devstack.builders import captured, profile, sent, touch
 from leadflow_nurture.adapters import leads
 from leadflow_nurture.adapters.tracks import TrackStore
@@ -76,14 +77,8 @@ def status(
 def disqualified(
     lead_id: UUID, reason: DisqualificationReason, nurturable: bool, name: str
 ) -> LeadDisqualified:
-    return LeadDisqualified(
-        lead_id=lead_id,
-        reason=reason,
-        nurturable=nurturable,
-        profile=baker(name, job_title="as qualification saw it"),
-        fit_score=41.0,
-        engagement_score=5.0,
-    )
+    seen = baker(name, job_title="as qualification saw it")
+    return builders.disqualified(lead_id=lead_id, reason=reason, nurturable=nurturable, profile=seen)
 
 
 def envelopes(*events: EventData) -> Items:
