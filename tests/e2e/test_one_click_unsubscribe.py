@@ -140,9 +140,12 @@ async def test_posting_the_one_click_link_of_a_sent_email_stops_the_next_email(
     # Rita's second email shows the round that would have sent Inês hers has run.
     await wait_until(lambda: _at_least(inbox[1].to(staying), 2), within=30)
     assert len(inbox[1].to(leaving)) == 1
-    records = await read_topic(stack, NURTURE_EVENTS, within=2.0)
-    recorded = [json.loads(r.value) for r in records]
-    [consent] = [e for e in recorded if e["type"] == "nurture.consent_recorded"]
+
+    async def consents() -> list[dict[str, Any]] | None:
+        recorded = [json.loads(r.value) for r in await read_topic(stack, NURTURE_EVENTS)]
+        return [e for e in recorded if e["type"] == "nurture.consent_recorded"] or None
+
+    [consent] = await wait_until(consents, within=30)
     assert consent["data"]["lead_id"] == str(lead_id)
     assert (consent["data"]["opted_in"], consent["data"]["source"]) == (False, "one-click unsubscribe")
 
