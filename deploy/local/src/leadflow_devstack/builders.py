@@ -60,10 +60,15 @@ def touch(**changes: Any) -> Touch:
     return Touch.model_validate({**fields, **changes})
 
 
-def submission(**changes: Any) -> LeadSubmission:
-    """Maren's contact form as intake receives it."""
-    fields: dict[str, Any] = {**MAREN, "channel": Channel.WEB_FORM, "source_system": "website"}
-    return LeadSubmission.model_validate({**fields, **changes})
+def submission(*like: Mapping[str, Any], **changes: Any) -> LeadSubmission:
+    """Maren's contact form as intake receives it; each `like`, then the changes, say who else sent what."""
+    form_fields: dict[str, Any] = {**MAREN, "channel": Channel.WEB_FORM, "source_system": "website"}
+    return LeadSubmission.model_validate(_fields(form_fields, like, changes))
+
+
+def form(*like: Mapping[str, Any], **changes: Any) -> dict[str, Any]:
+    """The submission as the JSON body a website posts: only the fields it fills in."""
+    return submission(*like, **changes).model_dump(mode="json", exclude_unset=True)
 
 
 def captured(who: LeadProfile | None = None, **changes: Any) -> LeadCaptured:
