@@ -15,6 +15,7 @@ import pytest
 import pytest_asyncio
 from aiokafka import ConsumerRecord
 
+from leadflow_devstack.builders import captured, profile, touch
 from leadflow_devstack.testing import (
     Db,
     ServiceProcess,
@@ -29,29 +30,27 @@ from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import Envelope, encode, new_event
 from leadflow_shared.contracts.events import (
     ActivityRecorded,
-    LeadCaptured,
     LeadRequalificationRequested,
     LeadStatusChanged,
     LeadSubmitted,
     OpportunityLost,
 )
-from leadflow_shared.contracts.lead import ActivityType, Channel, LeadProfile, LeadSubmission, Touch
+from leadflow_shared.contracts.lead import ActivityType, Channel, LeadSubmission
 
 pytestmark = pytest.mark.e2e
 
 
-def captured(email: str) -> LeadCaptured:
-    return LeadCaptured(
-        lead_id=uuid.uuid4(),
-        profile=LeadProfile(first_name="Katherine", last_name="Johnson", email=email, company="NACA"),
-        touch=Touch(channel=Channel.WEBINAR, source_system="zoom", occurred_at="2026-11-20T10:00:00Z"),
-    )
+# Katherine Johnson of NACA, who came from a webinar on Zoom.
+KATHERINE = {"first_name": "Katherine", "last_name": "Johnson", "company": "NACA"}
+WEBINAR = touch(channel=Channel.WEBINAR, source_system="zoom", occurred_at="2026-11-20T10:00:00Z")
 
 
 async def test_the_same_event_delivered_twice_is_processed_once(
     test_stack: TestStack, running_services: dict[str, ServiceProcess]
 ) -> None:
-    event = captured(f"katherine.{uuid.uuid4().hex[:8]}@naca.example")
+    event = captured(
+        profile(KATHERINE, email=f"katherine.{uuid.uuid4().hex[:8]}@naca.example"), touch=WEBINAR
+    )
     envelope = new_event(event, source="intake")
     raw = encode(envelope)
     qualification, nurture = Db(test_stack, "qualification"), Db(test_stack, "nurture")
@@ -110,7 +109,10 @@ async def test_a_malformed_message_ends_in_the_dead_letter_topic_and_the_next_go
             source="upstream",
         )
     elif topic == topics.INTAKE_EVENTS:
-        good = new_event(captured(f"kj.{lead_id.hex[:8]}@naca.example"), source="intake")
+        good = new_event(
+            captured(profile(KATHERINE, email=f"kj.{lead_id.hex[:8]}@naca.example"), touch=WEBINAR),
+            source="intake",
+        )
         lead_id = uuid.UUID(good.subject)
     else:
         good = new_event(
@@ -303,7 +305,9 @@ async def test_a_malformed_message_on_the_other_consumed_topics_is_dead_lettered
 async def test_a_message_its_handler_refuses_is_dead_lettered_alone_and_the_rest_of_its_batch_commits(
     test_stack: TestStack, running_services: dict[str, ServiceProcess]
 ) -> None:
-    known = captured(f"margaret.{uuid.uuid4().hex[:8]}@apollo.example")
+    known = captured(
+        profile(KATHERINE, email=f"margaret.{uuid.uuid4().hex[:8]}@apollo.example"), touch=WEBINAR
+    )
     await produce(test_stack, topics.INTAKE_EVENTS, [(None, encode(new_event(known, source="intake")))])
     qualification = Db(test_stack, "qualification")
     await wait_until(

@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
+from leadflow_devstack.builders import form
 from leadflow_devstack.testing import Db, ServiceProcess, TestStack, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -25,25 +26,28 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+# Fjord Freight's VP of Operations, who came from LinkedIn's Q4 freight campaign, ready to buy.
+FJORD_FREIGHT: dict[str, Any] = {
+    "company": "Fjord Freight AS",
+    "job_title": "VP of Operations",
+    "country": "Germany",
+    "industry": "Logistics",
+    "company_size": 350,
+    "answers": READY,
+    "campaign": {"utm_source": "linkedin", "utm_campaign": "q4-freight"},
+}
+
+
 def lead(first: str, last: str, domain: str, **changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
+    """The web form of someone at the domain, with a form id of its own."""
+    someone = {
         "first_name": first,
         "last_name": last,
         "email": f"{first.lower()}.{last.lower()}@{domain}",
-        "company": "Fjord Freight AS",
         "website": f"https://www.{domain}",
-        "job_title": "VP of Operations",
-        "country": "Germany",
-        "industry": "Logistics",
-        "company_size": 350,
-        "answers": READY,
-        "channel": "web_form",
-        "source_system": "website",
         "source_id": f"form-{uuid.uuid4().hex}",
-        "campaign": {"utm_source": "linkedin", "utm_campaign": "q4-freight"},
     }
-    body.update(changes)
-    return body
+    return form(FJORD_FREIGHT, someone, changes)
 
 
 class Pipeline:

@@ -16,6 +16,8 @@ import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 
+from leadflow_devstack import builders
+from leadflow_devstack.builders import captured, profile
 from leadflow_devstack.testing import (
     ServiceProcess,
     TestStack,
@@ -29,13 +31,12 @@ from leadflow_shared.contracts.envelope import encode, new_event
 from leadflow_shared.contracts.events import (
     DisqualificationReason,
     EventData,
-    LeadCaptured,
     LeadConsentChanged,
     LeadDisqualified,
     LeadEngaged,
     OpportunityLost,
 )
-from leadflow_shared.contracts.lead import ActivityType, Channel, ContactChannel, LeadProfile, Touch
+from leadflow_shared.contracts.lead import ActivityType, ContactChannel, LeadProfile
 from leadflow_shared.contracts.topics import NURTURE_EVENTS, OPPORTUNITY_EVENTS
 
 pytestmark = pytest.mark.e2e
@@ -135,8 +136,9 @@ def auth(stack: TestStack, scope: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {stack.tokens[scope]}"}
 
 
-def profile(first: str, email: str) -> LeadProfile:
-    return LeadProfile(
+def moreau(first: str, email: str) -> LeadProfile:
+    """A Moreau of the Fromagerie Moreau, a French cheese maker."""
+    return profile(
         first_name=first, last_name="Moreau", email=email, company="Fromagerie Moreau", country="FR"
     )
 
@@ -146,24 +148,18 @@ async def send(stack: TestStack, data: EventData, source: str) -> None:
     await produce(stack, data.topic, [(key, encode(new_event(data, source=source)))])
 
 
-async def captured(stack: TestStack, first: str, email: str) -> uuid.UUID:
-    lead_id = uuid.uuid4()
-    touch = Touch(channel=Channel.WEB_FORM, source_system="website", occurred_at=datetime.now(UTC))
-    await send(stack, LeadCaptured(lead_id=lead_id, profile=profile(first, email), touch=touch), "intake")
-    return lead_id
+async def capture(stack: TestStack, first: str, email: str) -> uuid.UUID:
+    """Intake's capture of a Moreau, sent to the run's topic; answer the new lead's id."""
+    event = captured(moreau(first, email))
+    await send(stack, event, "intake")
+    return event.lead_id
 
 
 def disqualified(
     lead_id: uuid.UUID, first: str, email: str, reason: DisqualificationReason
 ) -> LeadDisqualified:
-    return LeadDisqualified(
-        lead_id=lead_id,
-        reason=reason,
-        nurturable=True,
-        profile=profile(first, email),
-        fit_score=0.4,
-        engagement_score=0.1,
-    )
+    fit = {"fit_score": 0.4, "engagement_score": 0.1}
+    return builders.disqualified(fit, lead_id=lead_id, reason=reason, profile=moreau(first, email))
 
 
 async def lead_view(stack: TestStack, service: ServiceProcess, lead_id: uuid.UUID) -> dict[str, Any] | None:
@@ -211,7 +207,7 @@ async def test_an_unqualified_lead_is_enrolled_gets_touches_by_smtp_and_engageme
 ) -> None:
     stack, service = nurture
     email = "camille@fromagerie-moreau.example"
-    lead_id = await captured(stack, "Camille", email)
+    lead_id = await capture(stack, "Camille", email)
     await wait_until(lambda: lead_view(stack, service, lead_id))
     await send(
         stack, disqualified(lead_id, "Camille", email, DisqualificationReason.NO_BUDGET), "qualification"
@@ -262,7 +258,7 @@ async def test_an_opted_out_lead_is_enrolled_but_receives_nothing(
 ) -> None:
     stack, service = nurture
     email = "hugo@fromagerie-moreau.example"
-    lead_id = await captured(stack, "Hugo", email)
+    lead_id = await capture(stack, "Hugo", email)
     await send(
         stack,
         LeadConsentChanged(
@@ -295,7 +291,7 @@ async def test_a_not_icp_lead_is_archived_with_its_reason_and_the_archive_can_be
 ) -> None:
     stack, service = nurture
     email = "bob@student-dorm.example"
-    lead_id = await captured(stack, "Bob", email)
+    lead_id = await capture(stack, "Bob", email)
     await send(stack, disqualified(lead_id, "Bob", email, DisqualificationReason.NOT_ICP), "qualification")
 
     async def archived() -> dict[str, Any] | None:
@@ -325,7 +321,7 @@ async def test_a_lost_opportunity_puts_its_lead_in_win_back(
 ) -> None:
     stack, service = nurture
     email = "margaux@chateau-lafleur.example"
-    lead_id = await captured(stack, "Margaux", email)
+    lead_id = await capture(stack, "Margaux", email)
     await wait_until(lambda: lead_view(stack, service, lead_id))
     lost = OpportunityLost(
         opportunity_id=uuid.uuid4(),

@@ -7,7 +7,6 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from email import policy
 from email.parser import BytesParser
 from typing import Any
@@ -17,6 +16,7 @@ import pytest
 import pytest_asyncio
 from aiosmtpd.controller import Controller
 
+from leadflow_devstack.builders import captured, disqualified, profile
 from leadflow_devstack.testing import (
     ServiceProcess,
     TestStack,
@@ -25,8 +25,6 @@ from leadflow_devstack.testing import (
     read_topic,
     wait_until,
 )
-from leadflow_shared.contracts.events import DisqualificationReason, LeadCaptured, LeadDisqualified
-from leadflow_shared.contracts.lead import Channel, LeadProfile, Touch
 from leadflow_shared.contracts.topics import NURTURE_EVENTS
 
 from .test_nurture_journeys import auth, send
@@ -101,13 +99,9 @@ async def nurture(inbox: tuple[int, RawInbox]) -> AsyncIterator[tuple[TestStack,
 async def disqualified_baker(stack: TestStack, email: str) -> uuid.UUID:
     """A baker intake captured and qualification found without budget: nurture puts her on the drip."""
     lead_id = uuid.uuid4()
-    profile = LeadProfile(first_name="Inês", last_name="Moreau", email=email, company="Pastelaria Açúcar")
-    touch = Touch(channel=Channel.WEB_FORM, source_system="website", occurred_at=datetime.now(UTC))
-    await send(stack, LeadCaptured(lead_id=lead_id, profile=profile, touch=touch), "intake")
-    reason = DisqualificationReason.NO_BUDGET
-    event = LeadDisqualified(
-        lead_id=lead_id, reason=reason, nurturable=True, profile=profile, fit_score=0.4, engagement_score=0.1
-    )
+    ines = profile(first_name="Inês", last_name="Moreau", email=email, company="Pastelaria Açúcar")
+    await send(stack, captured(ines, lead_id=lead_id), "intake")
+    event = disqualified(lead_id=lead_id, profile=ines, fit_score=0.4, engagement_score=0.1)
     await send(stack, event, "qualification")
     return lead_id
 
@@ -146,9 +140,12 @@ async def test_posting_the_one_click_link_of_a_sent_email_stops_the_next_email(
     # Rita's second email shows the round that would have sent Inês hers has run.
     await wait_until(lambda: _at_least(inbox[1].to(staying), 2), within=30)
     assert len(inbox[1].to(leaving)) == 1
-    records = await read_topic(stack, NURTURE_EVENTS, within=2.0)
-    recorded = [json.loads(r.value) for r in records]
-    [consent] = [e for e in recorded if e["type"] == "nurture.consent_recorded"]
+
+    async def consents() -> list[dict[str, Any]] | None:
+        recorded = [json.loads(r.value) for r in await read_topic(stack, NURTURE_EVENTS)]
+        return [e for e in recorded if e["type"] == "nurture.consent_recorded"] or None
+
+    [consent] = await wait_until(consents, within=30)
     assert consent["data"]["lead_id"] == str(lead_id)
     assert (consent["data"]["opted_in"], consent["data"]["source"]) == (False, "one-click unsubscribe")
 

@@ -11,10 +11,11 @@ import orjson
 import pytest
 from aiokafka import ConsumerRecord
 
+from leadflow_devstack.builders import profile, qualified
 from leadflow_devstack.testing import Db, ServiceProcess, TestStack, produce, read_topic, wait_until
 from leadflow_shared.contracts.envelope import encode, new_event
 from leadflow_shared.contracts.events import LeadQualified
-from leadflow_shared.contracts.lead import Campaign, LeadProfile
+from leadflow_shared.contracts.lead import Campaign
 from leadflow_shared.contracts.topics import OPPORTUNITY_EVENTS, QUALIFICATION_EVENTS
 
 pytestmark = pytest.mark.e2e
@@ -24,26 +25,20 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def qualified(
-    first: str, email: str, company: str, campaign: str, *, authority: bool = True
-) -> LeadQualified:
-    return LeadQualified(
-        lead_id=uuid.uuid4(),
-        profile=LeadProfile(
-            first_name=first, last_name="Lovelace", email=email, company=company, company_size=120
-        ),
-        fit_score=77.5,
-        engagement_score=61.0,
-        budget_amount=Decimal("40000") if first != "Joseph" else None,
-        budget_confirmed=True,
-        authority=authority,
-        need=True,
-        timeline_days=30,
-        source_system="trade-show",
-        campaign=Campaign(campaign_name=campaign),
-        owner="countess",
-        criteria_version=1,
-    )
+def lovelace(first: str, email: str, company: str, campaign: str, *, authority: bool = True) -> LeadQualified:
+    """A Lovelace qualified at a trade show, owned by the countess; Joseph names no budget amount."""
+    who = profile(first_name=first, last_name="Lovelace", email=email, company=company, company_size=120)
+    fields: dict[str, Any] = {
+        "fit_score": 77.5,
+        "engagement_score": 61.0,
+        "budget_amount": Decimal("40000") if first != "Joseph" else None,
+        "authority": authority,
+        "timeline_days": 30,
+        "source_system": "trade-show",
+        "campaign": Campaign(campaign_name=campaign),
+        "owner": "countess",
+    }
+    return qualified(fields, profile=who)
 
 
 def totals_at(pipeline: dict[str, Any], stage: str) -> tuple[int, Decimal]:
@@ -58,11 +53,11 @@ async def test_qualified_leads_become_one_account_and_deals_that_are_won_lost_an
     read, write = auth(test_stack.tokens["read"]), auth(test_stack.tokens["write"])
     run = uuid.uuid4().hex[:8]
     campaign = f"analytical-engine-roadshow-{run}"
-    ada = qualified("Ada", f"ada.{run}@analytical-engines.example", f"Analytical Engines {run} Ltd", campaign)
-    charles = qualified(
+    ada = lovelace("Ada", f"ada.{run}@analytical-engines.example", f"Analytical Engines {run} Ltd", campaign)
+    charles = lovelace(
         "Charles", f"charles.{run}@analytical-engines.example", f"Analytical Engines {run}", campaign
     )
-    joseph = qualified(
+    joseph = lovelace(
         "Joseph", f"joseph.{run}@jacquard-looms.example", f"Jacquard Looms {run}", campaign, authority=False
     )
     async with httpx.AsyncClient(base_url=service.url) as client:

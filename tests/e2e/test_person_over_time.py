@@ -11,7 +11,7 @@ import pytest
 
 from leadflow_devstack.testing import ServiceProcess, TestStack, wait_until
 
-from .test_qualification_outcomes import READY, auth, judged, submission, submit
+from .test_qualification_outcomes import READY, auth, judged, okonkwo, submit
 
 Check = Callable[[dict[str, Any]], bool]
 
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.e2e
 async def test_an_archived_lead_corrected_with_a_new_country_and_budget_is_judged_again_and_qualifies(
     test_stack: TestStack, running_services: dict[str, ServiceProcess]
 ) -> None:
-    body = submission("Ngozi", country="BR", answers={**READY, "budget": "no budget"})
+    body = okonkwo("Ngozi", country="BR", answers={**READY, "budget": "no budget"})
     lead_id = await submit(test_stack, running_services, body)
     await judged(test_stack, running_services, lead_id, "archived")
 
@@ -54,7 +54,7 @@ async def test_an_archived_lead_corrected_with_a_new_country_and_budget_is_judge
 async def test_a_nurturing_lead_submitted_again_with_a_budget_comes_back_qualified(
     test_stack: TestStack, running_services: dict[str, ServiceProcess]
 ) -> None:
-    first = submission("Obinna", answers={**READY, "budget": "no budget"})
+    first = okonkwo("Obinna", answers={**READY, "budget": "no budget"})
     lead_id = await submit(test_stack, running_services, first)
     await judged(test_stack, running_services, lead_id, "nurturing")
 
@@ -84,7 +84,7 @@ async def nurture_view(
 async def test_an_archive_reversed_by_hand_reopens_the_lead_and_a_criteria_change_does_not_archive_it_again(
     test_stack: TestStack, running_services: dict[str, ServiceProcess]
 ) -> None:
-    lead_id = await submit(test_stack, running_services, submission("Chiamaka", country="BR"))
+    lead_id = await submit(test_stack, running_services, okonkwo("Chiamaka", country="BR"))
     await judged(test_stack, running_services, lead_id, "archived")
     await nurture_view(test_stack, running_services, lead_id, lambda view: view["archive"] is not None)
 
@@ -123,9 +123,9 @@ async def test_a_merge_undone_in_intake_gives_both_leads_back_to_qualification(
 ) -> None:
     tag = uuid.uuid4().hex[:8]
     company = f"Kestrel Optics {tag}"
-    first = submission("Margarethe", email=f"m.schulz.{tag}@gmail.com", company=company, answers={})
+    first = okonkwo("Margarethe", email=f"m.schulz.{tag}@gmail.com", company=company, answers={})
     first.update(last_name="Schulz")
-    second = submission("Margareta", email=f"schulze.{tag}@yahoo.example", company=company, answers={})
+    second = okonkwo("Margareta", email=f"schulze.{tag}@yahoo.example", company=company, answers={})
     second.update(last_name="Schulz")
     survivor = await submit(test_stack, running_services, first)
     await judged(test_stack, running_services, survivor, "open")

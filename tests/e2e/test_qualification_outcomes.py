@@ -9,6 +9,7 @@ import httpx
 import orjson
 import pytest
 
+from leadflow_devstack.builders import form
 from leadflow_devstack.testing import ServiceProcess, TestStack, read_topic, wait_until
 from leadflow_shared.contracts.topics import QUALIFICATION_EVENTS
 
@@ -26,24 +27,27 @@ def auth(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def submission(name: str, **changes: Any) -> dict[str, Any]:
+# The Okonkwos of Harbour Logistics: VPs of a mid-sized German logistics firm, ready to buy.
+HARBOUR: dict[str, Any] = {
+    "last_name": "Okonkwo",
+    "company": "Harbour Logistics GmbH",
+    "job_title": "VP of Operations",
+    "country": "DE",
+    "industry": "Logistics",
+    "company_size": 350,
+    "answers": READY,
+}
+
+
+def okonkwo(name: str, **changes: Any) -> dict[str, Any]:
+    """An Okonkwo's web form, at an address and with a form id of their own."""
     tag = uuid.uuid4().hex[:8]
-    body: dict[str, Any] = {
+    someone = {
         "first_name": name,
-        "last_name": "Okonkwo",
         "email": f"{name.lower()}.{tag}@harbour-logistics.example",
-        "company": "Harbour Logistics GmbH",
-        "job_title": "VP of Operations",
-        "country": "DE",
-        "industry": "Logistics",
-        "company_size": 350,
-        "answers": READY,
-        "channel": "web_form",
-        "source_system": "website",
         "source_id": f"form-{tag}",
     }
-    body.update(changes)
-    return body
+    return form(HARBOUR, someone, changes)
 
 
 async def submit(stack: TestStack, services: dict[str, ServiceProcess], body: dict[str, Any]) -> str:
@@ -108,7 +112,7 @@ async def test_leads_built_for_each_outcome_end_in_the_right_status_with_reasons
     names = ["Adaeze", "Bola", "Chidi", "Dayo", "Emeka", "Folake"]
     ids: dict[str, str] = {}
     for name, (outcome, changes, _, _) in zip(names, OUTCOMES, strict=True):
-        ids[outcome] = await submit(test_stack, running_services, submission(name, **changes))
+        ids[outcome] = await submit(test_stack, running_services, okonkwo(name, **changes))
 
     for outcome, _, status, reason in OUTCOMES:
         # opportunity converts a qualified lead as soon as it sees it
@@ -146,7 +150,7 @@ async def test_a_contacted_lead_that_goes_quiet_is_flagged_stale_then_handed_to_
     test_stack: TestStack, running_services: dict[str, ServiceProcess]
 ) -> None:
     admin, write = auth(test_stack.tokens["admin"]), auth(test_stack.tokens["write"])
-    lead_id = await submit(test_stack, running_services, submission("Ngozi", answers={}))
+    lead_id = await submit(test_stack, running_services, okonkwo("Ngozi", answers={}))
     await judged(test_stack, running_services, lead_id, "open")
     async with httpx.AsyncClient(base_url=running_services["qualification"].url) as client:
         contacted = await client.post(

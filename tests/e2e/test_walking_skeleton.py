@@ -9,26 +9,21 @@ from functools import partial
 import httpx
 import pytest
 
+from leadflow_devstack.builders import submission
 from leadflow_devstack.testing import Db, ServiceProcess, TestStack, produce, wait_until
 from leadflow_shared.contracts.envelope import encode, new_event
 from leadflow_shared.contracts.events import LeadSubmitted
-from leadflow_shared.contracts.lead import Channel, LeadSubmission
+from leadflow_shared.contracts.lead import LeadSubmission
 from leadflow_shared.contracts.topics import LEADS_SUBMITTED
 
 pytestmark = pytest.mark.e2e
 
 
-def submission(n: int, via: str) -> LeadSubmission:
-    return LeadSubmission(
-        first_name="Grace",
-        last_name=f"Hopper-{via}-{n}",
-        email=f"grace.{via}.{n}@navy-compilers.example",
-        company="Navy Compilers",
-        country="United States",
-        channel=Channel.WEB_FORM,
-        source_system="website",
-        source_id=f"{via}-{n}-{uuid.uuid4()}",
-    )
+def grace(n: int, via: str) -> LeadSubmission:
+    """The n-th Grace Hopper of Navy Compilers to come in this way, each a different person."""
+    someone = {"last_name": f"Hopper-{via}-{n}", "email": f"grace.{via}.{n}@navy-compilers.example"}
+    navy = {"first_name": "Grace", "company": "Navy Compilers", "country": "United States"}
+    return submission(navy, someone, source_id=f"{via}-{n}-{uuid.uuid4()}")
 
 
 async def lead_id_by_email(intake: ServiceProcess, token: str, email: str) -> str | None:
@@ -46,8 +41,8 @@ async def test_leads_submitted_over_http_and_kafka_reach_every_service(
     test_stack: TestStack, running_services: dict[str, ServiceProcess]
 ) -> None:
     token = test_stack.tokens["write"]
-    over_http = [submission(n, "http") for n in range(5)]
-    over_kafka = [submission(n, "kafka") for n in range(5)]
+    over_http = [grace(n, "http") for n in range(5)]
+    over_kafka = [grace(n, "kafka") for n in range(5)]
     async with httpx.AsyncClient(base_url=running_services["intake"].url) as client:
         for lead in over_http:
             response = await client.post("/v1/leads", json=lead.model_dump(mode="json"), headers=auth(token))
@@ -81,7 +76,7 @@ async def test_leads_submitted_over_http_and_kafka_reach_every_service(
 async def test_an_endpoint_without_a_token_answers_401_and_a_read_token_on_a_write_endpoint_403(
     test_stack: TestStack, running_services: dict[str, ServiceProcess]
 ) -> None:
-    body = submission(0, "auth").model_dump(mode="json")
+    body = grace(0, "auth").model_dump(mode="json")
     async with httpx.AsyncClient(base_url=running_services["intake"].url) as client:
         anonymous = await client.post("/v1/leads", json=body)
         reader = await client.post("/v1/leads", json=body, headers=auth(test_stack.tokens["read"]))
@@ -121,7 +116,7 @@ async def test_an_api_process_takes_leads_over_http_and_the_worker_processes_the
     api.start()
     try:
         token = test_stack.tokens["write"]
-        lead = submission(0, "api-role")
+        lead = grace(0, "api-role")
         async with httpx.AsyncClient(base_url=api.url) as client:
             response = await client.post("/v1/leads", json=lead.model_dump(mode="json"), headers=auth(token))
             ready = await client.get("/health/ready")

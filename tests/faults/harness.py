@@ -9,6 +9,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from email import message_from_bytes, policy
 from email.message import Message
 from pathlib import Path
@@ -33,6 +34,7 @@ from leadflow_shared.contracts import topics
 from leadflow_shared.contracts.envelope import encode, new_event
 from leadflow_shared.contracts.events import LeadSubmitted
 from leadflow_shared.contracts.lead import LeadSubmission
+from leadflow_shared.outbox import OutboxRelay
 
 READY = {
     "need": "Our dispatchers retype every order from email into the ERP",
@@ -222,16 +224,43 @@ class Probe:
         self.admin: AIOKafkaAdminClient | None = None
         self.consumer: AIOKafkaConsumer | None = None
 
+    async def _conn(self, service: str) -> asyncpg.Connection[Any]:
+        """The probe's connection as the service's role, opened again if it was lost."""
+        if service not in self.conns or self.conns[service].is_closed():
+            self.conns[service] = await asyncpg.connect(Db(self.stack, service).dsn, timeout=5)
+        return self.conns[service]
+
     async def outbox(self, service: str) -> int:
         """Unpublished outbox rows of one service."""
         try:
-            if service not in self.conns or self.conns[service].is_closed():
-                self.conns[service] = await asyncpg.connect(Db(self.stack, service).dsn, timeout=5)
             query = "SELECT count(*) FROM outbox WHERE published_at IS NULL"
-            return int(await self.conns[service].fetchval(query, timeout=5))
+            return int(await (await self._conn(service)).fetchval(query, timeout=5))
         except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
             await self._drop(service)
             return 0
+
+    async def clock(self, service: str) -> datetime:
+        """The database's time now, to compare with the times it records."""
+        now: datetime = await (await self._conn(service)).fetchval("SELECT clock_timestamp()", timeout=5)
+        return now
+
+    async def relay_waiting_on_kafka(self, service: str, since: datetime) -> bool:
+        """Whether the service's outbox relay is in a round begun after `since` that read waiting rows and has
+        waited a tenth of a second at least for Kafka to take them: it holds the relay's lock and sits idle in
+        its transaction after the read."""
+        query = """
+            SELECT count(*) FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
+            WHERE l.locktype = 'advisory' AND l.granted AND l.classid = $1 AND a.usename = current_user
+              AND a.xact_start > $2 AND a.state = 'idle in transaction'
+              AND a.state_change < clock_timestamp() - interval '100 milliseconds'
+              AND a.query LIKE 'SELECT id, topic, key, payload%'
+        """
+        try:
+            conn = await self._conn(service)
+            return bool(await conn.fetchval(query, OutboxRelay.LOCK_CLASS, since, timeout=5))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError, TimeoutError):
+            await self._drop(service)
+            return False
 
     async def _drop(self, service: str) -> None:
         conn = self.conns.pop(service, None)

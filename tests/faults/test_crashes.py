@@ -18,7 +18,7 @@ import pytest
 import pytest_asyncio
 
 from leadflow_devstack.isolated import OwnInfrastructure
-from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, produce, wait_all_ready
+from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, produce, wait_all_ready, wait_until
 from leadflow_shared.contracts import topics
 
 from .harness import (
@@ -241,6 +241,7 @@ async def test_services_sigkilled_while_the_broker_is_down_lose_nothing_their_re
     # crash then finds rows the relay read but Kafka never took; they must go out after the restart.
     await asyncio.to_thread(own_infra.kafka.crash)
     try:
+        since = await run.probe.clock("intake")
         leads, messages = workload(BURST, f"{run.tag}down")
         async with httpx.AsyncClient(base_url=run.services["intake"].url, timeout=30) as client:
             for _, value in messages:
@@ -248,8 +249,8 @@ async def test_services_sigkilled_while_the_broker_is_down_lose_nothing_their_re
                 answer = await client.post("/v1/leads", json=submission, headers=auth(run.stack, "write"))
                 assert answer.status_code == 202, answer.text
         run.leads += leads
-        # Intake's relay reads those rows and sends them into the void for a few rounds before the crash.
-        await asyncio.sleep(3.0)
+        # The crash comes once intake's relay has read those rows and waits for the absent broker to take them
+        await wait_until(lambda: run.probe.relay_waiting_on_kafka("intake", since), within=90)
         waiting = await run.probe.outbox("intake")
         for process in run.services.values():
             process.kill()

@@ -4,7 +4,6 @@ fact joins the lead's timeline, served by GET /v1/leads/{id}/timeline."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -12,17 +11,16 @@ import asyncpg
 import orjson
 import pytest_asyncio
 
+from leadflow_devstack.builders import captured, profile, submission, touch
 from leadflow_devstack.testing import TestStack, api_client
 from leadflow_intake.settings import IntakeSettings
 from leadflow_shared.contracts.envelope import Envelope, new_event, trace_parent
 from leadflow_shared.contracts.events import (
-    LeadCaptured,
     LeadMerged,
     LeadStatusChanged,
     LeadSubmitted,
     LeadUpdated,
 )
-from leadflow_shared.contracts.lead import Channel, LeadProfile, LeadSubmission, Touch
 from leadflow_shared.db import create_pool
 from leadflow_shared.outbox import Outbox
 
@@ -44,24 +42,9 @@ async def conn(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         await transaction.rollback()
 
 
-def profile() -> LeadProfile:
-    return LeadProfile(first_name="Maren", last_name="Lie", email="maren.lie@fjellbakeri.example")
-
-
-def touch() -> Touch:
-    return Touch(channel=Channel.WEB_FORM, source_system="website", occurred_at=datetime.now(UTC))
-
-
-def submission(correlation: str) -> Envelope:
-    data = LeadSubmitted(
-        submission=LeadSubmission(
-            first_name="Maren",
-            email="maren.lie@fjellbakeri.example",
-            channel=Channel.WEB_FORM,
-            source_system="website",
-        )
-    )
-    return new_event(data, source="intake", correlation_id=correlation)
+def submitted(correlation: str) -> Envelope:
+    """Maren's contact form arriving at intake, the first fact of a journey."""
+    return new_event(LeadSubmitted(submission=submission()), source="intake", correlation_id=correlation)
 
 
 def status_changed(lead_id: UUID, to: str = "contacted") -> LeadStatusChanged:
@@ -87,11 +70,10 @@ async def test_an_event_that_follows_another_services_event_about_the_lead_keeps
     conn: asyncpg.Connection,
 ) -> None:
     lead_id = uuid4()
-    capture = LeadCaptured(lead_id=lead_id, profile=profile(), touch=touch())
-    captured = new_event(capture, source="intake", correlation_id="web-7")
+    capture = new_event(captured(lead_id=lead_id), source="intake", correlation_id="web-7")
     outbox = Outbox(conn, "qualification", journeys=True)
-    await outbox.emit(status_changed(lead_id, "open"), causation=captured)
-    await outbox.emit(status_changed(lead_id, "contacted"), causation=captured)
+    await outbox.emit(status_changed(lead_id, "open"), causation=capture)
+    await outbox.emit(status_changed(lead_id, "contacted"), causation=capture)
     assert not outbox.about_leads, "no journey lookup for events whose cause carried it"
     await outbox.flush()
 
@@ -107,9 +89,7 @@ async def test_a_new_leads_first_event_begins_its_journey_with_the_correlation_i
 ) -> None:
     lead_id = uuid4()
     outbox = Outbox(conn, "intake", journeys=True)
-    await outbox.emit(
-        LeadCaptured(lead_id=lead_id, profile=profile(), touch=touch()), causation=submission("web-1")
-    )
+    await outbox.emit(captured(lead_id=lead_id), causation=submitted("web-1"))
     await outbox.flush()
     assert await journey_of(conn, lead_id) == "web-1"
     assert [e["correlationid"] for e in await published(conn, lead_id)] == ["web-1"]
@@ -120,13 +100,11 @@ async def test_later_events_about_the_lead_carry_its_journey_whatever_caused_the
 ) -> None:
     lead_id = uuid4()
     first = Outbox(conn, "intake", journeys=True)
-    await first.emit(
-        LeadCaptured(lead_id=lead_id, profile=profile(), touch=touch()), causation=submission("web-1")
-    )
+    await first.emit(captured(lead_id=lead_id), causation=submitted("web-1"))
     await first.flush()
     later = Outbox(conn, "intake", journeys=True)
     again = LeadUpdated(lead_id=lead_id, profile=profile(), touch=touch(), changed=["country"])
-    second_submission = submission("web-2")
+    second_submission = submitted("web-2")
     await later.emit(again, causation=second_submission)
     await later.emit(status_changed(lead_id))
     await later.emit(status_changed(lead_id, "qualified"), correlation_id="sales-desk-7")
@@ -142,11 +120,9 @@ async def test_two_events_of_a_new_lead_in_one_transaction_share_the_first_ones_
 ) -> None:
     lead_id = uuid4()
     outbox = Outbox(conn, "intake", journeys=True)
-    await outbox.emit(
-        LeadCaptured(lead_id=lead_id, profile=profile(), touch=touch()), causation=submission("web-1")
-    )
+    await outbox.emit(captured(lead_id=lead_id), causation=submitted("web-1"))
     updated = LeadUpdated(lead_id=lead_id, profile=profile(), touch=touch())
-    await outbox.emit(updated, causation=submission("web-2"))
+    await outbox.emit(updated, causation=submitted("web-2"))
     await outbox.flush()
     assert [e["correlationid"] for e in await published(conn, lead_id)] == ["web-1", "web-1"]
 
@@ -156,12 +132,8 @@ async def test_each_event_about_a_lead_joins_its_timeline_with_a_summary_and_a_m
 ) -> None:
     survivor, merged = uuid4(), uuid4()
     outbox = Outbox(conn, "intake", journeys=True)
-    await outbox.emit(
-        LeadCaptured(lead_id=survivor, profile=profile(), touch=touch()), causation=submission("s")
-    )
-    await outbox.emit(
-        LeadCaptured(lead_id=merged, profile=profile(), touch=touch()), causation=submission("m")
-    )
+    await outbox.emit(captured(lead_id=survivor), causation=submitted("s"))
+    await outbox.emit(captured(lead_id=merged), causation=submitted("m"))
     await outbox.flush()
     merge = Outbox(conn, "intake", journeys=True)
     await merge.emit(
@@ -190,9 +162,7 @@ async def test_events_rolled_back_to_a_mark_leave_no_fact_and_outboxes_without_j
 ) -> None:
     lead_id = uuid4()
     outbox = Outbox(conn, "intake", journeys=True)
-    await outbox.emit(
-        LeadCaptured(lead_id=lead_id, profile=profile(), touch=touch()), causation=submission("web-1")
-    )
+    await outbox.emit(captured(lead_id=lead_id), causation=submitted("web-1"))
     mark = outbox.mark()
     await outbox.emit(status_changed(lead_id))
     outbox.rollback_to(mark)
@@ -211,8 +181,8 @@ async def test_the_timeline_route_pages_a_leads_facts_oldest_first_and_answers_4
     lead_id = uuid4()
     async with pool.acquire() as conn, conn.transaction():
         outbox = Outbox(conn, "intake", journeys=True)
-        capture = LeadCaptured(lead_id=lead_id, profile=profile(), touch=touch())
-        await outbox.emit(capture, causation=submission("web-9"))
+        capture = captured(lead_id=lead_id)
+        await outbox.emit(capture, causation=submitted("web-9"))
         for status in ("contacted", "qualified", "converted"):
             await outbox.emit(status_changed(lead_id, status))
         await outbox.flush()

@@ -429,6 +429,23 @@ async def wait_until(check: Callable[[], Awaitable[T | None]], within: float = 6
     raise AssertionError(f"condition not met within {within}s (last answer: {last!r})")
 
 
+async def wait_blocking(holder: asyncpg.Connection, within: float = 30.0) -> None:
+    """Wait until another session waits for a lock that the holder's open transaction holds.
+
+    A sentinel that work started beside the holder got as far as the holder's rows, where a sleep would guess
+    how long it takes to get there. The holder itself asks, between its statements: another connection from
+    a small pool could be the very one the waiting work needs.
+    """
+    query = (
+        "SELECT count(*) FROM pg_locks WHERE NOT granted AND pg_backend_pid() = ANY(pg_blocking_pids(pid))"
+    )
+
+    async def blocked() -> int:
+        return int(await holder.fetchval(query))
+
+    await wait_until(blocked, within=within, every=0.02)
+
+
 async def produce(stack: TestStack, topic: str, messages: Sequence[tuple[bytes | None, bytes]]) -> None:
     """Publish raw messages (key, value) to a topic of the run, as an upstream system would."""
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap, enable_idempotence=True, linger_ms=5)
@@ -478,7 +495,11 @@ async def wait_consumed(stack: TestStack, topic: str, services: Sequence[str], w
 
 
 async def read_topic(stack: TestStack, topic: str, within: float = 3.0) -> list[ConsumerRecord[bytes, bytes]]:
-    """Every message currently on a topic of the run, from the beginning."""
+    """Every message on a topic of the run when called, from the beginning.
+
+    Reads up to each partition's end offset as it stood at the call, the sentinel of "all there was", instead
+    of for a fixed time; `within` only bounds the read, which then answers what it got.
+    """
     consumer = AIOKafkaConsumer(
         stack.topic_prefix + topic,
         bootstrap_servers=stack.bootstrap,
@@ -489,11 +510,15 @@ async def read_topic(stack: TestStack, topic: str, within: float = 3.0) -> list[
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     try:
+        # Without a group, starting assigns every partition of the topic.
+        ends = await consumer.end_offsets(list(consumer.assignment()))
+        left = {tp for tp, end in ends.items() if end > 0}
         deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            batch = await consumer.getmany(timeout_ms=300)
+        while left and time.monotonic() < deadline:
+            batch = await consumer.getmany(*left, timeout_ms=300)
             for msgs in batch.values():
                 records.extend(msgs)
+            left = {tp for tp in left if await consumer.position(tp) < ends[tp]}
     finally:
         await consumer.stop()
     return records

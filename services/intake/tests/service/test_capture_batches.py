@@ -7,6 +7,7 @@ import json
 import uuid
 from typing import Any
 
+from leadflow_devstack.testing import wait_blocking
 from leadflow_intake.adapters import repository as repo
 from leadflow_intake.bootstrap import dedup_policy
 from leadflow_intake.use_cases.capture import CaptureResult, capture, capture_many
@@ -139,7 +140,7 @@ async def test_a_batch_that_loses_a_race_for_a_person_takes_its_people_one_by_on
         won = await capture(first, racer, policy=policy)
         # The batch reads before the racer commits, then waits on its keys and finds them taken.
         batch = asyncio.create_task(_capture_batch(intake, batch_items))
-        await asyncio.sleep(0.5)
+        await wait_blocking(first.conn)
         assert not batch.done()
     results = await batch
     assert [r.outcome for r in results] == ["updated", "captured"]

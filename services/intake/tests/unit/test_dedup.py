@@ -2,6 +2,7 @@ import itertools
 
 import pytest
 
+from leadflow_devstack.builders import profile
 from leadflow_intake.domain.dedup import (
     IdentityKey,
     IdentityKind,
@@ -26,7 +27,8 @@ DANA = LeadProfile(
 
 
 def person(first, last, company, email=None, domain=None, phone=None):
-    return LeadProfile(
+    """Someone at a company, known by as much as is given."""
+    return profile(
         first_name=first, last_name=last, company=company, email=email, company_domain=domain, phone=phone
     )
 

@@ -11,6 +11,8 @@ from uuid import UUID
 import orjson
 import pytest
 
+from leadflow_devstack import builders
+from leadflow_devstack.builders import captured, profile, sent, touch
 from leadflow_nurture.adapters import leads
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.matching import LeadContext
@@ -18,17 +20,16 @@ from leadflow_nurture.domain.tracks import DEFAULT_TRACKS, EntrySource, Track, T
 from leadflow_nurture.entrypoints.consumers import subscriptions
 from leadflow_nurture.use_cases import lifecycle
 from leadflow_shared.consumer import Subscription
-from leadflow_shared.contracts.envelope import Envelope, new_event
+from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
     DisqualificationReason,
     EventData,
-    LeadCaptured,
     LeadConverted,
     LeadDisqualified,
     LeadStatusChanged,
     LeadUpdated,
 )
-from leadflow_shared.contracts.lead import Channel, LeadProfile, Touch
+from leadflow_shared.contracts.lead import LeadProfile
 from leadflow_shared.uow import UnitOfWork, UnitOfWorkFactory
 
 pytestmark = pytest.mark.service
@@ -55,14 +56,8 @@ TRACKS = TrackSet(
 
 def baker(name: str, **fields: Any) -> LeadProfile:
     """A Lisbon baker as intake knows them."""
-    return LeadProfile(
-        first_name=name.title(),
-        last_name="Bakery",
-        email=f"{name}@pastel-de-nata.example",
-        company=f"{name.title()} Pastelaria",
-        country="PT",
-        **fields,
-    )
+    someone = {"first_name": name.title(), "last_name": "Bakery", "email": f"{name}@pastel-de-nata.example"}
+    return profile(someone, company=f"{name.title()} Pastelaria", country="PT", **fields)
 
 
 def status(
@@ -82,18 +77,12 @@ def status(
 def disqualified(
     lead_id: UUID, reason: DisqualificationReason, nurturable: bool, name: str
 ) -> LeadDisqualified:
-    return LeadDisqualified(
-        lead_id=lead_id,
-        reason=reason,
-        nurturable=nurturable,
-        profile=baker(name, job_title="as qualification saw it"),
-        fit_score=41.0,
-        engagement_score=5.0,
-    )
+    seen = baker(name, job_title="as qualification saw it")
+    return builders.disqualified(lead_id=lead_id, reason=reason, nurturable=nurturable, profile=seen)
 
 
 def envelopes(*events: EventData) -> Items:
-    return [(new_event(event, source="upstream"), event) for event in events]
+    return [sent(event, "upstream") for event in events]
 
 
 class World:
@@ -297,15 +286,15 @@ async def test_disqualifications_in_one_group_archive_fill_and_enroll_as_each_in
 async def test_profiles_and_conversions_in_groups_leave_what_each_in_turn_leaves(
     uows: UnitOfWorkFactory,
 ) -> None:
-    touch = Touch(channel=Channel.WEB_FORM, source_system="website", occurred_at=MOMENT)
+    visit = touch(occurred_at=MOMENT)
 
     async def profiles(world: World) -> Items:
         await world.known("hana")
         ids = world.ids
         return envelopes(
-            LeadCaptured(lead_id=ids["gus"], profile=baker("gus"), touch=touch),
-            LeadUpdated(lead_id=ids["hana"], profile=baker("hana", job_title="head baker"), touch=touch),
-            LeadCaptured(lead_id=ids["noor"], profile=baker("noor"), touch=touch),
+            captured(baker("gus"), lead_id=ids["gus"], touch=visit),
+            LeadUpdated(lead_id=ids["hana"], profile=baker("hana", job_title="head baker"), touch=visit),
+            captured(baker("noor"), lead_id=ids["noor"], touch=visit),
         )
 
     single, batched = await both_ways(uows, "intake", ["gus", "hana", "noor"], profiles)

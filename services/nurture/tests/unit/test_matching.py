@@ -5,24 +5,24 @@ from uuid import UUID
 
 import pytest
 
+from leadflow_devstack import builders
+from leadflow_devstack.builders import profile
 from leadflow_nurture.domain.matching import LeadContext, choose_track, should_archive
 from leadflow_nurture.domain.tracks import DEFAULT_TRACKS, EntrySource, Track
 from leadflow_shared.contracts.events import (
     DisqualificationReason,
-    LeadDisqualified,
     LeadStatusChanged,
     OpportunityLost,
 )
-from leadflow_shared.contracts.lead import LeadProfile
 
 from .builders import ANA_ID, track_data
 
-ANA = LeadProfile(first_name="Ana", last_name="Ferreira", country="PT", industry="Logistics")
+ANA = profile(first_name="Ana", last_name="Ferreira", email=None, country="PT", industry="Logistics")
 
 
 def disqualified(reason: DisqualificationReason, fit: float = 62.0) -> LeadContext:
-    event = LeadDisqualified(
-        lead_id=ANA_ID, reason=reason, nurturable=True, profile=ANA, fit_score=fit, engagement_score=4.0
+    event = builders.disqualified(
+        lead_id=ANA_ID, reason=reason, profile=ANA, fit_score=fit, engagement_score=4.0
     )
     return LeadContext.from_disqualified(event)
 

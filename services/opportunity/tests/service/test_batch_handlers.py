@@ -25,7 +25,7 @@ from leadflow_shared.db import create_pool
 from leadflow_shared.outbox import Outbox
 from leadflow_shared.uow import UnitOfWork
 
-from .test_conversion import qualified
+from .test_conversion import launched
 
 pytestmark = pytest.mark.service
 
@@ -100,11 +100,11 @@ async def test_a_lead_twice_in_a_group_ends_with_its_last_status(conn: asyncpg.C
 def lovelace_leads(world: str) -> dict[str, LeadQualified]:
     """Two engineers of one company (the second's account found by name) and a lead with no budget yet."""
     return {
-        "ada": qualified(
+        "ada": launched(
             f"ada@engines-{world}.example", f"Difference Engines {world}", f"engines-{world}.example"
         ),
-        "charles": qualified(f"charles@engines-{world}.example", f"Difference Engines {world}"),
-        "grace": qualified(f"grace@cobol-{world}.example", f"COBOL Works {world}", ready=False),
+        "charles": launched(f"charles@engines-{world}.example", f"Difference Engines {world}"),
+        "grace": launched(f"grace@cobol-{world}.example", f"COBOL Works {world}", ready=False),
     }
 
 

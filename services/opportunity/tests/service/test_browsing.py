@@ -17,6 +17,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
+from leadflow_devstack.builders import profile, qualified
 from leadflow_devstack.testing import TestStack, api_client
 from leadflow_opportunity.adapters.config_store import ConfigStore
 from leadflow_opportunity.entrypoints import http
@@ -24,7 +25,6 @@ from leadflow_opportunity.settings import OpportunitySettings
 from leadflow_opportunity.use_cases import conversion
 from leadflow_shared import browsing
 from leadflow_shared.contracts.events import LeadQualified
-from leadflow_shared.contracts.lead import LeadProfile
 from leadflow_shared.db import create_pool
 from leadflow_shared.uow import UnitOfWorkFactory
 
@@ -49,28 +49,19 @@ async def client(pool: asyncpg.Pool, service_stack: TestStack) -> AsyncIterator[
         yield client
 
 
-def qualified(first: str, last: str, company: str, amount: str) -> LeadQualified:
+def buyer(first: str, last: str, company: str, amount: str) -> LeadQualified:
+    """A head of operations at a company of this run, qualified with this budget, owned by Grace."""
     domain = f"{company.split()[0].lower()}-{RUN}.example"
-    return LeadQualified(
-        lead_id=uuid.uuid4(),
-        profile=LeadProfile(
-            first_name=first,
-            last_name=last,
-            email=f"{first.lower()}@{domain}",
-            company=f"{company} {RUN}",
-            company_domain=domain,
-            job_title='=HYPERLINK("http://evil.example")' if first == "Mallory" else "Head of Operations",
-        ),
-        fit_score=80.0,
-        engagement_score=40.0,
-        budget_amount=Decimal(amount),
-        budget_confirmed=True,
-        authority=True,
-        need=True,
-        timeline_days=30,
-        owner="grace",
-        criteria_version=1,
+    who = profile(
+        first_name=first,
+        last_name=last,
+        email=f"{first.lower()}@{domain}",
+        company=f"{company} {RUN}",
+        company_domain=domain,
+        job_title='=HYPERLINK("http://evil.example")' if first == "Mallory" else "Head of Operations",
     )
+    fields = {"fit_score": 80.0, "budget_amount": Decimal(amount), "timeline_days": 30, "owner": "grace"}
+    return qualified(fields, profile=who)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -78,10 +69,10 @@ async def converted(pool: asyncpg.Pool, service_stack: TestStack) -> dict[str, A
     """Four people at three companies, converted."""
     uow = UnitOfWorkFactory(pool, "opportunity", service_stack.topic_prefix)
     people = {
-        "ada": qualified("Ada", "Lovelace", "Analytical Engines", "48000"),
-        "charles": qualified("Charles", "Babbage", "Analytical Engines", "12000"),
-        "grace": qualified("Grace", "Hopper", "Compilers Unlimited", "90000"),
-        "mallory": qualified("Mallory", "Formula", "Zebra Spreadsheets", "5000"),
+        "ada": buyer("Ada", "Lovelace", "Analytical Engines", "48000"),
+        "charles": buyer("Charles", "Babbage", "Analytical Engines", "12000"),
+        "grace": buyer("Grace", "Hopper", "Compilers Unlimited", "90000"),
+        "mallory": buyer("Mallory", "Formula", "Zebra Spreadsheets", "5000"),
     }
     done: dict[str, Any] = {}
     for name, lead in people.items():

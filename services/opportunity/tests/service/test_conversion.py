@@ -13,6 +13,7 @@ import orjson
 import pytest
 import pytest_asyncio
 
+from leadflow_devstack.builders import profile, qualified
 from leadflow_devstack.testing import TestStack
 from leadflow_opportunity.adapters import repository
 from leadflow_opportunity.adapters.config_store import ConfigStore
@@ -21,7 +22,7 @@ from leadflow_opportunity.domain.matching import AccountKeys
 from leadflow_opportunity.domain.stages import InvalidMove, StageConflict, UnknownStage
 from leadflow_opportunity.use_cases import conversion, stages
 from leadflow_shared.contracts.events import LeadQualified
-from leadflow_shared.contracts.lead import Campaign, LeadProfile
+from leadflow_shared.contracts.lead import Campaign
 from leadflow_shared.db import create_pool
 from leadflow_shared.uow import UnitOfWorkFactory
 
@@ -42,32 +43,22 @@ def uow(pool: asyncpg.Pool, service_stack: TestStack) -> UnitOfWorkFactory:
     return UnitOfWorkFactory(pool, "opportunity", service_stack.topic_prefix)
 
 
-def qualified(
+# Qualified at the launch webinar of the analytical engine, owned by Babbage.
+LAUNCH = {
+    "source_system": "webinar",
+    "campaign": Campaign(campaign_name="analytical-engine-launch"),
+    "owner": "babbage",
+}
+
+
+def launched(
     email: str, company: str, domain: str | None = None, *, ready: bool = True, **overrides: Any
 ) -> LeadQualified:
-    fields: dict[str, Any] = {
-        "lead_id": uuid.uuid4(),
-        "profile": LeadProfile(
-            first_name="Ada",
-            last_name=email.split("@")[0],
-            email=email,
-            company=company,
-            company_domain=domain,
-        ),
-        "fit_score": 82.0,
-        "engagement_score": 40.0,
-        "budget_amount": Decimal("48000"),
-        "budget_confirmed": ready,
-        "authority": True,
-        "need": True,
-        "timeline_days": 45,
-        "source_system": "webinar",
-        "campaign": Campaign(campaign_name="analytical-engine-launch"),
-        "owner": "babbage",
-        "criteria_version": 1,
-    }
-    fields.update(overrides)
-    return LeadQualified(**fields)
+    """Someone at the company qualified at the launch; not `ready` without a confirmed budget."""
+    who = profile(
+        first_name="Ada", last_name=email.split("@")[0], email=email, company=company, company_domain=domain
+    )
+    return qualified(LAUNCH, {"profile": who, "budget_confirmed": ready}, overrides)
 
 
 async def events_of(pool: asyncpg.Pool, contact_or_lead: str) -> list[dict[str, Any]]:
@@ -80,8 +71,8 @@ async def events_of(pool: asyncpg.Pool, contact_or_lead: str) -> list[dict[str, 
 async def test_two_leads_from_one_company_become_one_account_with_two_contacts_and_redelivery_adds_nothing(
     pool: asyncpg.Pool, uow: UnitOfWorkFactory
 ) -> None:
-    ada = qualified("ada@difference-engines.example", "Difference Engines Ltd", "difference-engines.example")
-    charles = qualified("charles@difference-engines.example", "Difference Engines")
+    ada = launched("ada@difference-engines.example", "Difference Engines Ltd", "difference-engines.example")
+    charles = launched("charles@difference-engines.example", "Difference Engines")
     async with uow() as u:
         first = await conversion.convert_qualified(u, await ConfigStore().load(u.conn), None, ada, NOW)
     async with uow() as u:
@@ -111,7 +102,7 @@ async def test_two_leads_from_one_company_become_one_account_with_two_contacts_a
 async def test_a_lead_without_confirmed_budget_waits_until_sales_confirms_it(
     pool: asyncpg.Pool, uow: UnitOfWorkFactory
 ) -> None:
-    lead = qualified("grace@cobol-works.example", "COBOL Works", "cobol-works.example", ready=False)
+    lead = launched("grace@cobol-works.example", "COBOL Works", "cobol-works.example", ready=False)
     async with uow() as u:
         outcome = await conversion.convert_qualified(u, await ConfigStore().load(u.conn), None, lead, NOW)
     assert outcome.opportunity_id is None
@@ -128,7 +119,7 @@ async def test_a_lead_without_confirmed_budget_waits_until_sales_confirms_it(
 async def test_stage_moves_follow_the_rules_and_closing_lost_needs_a_known_reason(
     pool: asyncpg.Pool, uow: UnitOfWorkFactory
 ) -> None:
-    lead = qualified("linus@kernel-co.example", "Kernel Co", "kernel-co.example")
+    lead = launched("linus@kernel-co.example", "Kernel Co", "kernel-co.example")
     async with uow() as u:
         config = await ConfigStore().load(u.conn)
         outcome = await conversion.convert_qualified(u, config, None, lead, NOW)

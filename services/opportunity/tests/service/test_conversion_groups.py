@@ -17,16 +17,17 @@ import orjson
 import pytest
 import pytest_asyncio
 
-from leadflow_devstack.testing import TestStack
+from leadflow_devstack.builders import profile, qualified, sent
+from leadflow_devstack.testing import TestStack, wait_blocking
 from leadflow_opportunity.adapters import reports
 from leadflow_opportunity.adapters.config_store import ConfigStore
 from leadflow_opportunity.bootstrap import MIGRATIONS
 from leadflow_opportunity.use_cases import conversion
 from leadflow_shared import migrations
 from leadflow_shared.consumer import Conflict
-from leadflow_shared.contracts.envelope import Envelope, new_event
+from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import LeadQualified
-from leadflow_shared.contracts.lead import Campaign, LeadProfile
+from leadflow_shared.contracts.lead import Campaign
 from leadflow_shared.db import create_pool
 from leadflow_shared.outbox import Outbox
 from leadflow_shared.totals import fold
@@ -38,7 +39,7 @@ NOW = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
 LEADS = {label: uuid.uuid4() for label in ("ada", "hedy", "grace", "alan", "annie")}
 
 
-def qualified(
+def engineer(
     label: str,
     email: str | None,
     company: str,
@@ -49,73 +50,67 @@ def qualified(
     **overrides: Any,
 ) -> LeadQualified:
     """A lead.qualified of a person; `lead` names an earlier lead this one is a redelivery or repeat of."""
+    who = profile(
+        first_name=label.split("-")[0].title(),
+        last_name="Babbage" if email is None else email.split("@")[0].title(),
+        email=email,
+        phone="+441632960001",
+        job_title="Chief Engineer",
+        company=company,
+        company_domain=domain,
+        company_size=120,
+    )
     fields: dict[str, Any] = {
         "lead_id": LEADS[lead] if lead else uuid.uuid4(),
-        "profile": LeadProfile(
-            first_name=label.split("-")[0].title(),
-            last_name="Babbage" if email is None else email.split("@")[0].title(),
-            email=email,
-            phone="+441632960001",
-            job_title="Chief Engineer",
-            company=company,
-            company_domain=domain,
-            company_size=120,
-        ),
-        "fit_score": 82.0,
-        "engagement_score": 40.0,
+        "profile": who,
         "budget_amount": Decimal("48000") if ready else None,
         "budget_confirmed": ready,
-        "authority": True,
-        "need": True,
-        "timeline_days": 45,
         "source_system": "webinar",
         "campaign": Campaign(campaign_name=f"engines-{label}", utm_source="newsletter"),
         "owner": "babbage" if ready else None,
-        "criteria_version": 1,
     }
-    fields.update(overrides)
-    return LeadQualified(**fields)
+    return qualified(fields, overrides)
 
 
 # Converted before the group, each in its own transaction: Acme Ltd's account is older than Acme Inc's.
 BEFORE = [
-    qualified("ada", "ada@engines.example", "Difference Engines Ltd", "engines.example", lead="ada"),
-    qualified("hedy", "hedy@acme.co.uk", "Acme Ltd", "acme.co.uk", ready=False, lead="hedy"),
-    qualified("grace", "grace@acme.com", "Acme Inc", "acme.com", ready=False, lead="grace"),
-    qualified("alan", "alan@bletchley.example", "Bletchley Park", ready=False, lead="alan"),
+    engineer("ada", "ada@engines.example", "Difference Engines Ltd", "engines.example", lead="ada"),
+    engineer("hedy", "hedy@acme.co.uk", "Acme Ltd", "acme.co.uk", ready=False, lead="hedy"),
+    engineer("grace", "grace@acme.com", "Acme Inc", "acme.com", ready=False, lead="grace"),
+    engineer("alan", "alan@bletchley.example", "Bletchley Park", ready=False, lead="alan"),
 ]
 
 GROUP = {
     # The same person again on a new lead: signals merge, the open opportunity is not opened twice.
-    "ada-again": qualified("ada-again", "ada@engines.example", "Difference Engines", timeline_days=20),
+    "ada-again": engineer("ada-again", "ada@engines.example", "Difference Engines", timeline_days=20),
     # A colleague whose account is found by the domain of a work email.
-    "charles": qualified("charles", "charles@engines.example", "Difference Engines"),
+    "charles": engineer("charles", "charles@engines.example", "Difference Engines"),
     # A redelivery of a lead converted before.
     "hedy-redelivered": BEFORE[1],
     # A free-mail address and a company name two accounts share: the older account is taken.
-    "kurt": qualified("kurt", "kurt.goedel@gmail.com", "ACME"),
+    "kurt": engineer("kurt", "kurt.goedel@gmail.com", "ACME"),
     # A lead converted before, now with another email: it stays with its contact.
-    "alan-moved": qualified("alan-moved", "alan@hut8.example", "Hut Eight", "hut8.example", lead="alan"),
+    "alan-moved": engineer("alan-moved", "alan@hut8.example", "Hut Eight", "hut8.example", lead="alan"),
     # Someone new with that other email, after it: a new contact and the company's first account.
-    "turing": qualified("turing", "alan@hut8.example", "Hut Eight", "hut8.example"),
+    "turing": engineer("turing", "alan@hut8.example", "Hut Eight", "hut8.example"),
     # The same company by name only: finds the account the one before created.
-    "joan": qualified("joan", "joan.clarke@gmail.com", "Hut Eight Ltd"),
+    "joan": engineer("joan", "joan.clarke@gmail.com", "Hut Eight Ltd"),
     # Alan's first email on a new lead, budget not shown: the contact as alan-moved left it meets the
     # criteria, and its opportunity is open already.
-    "alan-again": qualified("alan-again", "alan@bletchley.example", "Bletchley Park", ready=False),
+    "alan-again": engineer("alan-again", "alan@bletchley.example", "Bletchley Park", ready=False),
     # A new person not ready yet, and then ready on the next lead of the same email.
-    "margaret": qualified("margaret", "margaret@apollo.example", "Apollo Guidance", ready=False),
-    "margaret-ready": qualified("margaret-ready", "margaret@apollo.example", "Apollo Guidance"),
+    "margaret": engineer("margaret", "margaret@apollo.example", "Apollo Guidance", ready=False),
+    "margaret-ready": engineer("margaret-ready", "margaret@apollo.example", "Apollo Guidance"),
     # Without email: always a new contact, the account by name.
-    "annie": qualified("annie", None, "NASA Lewis", lead="annie"),
-    "katherine": qualified("katherine", None, "Nasa Lewis", ready=False),
-    "dorothy": qualified("dorothy", None, "NASA Lewis Inc."),
+    "annie": engineer("annie", None, "NASA Lewis", lead="annie"),
+    "katherine": engineer("katherine", None, "Nasa Lewis", ready=False),
+    "dorothy": engineer("dorothy", None, "NASA Lewis Inc."),
     # The same lead twice in one group (the consumer never groups them, a caller might): found by its lead.
-    "annie-redelivered": qualified("annie", None, "NASA Lewis", lead="annie"),
+    "annie-redelivered": engineer("annie", None, "NASA Lewis", lead="annie"),
     # A person converted before whose budget is now confirmed: the opportunity opens now.
-    "grace-ready": qualified("grace-ready", "grace@acme.com", "Acme Inc"),
+    "grace-ready": engineer("grace-ready", "grace@acme.com", "Acme Inc"),
     # Someone whose company is known under two other spellings, with its own domain: a new account.
-    "mary": qualified("mary", "mary@acme.org", "Acme", "acme.org", ready=False),
+    "mary": engineer("mary", "mary@acme.org", "Acme", "acme.org", ready=False),
 }
 
 
@@ -137,10 +132,6 @@ async def two_schemas(service_stack: TestStack) -> AsyncIterator[tuple[asyncpg.P
         for name in names:
             await admin.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
         await admin.close()
-
-
-def sent(event: LeadQualified) -> tuple[Envelope, LeadQualified]:
-    return new_event(event, source="qualification"), event
 
 
 async def convert_before(pool: asyncpg.Pool, items: list[tuple[Envelope, LeadQualified]]) -> None:
@@ -224,7 +215,10 @@ async def every_row(pool: asyncpg.Pool, labels: dict[UUID, str]) -> dict[str, li
 async def test_a_mixed_group_converted_together_leaves_every_row_and_event_one_by_one_leaves(
     two_schemas: tuple[asyncpg.Pool, asyncpg.Pool],
 ) -> None:
-    before, items = [sent(event) for event in BEFORE], [sent(event) for event in GROUP.values()]
+    before, items = (
+        [sent(event, "qualification") for event in BEFORE],
+        [sent(event, "qualification") for event in GROUP.values()],
+    )
     labels = {lead_id: label for label, lead_id in LEADS.items()}
     labels.update((e.lead_id, label) for label, e in GROUP.items() if e.lead_id not in labels)
     outcomes: dict[bool, dict[str, conversion.ConversionOutcome]] = {}
@@ -275,7 +269,7 @@ async def test_a_group_that_meets_a_company_created_concurrently_is_retried(
     two_schemas: tuple[asyncpg.Pool, asyncpg.Pool],
 ) -> None:
     pool = two_schemas[1]
-    items = [sent(GROUP["turing"]), sent(GROUP["joan"])]
+    items = [sent(GROUP["turing"], "qualification"), sent(GROUP["joan"], "qualification")]
     async with pool.acquire() as other, other.transaction():
         await other.execute(
             "INSERT INTO accounts (id, name, domain, name_key)"
@@ -283,7 +277,7 @@ async def test_a_group_that_meets_a_company_created_concurrently_is_retried(
             uuid.uuid4(),
         )
         group = asyncio.create_task(convert_group(pool, items, grouped=True))
-        await asyncio.sleep(0.5)
+        await wait_blocking(other)
         assert not group.done()  # waiting on the other transaction's account
     with pytest.raises(Conflict):
         await group

@@ -22,7 +22,7 @@ from leadflow_shared.contracts.envelope import new_event
 from leadflow_shared.contracts.events import LeadQualified, PersonErasureRequested
 from leadflow_shared.uow import UnitOfWorkFactory
 
-from .test_conversion import NOW, pool, qualified, uow
+from .test_conversion import NOW, launched, pool, uow
 
 pytestmark = pytest.mark.service
 __all__ = ["pool", "uow"]
@@ -33,7 +33,7 @@ def someone(surname: str, company: str) -> tuple[str, str, LeadQualified]:
     tag = uuid.uuid4().hex[:6]
     domain = f"{company.lower().replace(' ', '-')}-{tag}.example"
     email = f"{surname}{tag}@{domain}"
-    return tag, email, qualified(email, f"{company} {tag}", domain)
+    return tag, email, launched(email, f"{company} {tag}", domain)
 
 
 async def kpi_figures(pool: asyncpg.Pool, account_id: uuid.UUID) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from uuid import UUID
 import pytest
 from pydantic import ValidationError
 
+from leadflow_devstack.builders import profile, qualified
 from leadflow_opportunity.domain.criteria import (
     DEFAULT_OPPORTUNITY_CRITERIA,
     AmountBasis,
@@ -22,35 +23,21 @@ from leadflow_opportunity.domain.criteria import (
     expected_close_date,
     signals_from_qualified,
 )
-from leadflow_shared.contracts.events import LeadQualified
-from leadflow_shared.contracts.lead import LeadProfile
 
 TODAY = date(2026, 11, 27)
 WILE = UUID("00000000-0000-0000-0000-0000000c0e01")
 
 
-def qualified(**overrides: object) -> LeadQualified:
-    data: dict[str, object] = {
-        "lead_id": WILE,
-        "profile": LeadProfile(
-            first_name="Wile E.",
-            last_name="Coyote",
-            company="Acme GmbH",
-            company_size=120,
-            email="wile@acme.com",
-        ),
-        "fit_score": 82.0,
-        "engagement_score": 64.0,
-        "budget_amount": Decimal("48000"),
-        "budget_confirmed": True,
-        "authority": True,
-        "need": True,
-        "timeline_days": 45,
-        "source_system": "hubspot",
-        "criteria_version": 3,
-    }
-    data.update(overrides)
-    return LeadQualified.model_validate(data)
+# Wile E. Coyote of Acme, qualified through HubSpot under the third criteria.
+WILE_E = {
+    "lead_id": WILE,
+    "profile": profile(
+        first_name="Wile E.", last_name="Coyote", company="Acme GmbH", company_size=120, email="wile@acme.com"
+    ),
+    "engagement_score": 64.0,
+    "source_system": "hubspot",
+    "criteria_version": 3,
+}
 
 
 def refusal(data: dict[str, object]) -> str:
@@ -121,7 +108,7 @@ def test_version_zero_is_refused() -> None:
 
 
 def test_a_fully_qualified_lead_meets_the_default_criteria_and_each_condition_is_listed() -> None:
-    signals = signals_from_qualified(qualified(), TODAY)
+    signals = signals_from_qualified(qualified(WILE_E), TODAY)
 
     result = check(DEFAULT_OPPORTUNITY_CRITERIA, signals, TODAY)
 
@@ -138,7 +125,9 @@ def test_a_fully_qualified_lead_meets_the_default_criteria_and_each_condition_is
 
 
 def test_a_lead_missing_budget_gets_no_opportunity_until_a_signal_completes_it() -> None:
-    from_qualification = signals_from_qualified(qualified(budget_amount=None, budget_confirmed=False), TODAY)
+    from_qualification = signals_from_qualified(
+        qualified(WILE_E, budget_amount=None, budget_confirmed=False), TODAY
+    )
 
     before = decide_opportunity(DEFAULT_OPPORTUNITY_CRITERIA, from_qualification, TODAY)
     assert not before.open
@@ -182,7 +171,7 @@ def test_fit_must_be_strictly_above_the_threshold() -> None:
 
 
 def test_a_decision_beyond_the_window_fails_the_timeline_condition() -> None:
-    signals = signals_from_qualified(qualified(timeline_days=120), TODAY)
+    signals = signals_from_qualified(qualified(WILE_E, timeline_days=120), TODAY)
 
     result = check(DEFAULT_OPPORTUNITY_CRITERIA, signals, TODAY)
 
@@ -190,13 +179,13 @@ def test_a_decision_beyond_the_window_fails_the_timeline_condition() -> None:
 
 
 def test_an_unknown_timeline_fails_the_timeline_condition() -> None:
-    signals = signals_from_qualified(qualified(timeline_days=None), TODAY)
+    signals = signals_from_qualified(qualified(WILE_E, timeline_days=None), TODAY)
 
     assert check(DEFAULT_OPPORTUNITY_CRITERIA, signals, TODAY).unmet == (Condition.TIMELINE_WITHIN_DAYS,)
 
 
 def test_a_timeline_is_pinned_to_the_day_it_was_given_and_comes_closer() -> None:
-    signals = signals_from_qualified(qualified(timeline_days=120), TODAY)
+    signals = signals_from_qualified(qualified(WILE_E, timeline_days=120), TODAY)
     two_months_on = date(2027, 1, 27)
 
     assert check(DEFAULT_OPPORTUNITY_CRITERIA, signals, two_months_on).met
@@ -218,7 +207,7 @@ def test_newer_known_signals_win_and_unknown_ones_erase_nothing() -> None:
 
 def test_a_new_qualification_does_not_unsay_what_sales_confirmed() -> None:
     confirmed_by_sales = ContactSignals(authority=True, budget_confirmed=True)
-    requalified = signals_from_qualified(qualified(authority=False, budget_confirmed=False), TODAY)
+    requalified = signals_from_qualified(qualified(WILE_E, authority=False, budget_confirmed=False), TODAY)
 
     merged = confirmed_by_sales.merged_with(requalified)
 
@@ -281,7 +270,7 @@ def test_an_organisation_sets_its_own_bands() -> None:
 
 
 def test_the_close_date_is_today_plus_the_timeline() -> None:
-    signals = signals_from_qualified(qualified(timeline_days=45), TODAY)
+    signals = signals_from_qualified(qualified(WILE_E, timeline_days=45), TODAY)
 
     assert expected_close_date(signals, TODAY) == date(2027, 1, 11)
 

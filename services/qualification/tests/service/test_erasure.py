@@ -14,7 +14,7 @@ from leadflow_shared.contracts.envelope import new_event
 from leadflow_shared.contracts.events import PersonErasureRequested
 from leadflow_shared.uow import UnitOfWorkFactory
 
-from .test_qualification_flow import capture, profile, uows
+from .test_qualification_flow import capture, lindqvist, uows
 
 pytestmark = pytest.mark.service
 __all__ = ["uows"]
@@ -37,7 +37,7 @@ async def test_an_erasure_request_leaves_no_trace_of_the_person_and_is_confirmed
     uows: UnitOfWorkFactory,
 ) -> None:
     surname = f"Lindqvist{uuid.uuid4().hex[:6]}"
-    person = profile("Annelie", last_name=surname, phone="+46701234567")
+    person = lindqvist("Annelie", last_name=surname, phone="+46701234567")
     lead_id = await capture(uows, person)
     needles = [person.email or "", surname, "701234567"]
     async with uows.pool.acquire() as conn:

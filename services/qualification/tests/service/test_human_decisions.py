@@ -13,7 +13,7 @@ from leadflow_shared.contracts.events import LeadRequalificationRequested
 from leadflow_shared.uow import UnitOfWorkFactory
 
 from .conftest import current
-from .test_qualification_flow import capture, history, lead, profile, uows
+from .test_qualification_flow import capture, history, lead, lindqvist, uows
 
 pytestmark = pytest.mark.service
 __all__ = ["uows"]
@@ -30,7 +30,7 @@ async def reopen(uows: UnitOfWorkFactory, lead_id, actor: str = "maria@sales") -
 async def test_an_archive_reversed_by_hand_reopens_the_lead_as_that_persons_decision(
     uows: UnitOfWorkFactory,
 ) -> None:
-    lead_id = await capture(uows, profile("Lucia", country="BR"))
+    lead_id = await capture(uows, lindqvist("Lucia", country="BR"))
     assert (await lead(uows, lead_id))["status"] == "archived"
     await reopen(uows, lead_id)
     row = await lead(uows, lead_id)
@@ -41,7 +41,7 @@ async def test_an_archive_reversed_by_hand_reopens_the_lead_as_that_persons_deci
 async def test_a_criteria_change_does_not_re_archive_a_lead_reopened_by_hand_unless_asked(
     uows: UnitOfWorkFactory,
 ) -> None:
-    lead_id = await capture(uows, profile("Beatriz", country="BR"))
+    lead_id = await capture(uows, lindqvist("Beatriz", country="BR"))
     await reopen(uows, lead_id)
     # What PUT /v1/criteria?apply_to=non_terminal does after storing a version (the e2e test stores one;
     # here the version in force stays, as the other service tests expect).
@@ -54,7 +54,7 @@ async def test_a_criteria_change_does_not_re_archive_a_lead_reopened_by_hand_unl
 
 
 async def test_the_staleness_sweep_leaves_a_lead_reopened_by_hand_in_play(uows: UnitOfWorkFactory) -> None:
-    lead_id = await capture(uows, profile("Carmen", country="BR"))
+    lead_id = await capture(uows, lindqvist("Carmen", country="BR"))
     await reopen(uows, lead_id)
     limits = {"open": {"stale_after_hours": 0.000001, "unresponsive_after_hours": 0.000002}}
     async with uows() as uow:
@@ -72,7 +72,7 @@ async def test_the_staleness_sweep_leaves_a_lead_reopened_by_hand_in_play(uows: 
 
 
 async def test_a_lead_moved_by_hand_may_still_qualify_on_its_own(uows: UnitOfWorkFactory) -> None:
-    lead_id = await capture(uows, profile("Dolores", answers={}))
+    lead_id = await capture(uows, lindqvist("Dolores", answers={}))
     async with uows() as uow:
         await sales.change_status(
             uow,

@@ -13,19 +13,18 @@ import pytest
 import pytest_asyncio
 from prometheus_client import REGISTRY
 
+from leadflow_devstack.builders import captured, profile, sent, touch
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases import intake_events, pipeline_events, sales
 from leadflow_shared.consumer import Reject
 from leadflow_shared.contracts.envelope import Envelope, new_event
 from leadflow_shared.contracts.events import (
-    EventData,
-    LeadCaptured,
     LeadConverted,
     LeadEngaged,
     LeadMerged,
     LeadUpdated,
 )
-from leadflow_shared.contracts.lead import ActivityType, Channel, LeadProfile, QualifyingAnswers, Touch
+from leadflow_shared.contracts.lead import ActivityType, Channel, LeadProfile, QualifyingAnswers
 from leadflow_shared.outbox import Outbox
 from leadflow_shared.uow import UnitOfWork, UnitOfWorkFactory
 
@@ -59,23 +58,26 @@ PEOPLE: dict[str, dict[str, Any]] = {
 }
 
 
-def profile(label: str, **changes: Any) -> LeadProfile:
-    base: dict[str, Any] = {
-        "first_name": label.title().replace("-", ""),
-        "last_name": "Aalto",
-        "email": f"{label}@nordhafen-logistik.example",
-        "company": "Nordhafen Logistik GmbH",
-        "job_title": "Head of Operations",
-        "seniority": "director",
-        "country": "DE",
-        "industry": "Logistics",
-        "company_size": 260,
-        "answers": QualifyingAnswers.model_validate(READY),
-    }
-    return LeadProfile.model_validate({**base, **PEOPLE[label], **changes})
+# The Aaltos of Nordhafen Logistik, a German logistics firm, each ready to buy unless PEOPLE says otherwise.
+NORDHAFEN: dict[str, Any] = {
+    "last_name": "Aalto",
+    "company": "Nordhafen Logistik GmbH",
+    "job_title": "Head of Operations",
+    "seniority": "director",
+    "country": "DE",
+    "industry": "Logistics",
+    "company_size": 260,
+    "answers": QualifyingAnswers.model_validate(READY),
+}
 
 
-TOUCH = Touch(
+def aalto(label: str, **changes: Any) -> LeadProfile:
+    """The Aalto of one label in PEOPLE, at the label's address."""
+    someone = {"first_name": label.title().replace("-", ""), "email": f"{label}@nordhafen-logistik.example"}
+    return profile(NORDHAFEN, someone, PEOPLE[label], changes)
+
+
+TOUCH = touch(
     channel=Channel.WEBINAR,
     source_system="zoom",
     source_id="webinar-42",
@@ -83,12 +85,9 @@ TOUCH = Touch(
 )
 
 
-def sent(event: EventData) -> tuple[Envelope, Any]:
-    return new_event(event, source="intake"), event
-
-
-def captured(lead_id: uuid.UUID, p: LeadProfile) -> tuple[Envelope, Any]:
-    return sent(LeadCaptured(lead_id=lead_id, profile=p, touch=TOUCH))
+def arrived(lead_id: uuid.UUID, p: LeadProfile) -> tuple[Envelope, Any]:
+    """The lead captured from the webinar, as the batch handler receives it."""
+    return sent(captured(p, lead_id=lead_id, touch=TOUCH))
 
 
 def updated(lead_id: uuid.UUID, p: LeadProfile) -> tuple[Envelope, Any]:
@@ -130,21 +129,21 @@ async def assignment(uows: UnitOfWorkFactory) -> AsyncIterator[Any]:
 async def before_captures(uow: UnitOfWork, ids: Ids) -> None:
     """One person is known already, one was merged away before intake's capture came, one engaged first."""
     await intake_events.lead_captured(
-        uow, await current(uow), *reversed(captured(ids["known"], profile("known")))
+        uow, await current(uow), *reversed(arrived(ids["known"], aalto("known")))
     )
     await intake_events.lead_engaged(
         uow,
         await current(uow),
         *reversed(engaged(ids["engaged-before"], "demo-1", ActivityType.DEMO_REQUESTED)),
     )
-    merged = LeadMerged(lead_id=ids["known"], merged_id=ids["merged-away"], profile=profile("known"))
+    merged = LeadMerged(lead_id=ids["known"], merged_id=ids["merged-away"], profile=aalto("known"))
     await intake_events.lead_merged(uow, await current(uow), merged, new_event(merged, source="intake"))
 
 
 def captures(ids: Ids) -> Items:
     """Everybody's capture, and a second capture of one of them."""
-    items = [captured(ids[label], profile(label)) for label in PEOPLE]
-    return [*items, captured(ids["twice"], profile("twice", answers=READY))]
+    items = [arrived(ids[label], aalto(label)) for label in PEOPLE]
+    return [*items, arrived(ids["twice"], aalto("twice", answers=READY))]
 
 
 async def before_changes(uow: UnitOfWork, ids: Ids) -> None:
@@ -152,14 +151,14 @@ async def before_changes(uow: UnitOfWork, ids: Ids) -> None:
     for label in PEOPLE:
         if label != "unknown":
             await intake_events.lead_captured(
-                uow, await current(uow), *reversed(captured(ids[label], profile(label)))
+                uow, await current(uow), *reversed(arrived(ids[label], aalto(label)))
             )
     await intake_events.lead_engaged(
         uow,
         await current(uow),
         *reversed(engaged(ids["engaged-before"], "demo-1", ActivityType.DEMO_REQUESTED)),
     )
-    merged = LeadMerged(lead_id=ids["known"], merged_id=ids["merged-away"], profile=profile("known"))
+    merged = LeadMerged(lead_id=ids["known"], merged_id=ids["merged-away"], profile=aalto("known"))
     await intake_events.lead_merged(uow, await current(uow), merged, new_event(merged, source="intake"))
     await sales.qualify(
         uow,
@@ -183,8 +182,8 @@ def updates(ids: Ids) -> Items:
         "unknown": {},
         "engaged-before": {},
     }
-    items = [updated(ids[label], profile(label, **change)) for label, change in changes.items()]
-    return [*items, updated(ids["twice"], profile("twice", answers=NO_BUDGET))]
+    items = [updated(ids[label], aalto(label, **change)) for label, change in changes.items()]
+    return [*items, updated(ids["twice"], aalto("twice", answers=NO_BUDGET))]
 
 
 def engagements(ids: Ids) -> Items:
@@ -429,10 +428,10 @@ async def statements_for(uows: UnitOfWorkFactory, leads: int) -> tuple[int, int,
     labels = [label for label in PEOPLE if label not in ("known", "merged-away")]
     ids = [(uuid.uuid4(), labels[n % len(labels)]) for n in range(leads)]
     batches: list[tuple[Batch, Items]] = [
-        (intake_events.leads_captured, [captured(lead_id, profile(label)) for lead_id, label in ids]),
+        (intake_events.leads_captured, [arrived(lead_id, aalto(label)) for lead_id, label in ids]),
         (
             intake_events.leads_updated,
-            [updated(lead_id, profile(label, answers=READY)) for lead_id, label in ids],
+            [updated(lead_id, aalto(label, answers=READY)) for lead_id, label in ids],
         ),
         (
             intake_events.leads_engaged,
@@ -488,17 +487,17 @@ async def test_new_facts_bring_a_left_behind_lead_back_while_a_persons_override_
     from leadflow_shared.contracts.events import DisqualificationReason
 
     first = {
-        "nurtured": profile("no-budget"),
-        "archived": profile("abroad"),
-        "archived-touch-only": profile("abroad"),
+        "nurtured": aalto("no-budget"),
+        "archived": aalto("abroad"),
+        "archived-touch-only": aalto("abroad"),
         # It qualifies on its own; a person then sends it to nurture.
-        "overridden": profile("ready"),
+        "overridden": aalto("ready"),
     }
     ids = {label: uuid.uuid4() for label in first}
     async with uows() as uow:
         for label, lead_id in ids.items():
             await intake_events.lead_captured(
-                uow, await current(uow), *reversed(captured(lead_id, first[label]))
+                uow, await current(uow), *reversed(arrived(lead_id, first[label]))
             )
         await sales.disqualify(
             uow,
@@ -520,7 +519,7 @@ async def test_new_facts_bring_a_left_behind_lead_back_while_a_persons_override_
         "archived-touch-only": "archived",
         "overridden": "nurturing",
     }
-    ready = profile("ready")
+    ready = aalto("ready")
 
     def update(label: str, *changed: str) -> tuple[Envelope, Any]:
         new = ready if changed else first[label]

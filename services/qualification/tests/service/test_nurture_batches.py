@@ -4,27 +4,25 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import pytest
 
+from leadflow_devstack.builders import captured, profile, sent, touch
 from leadflow_qualification.use_cases import config as cfg
 from leadflow_qualification.use_cases import intake_events, pipeline_events, sales
 from leadflow_shared.consumer import Reject
 from leadflow_shared.contracts.envelope import Envelope, new_event
 from leadflow_shared.contracts.events import (
     DisqualificationReason,
-    EventData,
     ExhaustedNext,
-    LeadCaptured,
     LeadConverted,
     LeadMerged,
     LeadRequalificationRequested,
     NurtureExhausted,
 )
-from leadflow_shared.contracts.lead import Channel, LeadProfile, QualifyingAnswers, Touch, TriggerKind
+from leadflow_shared.contracts.lead import Channel, LeadProfile, QualifyingAnswers, TriggerKind
 from leadflow_shared.uow import UnitOfWork, UnitOfWorkFactory
 
 from .conftest import current
@@ -53,32 +51,29 @@ ANSWERS: dict[str, QualifyingAnswers] = {
 }
 
 
+# The Kowalczyks of Wisla Spedycja, a logistics firm; each one's answers are in ANSWERS.
+WISLA: dict[str, Any] = {
+    "last_name": "Kowalczyk",
+    "company": "Wisla Spedycja",
+    "seniority": "director",
+    "country": "DE",
+    "industry": "Logistics",
+    "company_size": 140,
+}
+
+
 def person(label: str) -> LeadProfile:
-    return LeadProfile(
-        first_name=label.title().replace("-", ""),
-        last_name="Kowalczyk",
-        email=f"{label}@wisla-spedycja.example",
-        company="Wisla Spedycja",
-        seniority="director",
-        country="DE",
-        industry="Logistics",
-        company_size=140,
-        answers=ANSWERS[label],
-    )
-
-
-def sent(event: EventData, source: str) -> tuple[Envelope, Any]:
-    return new_event(event, source=source), event
+    """The Kowalczyk of one label, at the label's address."""
+    someone = {"first_name": label.title().replace("-", ""), "email": f"{label}@wisla-spedycja.example"}
+    return profile(WISLA, someone, answers=ANSWERS[label])
 
 
 async def people(uow: UnitOfWork, ids: Ids) -> None:
     """Everybody but `unknown` is captured; some are then decided by hand, converted or merged away."""
-    touch = Touch(channel=Channel.TRADE_SHOW, source_system="badge_scanner", occurred_at=datetime.now(UTC))
+    scanned = touch(channel=Channel.TRADE_SHOW, source_system="badge_scanner")
     for label, lead_id in ids.items():
         if label != "unknown":
-            envelope, event = sent(
-                LeadCaptured(lead_id=lead_id, profile=person(label), touch=touch), "intake"
-            )
+            envelope, event = sent(captured(person(label), lead_id=lead_id, touch=scanned))
             await intake_events.lead_captured(uow, await current(uow), event, envelope)
     for label, nurturable in (("held-back", True), ("archived-by-hand", False), ("twice", True)):
         why = sales.ManualDisqualify(

@@ -11,6 +11,7 @@ import orjson
 import pytest
 import pytest_asyncio
 
+from leadflow_devstack.builders import address, captured, profile
 from leadflow_devstack.testing import TestStack
 from leadflow_qualification.domain.simulation import SimulationScope
 from leadflow_qualification.domain.statuses import TransitionNotAllowed
@@ -20,14 +21,13 @@ from leadflow_qualification.use_cases.staleness import sweep
 from leadflow_shared.contracts.envelope import new_event
 from leadflow_shared.contracts.events import (
     ExhaustedNext,
-    LeadCaptured,
     LeadConverted,
     LeadEngaged,
     LeadMerged,
     LeadRequalificationRequested,
     NurtureExhausted,
 )
-from leadflow_shared.contracts.lead import ActivityType, Channel, LeadProfile, QualifyingAnswers, Touch
+from leadflow_shared.contracts.lead import ActivityType, LeadProfile, QualifyingAnswers
 from leadflow_shared.db import create_pool
 from leadflow_shared.uow import UnitOfWorkFactory
 
@@ -43,25 +43,23 @@ READY = QualifyingAnswers(
 )
 
 
-def profile(name: str, **changes: Any) -> LeadProfile:
-    base: dict[str, Any] = {
-        "first_name": name,
-        "last_name": "Lindqvist",
-        "email": f"{name.lower()}.{uuid.uuid4().hex[:6]}@fjord-freight.example",
-        "company": "Fjord Freight AB",
-        "job_title": "VP Operations",
-        "seniority": "vp",
-        "country": "DE",
-        "industry": "Logistics",
-        "company_size": 420,
-        "answers": READY,
-    }
-    return LeadProfile.model_validate({**base, **changes})
+# The Lindqvists of Fjord Freight: a VP of a mid-sized German logistics firm, ready to buy.
+FJORD_FREIGHT: dict[str, Any] = {
+    "last_name": "Lindqvist",
+    "company": "Fjord Freight AB",
+    "job_title": "VP Operations",
+    "seniority": "vp",
+    "country": "DE",
+    "industry": "Logistics",
+    "company_size": 420,
+    "answers": READY,
+}
 
 
-def captured(p: LeadProfile) -> LeadCaptured:
-    touch = Touch(channel=Channel.WEB_FORM, source_system="website", occurred_at=datetime.now(UTC))
-    return LeadCaptured(lead_id=uuid.uuid4(), profile=p, touch=touch)
+def lindqvist(name: str, **changes: Any) -> LeadProfile:
+    """A Lindqvist of Fjord Freight, at an address of their own."""
+    someone = {"first_name": name, "email": address(name, "fjord-freight.example")}
+    return profile(FJORD_FREIGHT, someone, changes)
 
 
 @pytest_asyncio.fixture(scope="module")
@@ -102,7 +100,7 @@ async def history(uows: UnitOfWorkFactory, lead_id: uuid.UUID) -> list[tuple[str
 
 
 async def test_a_ready_vp_from_a_target_logistics_firm_is_qualified_with_what_opportunity_needs(uows):
-    lead_id = await capture(uows, profile("Astrid"))
+    lead_id = await capture(uows, lindqvist("Astrid"))
 
     row = await lead(uows, lead_id)
     assert row["status"] == "qualified"
@@ -139,7 +137,7 @@ async def test_a_ready_vp_from_a_target_logistics_firm_is_qualified_with_what_op
 async def test_each_unqualified_reason_sends_the_lead_to_nurture_or_the_archive(
     uows, changes, status, reason, nurturable
 ):
-    lead_id = await capture(uows, profile("Britta", **changes))
+    lead_id = await capture(uows, lindqvist("Britta", **changes))
 
     row = await lead(uows, lead_id)
     assert row["status"] == status
@@ -151,7 +149,7 @@ async def test_each_unqualified_reason_sends_the_lead_to_nurture_or_the_archive(
 
 
 async def test_redelivered_capture_changes_nothing(uows):
-    event = captured(profile("Cecilia"))
+    event = captured(lindqvist("Cecilia"))
     for _ in range(2):
         async with uows() as uow:
             await intake_events.lead_captured(
@@ -161,7 +159,7 @@ async def test_redelivered_capture_changes_nothing(uows):
 
 
 async def test_a_lead_without_answers_waits_open_until_sales_report_then_qualifies(uows):
-    lead_id = await capture(uows, profile("Dagny", answers={}))
+    lead_id = await capture(uows, lindqvist("Dagny", answers={}))
     assert (await lead(uows, lead_id))["status"] == "open"
 
     async with uows() as uow:
@@ -181,7 +179,7 @@ async def test_a_lead_without_answers_waits_open_until_sales_report_then_qualifi
 
 
 async def test_a_forbidden_transition_names_the_current_and_allowed_statuses(uows):
-    lead_id = await capture(uows, profile("Elin"))
+    lead_id = await capture(uows, lindqvist("Elin"))
     with pytest.raises(TransitionNotAllowed) as refused:
         async with uows() as uow:
             await sales.mark_contacted(uow, await current(uow), lead_id, sales.Contacted(actor="olaf"))
@@ -190,7 +188,7 @@ async def test_a_forbidden_transition_names_the_current_and_allowed_statuses(uow
 
 
 async def test_engagement_is_stored_once_and_scored(uows):
-    lead_id = await capture(uows, profile("Frida", answers={}))
+    lead_id = await capture(uows, lindqvist("Frida", answers={}))
     engaged = LeadEngaged(
         lead_id=lead_id,
         activity_id="pricing-1",
@@ -207,7 +205,7 @@ async def test_engagement_is_stored_once_and_scored(uows):
 
 
 async def test_manual_overrides_are_kept_as_such_and_conversion_and_exhaustion_follow(uows):
-    waiting = await capture(uows, profile("Gunnel", answers={}))
+    waiting = await capture(uows, lindqvist("Gunnel", answers={}))
     async with uows() as uow:
         await sales.qualify(
             uow,
@@ -227,7 +225,7 @@ async def test_manual_overrides_are_kept_as_such_and_conversion_and_exhaustion_f
     qualified = [e for e in await events(uows, waiting) if e["type"] == "lead.qualified"]
     assert qualified[0]["data"]["manual"] is True
 
-    dropped = await capture(uows, profile("Hedda", answers={}))
+    dropped = await capture(uows, lindqvist("Hedda", answers={}))
     async with uows() as uow:
         await sales.disqualify(
             uow, await current(uow), dropped, sales.ManualDisqualify(actor="lars.sales", reason="no_budget")
@@ -243,7 +241,7 @@ async def test_manual_overrides_are_kept_as_such_and_conversion_and_exhaustion_f
 
 
 async def test_requalification_with_a_budget_trigger_brings_a_nurtured_lead_back_qualified(uows):
-    lead_id = await capture(uows, profile("Ingrid", answers={**READY.model_dump(), "budget": "no budget"}))
+    lead_id = await capture(uows, lindqvist("Ingrid", answers={**READY.model_dump(), "budget": "no budget"}))
     assert (await lead(uows, lead_id))["status"] == "nurturing"
     trigger = LeadEngaged(
         lead_id=lead_id,
@@ -265,9 +263,9 @@ async def test_requalification_with_a_budget_trigger_brings_a_nurtured_lead_back
 
 
 async def test_a_merged_lead_folds_into_the_survivor_and_is_archived(uows):
-    survivor = await capture(uows, profile("Jonna", answers={}))
-    duplicate = await capture(uows, profile("Jonna", answers={}))
-    merged = LeadMerged(lead_id=survivor, merged_id=duplicate, profile=profile("Jonna"))
+    survivor = await capture(uows, lindqvist("Jonna", answers={}))
+    duplicate = await capture(uows, lindqvist("Jonna", answers={}))
+    merged = LeadMerged(lead_id=survivor, merged_id=duplicate, profile=lindqvist("Jonna"))
     async with uows() as uow:
         await intake_events.lead_merged(uow, await current(uow), merged, new_event(merged, source="intake"))
     assert (await lead(uows, survivor))["status"] == "qualified"
@@ -309,11 +307,11 @@ async def test_owner_assignment_and_staleness_and_simulation_and_funnel(uows):
             "test",
         )
     owners = [
-        (await lead(uows, await capture(uows, profile("Karin", answers={}))))["owner"] for _ in range(3)
+        (await lead(uows, await capture(uows, lindqvist("Karin", answers={}))))["owner"] for _ in range(3)
     ]
     assert owners in (["jonas", "lena", "jonas"], ["lena", "jonas", "lena"])
 
-    quiet = await capture(uows, profile("Liv", answers={}))
+    quiet = await capture(uows, lindqvist("Liv", answers={}))
     async with uows() as uow:
         await sales.mark_contacted(uow, await current(uow), quiet, sales.Contacted(actor="jonas"))
     async with uows.pool.acquire() as conn:

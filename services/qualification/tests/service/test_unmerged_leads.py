@@ -14,7 +14,7 @@ from leadflow_shared.contracts.lead import ActivityType
 from leadflow_shared.uow import UnitOfWorkFactory
 
 from .conftest import current
-from .test_qualification_flow import capture, history, lead, profile, uows
+from .test_qualification_flow import capture, history, lead, lindqvist, uows
 
 pytestmark = pytest.mark.service
 __all__ = ["uows"]
@@ -23,11 +23,11 @@ __all__ = ["uows"]
 async def test_an_unmerged_lead_is_restored_with_its_activities_and_judged_again(
     uows: UnitOfWorkFactory,
 ) -> None:
-    survivor_profile = profile("Hana", answers={})
+    survivor_profile = lindqvist("Hana", answers={})
     survivor = await capture(uows, survivor_profile)
-    other = await capture(uows, profile("Hanna", answers={}))
+    other = await capture(uows, lindqvist("Hanna", answers={}))
     assert (await lead(uows, other))["status"] == "open"
-    other_profile = profile("Hanna")
+    other_profile = lindqvist("Hanna")
     webinar = LeadEngaged(
         lead_id=other,
         activity_id=f"webinar-{uuid.uuid4().hex[:6]}",
@@ -78,13 +78,13 @@ async def test_an_unmerged_lead_is_restored_with_its_activities_and_judged_again
 
 
 async def test_an_unmerge_of_a_lead_never_seen_here_creates_it_and_judges_it(uows: UnitOfWorkFactory) -> None:
-    survivor = await capture(uows, profile("Ilse"))
+    survivor = await capture(uows, lindqvist("Ilse"))
     stranger = uuid.uuid4()
     unmerged = LeadUnmerged(
         lead_id=stranger,
         survivor_id=survivor,
-        profile=profile("Ilsa"),
-        survivor_profile=profile("Ilse"),
+        profile=lindqvist("Ilsa"),
+        survivor_profile=lindqvist("Ilse"),
         actor="lea@ops",
         reason="two people",
     )

@@ -11,9 +11,10 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
+from leadflow_devstack.builders import address, profile, touch
 from leadflow_qualification.adapters import repository as repo
 from leadflow_qualification.adapters.repository import LeadRow, NewLead
-from leadflow_shared.contracts.lead import Campaign, Channel, Consent, LeadProfile, QualifyingAnswers, Touch
+from leadflow_shared.contracts.lead import Campaign, Channel, Consent, LeadProfile, QualifyingAnswers
 
 pytestmark = pytest.mark.service
 
@@ -27,27 +28,28 @@ CUSTOM = {
 }
 
 
-def profile(**changes: Any) -> LeadProfile:
-    return LeadProfile.model_validate(
-        {
-            "first_name": "Ingrid",
-            "last_name": "Solberg",
-            "email": f"ingrid.{uuid.uuid4().hex[:6]}@bergen-shipping.example",
-            "phone": "+4755123456",
-            "company": "Bergen Shipping AS",
-            "seniority": "c_level",
-            "country": "NO",
-            "industry": "Logistics",
-            "company_size": 1200,
-            "consent": Consent(email=True),
-            "answers": QualifyingAnswers(need="Ærlig talt: too many spreadsheets", budget="NOK 500k"),
-            "custom_fields": CUSTOM,
-            **changes,
-        }
-    )
+# Ingrid Solberg, who runs Bergen Shipping: a profile with every kind of field filled.
+INGRID: dict[str, Any] = {
+    "first_name": "Ingrid",
+    "last_name": "Solberg",
+    "phone": "+4755123456",
+    "company": "Bergen Shipping AS",
+    "seniority": "c_level",
+    "country": "NO",
+    "industry": "Logistics",
+    "company_size": 1200,
+    "consent": Consent(email=True),
+    "answers": QualifyingAnswers(need="Ærlig talt: too many spreadsheets", budget="NOK 500k"),
+    "custom_fields": CUSTOM,
+}
 
 
-TOUCH = Touch(
+def ingrid(**changes: Any) -> LeadProfile:
+    """Ingrid, at an address of her own."""
+    return profile(INGRID, {"email": address("Ingrid", "bergen-shipping.example")}, changes)
+
+
+TOUCH = touch(
     channel=Channel.PAID_ADS,
     source_system="linkedin",
     source_id="lead-gen-77",
@@ -77,8 +79,8 @@ def same(written: LeadRow, read: LeadRow) -> None:
 
 
 async def test_a_captured_lead_is_the_lead_its_row_gives_back(conn):
-    plain = NewLead(uuid.uuid4(), "open", "open", profile(custom_fields={}), TOUCH)
-    custom = NewLead(uuid.uuid4(), "open", "open", profile(), TOUCH)
+    plain = NewLead(uuid.uuid4(), "open", "open", ingrid(custom_fields={}), TOUCH)
+    custom = NewLead(uuid.uuid4(), "open", "open", ingrid(), TOUCH)
     written = await repo.insert_leads(conn, [plain, custom])
     assert [lead.id for lead in written] == [plain.id, custom.id]
     for lead in written:
@@ -89,20 +91,20 @@ async def test_a_captured_lead_is_the_lead_its_row_gives_back(conn):
 
 
 async def test_a_lead_captured_again_is_not_written_nor_answered(conn):
-    first = NewLead(uuid.uuid4(), "open", "open", profile(), TOUCH)
+    first = NewLead(uuid.uuid4(), "open", "open", ingrid(), TOUCH)
     await repo.insert_leads(conn, [first])
-    assert await repo.insert_leads(conn, [first._replace(profile=profile(first_name="Inga"))]) == []
+    assert await repo.insert_leads(conn, [first._replace(profile=ingrid(first_name="Inga"))]) == []
     assert (await read_back(conn, first.id)).profile.first_name == "Ingrid"
 
 
 async def test_an_updated_lead_is_the_lead_its_row_gives_back(conn):
     ids = [uuid.uuid4(), uuid.uuid4()]
-    await repo.insert_leads(conn, [NewLead(lead_id, "open", "open", profile(), TOUCH) for lead_id in ids])
+    await repo.insert_leads(conn, [NewLead(lead_id, "open", "open", ingrid(), TOUCH) for lead_id in ids])
     changed = [
-        (ids[0], profile(company_size=1300, custom_fields={"tier": "platinum", "a": 1.0})),
-        (ids[1], profile()),
+        (ids[0], ingrid(company_size=1300, custom_fields={"tier": "platinum", "a": 1.0})),
+        (ids[1], ingrid()),
     ]
-    written = await repo.update_profiles(conn, [*changed, (uuid.uuid4(), profile())])
+    written = await repo.update_profiles(conn, [*changed, (uuid.uuid4(), ingrid())])
     assert sorted(lead.id for lead in written) == sorted(ids)
     for lead in written:
         same(lead, await read_back(conn, lead.id))
