@@ -242,6 +242,51 @@ async def test_an_unreachable_smtp_server_keeps_the_touch_due_for_a_later_retry(
     assert len(smtp_server.inbox.messages) == 3
 
 
+async def test_a_touch_of_a_lead_whose_profile_has_not_arrived_waits_for_it_instead_of_being_skipped(
+    uows: UnitOfWorkFactory, smtp_server: SmtpServer
+) -> None:
+    store = TrackStore()
+    [lead_id] = await enroll_bakers(uows, store, 1)
+    # Enrolled from another topic than intake's (a lost deal, say) before intake's profile reached nurture.
+    profile = await uows.pool.fetchval("UPDATE leads SET profile = NULL WHERE id = $1 RETURNING 1", lead_id)
+    assert profile == 1
+    config = SchedulerConfig(sender=SENDER, links=LINKS, retry=RetryPolicy(first_delay=timedelta(0)))
+    sender = SmtpSender(settings_for(smtp_server))
+
+    await send_due_touches(uows, store, sender, config)
+
+    waiting = await uows.pool.fetch(
+        "SELECT status, attempts, last_error FROM touches WHERE lead_id = $1", lead_id
+    )
+    assert {(t["status"], t["attempts"]) for t in waiting} == {("due", 1)}
+    assert {t["last_error"] for t in waiting} == {"the lead's profile is not known here yet"}
+    assert smtp_server.inbox.messages == []
+    await uows.pool.execute(
+        "UPDATE leads SET profile = $2 WHERE id = $1",
+        lead_id,
+        LeadProfile(first_name="Inês", email="ines.0@pastel-de-nata.example").model_dump(mode="json"),
+    )
+    await drain(uows, store, sender)
+    assert len(smtp_server.inbox.to("ines.0@pastel-de-nata.example")) == 3
+
+
+async def test_a_touch_of_a_lead_whose_profile_never_arrives_is_skipped_after_the_retry_limit(
+    uows: UnitOfWorkFactory,
+) -> None:
+    store = TrackStore()
+    [lead_id] = await enroll_bakers(uows, store, 1)
+    await uows.pool.execute("UPDATE leads SET profile = NULL WHERE id = $1", lead_id)
+    config = SchedulerConfig(
+        sender=SENDER, links=LINKS, retry=RetryPolicy(max_attempts=3, first_delay=timedelta(0))
+    )
+
+    for _ in range(10):
+        await send_due_touches(uows, store, None, config)  # type: ignore[arg-type]
+
+    statuses = await uows.pool.fetch("SELECT status, attempts FROM touches WHERE lead_id = $1", lead_id)
+    assert {(t["status"], t["attempts"]) for t in statuses} == {("skipped_no_address", 3)}
+
+
 async def test_an_opted_out_baker_gets_nothing_more_and_the_opt_out_is_recorded(
     uows: UnitOfWorkFactory, smtp_server: SmtpServer
 ) -> None:

@@ -111,6 +111,7 @@ async def _claim(uows: UnitOfWorkFactory, store: TrackStore, config: SchedulerCo
             return claim
         outcomes: dict[int, str] = {}
         given_up: dict[int, GiveUp] = {}
+        unknown: list[tuple[int, str, timedelta, int]] = []
         to_send: list[Draft] = []
         for row in rows:
             if row["enrollment_status"] != "active":
@@ -126,6 +127,13 @@ async def _claim(uows: UnitOfWorkFactory, store: TrackStore, config: SchedulerCo
                 continue
             if row["opted_in"] is False or (profile is not None and profile.consent.email is False):
                 outcomes[row["id"]] = TouchOutcome.SKIPPED_NO_CONSENT.value
+            elif profile is None and row["attempts"] + 1 < config.retry.max_attempts:
+                # The lead's profile comes on intake's topic, which may lag behind the one that enrolled it
+                # (after a crash, say): try again later rather than skip a person whose address is on its way.
+                attempt = row["attempts"] + 1
+                unknown.append(
+                    (row["id"], "the lead's profile is not known here yet", config.retry.delay(attempt), 1)
+                )
             elif profile is None or not profile.email:
                 outcomes[row["id"]] = TouchOutcome.SKIPPED_NO_ADDRESS.value
             elif row["undeliverable"]:
@@ -139,6 +147,8 @@ async def _claim(uows: UnitOfWorkFactory, store: TrackStore, config: SchedulerCo
         claim.to_send = [draft for draft in to_send if draft[0]["id"] not in outcomes]
         if claim.to_send:
             await touches.lease(conn, [row["id"] for row, _, _ in claim.to_send], claim.lease, config.lease)
+        if unknown:
+            await touches.put_off(conn, unknown)
         if given_up:
             await _give_up(conn, [r for r in rows if r["id"] in given_up], given_up)
         await _settle(conn, store, [r for r in rows if r["id"] in outcomes], outcomes, uow.outbox)
