@@ -311,17 +311,32 @@ class Probe:
         await self._close_kafka()
 
 
+# How long a probe sees nothing in flight before it feeds the service more work.
+MORE_AFTER_S = 5.0
+
+
 async def fault_while_in_flight(
-    probe: Probe, fault: Callable[[], Awaitable[None]], service: str | None = None, within: float = 90
+    probe: Probe,
+    fault: Callable[[], Awaitable[None]],
+    service: str | None = None,
+    within: float = 90,
+    more: Callable[[], Awaitable[None]] | None = None,
 ) -> InFlight:
-    """Wait until work is in flight (of one service, or anywhere), then inflict the fault; return what was."""
+    """Wait until work is in flight (of one service, or anywhere), then inflict the fault; return what was.
+
+    With `more`, a service that finished its work between two probes is given more every few seconds.
+    """
     last = InFlight()
     deadline = time.monotonic() + within
+    fed = time.monotonic()
     while time.monotonic() < deadline:
         last = await probe.now(service)
         if (last.of(service) if service else last.total) > 0:
             await fault()
             return last
+        if more is not None and time.monotonic() - fed > MORE_AFTER_S:
+            await more()
+            fed = time.monotonic()
         await asyncio.sleep(0.02)
     raise AssertionError(f"no work of {service or 'any service'} seen in flight within {within} s: {last}")
 

@@ -141,7 +141,7 @@ async def test_each_service_sigkilled_twice_with_leads_in_flight_loses_and_repea
             async def kill(service: str = service) -> None:
                 run.services[service].kill()
 
-            seen = await fault_while_in_flight(run.probe, kill, service)
+            seen = await fault_while_in_flight(run.probe, kill, service, more=run.burst)
             faults.append(label(f"SIGKILL {service} (round {round_})", seen))
             assert seen.of(service) > 0
             await burst
