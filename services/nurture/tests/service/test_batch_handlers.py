@@ -61,11 +61,16 @@ def baker(name: str, **fields: Any) -> LeadProfile:
 
 
 def status(
-    lead_id: UUID, to: str, category: str, reason: str = "", code: str | None = None
+    lead_id: UUID,
+    to: str,
+    category: str,
+    reason: str = "",
+    code: str | None = None,
+    came_from: str = "unqualified",
 ) -> LeadStatusChanged:
     return LeadStatusChanged(
         lead_id=lead_id,
-        from_status="unqualified",
+        from_status=came_from,
         to_status=to,
         category=category,
         reason=reason or f"moved to {to}",
@@ -111,6 +116,14 @@ class World:
                     )
                     is not None
                 )
+
+    async def won_back(self, *names: str) -> None:
+        """These leads lost their deal and are on the win-back track."""
+        async with self.uows() as uow:
+            context = LeadContext(source=EntrySource.OPPORTUNITY_LOST, lost_reason="price")
+            for name in names:
+                tracks = await self.store.load(uow.conn)
+                assert await lifecycle.enroll(uow, tracks, self.ids[name], context, None) is not None
 
     async def snapshot(self, sent: Items) -> dict[str, Any]:
         """Every row and event about the world's leads, with its ids and timestamps named or left out."""
@@ -329,6 +342,31 @@ async def test_a_lead_twice_in_a_group_keeps_the_order_of_its_events(uows: UnitO
 
     assert batched == single
     assert [e[4:6] for e in single["enrollments"]] == [("converted", "lead is qualified")]
+
+
+async def test_a_status_change_from_before_a_lost_deal_leaves_its_win_back_running_and_a_later_one_ends_it(
+    uows: UnitOfWorkFactory,
+) -> None:
+    # Qualification's topic may run behind opportunity's: its news of the conversion that came before the
+    # loss can reach nurture after the loss put the lead on win-back.
+    async def story(world: World) -> Items:
+        await world.known("sana", "tomas")
+        await world.won_back("sana", "tomas")
+        ids = world.ids
+        return envelopes(
+            status(ids["sana"], "qualified", "qualified", came_from="nurturing"),
+            status(ids["sana"], "converted", "converted", came_from="qualified"),
+            status(ids["tomas"], "qualified", "qualified", came_from="converted"),
+        )
+
+    single, batched = await both_ways(uows, "qualification", ["sana", "tomas"], story)
+
+    assert batched == single
+    ends = {e[0].split("#")[0]: (e[1], e[4], e[5]) for e in single["enrollments"]}
+    assert ends == {
+        "sana": ("win-back", "active", None),
+        "tomas": ("win-back", "converted", "lead is qualified"),
+    }
 
 
 async def test_a_group_costs_the_same_few_statements_whatever_its_size(uows: UnitOfWorkFactory) -> None:

@@ -46,9 +46,14 @@ async def start(conn: asyncpg.Connection, started: datetime, new: Sequence[NewEn
 
 
 async def end_active(
-    conn: asyncpg.Connection, status: EnrollmentStatus, lead_ids: list[UUID], reasons: list[str]
+    conn: asyncpg.Connection,
+    status: EnrollmentStatus,
+    lead_ids: list[UUID],
+    reasons: list[str],
+    spared: list[str | None],
 ) -> dict[UUID, UUID]:
-    """End each lead's active enrollment with its reason, cancelling its due touches; ended ids by lead."""
+    """End each lead's active enrollment with its reason, cancelling its due touches, unless the enrollment
+    came from the lead's spared entry source; ended ids by lead."""
     # Every status but active is final and a lead has one active enrollment at most, so the active one is
     # the lead's last. Each lead's last enrollment, and each ended enrollment's touches, are read through the
     # index that starts with the lead (the enrollment), whatever the statistics say: while the tables grow
@@ -57,10 +62,11 @@ async def end_active(
     # FOR UPDATE reads the rows as they are now, so one ended or sent meanwhile is left as it is.
     rows = await conn.fetch(
         "WITH target AS ("
-        "  SELECT a.id, x.reason FROM unnest($1::uuid[], $2::text[]) AS x (lead_id, reason)"
-        "  CROSS JOIN LATERAL (SELECT e.id, e.status FROM enrollments e"
+        "  SELECT a.id, x.reason"
+        "  FROM unnest($1::uuid[], $2::text[], $4::text[]) AS x (lead_id, reason, spared)"
+        "  CROSS JOIN LATERAL (SELECT e.id, e.status, e.source FROM enrollments e"
         "                      WHERE e.lead_id = x.lead_id ORDER BY e.seq DESC LIMIT 1 FOR UPDATE) a"
-        "  WHERE a.status = 'active'"
+        "  WHERE a.status = 'active' AND a.source IS DISTINCT FROM x.spared"
         "), ended AS ("
         "  UPDATE enrollments SET status = $3, ended_at = now(), end_reason = target.reason,"
         "         exhaust_at = NULL"
@@ -75,6 +81,7 @@ async def end_active(
         lead_ids,
         reasons,
         status.value,
+        spared,
     )
     return {row["lead_id"]: row["id"] for row in rows}
 

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from leadflow_nurture.domain.tracks import StepChannel, Track
+from leadflow_nurture.domain.tracks import EntrySource, StepChannel, Track
 from leadflow_shared.contracts.events import ExhaustedNext
 from leadflow_shared.contracts.lead import ContactChannel
 
@@ -21,6 +21,27 @@ class EnrollmentStatus(StrEnum):
     EXHAUSTED = "exhausted"
     UNSUBSCRIBED = "unsubscribed"
     CONVERTED = "converted"
+
+
+# The statuses that take a lead out of nurture, to sales.
+ENDS_NURTURE = frozenset({"qualified", "converted"})
+CONVERTED = "converted"
+
+
+def ends_nurture(to_status: str, category: str) -> bool:
+    """Whether a lead reaching this status (or status category) leaves nurture."""
+    return to_status in ENDS_NURTURE or category in ENDS_NURTURE
+
+
+def spared_by_status_change(from_status: str | None) -> EntrySource | None:
+    """The entry source whose enrollment a status change from `from_status` leaves running, if any.
+
+    A win-back enrollment starts with the loss of a deal, after the lead converted, and the lead stays
+    converted. Status changes from before the loss (to qualified, to converted) come on qualification's
+    topic, which may run behind opportunity's: arriving after the loss they must not end the win-back it
+    started. Only a change from converted happened after it; a new conversion ends it through opportunity.
+    """
+    return None if from_status == CONVERTED else EntrySource.OPPORTUNITY_LOST
 
 
 class TouchOutcome(StrEnum):

@@ -12,7 +12,7 @@ from typing import TypeVar
 from leadflow_nurture.adapters import enrollments, leads
 from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.consent import from_intake
-from leadflow_nurture.domain.enrollment import EnrollmentStatus
+from leadflow_nurture.domain.enrollment import EnrollmentStatus, ends_nurture, spared_by_status_change
 from leadflow_nurture.domain.matching import LeadContext, should_archive
 from leadflow_nurture.use_cases import consent, erasure, lifecycle
 from leadflow_nurture.use_cases.lifecycle import Enrollee
@@ -36,7 +36,6 @@ from leadflow_shared.uow import UnitOfWork
 
 NURTURING = "nurturing"
 ARCHIVED = "archived"
-ENDS_NURTURE = frozenset({"qualified", "converted"})
 
 E = TypeVar("E", bound=EventData)
 
@@ -52,14 +51,16 @@ def subscriptions(store: TrackStore) -> list[Subscription]:
         await enrollments.leave_archive(
             uow.conn, [c.lead_id for c in changes if c.category != ARCHIVED and c.from_status is not None]
         )
+        ending = [c for c in changes if c.to_status != NURTURING and ends_nurture(c.to_status, c.category)]
         await lifecycle.end_active_many(
             uow.conn,
             EnrollmentStatus.CONVERTED,
-            [
-                (c.lead_id, f"lead is {c.to_status}")
-                for c in changes
-                if c.to_status != NURTURING and (c.to_status in ENDS_NURTURE or c.category in ENDS_NURTURE)
-            ],
+            [(c.lead_id, f"lead is {c.to_status}") for c in ending],
+            sparing={
+                c.lead_id: spared
+                for c in ending
+                if (spared := spared_by_status_change(c.from_status)) is not None
+            },
         )
         nurturing = [
             (envelope, c) for (envelope, _), c in zip(items, changes, strict=True) if c.to_status == NURTURING

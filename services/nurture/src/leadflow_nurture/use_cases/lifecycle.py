@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +16,7 @@ from leadflow_nurture.adapters.tracks import TrackStore
 from leadflow_nurture.domain.engagement import record_engagement
 from leadflow_nurture.domain.enrollment import EnrollmentStatus
 from leadflow_nurture.domain.matching import LeadContext, choose_track
-from leadflow_nurture.domain.tracks import Track, TrackSet
+from leadflow_nurture.domain.tracks import EntrySource, Track, TrackSet
 from leadflow_shared.contracts.envelope import Envelope
 from leadflow_shared.contracts.events import (
     LeadEngaged,
@@ -136,15 +136,20 @@ async def end_active(
 
 
 async def end_active_many(
-    conn: asyncpg.Connection, status: EnrollmentStatus, ends: Sequence[tuple[UUID, str]]
+    conn: asyncpg.Connection,
+    status: EnrollmentStatus,
+    ends: Sequence[tuple[UUID, str]],
+    sparing: Mapping[UUID, EntrySource] | None = None,
 ) -> dict[UUID, UUID]:
-    """end_active for many leads (lead id, reason) in one statement; the ended enrollment id per lead."""
+    """end_active for many leads (lead id, reason) in one statement, leaving an enrollment that came from
+    the lead's source in `sparing` active; the ended enrollment id per lead."""
     # Once a lead's enrollment has ended, a second end finds nothing active: its first reason is the one kept.
     columns = columns_by_key(ends, keep="first")
     if not columns:
         return {}
     lead_ids, reasons = columns
-    return await enrollments.end_active(conn, status, lead_ids, reasons)
+    spared = [sparing[lead].value if sparing and lead in sparing else None for lead in lead_ids]
+    return await enrollments.end_active(conn, status, lead_ids, reasons, spared)
 
 
 async def reverse_archive(
