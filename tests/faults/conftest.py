@@ -8,7 +8,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from leadflow_devstack.isolated import OwnInfrastructure
-from leadflow_devstack.testing import free_port
+from leadflow_devstack.testing import TEST_LOGS, free_port
 
 from .harness import Inbox
 
@@ -20,7 +20,8 @@ def own_infra() -> Iterator[OwnInfrastructure]:
     try:
         yield infra
     finally:
-        infra.stop()
+        # The broker's and the postmaster's own logs outlive the tier: a CI failure is read from them.
+        infra.stop(keep_logs_in=TEST_LOGS)
 
 
 @pytest.fixture

@@ -246,8 +246,13 @@ class OwnInfrastructure:
             tokens={scope: secrets.token_urlsafe(24) for scope in ("admin", "write", "read")},
         )
 
-    def stop(self) -> None:
-        """Stop both and remove their data."""
+    def stop(self, keep_logs_in: Path | None = None) -> None:
+        """Stop both and remove their data, keeping the broker's and the postmaster's logs if asked."""
         self.kafka.stop()
         self.postgres.stop()
+        if keep_logs_in is not None:
+            keep_logs_in.mkdir(parents=True, exist_ok=True)
+            for log in [*self.kafka.home.glob("kafka.log*"), self.postgres.home / "postgres.log"]:
+                if log.is_file():
+                    shutil.copyfile(log, keep_logs_in / f"{self.home.name}-{log.parent.name}-{log.name}")
         shutil.rmtree(self.home, ignore_errors=True)

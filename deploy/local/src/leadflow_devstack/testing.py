@@ -72,6 +72,9 @@ def base_env() -> dict[str, str]:
     return env
 
 
+TEST_LOGS = repo_root() / ".leadflow" / "logs" / "tests"
+
+
 @dataclass
 class TestStack:
     """One isolated system: its own database, topic prefix and tokens, on the shared Kafka and Postgres."""
@@ -88,7 +91,7 @@ class TestStack:
     webhook_secret: str = field(default_factory=lambda: secrets.token_urlsafe(18))
     # Signs nurture's one-click unsubscribe links.
     unsubscribe_secret: str = field(default_factory=lambda: secrets.token_urlsafe(32))
-    logs: Path = field(default_factory=lambda: repo_root() / ".leadflow" / "logs" / "tests")
+    logs: Path = field(default_factory=lambda: TEST_LOGS)
     # Seconds each service's `migrate` command took in create(), from an empty schema to head.
     migrate_s: dict[str, float] = field(default_factory=dict)
 
