@@ -238,6 +238,41 @@ def test_the_healthcheck_asks_for_readiness_on_the_port_built_for_and_exposed(mo
         server.server_close()
 
 
+def _compose_service(name: str) -> str:
+    """The lines of one service in docker-compose.yml."""
+    found = re.search(rf"^  {name}:\n((?:    .*\n|\n)*)", _compose(), flags=re.MULTILINE)
+    assert found, name
+    return found[1]
+
+
+def test_compose_builds_each_service_from_the_one_dockerfile_with_its_name_and_port():
+    for service in SERVICES:
+        settings = (
+            repo_root() / "services" / service.name / "src" / f"leadflow_{service.name}" / "settings.py"
+        )
+        block = _compose_service(service.name)
+
+        assert f"http_port: int = Field(default={service.port}," in settings.read_text()
+        assert (
+            "    build:\n"
+            "      context: .\n"
+            "      dockerfile: Dockerfile\n"
+            f'      args: {{SERVICE: {service.name}, PORT: "{service.port}"}}\n'
+        ) in block
+        assert f'      - "{service.port}:{service.port}"\n' in block
+
+
+def test_compose_leaves_where_to_listen_and_the_healthcheck_to_the_image():
+    for service in SERVICES:
+        block = _compose_service(service.name)
+
+        # A command of its own would run serve without --host 0.0.0.0: the service unreachable from outside.
+        assert "command:" not in block, service.name
+        assert "_HTTP_HOST" not in block, service.name
+        assert "_HTTP_PORT" not in block, service.name
+        assert "healthcheck:" not in block, service.name
+
+
 def test_the_lock_files_are_left_in_the_build_context():
     lines = (repo_root() / ".dockerignore").read_text().splitlines()
     ignored = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
