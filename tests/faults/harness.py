@@ -494,6 +494,16 @@ async def findings(stack: TestStack, leads: list[Lead], inbox: Inbox, lost_deals
     return found
 
 
+async def opened_deals(stack: TestStack, leads: set[str]) -> dict[str, str]:
+    """The opportunity opened for each of these leads that has one, by lead id."""
+    deals = {}
+    for record in await read_topic(stack, topics.OPPORTUNITY_EVENTS, within=2.0):
+        event = orjson.loads(record.value)
+        if event["type"] == "opportunity.opened" and event["data"]["lead_id"] in leads:
+            deals[event["data"]["lead_id"]] = event["data"]["opportunity_id"]
+    return deals
+
+
 async def lose_some_deals(
     stack: TestStack, opportunity: ServiceProcess, leads: list[Lead], count: int
 ) -> set[str]:
@@ -503,14 +513,18 @@ async def lose_some_deals(
     wanted = {ids[lead.email] for lead in leads if lead.outcome == "opportunity" and lead.email in ids}
 
     async def opened() -> dict[str, str] | None:
-        deals = {}
-        for record in await read_topic(stack, topics.OPPORTUNITY_EVENTS, within=2.0):
-            event = orjson.loads(record.value)
-            if event["type"] == "opportunity.opened" and event["data"]["lead_id"] in wanted:
-                deals[event["data"]["lead_id"]] = event["data"]["opportunity_id"]
+        deals = await opened_deals(stack, wanted)
         return deals if len(deals) >= count else None
 
-    deals = await wait_until(opened, within=120, every=1.0)
+    try:
+        deals = await wait_until(opened, within=120, every=1.0)
+    except AssertionError:
+        found = await opened_deals(stack, wanted)
+        state = "\n".join(await vitals(stack, {"opportunity": opportunity}))
+        raise AssertionError(
+            f"{len(found)} of the {count} deals wanted opened within 120 s"
+            f" ({len(wanted)} leads meant to open one)\n{state}"
+        ) from None
     lost: set[str] = set()
     async with httpx.AsyncClient(base_url=opportunity.url, timeout=30) as client:
         for lead_id, opportunity_id in list(deals.items())[:count]:
@@ -522,6 +536,53 @@ async def lose_some_deals(
             assert moved.status_code == 200, moved.text
             lost.add(by_id[lead_id])
     return lost
+
+
+# The metrics that tell a stalled service from a finished one.
+VITAL_METRICS = (
+    "leadflow_events_consumed_total",
+    "leadflow_events_published_total",
+    "leadflow_outbox_oldest_unpublished_seconds",
+    "leadflow_consumer_batch_seconds_count",
+    "leadflow_consumer_retries_total",
+)
+
+
+async def vitals(stack: TestStack, services: dict[str, ServiceProcess]) -> list[str]:
+    """What each service's readiness, metrics and database sessions say, for the report of a failed run."""
+    lines = []
+    async with httpx.AsyncClient(timeout=5) as client:
+        for service, process in services.items():
+            try:
+                ready = (await client.get(f"{process.url}/health/ready")).text
+                metrics = (await client.get(f"{process.url}/metrics")).text.splitlines()
+            except httpx.HTTPError as exc:
+                lines.append(f"{service}: no answer ({exc!r})")
+                continue
+            totals: dict[str, float] = defaultdict(float)
+            for line in metrics:
+                name, _, value = line.partition("{")
+                if name in VITAL_METRICS:
+                    labels, _, number = value.rpartition("} ")
+                    consumer = next((p for p in labels.split(",") if p.startswith("consumer=")), "")
+                    totals[f"{name.removeprefix('leadflow_')}{{{consumer}}}"] += float(number)
+            lines.append(
+                f"{service}: ready {ready}; " + ", ".join(f"{k} {v:g}" for k, v in sorted(totals.items()))
+            )
+            try:
+                conn = await asyncpg.connect(Db(stack, service).dsn, timeout=5)
+                try:
+                    sessions = await conn.fetch(
+                        "SELECT state, round(extract(epoch FROM clock_timestamp() - state_change)) AS s,"
+                        " left(regexp_replace(query, '\\s+', ' ', 'g'), 70) AS q FROM pg_stat_activity"
+                        " WHERE usename = current_user AND pid <> pg_backend_pid() ORDER BY s DESC LIMIT 8"
+                    )
+                finally:
+                    await conn.close()
+                lines += [f"  session {r['state']} for {r['s']} s: {r['q']}" for r in sessions]
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                lines.append(f"  sessions unknown ({exc!r})")
+    return lines
 
 
 def report(lines: list[str], logs: Path, name: str) -> None:

@@ -37,6 +37,7 @@ from .harness import (
     unique_tag,
     use_fast_tracks,
     use_quick_staleness,
+    vitals,
     workload,
 )
 
@@ -119,7 +120,10 @@ async def assert_nothing_lost_or_repeated(
     run: Run, lost_deals: set[str], faults: list[str], name: str
 ) -> None:
     found = await settled(run.stack, run.probe, run.leads, run.inbox, lost_deals, run.qualification_url)
-    report([*faults, found.line(f"after {len(run.leads)} leads", None)], run.stack.logs, name)
+    lines = [*faults, found.line(f"after {len(run.leads)} leads", None)]
+    if found.lost or found.duplicated or found.emails != emails_expected(run.leads, lost_deals):
+        lines += await vitals(run.stack, run.services)
+    report(lines, run.stack.logs, name)
     assert not found.lost, found.lost[:20]
     assert not found.duplicated, found.duplicated[:20]
     assert found.emails == emails_expected(run.leads, lost_deals)
