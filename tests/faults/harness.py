@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 import uuid
 from collections import Counter, defaultdict
@@ -551,6 +552,9 @@ VITAL_METRICS = (
 async def vitals(stack: TestStack, services: dict[str, ServiceProcess]) -> list[str]:
     """What each service's readiness, metrics and database sessions say, for the report of a failed run."""
     lines = []
+    for process in services.values():
+        if process.process is not None and process.process.poll() is None:
+            process.process.send_signal(signal.SIGUSR1)  # each task's await chain, into the service's log
     async with httpx.AsyncClient(timeout=5) as client:
         for service, process in services.items():
             try:

@@ -184,6 +184,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         app.state.runtime = runtime
         jobs = definition.background if settings.role != "api" else ()
         tasks = [asyncio.create_task(job(runtime), name=f"{name}-{job.__name__}") for job in jobs]
+        asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, log_awaits)
         # Everything loaded so far lives as long as the process: keep it out of every collection,
         # or a full one walks it all and stalls requests and batches alike.
         gc.freeze()
@@ -249,6 +250,24 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         app.include_router(router)
     app.include_router(timeline_router())
     return app
+
+
+def awaiting(task: asyncio.Task[Any]) -> list[str]:
+    """Where a task waits: each coroutine of its await chain, outermost first, as file:line function."""
+    chain = []
+    coro: Any = task.get_coro()
+    while coro is not None:
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is not None:
+            chain.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+    return chain
+
+
+def log_awaits() -> None:
+    """Log where every task of the process waits (`kill -USR1 <pid>`): what a stalled consumer waits on."""
+    for task in asyncio.all_tasks():
+        log.warning("task waits", task=task.get_name(), chain=awaiting(task))
 
 
 def serve(definition: ServiceDefinition) -> None:
