@@ -17,34 +17,43 @@ async def create_topics_async(bootstrap: str, names: list[str], partitions: int 
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
     await admin.start()
     try:
+        wanted = list(dict.fromkeys(names))
         existing = set(await admin.list_topics())
-        present = [name for name in dict.fromkeys(names) if name in existing]
-        if present:
-            await admin.alter_configs(
-                [ConfigResource(ConfigResourceType.TOPIC, name, topic_config(name)) for name in present]
-            )
-        missing = [name for name in dict.fromkeys(names) if name not in existing]
-        if not missing:
-            return []
-        new = [
-            NewTopic(
-                name=name, num_partitions=partitions, replication_factor=1, topic_configs=topic_config(name)
-            )
-            for name in missing
-        ]
-        response = await admin.create_topics(new)
+        missing = [name for name in wanted if name not in existing]
         created: list[str] = []
-        for entry in response.topic_errors:
-            topic, code = entry[0], entry[1]
-            # Another process may create the same topic between list and create: that is fine.
-            if code not in (0, TopicAlreadyExistsError.errno):
-                message = entry[2] if len(entry) > 2 else ""
-                raise RuntimeError(f"creating topic {topic} failed with error code {code}: {message}")
-            if code == 0:
-                created.append(topic)
+        if missing:
+            new = [
+                NewTopic(name, partitions, replication_factor=1, topic_configs=topic_config(name))
+                for name in missing
+            ]
+            response = await admin.create_topics(new)
+            for entry in response.topic_errors:
+                topic, code = entry[0], entry[1]
+                # Another process may create the same topic between list and create, or the broker's
+                # metadata may not list a topic created a moment ago: it exists, so it gets its configs below.
+                if code not in (0, TopicAlreadyExistsError.errno):
+                    message = entry[2] if len(entry) > 2 else ""
+                    raise RuntimeError(f"creating topic {topic} failed with error code {code}: {message}")
+                if code == 0:
+                    created.append(topic)
+        present = [name for name in wanted if name not in created]
+        if present:
+            await _set_configs(admin, present)
         return created
     finally:
         await admin.close()
+
+
+async def _set_configs(admin: AIOKafkaAdminClient, names: list[str]) -> None:
+    """Give existing topics their retention; a topic the broker refuses it to is an error, not a shrug."""
+    responses = await admin.alter_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name, topic_config(name)) for name in names]
+    )
+    for response in responses:
+        # Each resource: (error code, message, resource type, name).
+        for code, message, _, name in response.resources:
+            if code != 0:
+                raise RuntimeError(f"setting the configs of topic {name} failed with code {code}: {message}")
 
 
 def create_topics(bootstrap: str, names: list[str], partitions: int = 6) -> list[str]:

@@ -137,8 +137,8 @@ def test_created_topics_keep_personal_data_seven_days_and_existing_ones_get_the_
     try:
         asyncio.run(_create_plain(bootstrap, older))
         create_topics(bootstrap, [created, older])
-        configs = asyncio.run(_retention(bootstrap, [created, older]))
-        assert configs == {name: topic_config(name) for name in (created, older)}
+        wanted = {name: topic_config(name) for name in (created, older)}
+        assert asyncio.run(_retention_once_settled(bootstrap, wanted)) == wanted
     finally:
         asyncio.run(_delete_topics(bootstrap, [created, older]))
 
@@ -164,6 +164,19 @@ async def _retention(bootstrap: str, names: list[str]) -> dict[str, dict[str, st
         return {r[3]: {c[0]: c[1] for c in r[4] if c[0] in wanted} for r in response.resources}
     finally:
         await admin.close()
+
+
+async def _retention_once_settled(
+    bootstrap: str, wanted: dict[str, dict[str, str]]
+) -> dict[str, dict[str, str]]:
+    """The topics' retention once it matches, or as it is after 15 s: a broker applies a change it
+    acknowledged from the controller's log a moment later."""
+    deadline = asyncio.get_running_loop().time() + 15
+    while True:
+        configs = await _retention(bootstrap, list(wanted))
+        if configs == wanted or asyncio.get_running_loop().time() > deadline:
+            return configs
+        await asyncio.sleep(0.2)
 
 
 async def _partition_counts(bootstrap: str, names: list[str]) -> dict[str, int]:
