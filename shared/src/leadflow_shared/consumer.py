@@ -167,16 +167,8 @@ class EventConsumer:
         self.concurrency = concurrency
         self.max_message_bytes = max_message_bytes
         self.group_id = f"{topic_prefix}{service}.{subscription.name}"
-        self.consumer = AIOKafkaConsumer(
-            *(topic_prefix + t for t in subscription.topics),
-            bootstrap_servers=bootstrap_servers,
-            group_id=self.group_id,
-            client_id=f"{service}-{subscription.name}",
-            enable_auto_commit=False,
-            auto_offset_reset="earliest",
-            max_poll_records=max_records,
-            isolation_level="read_committed",
-        )
+        self.bootstrap_servers = bootstrap_servers
+        self.consumer = self._new_consumer()
         self._stopping = asyncio.Event()
         self._semaphore = asyncio.Semaphore(concurrency)
         self._ignored = metrics.EVENTS_IGNORED.labels(service, subscription.name)
@@ -186,6 +178,39 @@ class EventConsumer:
         self.running = False
         # Whether the schema keeps erased leads (their late events are then pseudonymised); asked once.
         self._keeps_erased: bool | None = None
+
+    def _new_consumer(self) -> AIOKafkaConsumer:
+        return AIOKafkaConsumer(
+            *(self.topic_prefix + t for t in self.sub.topics),
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=self.group_id,
+            client_id=f"{self.service}-{self.sub.name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            max_poll_records=self.max_records,
+            isolation_level="read_committed",
+        )
+
+    async def _rebuild(self, cause: KafkaError) -> None:
+        """Replace a consumer that can no longer consume (its group coordination ended) with a new one.
+
+        The new one joins the group and resumes from the committed offsets; what the old one handled after
+        its last commit is skipped by the inbox.
+        """
+        log.warning("consumer broken; starting a new one", consumer=self.group_id, error=repr(cause))
+        metrics.CONSUMER_REBUILDS.labels(self.service, self.sub.name).inc()
+        backoff = 0.5
+        while not self._stopping.is_set():
+            with contextlib.suppress(KafkaError, OSError):
+                await self.consumer.stop()
+            self.consumer = self._new_consumer()
+            try:
+                await self.consumer.start()
+                return
+            except (KafkaError, OSError) as exc:
+                log.warning("new consumer did not start; will retry", consumer=self.group_id, error=repr(exc))
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 10.0)
 
     def _consumed(self, event_type: str) -> prometheus_client.Counter:
         """The consumed-events counter of one type, looked up once (prometheus takes a lock per lookup)."""
@@ -219,6 +244,10 @@ class EventConsumer:
             except KafkaError as exc:
                 log.warning("poll failed", consumer=self.group_id, error=repr(exc))
                 await asyncio.sleep(backoff)
+                if not exc.retriable:
+                    # aiokafka ends a consumer's group coordination on an error it did not expect, and that
+                    # consumer then fails every poll: only a new one consumes again.
+                    await self._rebuild(exc)
                 continue
             if not batches:
                 continue

@@ -1,10 +1,15 @@
-"""A backoff aiokafka lacks: a failed metadata update waits `retry_backoff_ms` before the next one.
+"""Two fixes aiokafka 0.14 lacks, installed by every service at start.
 
-aiokafka 0.14's client refreshes metadata in one background task that any caller can wake. When no broker
-answers, a caller that asks again at once (the producer's sender and the consumer's fetcher both do) gets
-the failure back immediately and wakes the task again: tens of thousands of attempts a second, a core
-spent and a log line each, for as long as the broker is down. The Java client and kafka-python back off
-after a failed update; this does the same.
+A backoff: aiokafka's client refreshes metadata in one background task that any caller can wake. When no
+broker answers, a caller that asks again at once (the producer's sender and the consumer's fetcher both
+do) gets the failure back immediately and wakes the task again: tens of thousands of attempts a second, a
+core spent and a log line each, for as long as the broker is down. The Java client and kafka-python back
+off after a failed update; this does the same.
+
+A broken connection under uvloop: writing to a socket the broker closed raises RuntimeError there, where
+asyncio's loop raises an OSError, and aiokafka catches only OSError (aio-libs/aiokafka#1038). Raised in a
+consumer's coordination task, it ends that task for good: the consumer answers every poll with
+"Unexpected error during coordination" and never consumes again. The fault tier's broker SIGKILL hit it.
 """
 
 from __future__ import annotations
@@ -12,7 +17,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from aiokafka import errors
 from aiokafka.client import AIOKafkaClient
+from aiokafka.conn import AIOKafkaConnection, CloseReason
 
 _PATCHED = "_leadflow_backoff"
 
@@ -31,3 +38,32 @@ def install_metadata_backoff() -> None:
 
     setattr(metadata_update, _PATCHED, True)
     AIOKafkaClient._metadata_update = metadata_update
+
+
+def install_closed_connection_guard() -> None:
+    """Make a write to a connection the broker closed fail as aiokafka expects: a KafkaConnectionError."""
+    if getattr(AIOKafkaConnection.send, _PATCHED, False):
+        return
+    original = AIOKafkaConnection.send
+
+    def send(self: AIOKafkaConnection, request: Any, expect_response: bool = True) -> Any:
+        try:
+            return original(self, request, expect_response)
+        except RuntimeError as exc:
+            writer = self._writer
+            if writer is not None and not writer.transport.is_closing():
+                raise
+            self.close(reason=CloseReason.CONNECTION_BROKEN)
+            raise errors.KafkaConnectionError(
+                f"Connection at {self._host}:{self._port} broken: {exc}"
+            ) from exc
+
+    setattr(send, _PATCHED, True)
+    send.__wrapped__ = original  # type: ignore[attr-defined]
+    AIOKafkaConnection.send = send
+
+
+def install_client_fixes() -> None:
+    """Every fix above, for every aiokafka client of this process."""
+    install_metadata_backoff()
+    install_closed_connection_guard()

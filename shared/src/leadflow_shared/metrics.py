@@ -47,6 +47,11 @@ MESSAGE_LIMIT = Gauge(
 CONSUMER_RETRIES = Counter(
     "leadflow_consumer_retries_total", "Batches retried after a transient failure", ["service", "consumer"]
 )
+CONSUMER_REBUILDS = Counter(
+    "leadflow_consumer_rebuilds_total",
+    "Kafka consumers replaced because they could no longer consume (their group coordination ended)",
+    ["service", "consumer"],
+)
 BATCH_SECONDS = Histogram(
     "leadflow_consumer_batch_seconds", "Time to handle one partition batch", ["service", "consumer"]
 )

@@ -22,7 +22,7 @@ from leadflow_shared.consumer import EventConsumer, Subscription
 from leadflow_shared.contracts.topics import dlq, own_topics
 from leadflow_shared.db import create_pool
 from leadflow_shared.http import create_app
-from leadflow_shared.kafka_client import install_metadata_backoff
+from leadflow_shared.kafka_client import install_client_fixes
 from leadflow_shared.limits import message_limit
 from leadflow_shared.logging import configure_logging, secret_values
 from leadflow_shared.outbox import OutboxRelay
@@ -109,7 +109,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
     """Assemble the FastAPI app whose lifespan starts and stops every part in order."""
     settings = definition.settings
     name = settings.service_name
-    install_metadata_backoff()
+    install_client_fixes()
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

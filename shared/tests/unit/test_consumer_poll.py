@@ -6,6 +6,7 @@ import asyncio
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.errors import KafkaConnectionError, KafkaError
 
 from leadflow_shared import consumer as consumer_module
 from leadflow_shared.consumer import EventConsumer, Subscription
@@ -91,3 +92,63 @@ async def test_a_poll_that_finds_nothing_waits_once_and_answers_nothing() -> Non
 
     assert await consumer._poll() == {}
     assert [call["timeout_ms"] for call in fake.calls] == [0, 200]
+
+
+class BrokenKafka:
+    """A consumer whose every poll fails with one error, as aiokafka's does once its coordination ended."""
+
+    def __init__(self, error: KafkaError, owner: EventConsumer, polls_before_stop: int = 0) -> None:
+        self.error, self.owner, self.polls, self.stopped = error, owner, 0, False
+        self.polls_before_stop = polls_before_stop
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[TopicPartition, Any]:
+        self.polls += 1
+        if self.polls == self.polls_before_stop:
+            self.owner._stopping.set()
+        raise self.error
+
+    async def stop(self) -> None:
+        self.stopped = True
+
+
+class IdleKafka:
+    """A new consumer: it starts, and its polls find nothing; the second ends the run."""
+
+    def __init__(self, owner: EventConsumer) -> None:
+        self.owner, self.started, self.polls = owner, False, 0
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[TopicPartition, Any]:
+        self.polls += 1
+        if self.polls == 2:
+            self.owner._stopping.set()
+        return {}
+
+
+async def test_a_consumer_that_fails_every_poll_with_an_error_kafka_does_not_retry_is_replaced() -> None:
+    consumer = await consumer_over(FakeKafka())
+    broken = BrokenKafka(KafkaError("Unexpected error during coordination RuntimeError('closed')"), consumer)
+    replacement = IdleKafka(consumer)
+    consumer.consumer = broken
+    consumer._new_consumer = lambda: replacement  # type: ignore[method-assign]
+
+    await asyncio.wait_for(consumer._run(), 5)
+
+    assert broken.stopped
+    assert consumer.consumer is replacement
+    assert replacement.started
+    assert replacement.polls == 2
+
+
+async def test_a_consumer_whose_polls_fail_with_a_retriable_error_is_kept() -> None:
+    consumer = await consumer_over(FakeKafka())
+    flaky = BrokenKafka(KafkaConnectionError("broker down"), consumer, polls_before_stop=2)
+    consumer.consumer = flaky
+
+    await asyncio.wait_for(consumer._run(), 5)
+
+    assert consumer.consumer is flaky
+    assert not flaky.stopped
+    assert flaky.polls == 2
