@@ -21,7 +21,8 @@ from aiokafka import errors
 from aiokafka.client import AIOKafkaClient
 from aiokafka.conn import AIOKafkaConnection, CloseReason
 
-_PATCHED = "_leadflow_backoff"
+# Marks a function this module put in place of aiokafka's, so installing twice patches once.
+_PATCHED = "_leadflow_patched"
 
 
 def install_metadata_backoff() -> None:
