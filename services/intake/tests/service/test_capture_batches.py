@@ -237,7 +237,9 @@ async def run_known(intake: Intake, *, together: bool) -> tuple[Any, ...]:
     return shape(results, events), updates, [untagged(p) for p in profiles], recorded
 
 
-async def test_company_candidates_list_people_by_domain_and_by_name_with_their_fields(intake: Intake) -> None:
+async def test_company_candidates_list_people_by_domain_and_by_name_with_a_glance_at_each(
+    intake: Intake,
+) -> None:
     tag = uuid.uuid4().hex[:8]
     acme, domain = f"Acme Anvils {tag}", f"acme-{tag}.example"
     people = [
@@ -257,14 +259,45 @@ async def test_company_candidates_list_people_by_domain_and_by_name_with_their_f
     async with intake.pool.acquire() as conn:
         key = await conn.fetchval("SELECT company_key FROM leads WHERE id = $1", ids[0])
         stored_domain = await conn.fetchval("SELECT company_domain FROM leads WHERE id = $1", ids[0])
-        by_domain, by_key, fields = await repo.company_candidates(conn, [stored_domain], [key], 50)
+        by_domain, by_key, glances = await repo.company_candidates(conn, [stored_domain], [key], 50)
+        profiles = await repo.candidate_profiles(conn, [ids[0], ids[2]])
     ada, ben, cy = ids
     assert {d: sorted(found) for d, found in by_domain.items()} == {stored_domain: sorted([ada, ben])}
     assert {k: sorted(found) for k, found in by_key.items()} == {key: sorted([ada, cy])}
-    assert {lead_id: (f["first_name"], f["last_name"], f["email"]) for lead_id, f in fields.items()} == {
-        ada: ("Ada", "Both", f"ada@{domain}"),
-        ben: ("Ben", "Domain", f"ben@{domain}"),
-        cy: ("Cy", "Name", f"cy.{tag}@gmail.com"),
+    assert {lead_id: glance[:3] for lead_id, glance in glances.items()} == {
+        ada: ("ada both", f"ada@{domain}", None),
+        ben: ("ben domain", f"ben@{domain}", None),
+        cy: ("cy name", f"cy.{tag}@gmail.com", None),
+    }
+    assert {lead_id: (p.first_name, p.company, p.company_domain) for lead_id, p in profiles.items()} == {
+        ada: ("Ada", acme, stored_domain),
+        cy: ("Cy", acme, None),
+    }
+
+
+async def test_a_lead_stored_before_name_keys_is_glanced_at_by_the_name_in_its_profile(
+    intake: Intake,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    domain = f"older-{tag}.example"
+    policy = dedup_policy(intake.settings)
+    async with intake.uow() as uow:
+        lead_id = (
+            await capture(
+                uow,
+                LeadSubmission(
+                    first_name="Zoë", last_name="Ölund", email=f"zoe@{domain}", company=f"Older {tag}"
+                ),
+                policy=policy,
+            )
+        ).lead_id
+    assert lead_id is not None
+    async with intake.pool.acquire() as conn:
+        assert await conn.fetchval("SELECT name_key FROM leads WHERE id = $1", lead_id) == "zoe olund"
+        await conn.execute("UPDATE leads SET name_key = NULL WHERE id = $1", lead_id)
+        _, _, glances = await repo.company_candidates(conn, [domain], [], 50)
+    assert {lead_id: glance[:3] for lead_id, glance in glances.items()} == {
+        lead_id: ("zoe olund", f"zoe@{domain}", None)
     }
 
 

@@ -151,8 +151,8 @@ async def erase_profiles(conn: Conn, lead_ids: Sequence[UUID]) -> None:
     """Empty what names the person in the leads and drop their email and phone keys; rows and times stay."""
     rows = await conn.fetch("SELECT id, profile FROM leads WHERE id = ANY($1::uuid[])", list(lead_ids))
     await conn.execute(
-        "UPDATE leads l SET email = NULL, phone = NULL, profile = c.profile, updated_at = now()"
-        " FROM unnest($1::uuid[], $2::jsonb[]) AS c(id, profile) WHERE l.id = c.id",
+        "UPDATE leads l SET email = NULL, phone = NULL, name_key = NULL, profile = c.profile,"
+        " updated_at = now() FROM unnest($1::uuid[], $2::jsonb[]) AS c(id, profile) WHERE l.id = c.id",
         [r["id"] for r in rows],
         [pseudonymise_profile(r["profile"]) for r in rows],
     )

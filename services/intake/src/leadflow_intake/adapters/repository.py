@@ -10,7 +10,7 @@ from uuid import UUID
 
 import asyncpg
 
-from leadflow_intake.domain.dedup import company_name
+from leadflow_intake.domain.dedup import company_name, folded_name, person_name
 from leadflow_intake.domain.kpis import WindowDays, window_days
 from leadflow_intake.domain.sources import ConsentChange
 from leadflow_shared import browsing
@@ -52,14 +52,15 @@ async def leads_by_keys(conn: Conn, keys: list[tuple[str, str]]) -> list[UUID]:
 async def insert_lead(conn: Conn, lead_id: UUID, profile: LeadProfile) -> None:
     """Store a new lead."""
     await conn.execute(
-        "INSERT INTO leads (id, email, phone, profile, company_domain, company_key)"
-        " VALUES ($1, $2, $3, $4, $5, $6)",
+        "INSERT INTO leads (id, email, phone, profile, company_domain, company_key, name_key)"
+        " VALUES ($1, $2, $3, $4, $5, $6, $7)",
         lead_id,
         profile.email,
         profile.phone,
         profile.model_dump(mode="json"),
         profile.company_domain,
         company_name(profile) or None,
+        person_name(profile),
     )
 
 
@@ -67,13 +68,14 @@ async def update_lead(conn: Conn, lead_id: UUID, profile: LeadProfile) -> None:
     """Replace a lead's profile."""
     await conn.execute(
         "UPDATE leads SET email = $2, phone = $3, profile = $4, company_domain = $5, company_key = $6,"
-        " updated_at = now() WHERE id = $1",
+        " name_key = $7, updated_at = now() WHERE id = $1",
         lead_id,
         profile.email,
         profile.phone,
         profile.model_dump(mode="json"),
         profile.company_domain,
         company_name(profile) or None,
+        person_name(profile),
     )
 
 
@@ -324,6 +326,17 @@ async def source_kpi_rows(
 # columns, not a JSON object per candidate: decoding those cost intake more than the rest of the query.
 CANDIDATE_FIELDS = ("first_name", "last_name", "email", "phone", "company", "company_domain")
 _MATCHED = ", ".join(f"profile->>'{name}' AS {name}" for name in CANDIDATE_FIELDS)
+# What the duplicate search reads of each person at a company before it compares any in full: plain columns.
+# A lead stored before the name key existed (or erased since) gives the names its key is folded from.
+_GLANCE = (
+    "id, name_key, email, phone, created_at,"
+    " CASE WHEN name_key IS NULL THEN profile->>'first_name' END AS first_name,"
+    " CASE WHEN name_key IS NULL THEN profile->>'last_name' END AS last_name"
+)
+
+
+# A stored person as the duplicate search first sees them: folded name, email, phone and when it was stored.
+Glance: TypeAlias = tuple[str, str | None, str | None, datetime]
 
 
 async def record_duplicate(
@@ -473,20 +486,20 @@ async def keys_owned(conn: Conn, keys: list[tuple[str, str]]) -> set[tuple[str, 
 
 async def company_candidates(
     conn: Conn, domains: list[str], company_keys: list[str], limit: int
-) -> tuple[dict[str, list[UUID]], dict[str, list[UUID]], dict[UUID, asyncpg.Record]]:
+) -> tuple[dict[str, list[UUID]], dict[str, list[UUID]], dict[UUID, Glance]]:
     """Live leads at these company domains and folded company names (at most `limit` each): ids by domain,
-    ids by company key, and a row of each lead with the CANDIDATE_FIELDS of its profile (unvalidated: most
-    are never compared in full)."""
+    ids by company key, and a glance at each (most are never compared in full: candidate_profiles() reads
+    those that are)."""
     if not domains and not company_keys:
         return {}, {}, {}
     rows = await conn.fetch(
         f"""
         SELECT 'domain' AS by, q.value, l.* FROM unnest($1::text[]) AS q(value)
-        CROSS JOIN LATERAL (SELECT id, {_MATCHED} FROM leads
+        CROSS JOIN LATERAL (SELECT {_GLANCE} FROM leads
                             WHERE company_domain = q.value AND merged_into IS NULL LIMIT $3) l
         UNION ALL
         SELECT 'key', q.value, l.* FROM unnest($2::text[]) AS q(value)
-        CROSS JOIN LATERAL (SELECT id, {_MATCHED} FROM leads
+        CROSS JOIN LATERAL (SELECT {_GLANCE} FROM leads
                             WHERE company_key = q.value AND merged_into IS NULL LIMIT $3) l
         """,
         domains,
@@ -495,9 +508,29 @@ async def company_candidates(
     )
     by_domain: dict[str, list[UUID]] = {}
     by_key: dict[str, list[UUID]] = {}
+    glances: dict[UUID, Glance] = {}
     for r in rows:
-        (by_domain if r["by"] == "domain" else by_key).setdefault(r["value"], []).append(r["id"])
-    return by_domain, by_key, {r["id"]: r for r in rows}
+        lead_id = r["id"]
+        (by_domain if r["by"] == "domain" else by_key).setdefault(r["value"], []).append(lead_id)
+        if lead_id not in glances:
+            name = r["name_key"]
+            glances[lead_id] = (
+                name if name is not None else folded_name(r["first_name"], r["last_name"]),
+                r["email"],
+                r["phone"],
+                r["created_at"],
+            )
+    return by_domain, by_key, glances
+
+
+async def candidate_profiles(conn: Conn, lead_ids: Sequence[UUID]) -> dict[UUID, LeadProfile]:
+    """The CANDIDATE_FIELDS of these live leads' profiles, as profiles, for a comparison in full."""
+    if not lead_ids:
+        return {}
+    rows = await conn.fetch(
+        f"SELECT id, {_MATCHED} FROM leads WHERE id = ANY($1::uuid[]) AND merged_into IS NULL", list(lead_ids)
+    )
+    return {r["id"]: LeadProfile.model_validate({name: r[name] for name in CANDIDATE_FIELDS}) for r in rows}
 
 
 async def insert_new_leads(
@@ -506,8 +539,9 @@ async def insert_new_leads(
     """Store new leads with their identity keys and first touch; answer the leads that found a key or
     source id taken by a concurrent capture (the caller rolls back when there are any)."""
     await conn.execute(
-        "INSERT INTO leads (id, email, phone, profile, company_domain, company_key)"
-        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[])",
+        "INSERT INTO leads (id, email, phone, profile, company_domain, company_key, name_key)"
+        " SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[],"
+        " $7::text[])",
         *_lead_columns([(lead_id, profile) for lead_id, profile, _, _ in leads]),
     )
     owners = [(kind, value, lead_id) for lead_id, _, keys, _ in leads for kind, value in keys]
@@ -588,10 +622,11 @@ async def update_leads(
     await conn.execute(
         """
         UPDATE leads l SET email = u.email, phone = u.phone, profile = u.profile,
-               company_domain = u.company_domain, company_key = u.company_key, updated_at = now(),
-               field_times = coalesce(u.field_times, l.field_times)
-        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::jsonb[])
-             AS u(id, email, phone, profile, company_domain, company_key, field_times)
+               company_domain = u.company_domain, company_key = u.company_key, name_key = u.name_key,
+               updated_at = now(), field_times = coalesce(u.field_times, l.field_times)
+        FROM unnest($1::uuid[], $2::text[], $3::text[], $4::jsonb[], $5::text[], $6::text[], $7::text[],
+                    $8::jsonb[])
+             AS u(id, email, phone, profile, company_domain, company_key, name_key, field_times)
         WHERE l.id = u.id
         """,
         *_lead_columns(leads),
@@ -600,7 +635,8 @@ async def update_leads(
 
 
 def _lead_columns(leads: list[tuple[UUID, LeadProfile]]) -> list[list[Any]]:
-    """The columns of leads rows as arrays: id, email, phone, profile, company domain and company key."""
+    """The columns of leads rows as arrays: id, email, phone, profile, company domain, company key and name
+    key."""
     return [
         [lead_id for lead_id, _ in leads],
         [p.email for _, p in leads],
@@ -608,6 +644,7 @@ def _lead_columns(leads: list[tuple[UUID, LeadProfile]]) -> list[list[Any]]:
         [p.model_dump(mode="json") for _, p in leads],
         [p.company_domain for _, p in leads],
         [company_name(p) or None for _, p in leads],
+        [person_name(p) for _, p in leads],
     ]
 
 

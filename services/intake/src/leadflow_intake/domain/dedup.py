@@ -154,10 +154,11 @@ def worth_comparing(
 
 def worth_comparing_among(
     new: LeadProfile,
-    stored: Iterable[tuple[K, str | None, str | None, str | None, str | None]],
+    stored: Iterable[tuple[K, str, str | None, str | None]],
     thresholds: MatchThresholds,
 ) -> set[K]:
-    """The stored people (key, first name, last name, email, phone) that worth_comparing() holds true for.
+    """The stored people (key, folded name as folded_name() gives it, email, phone) that worth_comparing()
+    holds true for.
 
     The names go through one fuzzy pass together, with a cutoff a point below the review threshold (a cutoff
     is rounded otherwise than a score), and only the names it lets through are compared again one by one: a
@@ -168,12 +169,12 @@ def worth_comparing_among(
     left = person_name(new)
     worth: set[K] = set()
     names: dict[K, str] = {}
-    for key, first_name, last_name, their_email, their_phone in stored:
+    for key, right, their_email, their_phone in stored:
         if (email is not None and their_email and their_email.strip().lower() == email) or (
             phone is not None and their_phone and their_phone.strip() == phone
         ):
             worth.add(key)
-        elif left and (right := folded_name(first_name, last_name)):
+        elif left and right:
             names[key] = right
     if names:
         near = process.extract(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 from uuid import UUID, uuid4, uuid5
 
 from leadflow_intake.adapters import repository as repo
@@ -111,12 +111,12 @@ async def capture(
     review_score, review_reason = 0.0, ""
     if not existing:
         domain, name = result.profile.company_domain, company_name(result.profile)
-        at_domain, at_name, fields = await repo.company_candidates(
+        at_domain, at_name, glances = await repo.company_candidates(
             uow.conn, [domain] if domain else [], [name] if name else [], policy.max_candidates
         )
-        candidates = _candidates(
-            result.profile, policy, at_domain, at_name, fields, validated={}, new_at_domain={}, new_at_name={}
-        )
+        worth = _worth(result.profile, policy, at_domain, at_name, glances)
+        at_company = await repo.candidate_profiles(uow.conn, worth)
+        candidates = _candidates(result.profile, worth, at_company, new_at_domain={}, new_at_name={})
         decision = match(result.profile, candidates, policy.thresholds)
         if decision.outcome is MatchOutcome.MERGE and decision.candidate is not None:
             existing = [decision.candidate]
@@ -207,11 +207,18 @@ async def capture_many(
     owned = await repo.keys_owned(conn, sorted(all_keys))
     domains = {n.profile.company_domain for n in normalised.values()} - {None}
     names = {company_name(n.profile) for n in normalised.values()} - {""}
-    by_domain, by_name, profiles = await repo.company_candidates(
+    by_domain, by_name, glances = await repo.company_candidates(
         conn, sorted(d for d in domains if d), sorted(names), policy.max_candidates
     )
+    # The stored people each newcomer the loop below may compare is worth comparing with, and their
+    # profiles, read in one query before the loop.
+    worth_of = {
+        index: _worth(n.profile, policy, by_domain, by_name, glances)
+        for index, n in normalised.items()
+        if not owned.intersection(identity_keys(n.profile))
+    }
+    stored = await repo.candidate_profiles(conn, sorted({i for ids in worth_of.values() for i in ids}))
 
-    validated: dict[UUID, LeadProfile] = {}
     results: dict[int, CaptureResult] = {}
     fresh: list[_Fresh] = []
     one_by_one: list[int] = []
@@ -240,9 +247,7 @@ async def capture_many(
             taken_sources.add(delivery)
         decision = None
         if found is not None and profile is not None and not meets_earlier and not owned.intersection(keys):
-            known = _candidates(
-                profile, policy, by_domain, by_name, profiles, validated, new_at_domain, new_at_name
-            )
+            known = _candidates(profile, worth_of[index], stored, new_at_domain, new_at_name)
             decision = match(profile, known, policy.thresholds)
         if found is None or profile is None or decision is None or decision.outcome is MatchOutcome.MERGE:
             # Whoever shares its company from here on must see what the one-by-one path makes of it.
@@ -436,40 +441,36 @@ def _companies(profile: LeadProfile) -> set[str]:
     return found
 
 
-def _candidates(
+def _worth(
     profile: LeadProfile,
     policy: DedupPolicy,
     by_domain: dict[str, list[UUID]],
     by_name: dict[str, list[UUID]],
-    stored: Mapping[UUID, Mapping[str, Any]],
-    validated: dict[UUID, LeadProfile],
-    new_at_domain: dict[str, list[tuple[UUID, LeadProfile]]],
-    new_at_name: dict[str, list[tuple[UUID, LeadProfile]]],
-) -> list[tuple[UUID, LeadProfile]]:
-    """The live leads at the profile's company domain or name that match() could take for more than a
-    new lead: stored ones, and the new ones of a batch before it."""
+    glances: Mapping[UUID, repo.Glance],
+) -> list[UUID]:
+    """The stored live leads at the profile's company domain or name that match() could take for more than a
+    new lead, oldest first (of equally good matches, match() takes the first)."""
     domain, name = profile.company_domain, company_name(profile)
     ids = dict.fromkeys(
         [*(by_domain.get(domain, []) if domain else []), *(by_name.get(name, []) if name else [])]
     )
-    worth = worth_comparing_among(
-        profile,
-        (
-            (i, stored[i]["first_name"], stored[i]["last_name"], stored[i]["email"], stored[i]["phone"])
-            for i in ids
-        ),
-        policy.thresholds,
-    )
-    found: dict[UUID, LeadProfile] = {}
-    for lead_id in ids:
-        if lead_id not in worth:
-            continue
-        if lead_id not in validated:
-            fields = stored[lead_id]
-            validated[lead_id] = LeadProfile.model_validate(
-                {column: fields[column] for column in repo.CANDIDATE_FIELDS}
-            )
-        found[lead_id] = validated[lead_id]
-    for lead_id, known in [*new_at_domain.get(domain or "", []), *new_at_name.get(name, [])]:
+    worth = worth_comparing_among(profile, ((i, *glances[i][:3]) for i in ids), policy.thresholds)
+    return sorted(worth, key=lambda lead_id: (glances[lead_id][3], lead_id))
+
+
+def _candidates(
+    profile: LeadProfile,
+    worth: list[UUID],
+    stored: Mapping[UUID, LeadProfile],
+    new_at_domain: dict[str, list[tuple[UUID, LeadProfile]]],
+    new_at_name: dict[str, list[tuple[UUID, LeadProfile]]],
+) -> list[tuple[UUID, LeadProfile]]:
+    """The leads match() compares the profile with: the stored ones worth it (those merged away since they
+    were found are gone from `stored`), and the new ones of a batch before it at its company."""
+    found = {lead_id: stored[lead_id] for lead_id in worth if lead_id in stored}
+    for lead_id, known in [
+        *new_at_domain.get(profile.company_domain or "", []),
+        *new_at_name.get(company_name(profile), []),
+    ]:
         found[lead_id] = known
     return list(found.items())
