@@ -18,6 +18,8 @@ from leadflow_shared.migrations import alembic_config
 pytestmark = pytest.mark.service
 
 LAST = {"intake": "0012", "qualification": "0009", "opportunity": "0007", "nurture": "0009"}
+# Sort indexes a later migration drops again: qualification's leads_by_creation twinned leads_created.
+DROPPED_LATER = {"qualification": {"leads_by_creation"}}
 
 
 async def relations(dsn: str, schema: str) -> set[str]:
@@ -61,7 +63,8 @@ def test_the_journeys_migration_adds_the_tables_and_sort_indexes_and_its_downgra
     assert added <= upgraded
     assert not added & downgraded
     # A later migration drops lead_journeys: a lead's journey is its first timeline fact's.
-    assert added - {"lead_journeys"} <= again
-    assert "lead_journeys" not in again
+    dropped = {"lead_journeys", *DROPPED_LATER.get(service, set())}
+    assert added - dropped <= again
+    assert not dropped & again
     # And another drops the timeline's serial key: facts are ordered by time and event id.
     assert not {"lead_timeline_pkey", "lead_timeline_id_seq"} & again
