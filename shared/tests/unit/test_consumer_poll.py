@@ -152,3 +152,35 @@ async def test_a_consumer_whose_polls_fail_with_a_retriable_error_is_kept() -> N
     assert consumer.consumer is flaky
     assert not flaky.stopped
     assert flaky.polls == 2
+
+
+async def test_an_event_delivered_twice_in_one_batch_is_handled_once(monkeypatch: Any) -> None:
+    import types
+    import uuid
+
+    from leadflow_shared import inbox
+
+    event_id, other_id = uuid.uuid4(), uuid.uuid4()
+
+    async def claim(conn: Any, consumer: str, ids: list[uuid.UUID]) -> set[uuid.UUID]:
+        return set(ids)
+
+    async def claim_noting_erased(
+        conn: Any, consumer: str, ids: list[uuid.UUID], leads: list[str]
+    ) -> tuple[set[uuid.UUID], set[str]]:
+        return set(ids), set()
+
+    monkeypatch.setattr(inbox, "claim", claim)
+    monkeypatch.setattr(inbox, "claim_noting_erased", claim_noting_erased)
+    data = types.SimpleNamespace(other_leads=lambda: [])
+    copies = [
+        (msg, types.SimpleNamespace(id=i), data, None)
+        for msg, i in zip(records(P0, 1, 2, 3), [event_id, other_id, event_id], strict=True)
+    ]
+    consumer = await consumer_over(FakeKafka())
+    for keeps_erased in (False, True):
+        consumer._keeps_erased = keeps_erased
+
+        todo = await consumer._claim(None, copies)  # type: ignore[arg-type]
+
+        assert [msg.offset for msg, *_ in todo] == [1, 2]
