@@ -397,10 +397,16 @@ class EventConsumer:
             return wanted
         if self._keeps_erased is None:
             self._keeps_erased = bool(await conn.fetchval("SELECT to_regclass('erased_leads') IS NOT NULL"))
-        ids = [envelope.id for _, envelope, _, _ in wanted]
+        # A relay that published a row again (its mark lost to a database crash) can put both copies in one
+        # batch: the first is claimed and handled, the others are repeats like any redelivery.
+        firsts: dict[UUID, Wanted] = {}
+        for item in wanted:
+            firsts.setdefault(item[1].id, item)
+        wanted = list(firsts.values())
+        ids = list(firsts)
         if not self._keeps_erased:
             fresh = await inbox.claim(conn, self.group_id, ids)
-            return [item for item in wanted if _first_claim(item[1].id, fresh)]
+            return [item for item in wanted if item[1].id in fresh]
         about = [_leads_of(msg, data) for msg, _, data, _ in wanted]
         fresh, erased = await inbox.claim_noting_erased(
             conn, self.group_id, ids, [k for ks in about for k in ks]
@@ -408,7 +414,7 @@ class EventConsumer:
         return [
             (msg, envelope, _forgotten(data) if erased and erased.intersection(leads) else data, handler)
             for (msg, envelope, data, handler), leads in zip(wanted, about, strict=True)
-            if _first_claim(envelope.id, fresh)
+            if envelope.id in fresh
         ]
 
     async def _keep_dead(self, uow: UnitOfWork, dead: list[DeadLetter]) -> None:
@@ -425,18 +431,6 @@ class EventConsumer:
                 uow.outbox.rollback_to(mark)
                 # Refusing the refusal would stall the partition; the dead-letter topic still has it.
                 log.error("dead letter not kept", topic=msg.topic, offset=msg.offset, error=repr(exc))
-
-
-def _first_claim(event_id: UUID, fresh: set[UUID]) -> bool:
-    """Whether this copy of an event is the first of the batch to take its fresh claim (and takes it).
-
-    A relay that published a row again (its mark lost to a database crash) can put both copies in one batch:
-    the claim records the id once, and only the first copy is handled.
-    """
-    if event_id in fresh:
-        fresh.discard(event_id)
-        return True
-    return False
 
 
 def _leads_of(msg: ConsumerRecord[bytes, bytes], data: EventData) -> list[str]:
