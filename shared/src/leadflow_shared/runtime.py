@@ -185,9 +185,7 @@ def build_app(definition: ServiceDefinition) -> FastAPI:
         jobs = definition.background if settings.role != "api" else ()
         tasks = [asyncio.create_task(job(runtime), name=f"{name}-{job.__name__}") for job in jobs]
         asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, log_awaits)
-        # Everything loaded so far lives as long as the process: keep it out of every collection,
-        # or a full one walks it all and stalls requests and batches alike.
-        gc.freeze()
+        tune_collector(settings.gc_threshold)
         log.info(
             "service started",
             port=settings.http_port,
@@ -262,6 +260,16 @@ def awaiting(task: asyncio.Task[Any]) -> list[str]:
             chain.append(f"{frame.f_code.co_filename}:{frame.f_lineno} {frame.f_code.co_name}")
         coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
     return chain
+
+
+def tune_collector(threshold: tuple[int, int, int]) -> None:
+    """Keep what start-up loaded out of every collection, and collect less often than Python's default."""
+    # What is loaded so far lives as long as the process: a full collection would walk it all and stall
+    # requests and batches alike.
+    gc.freeze()
+    # A batch's objects die when it ends; at Python's 700 the collector walked them many times over while the
+    # batch ran (at 50,000 the four services took 10-13% less CPU per lead, at the same peak memory).
+    gc.set_threshold(*threshold)
 
 
 def log_awaits() -> None:

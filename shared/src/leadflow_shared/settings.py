@@ -97,11 +97,25 @@ class ServiceSettings(BaseSettings):
         description="CPU niceness to run at (Linux; with autogroups, the whole session's when the process"
         " leads it): workers that share a host with api processes and the database give way to them",
     )
+    gc_threshold: tuple[int, int, int] = Field(
+        default=(50_000, 20, 20),
+        description="Python's garbage collector thresholds (gc.set_threshold), as a JSON list: a batch"
+        " allocates hundreds of thousands of short-lived objects, and at Python's (700, 10, 10) the collector"
+        " walks the young ones after every 700",
+    )
     role: Literal["all", "api", "worker"] = Field(
         default="all",
         description="all: HTTP API, consumers and background loops in one process; api: HTTP API only"
         " (scale it for request latency); worker: consumers and loops (HTTP stays up for health and metrics)",
     )
+
+    @field_validator("gc_threshold")
+    @classmethod
+    def _collector_runs(cls, value: tuple[int, int, int]) -> tuple[int, int, int]:
+        # 0 as the first threshold turns the collector off: cycles would then never be freed.
+        if not 100 <= value[0] <= 10_000_000 or not all(1 <= v <= 1_000 for v in value[1:]):
+            raise ValueError("wants [young, middle, old]: young 100 to 10000000, the others 1 to 1000")
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -58,3 +58,22 @@ def test_a_non_postgres_database_url_is_refused(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("DEMO_DATABASE_URL", "mysql://demo@127.0.0.1/leadflow")
     with pytest.raises(ValueError, match="postgresql"):
         DemoSettings.load()
+
+
+def test_the_collector_thresholds_default_above_pythons_and_are_read_as_a_json_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEMO_DATABASE_URL", "postgresql://demo:pw@127.0.0.1/leadflow")
+    assert DemoSettings.load().gc_threshold == (50_000, 20, 20)
+    monkeypatch.setenv("DEMO_GC_THRESHOLD", "[700, 10, 10]")
+    assert DemoSettings.load().gc_threshold == (700, 10, 10)
+
+
+@pytest.mark.parametrize("value", ["[0, 10, 10]", "[50000, 0, 10]", "[50000, 10]", "[100000000, 10, 10]"])
+def test_collector_thresholds_that_would_stop_or_break_it_are_refused(
+    monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("DEMO_DATABASE_URL", "postgresql://demo:pw@127.0.0.1/leadflow")
+    monkeypatch.setenv("DEMO_GC_THRESHOLD", value)
+    with pytest.raises(ValueError, match="gc_threshold"):
+        DemoSettings.load()
