@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import functools
 import importlib
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -21,6 +22,16 @@ from aiokafka.admin import AIOKafkaAdminClient
 from leadflow_bench.measure import ProcessSample, sample_process
 from leadflow_devstack.testing import SERVICES, ServiceProcess, TestStack, wait_all_ready
 from leadflow_shared.contracts import topics
+
+_PR_SET_PDEATHSIG = 1
+# Looked up before any fork: between fork and exec the child only calls it. None where there is no prctl.
+_prctl = getattr(ctypes.CDLL(None, use_errno=True), "prctl", None)
+
+
+def _die_with_parent() -> None:
+    """In the child between fork and exec: SIGTERM when the thread that spawned it ends (Linux)."""
+    assert _prctl is not None
+    _prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 class BenchService(ServiceProcess):
@@ -39,6 +50,11 @@ class BenchService(ServiceProcess):
         self.profile_dir.mkdir(parents=True, exist_ok=True)
         profile = str(self.profile_dir / f"{self.service}.prof")
         return [sys.executable, "-m", "cProfile", "-o", profile, *super().command()]
+
+    def in_child(self) -> Callable[[], None] | None:
+        """A service runs in a session of its own, out of reach of an interrupt of the bench: it is stopped
+        when the bench ends however it ends, SIGKILL included, instead of consuming beside the next run."""
+        return _die_with_parent if _prctl is not None else None
 
 
 @dataclass

@@ -1,14 +1,18 @@
-"""A tiny benchmark run completes and every section produces figures (no timing is asserted)."""
+"""Tiny bench runs: one gives every section's figures (no timing asserted); one stopped leaves no service."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
+
+from leadflow_devstack.testing import TestStack, base_env
 
 pytestmark = pytest.mark.e2e
 
@@ -89,3 +93,73 @@ def test_a_tiny_benchmark_run_prints_the_table_and_writes_figures_for_every_sect
     assert [run["replicas"] for run in runs] == [1, 2]
     assert all(run["leads_per_s"] > 0 for run in runs)
     assert runs[1]["vs_one_replica"] > 0
+
+
+def _service_children(pid: int) -> list[int]:
+    """The `leadflow-* serve` processes whose parent is `pid`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            command = (entry / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        parent = int(stat.rsplit(")", 1)[1].split()[1])
+        if parent == pid and b"serve" in command and any(b"leadflow-" in part for part in command):
+            found.append(int(entry.name))
+    return found
+
+
+def _running(pid: int) -> bool:
+    """Whether the process exists and is not a zombie."""
+    try:
+        return (Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]) != "Z"
+    except OSError:
+        return False
+
+
+def test_a_benchmark_killed_in_the_middle_of_a_run_leaves_no_service_running(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "bench")}
+    with (tmp_path / "stdout").open("w") as stdout:
+        bench = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "leadflow_bench",
+                "--leads=20000",
+                "--sections=throughput",
+                f"--results-dir={tmp_path}",
+                "--timeout=120",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert bench.stderr is not None
+        said = []
+        for line in bench.stderr:
+            said.append(line)
+            if "throughput: publishing" in line:
+                break
+        services = _service_children(bench.pid)
+        assert len(services) == 4, "".join(said)
+
+        # No chance to clean up: the services must go all the same.
+        bench.kill()
+        bench.wait(10)
+        deadline = time.monotonic() + 60
+        while any(_running(pid) for pid in services) and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    # A killed bench cannot drop its stack: the test does.
+    said_stack = next(line for line in said if "provisioning database" in line)
+    name = said_stack.split("stack ", 1)[1].split(":", 1)[0]
+    env = base_env()
+    asyncio.run(
+        TestStack(name, env["KAFKA_BOOTSTRAP_SERVERS"], env["LEADFLOW_ADMIN_DATABASE_URL"], {}, {}).destroy()
+    )
+    assert [pid for pid in services if _running(pid)] == [], "".join(said)

@@ -227,6 +227,10 @@ class ServiceProcess:
         """The command line that serves the service."""
         return [bin_path(f"leadflow-{self.service}"), "serve"]
 
+    def in_child(self) -> Callable[[], None] | None:
+        """What the child runs between fork and exec: nothing here."""
+        return None
+
     def start(self, wait: bool = True) -> ServiceProcess:
         """Start the process and, by default, wait until it is ready."""
         self.spawned_at = time.monotonic()
@@ -238,6 +242,7 @@ class ServiceProcess:
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
                 start_new_session=True,
+                preexec_fn=self.in_child(),
             )
         if wait:
             self.wait_ready()
